@@ -1,0 +1,83 @@
+/** The root command and the one top-level catch: `aifd: <message>`, exit codes, no stack traces. */
+import { Command, CommanderError } from 'commander';
+import { ConfigError } from '../config/load.js';
+import { CliError, EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from './exit-codes.js';
+import { notBuilt } from './not-built.js';
+import { makeRunCommand } from './run.js';
+import { packageVersion } from './version.js';
+
+export function buildProgram(): Command {
+  const program = new Command('aifd')
+    .description('a gateway in front of OpenAI: key pool, auth, ACL, limits, usage, cache, logs, live view')
+    .version(packageVersion(), '-V, --version')
+    .option('--debug', 'show stack traces of unexpected errors')
+    .exitOverride()
+    .showHelpAfterError('(run with --help for usage)');
+
+  makeRunCommand(program);
+
+  notBuilt(
+    program
+      .command('token-gen')
+      .description('print a signed JWT for a user')
+      .option('--user <id>', 'the user the token is for')
+      .option('--role <role...>', 'roles (repeatable)')
+      .option('--model <glob...>', 'narrow the models the token may use')
+      .option('--path <path...>', 'narrow the paths the token may use')
+      .option('--expires <duration>', 'lifetime, e.g. 30d; "never" for no expiry')
+      .option('--json', 'print JSON with token, jti and exp'),
+  );
+  notBuilt(program.command('token-revoke').argument('[jti]').description('revoke one token, or all of a user\'s with --user').option('--user <id>'));
+  const keys = program.command('keys').description('the upstream key pool');
+  notBuilt(keys.command('list').description('each pool key: status, load, usage, rate-limit state').option('--json'));
+  notBuilt(keys.command('check').description('probe every key against its upstream now').option('--json').option('--upstream <name>'));
+  const logs = program.command('logs').description('request and chat logs');
+  notBuilt(
+    logs
+      .command('convert')
+      .description('chat log (JSON lines) → one JSON array file')
+      .option('--input <path>')
+      .option('--output <path>')
+      .option('--since <time>')
+      .option('--until <time>')
+      .option('--user <user>')
+      .option('--model <model>')
+      .option('--full'),
+  );
+  notBuilt(program.command('usage').description('requests, tokens and cost from the recorded usage').option('--by <dimension>').option('--since <duration>').option('--json'));
+  const cache = program.command('cache').description('the response cache');
+  notBuilt(cache.command('stats').description('what the response cache holds'));
+  notBuilt(cache.command('clear').description('empty the response cache'));
+  notBuilt(program.command('top').description('live terminal view of the running daemon').option('--admin-url <url>').option('--token <token>'));
+  notBuilt(program.command('completion').argument('<shell>', 'bash, zsh or fish').description('print a shell completion script'));
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+    return EXIT_OK;
+  } catch (err) {
+    return reportError(err, argv.includes('--debug'));
+  }
+}
+
+function reportError(err: unknown, debug: boolean): number {
+  if (err instanceof CommanderError) {
+    if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return EXIT_OK;
+    return EXIT_USAGE;
+  }
+  if (err instanceof ConfigError) {
+    process.stderr.write(`aifd: config error: ${err.message}\n`);
+    return EXIT_USAGE;
+  }
+  if (err instanceof CliError) {
+    process.stderr.write(`aifd: ${err.message}\n`);
+    if (err.hint) process.stderr.write(`  hint: ${err.hint}\n`);
+    return err.exitCode;
+  }
+  process.stderr.write(`aifd: unexpected error: ${(err as Error)?.message ?? String(err)}\n`);
+  if (debug && err instanceof Error && err.stack) process.stderr.write(err.stack + '\n');
+  return EXIT_FAILURE;
+}

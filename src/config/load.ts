@@ -1,0 +1,148 @@
+/**
+ * Finds, reads, interpolates, validates and freezes the config. Errors are ConfigError: one line
+ * naming the file, the field path inside it and what is wrong.
+ */
+import path from 'node:path';
+import { cosmiconfig } from 'cosmiconfig';
+import type { z } from 'zod';
+import { hubConfigSchema, type HubConfig, type HubConfigInput } from './schema.js';
+import { formatPath, interpolateEnv } from './interpolate.js';
+
+export const CONFIG_SEARCH_PLACES = [
+  'package.json',
+  'hub.config.json',
+  '.aifdrc',
+  '.aifdrc.json',
+  '.aifdrc.yaml',
+  '.aifdrc.yml',
+  '.aifdrc.js',
+  '.aifdrc.mjs',
+  '.aifdrc.cjs',
+  'aifd.config.json',
+  'aifd.config.yaml',
+  'aifd.config.yml',
+  'aifd.config.js',
+  'aifd.config.mjs',
+  'aifd.config.cjs',
+];
+
+export class ConfigError extends Error {
+  constructor(
+    readonly file: string,
+    readonly fieldPath: string,
+    readonly problem: string,
+  ) {
+    super(fieldPath ? `${file}: ${fieldPath}: ${problem}` : `${file}: ${problem}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export interface LoadedConfig {
+  config: HubConfig;
+  /** Absolute path of the file read, or undefined when aifd runs on defaults. */
+  file: string | undefined;
+}
+
+export interface LoadOptions {
+  /** Explicit file (`--config`); falls back to AIFD_CONFIG, then a search of `cwd`. */
+  configPath?: string;
+  cwd?: string;
+  env?: NodeJS.ProcessEnv;
+  /** CLI flags that override the file. */
+  overrides?: { host?: string; port?: number };
+}
+
+export async function loadConfig(options: LoadOptions = {}): Promise<LoadedConfig> {
+  const env = options.env ?? process.env;
+  const cwd = options.cwd ?? process.cwd();
+  const explicit = options.configPath ?? env.AIFD_CONFIG;
+  const found = await readConfigFile(explicit ? path.resolve(cwd, explicit) : undefined, cwd);
+  const raw = found ? found.raw : zeroConfig(env);
+  const label = found ? path.relative(cwd, found.file) || found.file : '(built-in defaults)';
+
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+    throw new ConfigError(label, '', 'the config must be a JSON object');
+  }
+  const interpolated = interpolateEnv(raw, env, (fieldPath, problem) => new ConfigError(label, fieldPath, problem));
+  const withOverrides = applyOverrides(interpolated as Record<string, unknown>, options.overrides);
+  const config = validate(withOverrides, label);
+  resolvePaths(config, found ? path.dirname(found.file) : cwd);
+  return { config: deepFreeze(config), file: found?.file };
+}
+
+/** Validates an already-read object (used by reload and by tests). */
+export function validate(raw: unknown, label: string): HubConfig {
+  const result = hubConfigSchema.safeParse(raw);
+  if (!result.success) throw toConfigError(result.error, label);
+  return result.data;
+}
+
+async function readConfigFile(explicit: string | undefined, cwd: string): Promise<{ raw: unknown; file: string } | undefined> {
+  const explorer = cosmiconfig('aifd', { searchPlaces: CONFIG_SEARCH_PLACES, cache: false, searchStrategy: 'none' });
+  try {
+    const result = explicit ? await explorer.load(explicit) : await explorer.search(cwd);
+    if (!result) return undefined;
+    if (result.isEmpty) throw new ConfigError(path.relative(cwd, result.filepath) || result.filepath, '', 'the file is empty');
+    return { raw: result.config, file: result.filepath };
+  } catch (err) {
+    if (err instanceof ConfigError) throw err;
+    throw readErrorToConfigError(err, explicit ?? cwd, cwd);
+  }
+}
+
+function readErrorToConfigError(err: unknown, where: string, cwd: string): ConfigError {
+  const error = err as NodeJS.ErrnoException & { filepath?: string };
+  const label = path.relative(cwd, error.filepath ?? where) || where;
+  if (error.code === 'ENOENT') return new ConfigError(label, '', 'no such file');
+  const firstLine = String(error.message ?? err).split('\n')[0] ?? 'unreadable';
+  const cleaned = firstLine.replace(/^JSON Error in [^:]+:\s*/, '');
+  return new ConfigError(label, '', `cannot be parsed: ${cleaned}`);
+}
+
+/** No config file: a pass-through forwarder to OpenAI (or OPENAI_BASE_URL). */
+function zeroConfig(env: NodeJS.ProcessEnv): HubConfigInput {
+  return {
+    upstreams: [{ name: 'openai', route: '/', baseUrl: baseUrlFromEnv(env.OPENAI_BASE_URL), keys: [] }],
+  };
+}
+
+/** SDKs write OPENAI_BASE_URL with `/v1`; clients already send `/v1/...`, so it is dropped here. */
+function baseUrlFromEnv(value: string | undefined): string {
+  if (!value) return 'https://api.openai.com';
+  return value.replace(/\/+$/, '').replace(/\/v1$/, '');
+}
+
+function applyOverrides(raw: Record<string, unknown>, overrides: LoadOptions['overrides']): Record<string, unknown> {
+  if (!overrides || (overrides.host === undefined && overrides.port === undefined)) return raw;
+  const listen = { ...((raw.listen as Record<string, unknown> | undefined) ?? {}) };
+  if (overrides.host !== undefined) listen.host = overrides.host;
+  if (overrides.port !== undefined) listen.port = overrides.port;
+  return { ...raw, listen };
+}
+
+function toConfigError(error: z.ZodError, label: string): ConfigError {
+  const issue = error.issues[0]!;
+  const where = formatPath(issue.path);
+  if (issue.code === 'unrecognized_keys') {
+    const keys = issue.keys.map((key) => `"${key}"`).join(', ');
+    const more = error.issues.length > 1 ? ` (and ${error.issues.length - 1} more problem(s))` : '';
+    return new ConfigError(label, where, `unknown field ${keys}${more}`);
+  }
+  const more = error.issues.length > 1 ? ` (and ${error.issues.length - 1} more problem(s))` : '';
+  return new ConfigError(label, where, `${issue.message}${more}`);
+}
+
+function resolvePaths(config: HubConfig, baseDir: string): void {
+  config.logs.dir = path.resolve(baseDir, config.logs.dir);
+  if (config.store.startsWith('sqlite://')) {
+    config.store = `sqlite://${path.resolve(baseDir, config.store.slice('sqlite://'.length))}`;
+  }
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object') {
+    for (const child of Object.values(value)) deepFreeze(child);
+    Object.freeze(value);
+  }
+  return value;
+}

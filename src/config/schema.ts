@@ -1,0 +1,230 @@
+/**
+ * The one source of truth for aifd's config: field names, defaults and checks. Objects are strict
+ * (an unknown field is an error: typos are the commonest config bug). Types are inferred from here.
+ */
+import { z } from 'zod';
+import { parseDuration } from '../util/duration.js';
+import { parseBytes } from '../util/bytes.js';
+import { parseRateString } from './rate-string.js';
+
+const durationMs = (description: string) =>
+  z
+    .union([z.string(), z.number()])
+    .describe(description)
+    .transform((value, ctx) => {
+      const ms = parseDuration(value);
+      if (ms === undefined) {
+        ctx.addIssue({ code: 'custom', message: `"${value}" is not a duration (e.g. 500ms, 30s, 15m, 1h, 7d)` });
+        return z.NEVER;
+      }
+      return ms;
+    });
+
+const byteSize = (description: string) =>
+  z
+    .union([z.string(), z.number()])
+    .describe(description)
+    .transform((value, ctx) => {
+      const bytes = parseBytes(value);
+      if (bytes === undefined) {
+        ctx.addIssue({ code: 'custom', message: `"${value}" is not a size (e.g. 512kb, 25mb)` });
+        return z.NEVER;
+      }
+      return bytes;
+    });
+
+const rate = (description: string) =>
+  z
+    .string()
+    .describe(description)
+    .superRefine((value, ctx) => {
+      try {
+        parseRateString(value);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: (err as Error).message });
+      }
+    });
+
+const port = z.number().int().min(0).max(65535);
+const stringList = z.array(z.string().min(1));
+
+const httpUrl = z
+  .string()
+  .describe('http(s) URL of the upstream, optionally with a path prefix')
+  .superRefine((value, ctx) => {
+    let url: URL;
+    try {
+      url = new URL(value);
+    } catch {
+      ctx.addIssue({ code: 'custom', message: `"${value}" is not a URL (expected e.g. https://api.openai.com)` });
+      return;
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+      ctx.addIssue({ code: 'custom', message: `"${value}" must start with http:// or https://` });
+    }
+  });
+
+const routePrefix = z
+  .string()
+  .regex(/^\/[^\s?#]*$/, 'must be a path starting with "/" (e.g. "/" or "/local")')
+  .transform((value) => (value.length > 1 ? value.replace(/\/+$/, '') : value));
+
+export const listenSchema = z.strictObject({
+  host: z.string().min(1).default('127.0.0.1'),
+  port: port.default(8000),
+  maxBodySize: byteSize('largest request body accepted (413 above it)').prefault('25mb'),
+  shutdownGrace: durationMs('how long in-flight requests may run on after SIGTERM').prefault('30s'),
+  trustProxy: z.number().int().min(0).default(0).describe('proxy hops in front of aifd whose x-forwarded-for is believed'),
+});
+
+export const adminSchema = z.strictObject({
+  enabled: z.boolean().default(true),
+  host: z.string().min(1).default('127.0.0.1'),
+  port: port.default(8001),
+  token: z.string().min(1).optional(),
+});
+
+const timeoutsSchema = z.strictObject({
+  connectMs: z.number().int().positive().default(10_000),
+  firstByteMs: z.number().int().positive().default(600_000),
+  streamFirstByteMs: z.number().int().positive().default(60_000),
+  idleMs: z.number().int().positive().default(120_000),
+});
+
+const poolKeySchema = z.union([
+  z.string().min(1, 'a key must not be empty'),
+  z.strictObject({
+    key: z.string().min(1, 'a key must not be empty'),
+    name: z.string().min(1).optional(),
+    weight: z.number().positive().default(1),
+    models: stringList.optional(),
+  }),
+]);
+
+export const upstreamSchema = z.strictObject({
+  name: z.string().regex(/^[A-Za-z0-9_.-]+$/, 'use letters, digits, "_", "." or "-"'),
+  route: routePrefix.default('/'),
+  baseUrl: httpUrl,
+  keys: z.array(poolKeySchema).default([]),
+  retries: z.number().int().min(0).max(10).default(2),
+  timeouts: timeoutsSchema.prefault({}),
+  headers: z.record(z.string(), z.string()).default({}).describe('extra headers sent upstream'),
+  models: stringList.optional().describe('model globs this upstream serves'),
+});
+
+const jwtSchema = z.strictObject({
+  secret: z.string().optional(),
+  publicKeyFile: z.string().optional(),
+  privateKeyFile: z.string().optional(),
+  jwksFile: z.string().optional(),
+  algorithm: z.enum(['HS256', 'EdDSA', 'ES256']).default('HS256'),
+  issuer: z.string().default('aifd'),
+  audience: z.string().default('aifd'),
+  clockTolerance: durationMs('clock skew accepted on exp/nbf').prefault('30s'),
+  defaultExpires: z.string().default('30d'),
+});
+
+const forwardKeySchema = z.strictObject({
+  key: z.string().min(1),
+  user: z.string().min(1),
+  roles: stringList.default([]),
+});
+
+export const authSchema = z.strictObject({
+  anonymous: z.boolean().default(false),
+  jwt: jwtSchema.optional(),
+  forwardKeys: z.array(forwardKeySchema).default([]),
+});
+
+const aclRuleSchema = z.strictObject({
+  users: stringList.optional(),
+  roles: stringList.optional(),
+  upstreams: stringList.optional(),
+  methods: stringList.optional(),
+  paths: stringList.optional(),
+  models: stringList.optional(),
+  effect: z.enum(['allow', 'deny']),
+});
+
+export const aclSchema = z.strictObject({
+  default: z.enum(['allow', 'deny']).default('allow'),
+  rules: z.array(aclRuleSchema).default([]),
+});
+
+export const limitsSchema = z.strictObject({
+  strategy: z.enum(['fixed-window', 'moving-window']).default('moving-window'),
+  global: rate('requests per window for the whole gateway').optional(),
+  user: z
+    .strictObject({ requests: rate('requests per user').optional(), tokens: rate('tokens per user').optional() })
+    .optional(),
+  roles: z
+    .record(z.string(), z.strictObject({ requests: rate('requests per role member').optional(), tokens: rate('tokens per role member').optional() }))
+    .optional(),
+  ip: rate('requests per client address').optional(),
+  routes: z.record(z.string(), rate('requests per route')).optional(),
+  streamTokenRate: rate('streamed tokens per second per stream').optional(),
+  queueWait: durationMs('how long a request may wait for a free key').prefault('10s'),
+});
+
+export const cacheSchema = z.strictObject({
+  chatCompletions: z.boolean().default(false),
+  ttl: durationMs('how long an entry lives').prefault('1h'),
+  scope: z.enum(['global', 'user']).default('user'),
+  maxEntrySize: byteSize('largest answer stored').prefault('1mb'),
+});
+
+export const logsSchema = z.strictObject({
+  dir: z.string().min(1).default('./aifd-logs'),
+  level: z.enum(['error', 'warn', 'info', 'debug']).default('info'),
+  access: z.boolean().default(true),
+  chat: z.boolean().default(false),
+});
+
+const storeUrl = z
+  .string()
+  .regex(/^(sqlite:\/\/.+|memory:\/\/|redis:\/\/.+|rediss:\/\/.+)$/, 'must be sqlite://PATH, memory:// or redis://HOST:PORT')
+  .default('sqlite://./aifd-data/state.sqlite');
+
+export const hubConfigSchema = z
+  .strictObject({
+    $schema: z.string().optional(),
+    listen: listenSchema.prefault({}),
+    admin: adminSchema.prefault({}),
+    store: storeUrl,
+    upstreams: z.array(upstreamSchema).min(1, 'at least one upstream is needed'),
+    auth: authSchema.optional(),
+    acl: aclSchema.optional(),
+    limits: limitsSchema.optional(),
+    cache: cacheSchema.prefault({}),
+    logs: logsSchema.prefault({}),
+  })
+  .superRefine((config, ctx) => {
+    const names = new Set<string>();
+    const routes = new Set<string>();
+    config.upstreams.forEach((upstream, index) => {
+      if (names.has(upstream.name)) {
+        ctx.addIssue({ code: 'custom', path: ['upstreams', index, 'name'], message: `upstream name "${upstream.name}" is used twice` });
+      }
+      if (routes.has(upstream.route) && !upstream.models) {
+        ctx.addIssue({ code: 'custom', path: ['upstreams', index, 'route'], message: `route "${upstream.route}" is used twice` });
+      }
+      names.add(upstream.name);
+      routes.add(upstream.route);
+    });
+    const hasPoolKeys = config.upstreams.some((upstream) => upstream.keys.length > 0);
+    if (hasPoolKeys && !config.auth) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['auth'],
+        message: 'upstreams hold pool keys but there is no auth section; add auth (jwt or forwardKeys) or "auth": { "anonymous": true } to open the pool on purpose',
+      });
+    }
+  });
+
+export type HubConfigInput = z.input<typeof hubConfigSchema>;
+export type HubConfig = z.output<typeof hubConfigSchema>;
+export type UpstreamConfig = HubConfig['upstreams'][number];
+export type PoolKeyConfig = UpstreamConfig['keys'][number];
+export type AuthConfig = z.output<typeof authSchema>;
+export type AclConfig = z.output<typeof aclSchema>;
+export type LimitsConfig = z.output<typeof limitsSchema>;

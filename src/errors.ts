@@ -1,0 +1,93 @@
+/**
+ * The one catalogue of errors aifd itself answers with. Every code has an HTTP status and an
+ * OpenAI error `type`, so SDKs raise the matching error class. Adding a code without them does
+ * not compile.
+ */
+export type ErrorCode =
+  | 'missing_credentials'
+  | 'invalid_token'
+  | 'token_expired'
+  | 'token_revoked'
+  | 'path_not_allowed'
+  | 'model_not_allowed'
+  | 'route_not_found'
+  | 'model_not_found'
+  | 'invalid_json'
+  | 'invalid_request'
+  | 'request_too_large'
+  | 'rate_limit_exceeded'
+  | 'tokens_limit_exceeded'
+  | 'budget_exceeded'
+  | 'no_key_available'
+  | 'upstream_unreachable'
+  | 'upstream_bad_response'
+  | 'upstream_timeout'
+  | 'shutting_down'
+  | 'internal_error';
+
+interface CatalogueEntry {
+  status: number;
+  type: string;
+}
+
+export const ERROR_CATALOGUE: Record<ErrorCode, CatalogueEntry> = {
+  missing_credentials: { status: 401, type: 'invalid_request_error' },
+  invalid_token: { status: 401, type: 'invalid_request_error' },
+  token_expired: { status: 401, type: 'invalid_request_error' },
+  token_revoked: { status: 401, type: 'invalid_request_error' },
+  path_not_allowed: { status: 403, type: 'permission_error' },
+  model_not_allowed: { status: 403, type: 'permission_error' },
+  route_not_found: { status: 404, type: 'invalid_request_error' },
+  model_not_found: { status: 404, type: 'invalid_request_error' },
+  invalid_json: { status: 400, type: 'invalid_request_error' },
+  invalid_request: { status: 400, type: 'invalid_request_error' },
+  request_too_large: { status: 413, type: 'invalid_request_error' },
+  rate_limit_exceeded: { status: 429, type: 'requests' },
+  tokens_limit_exceeded: { status: 429, type: 'tokens' },
+  budget_exceeded: { status: 429, type: 'insufficient_quota' },
+  no_key_available: { status: 429, type: 'requests' },
+  upstream_unreachable: { status: 502, type: 'server_error' },
+  upstream_bad_response: { status: 502, type: 'server_error' },
+  upstream_timeout: { status: 504, type: 'server_error' },
+  shutting_down: { status: 503, type: 'server_error' },
+  internal_error: { status: 500, type: 'server_error' },
+};
+
+export interface AifdErrorOptions {
+  param?: string | null;
+  /** Seconds the client should wait before trying again (sent as Retry-After). */
+  retryAfterSec?: number;
+  headers?: Record<string, string>;
+  cause?: unknown;
+}
+
+export class AifdError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly type: string;
+  readonly param: string | null;
+  readonly retryAfterSec: number | undefined;
+  readonly headers: Record<string, string>;
+
+  constructor(code: ErrorCode, message: string, options: AifdErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'AifdError';
+    this.code = code;
+    this.status = ERROR_CATALOGUE[code].status;
+    this.type = ERROR_CATALOGUE[code].type;
+    this.param = options.param ?? null;
+    this.retryAfterSec = options.retryAfterSec;
+    this.headers = options.headers ?? {};
+  }
+}
+
+/** The body OpenAI sends for errors: `{"error":{"message","type","param","code"}}`. */
+export function openAIErrorBody(err: AifdError): string {
+  return JSON.stringify({
+    error: { message: err.message, type: err.type, param: err.param, code: err.code },
+  });
+}
+
+export function isAifdError(value: unknown): value is AifdError {
+  return value instanceof AifdError;
+}

@@ -1,0 +1,30 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { BodyInfo } from './inspect-body.js';
+import type { RouteMatch } from './routes.js';
+
+/** Everything one request carries through the stages, and what they learned about it. */
+export interface RequestContext {
+  readonly id: string;
+  /** performance.now() when the request arrived. */
+  readonly startedAt: number;
+  readonly req: IncomingMessage;
+  readonly res: ServerResponse;
+  readonly clientIp: string;
+  route: RouteMatch | undefined;
+  body: Buffer;
+  info: BodyInfo;
+  outcome: RequestOutcome;
+}
+
+/** What happened, filled in as the request goes (for logs and metrics). */
+export interface RequestOutcome {
+  status: number | undefined;
+  attempts: number;
+  keyHash: string | undefined;
+  ttfbMs: number | undefined;
+  error: string | undefined;
+}
+
+export function newOutcome(): RequestOutcome {
+  return { status: undefined, attempts: 0, keyHash: undefined, ttfbMs: undefined, error: undefined };
+}

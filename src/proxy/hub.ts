@@ -1,0 +1,158 @@
+/**
+ * The running gateway: the public HTTP listener, its stages, and graceful shutdown.
+ * createHub → { listen, close }; nothing here parses argv or prints banners.
+ */
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { randomUUID } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import type { HubConfig } from '../config/schema.js';
+import { AifdError, isAifdError, openAIErrorBody } from '../errors.js';
+import type { Diagnostics } from '../logs/diagnostics.js';
+import { newOutcome, type RequestContext } from './context.js';
+import { createForwarder, type Forwarder } from './forward.js';
+import { sendError } from './respond.js';
+import { RouteTable } from './routes.js';
+import { STAGES } from './stages.js';
+import { createUpstreamRuntime, destroyUpstreamRuntime, type UpstreamRuntime } from './upstreams.js';
+import { clientAddress } from './client-address.js';
+
+export interface Hub {
+  readonly config: HubConfig;
+  readonly routes: RouteTable;
+  readonly upstreams: readonly UpstreamRuntime[];
+  readonly forwarder: Forwarder;
+  readonly log: Diagnostics;
+  readonly server: http.Server;
+  /** Requests accepted and not yet answered in full. */
+  inFlight(): number;
+  isShuttingDown(): boolean;
+  listen(): Promise<AddressInfo>;
+  /** Stops accepting, lets in-flight requests finish within `graceMs`, then cuts the rest. */
+  close(graceMs?: number): Promise<void>;
+}
+
+export interface HubOptions {
+  log: Diagnostics;
+}
+
+const NO_BODY = { json: undefined, model: undefined, stream: false } as const;
+
+export function createHub(config: HubConfig, options: HubOptions): Hub {
+  const upstreams = config.upstreams.map(createUpstreamRuntime);
+  const routes = new RouteTable(upstreams);
+  const forwarder = createForwarder();
+  const log = options.log;
+  const active = new Set<RequestContext>();
+  let shuttingDown = false;
+  let drained: (() => void) | undefined;
+
+  const server = http.createServer({ keepAliveTimeout: 65_000, headersTimeout: 30_000, requestTimeout: 300_000 });
+  server.on('request', (req, res) => void handle(req, res));
+  server.on('clientError', answerClientError);
+
+  const hub: Hub = {
+    config,
+    routes,
+    upstreams,
+    forwarder,
+    log,
+    server,
+    inFlight: () => active.size,
+    isShuttingDown: () => shuttingDown,
+    listen,
+    close,
+  };
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const ctx: RequestContext = {
+      id: randomUUID(),
+      startedAt: performance.now(),
+      req,
+      res,
+      clientIp: clientAddress(req, config.listen.trustProxy),
+      route: undefined,
+      body: EMPTY_BODY,
+      info: NO_BODY,
+      outcome: newOutcome(),
+    };
+    active.add(ctx);
+    res.setHeader('x-aifd-request-id', ctx.id);
+    if (shuttingDown) res.setHeader('connection', 'close');
+    try {
+      for (const stage of STAGES) {
+        if ((await stage(ctx, hub)) === 'done') break;
+      }
+    } catch (err) {
+      answerStageError(ctx, err);
+    } finally {
+      active.delete(ctx);
+      if (active.size === 0) drained?.();
+    }
+  }
+
+  function answerStageError(ctx: RequestContext, err: unknown): void {
+    const error = isAifdError(err) ? err : new AifdError('internal_error', 'aifd failed to handle the request');
+    if (!isAifdError(err)) log.error('request failed', { requestId: ctx.id, error: (err as Error)?.message });
+    ctx.outcome.status = error.status;
+    ctx.outcome.error = error.code;
+    if (error.code === 'request_too_large' || error.code === 'invalid_request') {
+      // The rest of the body is not read; the connection cannot be reused.
+      ctx.res.setHeader('connection', 'close');
+    }
+    sendError(ctx.res, ctx.id, error);
+  }
+
+  function listen(): Promise<AddressInfo> {
+    return new Promise((resolve, reject) => {
+      const onError = (err: Error) => reject(err);
+      server.once('error', onError);
+      server.listen(config.listen.port, config.listen.host, () => {
+        server.off('error', onError);
+        resolve(server.address() as AddressInfo);
+      });
+    });
+  }
+
+  async function close(graceMs = config.listen.shutdownGrace): Promise<void> {
+    shuttingDown = true;
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    server.closeIdleConnections();
+    if (active.size > 0) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, graceMs);
+        drained = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+    }
+    server.closeAllConnections();
+    await closed;
+    forwarder.close();
+    upstreams.forEach(destroyUpstreamRuntime);
+  }
+
+  return hub;
+}
+
+const EMPTY_BODY = Buffer.alloc(0);
+
+/** Malformed HTTP never reaches a stage: answer it here, OpenAI-shaped, and close. */
+function answerClientError(err: NodeJS.ErrnoException, socket: Socket): void {
+  if (!socket.writable || (err as { code?: string }).code === 'ECONNRESET') {
+    socket.destroy();
+    return;
+  }
+  const tooLarge = err.code === 'HPE_HEADER_OVERFLOW';
+  const status = tooLarge ? 431 : 400;
+  const error = new AifdError('invalid_request', tooLarge ? 'the request headers are too large' : 'the request is not valid HTTP');
+  const body = openAIErrorBody(error);
+  socket.end(
+    `HTTP/1.1 ${status} ${tooLarge ? 'Request Header Fields Too Large' : 'Bad Request'}\r\n` +
+      'content-type: application/json; charset=utf-8\r\n' +
+      `content-length: ${Buffer.byteLength(body)}\r\n` +
+      'connection: close\r\n\r\n' +
+      body,
+  );
+}

@@ -1,0 +1,40 @@
+/** Starts aifd in-process on an ephemeral port, for integration tests over real sockets. */
+import { mkdtemp } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { validate } from '../../src/config/load.js';
+import type { HubConfig, HubConfigInput } from '../../src/config/schema.js';
+import { silentDiagnostics } from '../../src/logs/diagnostics.js';
+import { createHub, type Hub } from '../../src/proxy/hub.js';
+
+export interface RunningHub {
+  hub: Hub;
+  config: HubConfig;
+  url: string;
+  /** The OpenAI SDK base URL for a route prefix. */
+  baseURL(route?: string): string;
+  close(): Promise<void>;
+}
+
+export async function startHub(input: Partial<HubConfigInput> & Pick<HubConfigInput, 'upstreams'>): Promise<RunningHub> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'aifd-test-'));
+  const config = validate(
+    {
+      store: 'memory://',
+      logs: { dir: path.join(dir, 'logs') },
+      ...input,
+      listen: { host: '127.0.0.1', port: 0, ...input.listen },
+    },
+    'test config',
+  );
+  const hub = createHub(config, { log: silentDiagnostics });
+  const address = await hub.listen();
+  const url = `http://127.0.0.1:${address.port}`;
+  return {
+    hub,
+    config,
+    url,
+    baseURL: (route = '') => `${url}${route}/v1`,
+    close: () => hub.close(1000),
+  };
+}

@@ -1,0 +1,408 @@
+/**
+ * An OpenAI-compatible upstream for tests and benchmarks: a real HTTP server on 127.0.0.1 with an
+ * ephemeral port. It answers like OpenAI (recorded bodies, headers, SSE framing, error bodies) and
+ * can be scripted per API key: errors, hangs, dropped streams, slow chunks. It records what it got.
+ */
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { EventEmitter, once } from 'node:events';
+import { randomBytes } from 'node:crypto';
+import { ERROR_FIXTURES, fixture, type ErrorFixtureName } from './fixtures.js';
+import { chatCompletionJson, chatStreamEvents, completionJson, responsesJson } from './answers.js';
+
+export type Behavior =
+  | { type: 'default' }
+  /** A recorded OpenAI error (or any status and body). */
+  | { type: 'error'; error: ErrorFixtureName; headers?: Record<string, string> }
+  | { type: 'status'; status: number; body?: string; headers?: Record<string, string> }
+  /** Accept the request and never answer. */
+  | { type: 'hang' }
+  /** Send 200 SSE headers, then nothing. */
+  | { type: 'hang-after-headers' }
+  /** Stream `afterChunks` events, then cut the connection. */
+  | { type: 'drop-mid-stream'; afterChunks: number }
+  /** Close the socket without answering. */
+  | { type: 'reset' }
+  /** 200 with a body that is not what OpenAI sends. */
+  | { type: 'garbage' }
+  /** A fixture file's bytes, as recorded. */
+  | { type: 'replay'; file: string; contentType?: string; status?: number }
+  /** Override the shape of a streamed answer. */
+  | { type: 'stream'; chunks?: number; delayMs?: number }
+  /** `afterChunks` stream events, then an error inside the 200 stream. */
+  | { type: 'stream-error'; afterChunks: number; error: ErrorFixtureName };
+
+export interface ReceivedRequest {
+  readonly seq: number;
+  readonly method: string;
+  readonly url: string;
+  readonly headers: http.IncomingHttpHeaders;
+  readonly body: Buffer;
+  /** The bearer token (or api-key header) the request carried. */
+  readonly key: string | undefined;
+  /** True once the connection closed before the answer was complete. */
+  aborted: boolean;
+  /** True once the answer was sent in full. */
+  finished: boolean;
+}
+
+export interface RateLimitState {
+  limitRequests: number;
+  remainingRequests: number;
+  resetRequests: string;
+  limitTokens: number;
+  remainingTokens: number;
+  resetTokens: string;
+}
+
+export interface MockOptions {
+  /** Content events in a default stream. */
+  streamChunks: number;
+  /** Delay between stream events. */
+  chunkDelayMs: number;
+  /** Keys that are accepted; others get OpenAI's 401. Undefined accepts any key. */
+  validKeys: Set<string> | undefined;
+}
+
+const ANY = '*';
+
+export class MockUpstream extends EventEmitter {
+  readonly received: ReceivedRequest[] = [];
+  readonly options: MockOptions = { streamChunks: 5, chunkDelayMs: 0, validKeys: undefined };
+  private readonly scripts = new Map<string, Behavior[]>();
+  private readonly sticky = new Map<string, Behavior>();
+  private readonly rateLimits = new Map<string, Partial<RateLimitState>>();
+  private readonly sockets = new Set<Socket>();
+  private readonly server: http.Server;
+  private seq = 0;
+  port = 0;
+
+  constructor() {
+    super();
+    this.server = http.createServer((req, res) => void this.handle(req, res));
+    this.server.on('connection', (socket) => {
+      this.sockets.add(socket);
+      socket.on('close', () => this.sockets.delete(socket));
+    });
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  async start(): Promise<this> {
+    this.server.listen(0, '127.0.0.1');
+    await once(this.server, 'listening');
+    this.port = (this.server.address() as AddressInfo).port;
+    return this;
+  }
+
+  async close(): Promise<void> {
+    for (const socket of this.sockets) socket.destroy();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  /** The next requests made with `key` (or '*' for any key) behave as given, in order, once each. */
+  script(key: string, ...behaviors: Behavior[]): this {
+    const queue = this.scripts.get(key) ?? [];
+    queue.push(...behaviors);
+    this.scripts.set(key, queue);
+    return this;
+  }
+
+  /** Every request made with `key` behaves as given until `reset()`. */
+  always(key: string, behavior: Behavior): this {
+    this.sticky.set(key, behavior);
+    return this;
+  }
+
+  setRateLimit(key: string, state: Partial<RateLimitState>): this {
+    this.rateLimits.set(key, state);
+    return this;
+  }
+
+  reset(): void {
+    this.scripts.clear();
+    this.sticky.clear();
+    this.rateLimits.clear();
+    this.received.length = 0;
+    this.options.streamChunks = 5;
+    this.options.chunkDelayMs = 0;
+    this.options.validKeys = undefined;
+  }
+
+  /** Resolves with the first received request (past or future) that matches. */
+  waitForRequest(match: (request: ReceivedRequest) => boolean = () => true): Promise<ReceivedRequest> {
+    const found = this.received.find(match);
+    if (found) return Promise.resolve(found);
+    return new Promise((resolve) => {
+      const onRequest = (request: ReceivedRequest) => {
+        if (!match(request)) return;
+        this.off('request', onRequest);
+        resolve(request);
+      };
+      this.on('request', onRequest);
+    });
+  }
+
+  /** Resolves when `request`'s connection closed before its answer was complete. */
+  waitForAbort(request: ReceivedRequest): Promise<void> {
+    if (request.aborted) return Promise.resolve();
+    return new Promise((resolve) => {
+      const onAbort = (aborted: ReceivedRequest) => {
+        if (aborted !== request) return;
+        this.off('aborted', onAbort);
+        resolve();
+      };
+      this.on('aborted', onAbort);
+    });
+  }
+
+  private nextBehavior(key: string | undefined): Behavior {
+    for (const name of [key ?? '', ANY]) {
+      const queue = this.scripts.get(name);
+      if (queue && queue.length > 0) return queue.shift()!;
+      const sticky = this.sticky.get(name);
+      if (sticky) return sticky;
+    }
+    return { type: 'default' };
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const key = keyOf(req);
+    const request: ReceivedRequest = {
+      seq: ++this.seq,
+      method: req.method ?? 'GET',
+      url: req.url ?? '/',
+      headers: req.headers,
+      body: Buffer.concat(chunks),
+      key,
+      aborted: false,
+      finished: false,
+    };
+    this.received.push(request);
+    res.on('finish', () => {
+      request.finished = true;
+    });
+    res.on('close', () => {
+      if (request.finished) return;
+      request.aborted = true;
+      this.emit('aborted', request);
+    });
+    this.emit('request', request);
+
+    if (this.options.validKeys && (!key || !this.options.validKeys.has(key))) {
+      this.sendFixtureError(res, 'invalid_api_key');
+      return;
+    }
+    await this.answer(req, res, request, this.nextBehavior(key));
+  }
+
+  private async answer(req: IncomingMessage, res: ServerResponse, request: ReceivedRequest, behavior: Behavior): Promise<void> {
+    switch (behavior.type) {
+      case 'error':
+        this.sendFixtureError(res, behavior.error, behavior.headers);
+        return;
+      case 'status':
+        res.writeHead(behavior.status, { 'content-type': 'application/json', ...this.openaiHeaders(request), ...behavior.headers });
+        res.end(behavior.body ?? '');
+        return;
+      case 'hang':
+        return;
+      case 'hang-after-headers':
+        res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', ...this.openaiHeaders(request) });
+        res.flushHeaders();
+        return;
+      case 'reset':
+        req.socket.destroy();
+        return;
+      case 'garbage':
+        res.writeHead(200, { 'content-type': 'text/html' });
+        res.end('<html><body>502 Bad Gateway</body></html>');
+        return;
+      case 'replay':
+        this.replay(res, request, behavior.file, behavior.contentType, behavior.status);
+        return;
+      default:
+        await this.route(req, res, request, behavior);
+    }
+  }
+
+  private async route(req: IncomingMessage, res: ServerResponse, request: ReceivedRequest, behavior: Behavior): Promise<void> {
+    const path = request.url.split('?', 1)[0]!;
+    const json = parseJson(request.body);
+    const method = request.method;
+    if (method === 'POST' && path === '/v1/chat/completions') {
+      if (json?.stream === true) {
+        if (Array.isArray(json.tools) && behavior.type === 'default') {
+          this.replay(res, request, 'chat-stream-tool-calls.sse');
+          return;
+        }
+        const includeUsage = (json.stream_options as { include_usage?: boolean } | undefined)?.include_usage === true;
+        const events = chatStreamEvents({
+          model: typeof json.model === 'string' ? json.model : 'gpt-4o-mini',
+          chunks: behavior.type === 'stream' && behavior.chunks !== undefined ? behavior.chunks : this.options.streamChunks,
+          includeUsage,
+        });
+        await this.stream(res, request, events, behavior);
+        return;
+      }
+      this.sendJson(res, request, 200, json?.model === undefined || json.model === 'gpt-4o-mini' ? fixture('chat-completion.json') : chatCompletionJson(String(json.model)));
+      return;
+    }
+    if (method === 'POST' && path === '/v1/completions') {
+      if (json?.stream === true) {
+        this.replay(res, request, 'completions-stream.sse');
+        return;
+      }
+      this.sendJson(res, request, 200, completionJson(String(json?.model ?? 'gpt-3.5-turbo-instruct')));
+      return;
+    }
+    if (method === 'POST' && path === '/v1/embeddings') {
+      this.sendJson(res, request, 200, fixture('embeddings.json'), { 'openai-model': 'text-embedding-3-small' });
+      return;
+    }
+    if (method === 'GET' && path === '/v1/models') {
+      this.sendJson(res, request, 200, fixture('models.json'), {}, false);
+      return;
+    }
+    if (method === 'GET' && path.startsWith('/v1/models/')) {
+      if (path === '/v1/models/gpt-4o-mini') this.sendJson(res, request, 200, fixture('model-retrieve.json'), {}, false);
+      else this.sendJson(res, request, 404, fixture('errors/404-model_not_found-retrieve-model.json'), {}, false);
+      return;
+    }
+    if (method === 'POST' && path === '/v1/responses') {
+      if (json?.stream === true) this.replay(res, request, 'responses-stream.sse');
+      else this.sendJson(res, request, 200, responsesJson(String(json?.model ?? 'gpt-4o-mini')));
+      return;
+    }
+    if (method === 'POST' && path === '/v1/images/generations') {
+      this.sendJson(res, request, 200, JSON.stringify({ created: 1_700_000_000, data: [{ b64_json: randomBytes(48).toString('base64') }] }));
+      return;
+    }
+    if (method === 'POST' && (path === '/v1/audio/transcriptions' || path === '/v1/audio/translations')) {
+      this.sendJson(res, request, 200, JSON.stringify({ text: `received ${request.body.length} bytes` }));
+      return;
+    }
+    if (method === 'GET' && path === '/v1/files') {
+      this.sendJson(res, request, 200, JSON.stringify({ object: 'list', data: [], has_more: false }));
+      return;
+    }
+    const body = JSON.stringify({ error: { message: `Invalid URL (${method} ${path})`, type: 'invalid_request_error', param: null, code: null } }, null, 4) + '\n';
+    this.sendJson(res, request, 404, body, {}, false);
+  }
+
+  private async stream(res: ServerResponse, request: ReceivedRequest, events: string[], behavior: Behavior): Promise<void> {
+    const delayMs = behavior.type === 'stream' && behavior.delayMs !== undefined ? behavior.delayMs : this.options.chunkDelayMs;
+    res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', ...this.openaiHeaders(request) });
+    res.flushHeaders();
+    for (let i = 0; i < events.length; i++) {
+      if (res.destroyed) return;
+      if (behavior.type === 'drop-mid-stream' && i === behavior.afterChunks) {
+        res.socket?.destroy();
+        return;
+      }
+      if (behavior.type === 'stream-error' && i === behavior.afterChunks) {
+        const body = JSON.parse(fixture(ERROR_FIXTURES[behavior.error].file).toString('utf8')) as unknown;
+        res.end(`data: ${JSON.stringify(body)}\n\n`);
+        return;
+      }
+      if (delayMs > 0 && i > 0) await sleep(delayMs);
+      if (res.destroyed) return;
+      // wait for the bytes to leave, so that a scripted drop cuts after them and not before
+      await new Promise<void>((resolve) => res.write(events[i], () => resolve()));
+    }
+    res.end();
+  }
+
+  private replay(res: ServerResponse, request: ReceivedRequest, file: string, contentType?: string, status = 200): void {
+    const bytes = fixture(file);
+    const type = contentType ?? (file.endsWith('.sse') ? 'text/event-stream; charset=utf-8' : 'application/json');
+    const headers: http.OutgoingHttpHeaders = { 'content-type': type, ...this.openaiHeaders(request) };
+    if (!file.endsWith('.sse')) headers['content-length'] = bytes.length;
+    res.writeHead(status, headers);
+    res.end(bytes);
+  }
+
+  private sendJson(res: ServerResponse, request: ReceivedRequest, status: number, body: string | Buffer, extra: http.OutgoingHttpHeaders = {}, rateLimited = true): void {
+    const headers: http.OutgoingHttpHeaders = {
+      'content-type': 'application/json',
+      'content-length': Buffer.byteLength(body),
+      ...(rateLimited ? this.openaiHeaders(request) : baseHeaders()),
+      ...extra,
+    };
+    res.writeHead(status, headers);
+    res.end(body);
+  }
+
+  private sendFixtureError(res: ServerResponse, name: ErrorFixtureName, extra: Record<string, string> = {}): void {
+    const { status, file } = ERROR_FIXTURES[name];
+    const body = fixture(file);
+    res.writeHead(status, {
+      'content-type': status === 401 ? 'application/json; charset=utf-8' : 'application/json',
+      'content-length': body.length,
+      'x-request-id': requestId(),
+      ...extra,
+    });
+    res.end(body);
+  }
+
+  /** OpenAI's response headers, with per-key rate-limit state in its duration format. */
+  private openaiHeaders(request: ReceivedRequest): http.OutgoingHttpHeaders {
+    const state: RateLimitState = {
+      limitRequests: 30000,
+      remainingRequests: 29999,
+      resetRequests: '2ms',
+      limitTokens: 150000000,
+      remainingTokens: 149999990,
+      resetTokens: '0s',
+      ...this.rateLimits.get(request.key ?? ''),
+    };
+    return {
+      ...baseHeaders(),
+      'openai-organization': 'user-mock',
+      'openai-processing-ms': String(40 + (request.seq % 50)),
+      'x-ratelimit-limit-requests': String(state.limitRequests),
+      'x-ratelimit-limit-tokens': String(state.limitTokens),
+      'x-ratelimit-remaining-requests': String(state.remainingRequests),
+      'x-ratelimit-remaining-tokens': String(state.remainingTokens),
+      'x-ratelimit-reset-requests': state.resetRequests,
+      'x-ratelimit-reset-tokens': state.resetTokens,
+    };
+  }
+}
+
+function baseHeaders(): http.OutgoingHttpHeaders {
+  return { 'openai-version': '2020-10-01', 'x-request-id': requestId() };
+}
+
+export function requestId(): string {
+  return 'req_' + randomBytes(16).toString('hex');
+}
+
+function keyOf(req: IncomingMessage): string | undefined {
+  const auth = req.headers.authorization;
+  if (auth?.startsWith('Bearer ')) return auth.slice(7);
+  const apiKey = req.headers['api-key'];
+  return typeof apiKey === 'string' ? apiKey : undefined;
+}
+
+function parseJson(body: Buffer): Record<string, unknown> | undefined {
+  if (body.length === 0) return undefined;
+  try {
+    const parsed = JSON.parse(body.toString('utf8')) as unknown;
+    return parsed && typeof parsed === 'object' ? (parsed as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+export async function startMockUpstream(): Promise<MockUpstream> {
+  return new MockUpstream().start();
+}
