@@ -27,7 +27,6 @@ export function renderBanner(facts: BannerFacts): string {
   lines.push(`  cache    ${config.cache.chatCompletions ? `all chat completions, ttl ${config.cache.ttl / 1000}s` : 'opt-in per request'}`);
   lines.push(`  store    ${facts.storeLocation}`);
   lines.push(`  logs     ${config.logs.dir}${config.logs.access ? ' (access log on)' : ''}${config.logs.chat ? ' (chat log on)' : ''}`);
-  if (config.admin.enabled) lines.push(`  admin    http://${config.admin.host}:${config.admin.port}`);
   return lines.join('\n') + '\n';
 }
 

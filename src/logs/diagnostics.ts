@@ -42,7 +42,7 @@ export async function createDiagnostics(options: DiagnosticsOptions): Promise<Di
         level: options.quiet ? 'warn' : options.level,
         stderrLevels: ['error', 'warn', 'info', 'debug'],
         format: winston.format.combine(
-          winston.format.colorize(),
+          ...(process.stderr.isTTY ? [winston.format.colorize()] : []),
           winston.format.timestamp({ format: 'HH:mm:ss' }),
           winston.format.printf(({ timestamp, level, message, ...meta }) => {
             const extra = Object.keys(meta).length > 0 ? ' ' + JSON.stringify(meta) : '';

@@ -46,7 +46,7 @@ async function sqliteStore(file: string): Promise<Store> {
   // One table per concern: no two concerns share an adapter's namespace or its clear().
   const adapters = new Map<string, KeyvSqlite>();
   const spaces = new Map<string, Keyv>();
-  return {
+  const store: Store = {
     kind: 'sqlite',
     location: file,
     namespace(name) {
@@ -62,4 +62,7 @@ async function sqliteStore(file: string): Promise<Store> {
       await Promise.all([...adapters.values()].map((adapter) => adapter.disconnect()));
     },
   };
+  // Open the file now, so that an unusable path fails at start and not on the first request.
+  await store.namespace('meta').set('lastStart', Date.now());
+  return store;
 }
