@@ -35,7 +35,7 @@ async function runDaemon(options: RunOptions): Promise<void> {
   const store = await openStore(config.store).catch((err: Error) => {
     throw new CliError(`cannot open the store ${config.store}: ${err.message}`, EXIT_FAILURE);
   });
-  const hub = createHub(config, { log });
+  const hub = createHub(config, { log, store });
   const address = await hub.listen().catch((err: NodeJS.ErrnoException) => {
     const where = `${config.listen.host}:${config.listen.port}`;
     if (err.code === 'EADDRINUSE') throw new CliError(`cannot listen on ${where}: the address is already in use`, EXIT_FAILURE, 'stop the other process or choose another --port');

@@ -110,6 +110,14 @@ export const upstreamSchema = z.strictObject({
   timeouts: timeoutsSchema.prefault({}),
   headers: z.record(z.string(), z.string()).default({}).describe('extra headers sent upstream'),
   models: stringList.optional().describe('model globs this upstream serves'),
+  queue: z
+    .strictObject({
+      maxWait: durationMs('how long a request may wait for a usable key').prefault('10s'),
+      maxLength: z.number().int().min(0).default(1000).describe('requests waiting at most; more get 429 at once'),
+    })
+    .prefault({}),
+  checkEvery: durationMs('probe every key this often (0 = only on demand)').prefault('0s'),
+  overQuotaRecheck: durationMs('how long an over-quota key rests before one request rechecks it').prefault('15m'),
 });
 
 const jwtSchema = z.strictObject({
@@ -163,7 +171,6 @@ export const limitsSchema = z.strictObject({
   ip: rate('requests per client address').optional(),
   routes: z.record(z.string(), rate('requests per route')).optional(),
   streamTokenRate: rate('streamed tokens per second per stream').optional(),
-  queueWait: durationMs('how long a request may wait for a free key').prefault('10s'),
 });
 
 export const cacheSchema = z.strictObject({

@@ -10,6 +10,10 @@ export interface RequestContext {
   readonly req: IncomingMessage;
   readonly res: ServerResponse;
   readonly clientIp: string;
+  /** Aborted when the client goes away before its answer is complete. */
+  readonly clientGone: AbortSignal;
+  /** Who is asking (set by authentication); undefined for anonymous callers. */
+  user: string | undefined;
   route: RouteMatch | undefined;
   body: Buffer;
   info: BodyInfo;

@@ -8,7 +8,10 @@ import { PassThrough } from 'node:stream';
 import { performance } from 'node:perf_hooks';
 import { createProxyServer } from 'http-proxy-3';
 import { AifdError } from '../errors.js';
-import type { PoolKey } from '../keys/pool.js';
+import { errorCodeOf, verdictForErrorCode, verdictForStatus, type KeyVerdict } from '../keys/classify.js';
+import type { Lease, Outcome, PoolKey } from '../keys/pool.js';
+import { parseRateLimitHeaders, parseRetryAfter } from '../keys/ratelimit-headers.js';
+import { SseEventSplitter, streamErrorCode } from './sse.js';
 import type { RequestContext } from './context.js';
 import { clientResponseHeaders, outgoingRequestHeaders } from './headers.js';
 import { sendError, sseErrorEvent } from './respond.js';
@@ -125,46 +128,70 @@ export function createForwarder(): Forwarder {
     let lastError: AifdError | undefined;
     const maxAttempts = upstream.config.retries + 1;
     for (let n = 0; n < maxAttempts; n++) {
-      let key: PoolKey | undefined;
+      let lease: Lease | undefined;
       if (!upstream.passThrough) {
-        key = upstream.pool.pick(tried);
-        if (!key) break;
-        tried.add(key.hash);
-        ctx.outcome.keyHash = key.hash;
+        try {
+          lease = await upstream.queue.acquire({ model: ctx.info.model, exclude: retryExclusion(upstream, ctx.info.model, tried), user: ctx.user ?? ctx.clientIp, signal: ctx.clientGone });
+        } catch (err) {
+          if (ctx.clientGone.aborted) {
+            ctx.outcome.error = 'client_closed';
+            return;
+          }
+          if (!lastAnswer && !lastError) lastError = err as AifdError;
+          break;
+        }
+        tried.add(lease.key.hash);
+        ctx.outcome.keyHash = lease.key.hash;
       }
       ctx.outcome.attempts = n + 1;
-      const result = await attempt(ctx, upstream, key);
+      const result = await attempt(ctx, upstream, lease?.key);
       if (result.kind === 'client_gone') {
+        release(upstream, lease, undefined);
         ctx.outcome.error = 'client_closed';
         return;
       }
       if (result.kind === 'failed') {
+        release(upstream, lease, { verdict: 'unreachable', error: result.error.message });
         lastError = result.error;
         lastAnswer = undefined;
         continue;
       }
       const { response } = result;
-      if (!isRetryable(response.statusCode ?? 502, upstream)) {
+      const status = response.statusCode ?? 502;
+      const rateLimit = parseRateLimitHeaders(response.headers);
+      if (!isRetryable(status, upstream)) {
         ctx.outcome.ttfbMs = performance.now() - ctx.startedAt;
-        await relay(ctx, upstream, response);
+        const relayed = await relay(ctx, upstream, response);
+        release(upstream, lease, { verdict: relayed.verdict, error: relayed.error, rateLimit });
         return;
       }
       const body = await readAnswer(response);
       if (body === undefined) {
+        release(upstream, lease, { verdict: 'server_error', error: `${status} with an unreadable body` });
         lastError = new AifdError('upstream_bad_response', `upstream "${upstream.config.name}" sent an unreadable error response`);
         lastAnswer = undefined;
         continue;
       }
+      const code = errorCodeOf(body);
+      release(upstream, lease, {
+        verdict: verdictForStatus(status, code),
+        error: code ? `${status} ${code}` : String(status),
+        rateLimit,
+        retryAfterMs: parseRetryAfter(response.headers, Date.now()),
+      });
       lastAnswer = { response, body };
       lastError = undefined;
     }
 
-    if (lastAnswer) {
-      ctx.outcome.ttfbMs = performance.now() - ctx.startedAt;
+    ctx.outcome.ttfbMs = performance.now() - ctx.startedAt;
+    if (lastAnswer && !(lastAnswer.response.statusCode === 401 && !upstream.passThrough)) {
       sendBuffered(ctx, lastAnswer);
       return;
     }
-    const error = lastError ?? new AifdError('no_key_available', `no key of upstream "${upstream.config.name}" is available`, { retryAfterSec: 1 });
+    // A pool key's 401 is ours to fix, not the client's, and its body names part of the key.
+    const error =
+      lastError ??
+      new AifdError('no_key_available', `no key of upstream "${upstream.config.name}" was accepted by the upstream`, { retryAfterSec: 60 });
     ctx.outcome.error = error.code;
     ctx.outcome.status = error.status;
     sendError(ctx.res, ctx.id, error);
@@ -174,6 +201,22 @@ export function createForwarder(): Forwarder {
     forward,
     close: () => proxy.close(),
   };
+}
+
+const NO_KEYS: ReadonlySet<string> = new Set();
+
+/**
+ * A retry prefers a key not tried yet; when every untried key is further off than one already
+ * tried (all cooling), it may wait for a tried key to come back instead.
+ */
+function retryExclusion(upstream: UpstreamRuntime, model: string | undefined, tried: ReadonlySet<string>): ReadonlySet<string> {
+  if (tried.size === 0) return tried;
+  const untriedAt = upstream.pool.nextAvailableAt(model, tried);
+  return untriedAt <= upstream.pool.nextAvailableAt(model, NO_KEYS) ? tried : NO_KEYS;
+}
+
+function release(upstream: UpstreamRuntime, lease: Lease | undefined, outcome: Outcome | undefined): void {
+  if (lease) upstream.pool.release(lease, outcome);
 }
 
 function isRetryable(status: number, upstream: UpstreamRuntime): boolean {
@@ -192,8 +235,13 @@ function connectionError(upstream: UpstreamRuntime, err: NodeJS.ErrnoException):
   return new AifdError('upstream_unreachable', `upstream "${name}" could not be reached (${reason})`, { cause: err });
 }
 
+interface Relayed {
+  verdict: KeyVerdict;
+  error: string | undefined;
+}
+
 /** Relays a live upstream answer to the client as it arrives: SSE chunk by chunk, nothing buffered. */
-function relay(ctx: RequestContext, upstream: UpstreamRuntime, response: IncomingMessage): Promise<void> {
+function relay(ctx: RequestContext, upstream: UpstreamRuntime, response: IncomingMessage): Promise<Relayed> {
   const { res } = ctx;
   const status = response.statusCode ?? 502;
   const isEventStream = (response.headers['content-type'] ?? '').startsWith('text/event-stream');
@@ -202,15 +250,28 @@ function relay(ctx: RequestContext, upstream: UpstreamRuntime, response: Incomin
   if (isEventStream) res.flushHeaders();
 
   const idleMs = upstream.config.timeouts.idleMs;
+  const result: Relayed = { verdict: verdictForStatus(status), error: undefined };
+  const splitter = isEventStream && status < 300 ? new SseEventSplitter() : undefined;
   return new Promise((resolve) => {
-    let idleTimer = setTimeout(onIdle, idleMs);
+    const idleTimer = setTimeout(onIdle, idleMs);
     function onIdle() {
       const error = new AifdError('upstream_timeout', `upstream "${upstream.config.name}" sent nothing for ${idleMs} ms`);
       ctx.outcome.error = error.code;
+      result.verdict = 'server_error';
+      result.error = 'stream went idle';
       response.destroy(error);
     }
-    response.on('data', () => {
+    response.on('data', (chunk: Buffer) => {
       idleTimer.refresh();
+      if (!splitter) return;
+      for (const event of splitter.push(chunk)) {
+        const code = streamErrorCode(event);
+        if (code === undefined) continue;
+        // An error inside a 200 stream counts against the key like the same error as a status.
+        result.verdict = verdictForErrorCode(code);
+        result.error = `stream error ${code}`;
+        ctx.outcome.error = code;
+      }
     });
     response.once('close', () => {
       clearTimeout(idleTimer);
@@ -218,6 +279,10 @@ function relay(ctx: RequestContext, upstream: UpstreamRuntime, response: Incomin
       // The upstream stopped early. An SSE client gets a parseable error event and a clean end;
       // anything else is cut, so the client cannot mistake a truncated body for a whole one.
       ctx.outcome.error ??= 'upstream_closed_early';
+      if (result.verdict === 'ok') {
+        result.verdict = 'server_error';
+        result.error = 'upstream closed the answer early';
+      }
       if (res.destroyed) return;
       if (isEventStream) {
         const error = new AifdError('upstream_bad_response', `upstream "${upstream.config.name}" ended the stream early`);
@@ -232,7 +297,7 @@ function relay(ctx: RequestContext, upstream: UpstreamRuntime, response: Incomin
         ctx.outcome.error ??= 'client_closed';
         response.destroy();
       }
-      resolve();
+      resolve(result);
     });
     response.pipe(res);
   });

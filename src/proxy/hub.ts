@@ -16,6 +16,9 @@ import { RouteTable } from './routes.js';
 import { STAGES } from './stages.js';
 import { createUpstreamRuntime, destroyUpstreamRuntime, type UpstreamRuntime } from './upstreams.js';
 import { clientAddress } from './client-address.js';
+import { KeyStateStore } from '../keys/key-store.js';
+import type { Store } from '../store/open-store.js';
+import { systemClock, type Clock } from '../util/clock.js';
 
 export interface Hub {
   readonly config: HubConfig;
@@ -24,6 +27,7 @@ export interface Hub {
   readonly forwarder: Forwarder;
   readonly log: Diagnostics;
   readonly server: http.Server;
+  readonly clock: Clock;
   /** Requests accepted and not yet answered in full. */
   inFlight(): number;
   isShuttingDown(): boolean;
@@ -34,12 +38,17 @@ export interface Hub {
 
 export interface HubOptions {
   log: Diagnostics;
+  /** Where key state survives restarts; without it state lives only in memory. */
+  store?: Store;
+  clock?: Clock;
 }
 
 const NO_BODY = { json: undefined, model: undefined, stream: false } as const;
 
 export function createHub(config: HubConfig, options: HubOptions): Hub {
-  const upstreams = config.upstreams.map(createUpstreamRuntime);
+  const clock = options.clock ?? systemClock;
+  const upstreams = config.upstreams.map((upstream) => createUpstreamRuntime(upstream, clock));
+  const keyStore = options.store ? new KeyStateStore(options.store.namespace('keys'), options.log) : undefined;
   const routes = new RouteTable(upstreams);
   const forwarder = createForwarder();
   const log = options.log;
@@ -58,6 +67,7 @@ export function createHub(config: HubConfig, options: HubOptions): Hub {
     forwarder,
     log,
     server,
+    clock,
     inFlight: () => active.size,
     isShuttingDown: () => shuttingDown,
     listen,
@@ -65,12 +75,18 @@ export function createHub(config: HubConfig, options: HubOptions): Hub {
   };
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const gone = new AbortController();
+    res.once('close', () => {
+      if (!res.writableFinished) gone.abort();
+    });
     const ctx: RequestContext = {
       id: randomUUID(),
       startedAt: performance.now(),
       req,
       res,
       clientIp: clientAddress(req, config.listen.trustProxy),
+      clientGone: gone.signal,
+      user: undefined,
       route: undefined,
       body: EMPTY_BODY,
       info: NO_BODY,
@@ -103,7 +119,13 @@ export function createHub(config: HubConfig, options: HubOptions): Hub {
     sendError(ctx.res, ctx.id, error);
   }
 
-  function listen(): Promise<AddressInfo> {
+  async function listen(): Promise<AddressInfo> {
+    if (keyStore) {
+      for (const upstream of upstreams) {
+        await keyStore.restore(upstream.pool);
+        keyStore.track(upstream.pool);
+      }
+    }
     return new Promise((resolve, reject) => {
       const onError = (err: Error) => reject(err);
       server.once('error', onError);
@@ -131,6 +153,7 @@ export function createHub(config: HubConfig, options: HubOptions): Hub {
     await closed;
     forwarder.close();
     upstreams.forEach(destroyUpstreamRuntime);
+    await keyStore?.flush();
   }
 
   return hub;

@@ -2,11 +2,12 @@ import { describe, expect, it } from 'vitest';
 import { validate } from '../../src/config/load.js';
 import { RouteTable } from '../../src/proxy/routes.js';
 import { createUpstreamRuntime, destroyUpstreamRuntime } from '../../src/proxy/upstreams.js';
+import { systemClock } from '../../src/util/clock.js';
 import { clientResponseHeaders, outgoingRequestHeaders } from '../../src/proxy/headers.js';
 
 function table(routes: string[]): RouteTable {
   const config = validate({ upstreams: routes.map((route, i) => ({ name: `u${i}`, route, baseUrl: 'http://127.0.0.1:9' })) }, 'test');
-  const upstreams = config.upstreams.map(createUpstreamRuntime);
+  const upstreams = config.upstreams.map((upstream) => createUpstreamRuntime(upstream, systemClock));
   upstreams.forEach(destroyUpstreamRuntime);
   return new RouteTable(upstreams);
 }
