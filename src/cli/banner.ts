@@ -6,6 +6,7 @@ export interface BannerFacts {
   config: HubConfig;
   configFile: string | undefined;
   address: string;
+  adminAddress: string | undefined;
   storeLocation: string;
 }
 
@@ -26,6 +27,7 @@ export function renderBanner(facts: BannerFacts): string {
   lines.push(`  limits   ${describeLimits(config)}`);
   lines.push(`  cache    ${config.cache.chatCompletions ? `all chat completions, ttl ${config.cache.ttl / 1000}s` : 'opt-in per request'}`);
   lines.push(`  store    ${facts.storeLocation}`);
+  lines.push(`  admin    ${facts.adminAddress ? `${facts.adminAddress}${config.admin.token ? ' (token required)' : ''}` : chalk.dim('off')}`);
   lines.push(`  logs     ${config.logs.dir}${config.logs.access ? ' (access log on)' : ''}${config.logs.chat ? ' (chat log on)' : ''}`);
   return lines.join('\n') + '\n';
 }

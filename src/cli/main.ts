@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../config/load.js';
 import { CliError, EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from './exit-codes.js';
 import { notBuilt } from './not-built.js';
+import { makeKeysCommand } from './keys.js';
 import { makeRunCommand } from './run.js';
 import { packageVersion } from './version.js';
 
@@ -28,9 +29,7 @@ export function buildProgram(): Command {
       .option('--json', 'print JSON with token, jti and exp'),
   );
   notBuilt(program.command('token-revoke').argument('[jti]').description('revoke one token, or all of a user\'s with --user').option('--user <id>'));
-  const keys = program.command('keys').description('the upstream key pool');
-  notBuilt(keys.command('list').description('each pool key: status, load, usage, rate-limit state').option('--json'));
-  notBuilt(keys.command('check').description('probe every key against its upstream now').option('--json').option('--upstream <name>'));
+  makeKeysCommand(program);
   const logs = program.command('logs').description('request and chat logs');
   notBuilt(
     logs

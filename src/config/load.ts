@@ -49,7 +49,7 @@ export interface LoadOptions {
   cwd?: string;
   env?: NodeJS.ProcessEnv;
   /** CLI flags that override the file. */
-  overrides?: { host?: string; port?: number };
+  overrides?: { host?: string; port?: number; adminPort?: number };
 }
 
 export async function loadConfig(options: LoadOptions = {}): Promise<LoadedConfig> {
@@ -113,11 +113,16 @@ function baseUrlFromEnv(value: string | undefined): string {
 }
 
 function applyOverrides(raw: Record<string, unknown>, overrides: LoadOptions['overrides']): Record<string, unknown> {
-  if (!overrides || (overrides.host === undefined && overrides.port === undefined)) return raw;
-  const listen = { ...((raw.listen as Record<string, unknown> | undefined) ?? {}) };
-  if (overrides.host !== undefined) listen.host = overrides.host;
-  if (overrides.port !== undefined) listen.port = overrides.port;
-  return { ...raw, listen };
+  if (!overrides) return raw;
+  const out = { ...raw };
+  if (overrides.host !== undefined || overrides.port !== undefined) {
+    const listen = { ...((raw.listen as Record<string, unknown> | undefined) ?? {}) };
+    if (overrides.host !== undefined) listen.host = overrides.host;
+    if (overrides.port !== undefined) listen.port = overrides.port;
+    out.listen = listen;
+  }
+  if (overrides.adminPort !== undefined) out.admin = { ...((raw.admin as Record<string, unknown> | undefined) ?? {}), port: overrides.adminPort };
+  return out;
 }
 
 function toConfigError(error: z.ZodError, label: string): ConfigError {

@@ -17,6 +17,8 @@ import { STAGES } from './stages.js';
 import { createUpstreamRuntime, destroyUpstreamRuntime, type UpstreamRuntime } from './upstreams.js';
 import { clientAddress } from './client-address.js';
 import { KeyStateStore } from '../keys/key-store.js';
+import { applyCheckResults, checkUpstreamKeys, type KeyCheckResult } from '../keys/check.js';
+import { poolViews, type KeyView } from '../keys/snapshot.js';
 import type { Store } from '../store/open-store.js';
 import { systemClock, type Clock } from '../util/clock.js';
 
@@ -34,6 +36,10 @@ export interface Hub {
   listen(): Promise<AddressInfo>;
   /** Stops accepting, lets in-flight requests finish within `graceMs`, then cuts the rest. */
   close(graceMs?: number): Promise<void>;
+  /** Probes the keys of one upstream (or all) now and applies the results to the pools. */
+  checkKeys(upstreamName?: string): Promise<KeyCheckResult[]>;
+  /** Every pool key as people read it. */
+  keyViews(): KeyView[];
 }
 
 export interface HubOptions {
@@ -72,7 +78,33 @@ export function createHub(config: HubConfig, options: HubOptions): Hub {
     isShuttingDown: () => shuttingDown,
     listen,
     close,
+    checkKeys,
+    keyViews: () => upstreams.flatMap((upstream) => poolViews(upstream.config.name, upstream.pool, clock.now())),
   };
+  const checkTimers: NodeJS.Timeout[] = [];
+
+  async function checkKeys(upstreamName?: string): Promise<KeyCheckResult[]> {
+    const chosen = upstreams.filter((upstream) => upstream.pool.size > 0 && (!upstreamName || upstream.config.name === upstreamName));
+    const results = await Promise.all(
+      chosen.map(async (upstream) => {
+        const checked = await checkUpstreamKeys(upstream.config);
+        applyCheckResults(upstream.pool, checked);
+        return checked;
+      }),
+    );
+    return results.flat();
+  }
+
+  function scheduleChecks(): void {
+    for (const upstream of upstreams) {
+      if (upstream.pool.size === 0 || upstream.config.checkEvery <= 0) continue;
+      const timer = setInterval(() => {
+        checkKeys(upstream.config.name).catch((err: Error) => log.warn('scheduled key check failed', { upstream: upstream.config.name, error: err.message }));
+      }, upstream.config.checkEvery);
+      timer.unref();
+      checkTimers.push(timer);
+    }
+  }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const gone = new AbortController();
@@ -126,6 +158,7 @@ export function createHub(config: HubConfig, options: HubOptions): Hub {
         keyStore.track(upstream.pool);
       }
     }
+    scheduleChecks();
     return new Promise((resolve, reject) => {
       const onError = (err: Error) => reject(err);
       server.once('error', onError);
@@ -138,6 +171,7 @@ export function createHub(config: HubConfig, options: HubOptions): Hub {
 
   async function close(graceMs = config.listen.shutdownGrace): Promise<void> {
     shuttingDown = true;
+    checkTimers.forEach(clearInterval);
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     server.closeIdleConnections();
     if (active.size > 0) {

@@ -63,6 +63,6 @@ async function sqliteStore(file: string): Promise<Store> {
     },
   };
   // Open the file now, so that an unusable path fails at start and not on the first request.
-  await store.namespace('meta').set('lastStart', Date.now());
+  await store.namespace('meta').get('version');
   return store;
 }

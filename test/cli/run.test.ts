@@ -47,7 +47,7 @@ describe('aifd run', () => {
     const env = { OPENAI_KEY_1: KEY_1, OPENAI_KEY_2: KEY_2, AIFD_JWT_SECRET: JWT_SECRET, TEAM_A_KEY: TEAM_A, AIFD_ADMIN_TOKEN: ADMIN_TOKEN, OPENAI_BASE_URL: mock.url };
     // relative paths in a config file (logs, store) are relative to the file: keep them in the temp dir
     await writeFile(path.join(cwd, 'hub.config.json'), await readFile('hub.config.example.json'));
-    const daemon = await startDaemon(['--config', 'hub.config.json', '--port', '0'], { cwd, env });
+    const daemon = await startDaemon(['--config', 'hub.config.json', '--port', '0', '--admin-port', '0'], { cwd, env });
     daemons.push(daemon);
     const banner = daemon.stderr();
     expect(banner).toContain('aifd');
@@ -74,7 +74,7 @@ describe('aifd run', () => {
 
   it('with no config file forwards the client key to OPENAI_BASE_URL (pass-through)', async () => {
     const cwd = await tempDir();
-    const daemon = await startDaemon(['--port', '0'], { cwd, env: { OPENAI_BASE_URL: `${mock.url}/v1` } });
+    const daemon = await startDaemon(['--port', '0', '--admin-port', '0'], { cwd, env: { OPENAI_BASE_URL: `${mock.url}/v1` } });
     daemons.push(daemon);
     expect(daemon.stderr()).toContain('pass-through');
     const client = new OpenAI({ apiKey: 'sk-users-own-key', baseURL: `${daemon.url}/v1`, maxRetries: 0 });
@@ -89,7 +89,7 @@ describe('aifd run', () => {
 
   it('lets a stream finish after SIGTERM, then exits 0', async () => {
     const cwd = await tempDir();
-    const daemon = await startDaemon(['--port', '0'], { cwd, env: { OPENAI_BASE_URL: mock.url } });
+    const daemon = await startDaemon(['--port', '0', '--admin-port', '0'], { cwd, env: { OPENAI_BASE_URL: mock.url } });
     daemons.push(daemon);
     mock.script('*', { type: 'stream', chunks: 8, delayMs: 100 });
     const client = new OpenAI({ apiKey: 'sk-own', baseURL: `${daemon.url}/v1`, maxRetries: 0 });

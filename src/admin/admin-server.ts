@@ -1,0 +1,113 @@
+/**
+ * The admin listener: loopback by default, bearer `admin.token` compared in constant time.
+ * GET /state (JSON snapshot), POST /keys/check, GET /healthz; more arrives with the live view.
+ */
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { AifdError, openAIErrorBody } from '../errors.js';
+import type { Hub } from '../proxy/hub.js';
+
+export interface AdminServer {
+  listen(): Promise<AddressInfo>;
+  close(): Promise<void>;
+}
+
+export interface AdminOptions {
+  host: string;
+  port: number;
+  token: string | undefined;
+  version: string;
+}
+
+const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
+
+export function isLoopback(host: string): boolean {
+  return LOOPBACK.has(host) || host.startsWith('127.');
+}
+
+export function createAdminServer(hub: Hub, options: AdminOptions): AdminServer {
+  if (!options.token && !isLoopback(options.host)) {
+    throw new Error(`the admin listener may not bind ${options.host} without admin.token`);
+  }
+  const expected = options.token ? digest(options.token) : undefined;
+  const startedAt = new Date().toISOString();
+  const server = http.createServer((req, res) => {
+    handle(req, res).catch((err: Error) => {
+      hub.log.error('admin request failed', { path: req.url, error: err.message });
+      send(res, 500, openAIErrorBody(new AifdError('internal_error', 'the admin request failed')));
+    });
+  });
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://admin');
+    if (url.pathname === '/healthz') return send(res, 200, JSON.stringify({ status: 'ok' }));
+    if (!authorized(req)) {
+      return send(res, 401, openAIErrorBody(new AifdError('invalid_token', 'the admin listener needs "Authorization: Bearer <admin.token>"')));
+    }
+    if (req.method === 'GET' && url.pathname === '/state') return send(res, 200, JSON.stringify(state()));
+    if (req.method === 'POST' && url.pathname === '/keys/check') {
+      const upstream = url.searchParams.get('upstream') ?? undefined;
+      if (upstream && !hub.upstreams.some((candidate) => candidate.config.name === upstream)) {
+        return send(res, 404, openAIErrorBody(new AifdError('route_not_found', `no upstream named "${upstream}"`)));
+      }
+      const results = await hub.checkKeys(upstream);
+      return send(res, 200, JSON.stringify({ results }));
+    }
+    if (req.method === 'POST' && url.pathname === '/reload') {
+      return send(res, 501, openAIErrorBody(new AifdError('invalid_request', 'reload is not available in this version yet')));
+    }
+    send(res, 404, openAIErrorBody(new AifdError('route_not_found', `no admin endpoint ${req.method} ${url.pathname}`)));
+  }
+
+  function state() {
+    return {
+      version: options.version,
+      pid: process.pid,
+      startedAt,
+      inFlight: hub.inFlight(),
+      upstreams: hub.upstreams.map((upstream) => ({
+        name: upstream.config.name,
+        route: upstream.config.route,
+        baseUrl: upstream.config.baseUrl,
+        mode: upstream.passThrough ? 'pass-through' : 'pool',
+        keys: upstream.pool.size,
+        queueLength: upstream.queue.length,
+      })),
+      keys: hub.keyViews(),
+    };
+  }
+
+  function authorized(req: IncomingMessage): boolean {
+    if (!expected) return true;
+    const header = req.headers.authorization ?? '';
+    const presented = header.startsWith('Bearer ') ? header.slice(7) : '';
+    return timingSafeEqual(digest(presented), expected);
+  }
+
+  return {
+    listen: () =>
+      new Promise((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(options.port, options.host, () => {
+          server.off('error', reject);
+          resolve(server.address() as AddressInfo);
+        });
+      }),
+    close: () =>
+      new Promise((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+/** Equal-length digests, so the comparison takes the same time whatever was presented. */
+function digest(text: string): Buffer {
+  return createHash('sha256').update(text).digest();
+}
+
+function send(res: ServerResponse, status: number, body: string): void {
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) });
+  res.end(body);
+}

@@ -1,0 +1,105 @@
+/**
+ * Probing keys: one `GET /v1/models` per key, which costs no tokens, classified into what the key
+ * can do now. Used by `aifd keys check`, the admin listener and the scheduled check.
+ */
+import http from 'node:http';
+import https from 'node:https';
+import type { UpstreamConfig } from '../config/schema.js';
+import { anyGlobMatch } from '../util/glob.js';
+import { errorCodeOf } from './classify.js';
+import type { KeyPool, PoolKey } from './pool.js';
+import { toPoolKey } from './pool.js';
+
+export type CheckVerdict = 'ok' | 'revoked' | 'over_quota' | 'rate_limited' | 'unreachable' | 'error';
+
+export interface KeyCheckResult {
+  upstream: string;
+  hash: string;
+  key: string;
+  label: string | undefined;
+  verdict: CheckVerdict;
+  /** The HTTP status the probe got, if any. */
+  status: number | undefined;
+  detail: string;
+  /** Models the key can use (the upstream's list, narrowed by the key's `models` globs). */
+  models: string[] | undefined;
+  checkedAt: number;
+}
+
+/** Verdicts that leave a key able to serve (a rate-limited key recovers by itself). */
+export function isUsable(verdict: CheckVerdict): boolean {
+  return verdict === 'ok' || verdict === 'rate_limited';
+}
+
+export async function checkUpstreamKeys(upstream: UpstreamConfig, timeoutMs = 10_000): Promise<KeyCheckResult[]> {
+  const keys = upstream.keys.map(toPoolKey);
+  return Promise.all(keys.map((key) => probeKey(upstream, key, timeoutMs)));
+}
+
+export async function probeKey(upstream: UpstreamConfig, key: PoolKey, timeoutMs: number): Promise<KeyCheckResult> {
+  const base = { upstream: upstream.name, hash: key.hash, key: key.masked, label: key.label, checkedAt: Date.now() };
+  let answer: { status: number; body: Buffer };
+  try {
+    answer = await get(modelsUrl(upstream.baseUrl), { ...upstream.headers, authorization: `Bearer ${key.secret}` }, timeoutMs);
+  } catch (err) {
+    return { ...base, verdict: 'unreachable', status: undefined, detail: (err as Error).message, models: undefined };
+  }
+  const { status, body } = answer;
+  const code = errorCodeOf(body);
+  if (status === 200) {
+    const models = modelIds(body)?.filter((id) => !key.models || anyGlobMatch(key.models, id));
+    return { ...base, verdict: 'ok', status, detail: models ? `${models.length} model(s)` : 'ok', models };
+  }
+  if (status === 403) {
+    // Restricted keys may not list models and still serve completions.
+    return { ...base, verdict: 'ok', status, detail: 'key may not list models (403)', models: undefined };
+  }
+  const detail = code ? `${status} ${code}` : String(status);
+  if (status === 401) return { ...base, verdict: 'revoked', status, detail, models: undefined };
+  if (status === 429) return { ...base, verdict: code === 'insufficient_quota' ? 'over_quota' : 'rate_limited', status, detail, models: undefined };
+  if (status >= 500) return { ...base, verdict: 'unreachable', status, detail, models: undefined };
+  return { ...base, verdict: 'error', status, detail, models: undefined };
+}
+
+function modelsUrl(baseUrl: string): URL {
+  const url = new URL(baseUrl);
+  url.pathname = `${url.pathname.replace(/\/+$/, '')}/v1/models`;
+  return url;
+}
+
+function modelIds(body: Buffer): string[] | undefined {
+  try {
+    const parsed = JSON.parse(body.toString('utf8')) as { data?: { id?: unknown }[] };
+    if (!Array.isArray(parsed.data)) return undefined;
+    return parsed.data.map((model) => model.id).filter((id): id is string => typeof id === 'string');
+  } catch {
+    return undefined;
+  }
+}
+
+function get(url: URL, headers: Record<string, string>, timeoutMs: number): Promise<{ status: number; body: Buffer }> {
+  const client = url.protocol === 'https:' ? https : http;
+  return new Promise((resolve, reject) => {
+    const req = client.request(url, { method: 'GET', headers, timeout: timeoutMs }, (res) => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      res.on('data', (chunk: Buffer) => {
+        size += chunk.length;
+        if (size <= 4 * 1024 * 1024) chunks.push(chunk);
+      });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
+      res.on('error', reject);
+    });
+    req.on('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
+    req.on('error', (err: NodeJS.ErrnoException) => reject(new Error(err.code ? `${err.code}` : err.message)));
+    req.end();
+  });
+}
+
+/** Applies check results to a pool: ok restores a key at once, a failure takes it out. */
+export function applyCheckResults(pool: KeyPool, results: readonly KeyCheckResult[]): void {
+  for (const result of results) {
+    if (result.verdict === 'error') continue;
+    pool.setChecked(result.hash, result.verdict, result.detail);
+  }
+}
