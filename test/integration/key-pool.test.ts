@@ -181,6 +181,18 @@ describe('key pool over real sockets', () => {
     expect(mock.received.length).toBe(1);
   });
 
+  it('rechecks keys on a schedule and brings a repaired key back', async () => {
+    const client = await hubWith([KEY_A, KEY_B], { checkEvery: '100ms' });
+    mock.options.validKeys = new Set([KEY_B]);
+    await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [] });
+    const pool = running.hub.upstreams[0]!.pool;
+    const keyA = pool.keys[0]!;
+    expect(pool.state(keyA.hash).status).toBe('revoked');
+    mock.options.validKeys = undefined;
+    await new Promise<void>((resolve) => pool.on('status', (key: { hash: string }, state: { status: string }) => key.hash === keyA.hash && state.status === 'ok' && resolve()));
+    expect(mock.received.some((r) => r.url === '/v1/models' && r.key === KEY_A)).toBe(true);
+  });
+
   it('remembers a revoked key across a restart', async () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'aifd-keystate-'));
     try {
