@@ -5,9 +5,15 @@
  */
 export type ErrorCode =
   | 'missing_credentials'
+  | 'invalid_api_key'
+  | 'malformed_token'
   | 'invalid_token'
+  | 'bad_signature'
   | 'token_expired'
+  | 'token_not_yet_valid'
   | 'token_revoked'
+  | 'address_not_allowed'
+  | 'invalid_path'
   | 'path_not_allowed'
   | 'model_not_allowed'
   | 'route_not_found'
@@ -32,9 +38,15 @@ interface CatalogueEntry {
 
 export const ERROR_CATALOGUE: Record<ErrorCode, CatalogueEntry> = {
   missing_credentials: { status: 401, type: 'invalid_request_error' },
+  invalid_api_key: { status: 401, type: 'invalid_request_error' },
+  malformed_token: { status: 401, type: 'invalid_request_error' },
   invalid_token: { status: 401, type: 'invalid_request_error' },
+  bad_signature: { status: 401, type: 'invalid_request_error' },
   token_expired: { status: 401, type: 'invalid_request_error' },
+  token_not_yet_valid: { status: 401, type: 'invalid_request_error' },
   token_revoked: { status: 401, type: 'invalid_request_error' },
+  address_not_allowed: { status: 403, type: 'permission_error' },
+  invalid_path: { status: 400, type: 'invalid_request_error' },
   path_not_allowed: { status: 403, type: 'permission_error' },
   model_not_allowed: { status: 403, type: 'permission_error' },
   route_not_found: { status: 404, type: 'invalid_request_error' },

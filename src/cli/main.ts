@@ -4,6 +4,7 @@ import { ConfigError } from '../config/load.js';
 import { CliError, EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from './exit-codes.js';
 import { notBuilt } from './not-built.js';
 import { makeKeysCommand } from './keys.js';
+import { makeTokenCommands } from './tokens.js';
 import { makeRunCommand } from './run.js';
 import { packageVersion } from './version.js';
 
@@ -17,18 +18,7 @@ export function buildProgram(): Command {
 
   makeRunCommand(program);
 
-  notBuilt(
-    program
-      .command('token-gen')
-      .description('print a signed JWT for a user')
-      .option('--user <id>', 'the user the token is for')
-      .option('--role <role...>', 'roles (repeatable)')
-      .option('--model <glob...>', 'narrow the models the token may use')
-      .option('--path <path...>', 'narrow the paths the token may use')
-      .option('--expires <duration>', 'lifetime, e.g. 30d; "never" for no expiry')
-      .option('--json', 'print JSON with token, jti and exp'),
-  );
-  notBuilt(program.command('token-revoke').argument('[jti]').description('revoke one token, or all of a user\'s with --user').option('--user <id>'));
+  makeTokenCommands(program);
   makeKeysCommand(program);
   const logs = program.command('logs').description('request and chat logs');
   notBuilt(

@@ -139,6 +139,13 @@ function toConfigError(error: z.ZodError, label: string): ConfigError {
 
 function resolvePaths(config: HubConfig, baseDir: string): void {
   config.logs.dir = path.resolve(baseDir, config.logs.dir);
+  const jwt = config.auth?.jwt;
+  if (jwt) {
+    for (const field of ['publicKeyFile', 'privateKeyFile', 'jwksFile'] as const) {
+      const file = jwt[field];
+      if (file) jwt[field] = path.resolve(baseDir, file);
+    }
+  }
   if (config.store.startsWith('sqlite://')) {
     config.store = `sqlite://${path.resolve(baseDir, config.store.slice('sqlite://'.length))}`;
   }

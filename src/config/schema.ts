@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { parseDuration } from '../util/duration.js';
 import { parseBytes } from '../util/bytes.js';
 import { parseRateString } from './rate-string.js';
+import { isCidr } from '../util/cidr.js';
 
 const durationMs = (description: string) =>
   z
@@ -120,16 +121,42 @@ export const upstreamSchema = z.strictObject({
   overQuotaRecheck: durationMs('how long an over-quota key rests before one request rechecks it').prefault('15m'),
 });
 
-const jwtSchema = z.strictObject({
-  secret: z.string().optional(),
-  publicKeyFile: z.string().optional(),
-  privateKeyFile: z.string().optional(),
-  jwksFile: z.string().optional(),
-  algorithm: z.enum(['HS256', 'EdDSA', 'ES256']).default('HS256'),
-  issuer: z.string().default('aifd'),
-  audience: z.string().default('aifd'),
-  clockTolerance: durationMs('clock skew accepted on exp/nbf').prefault('30s'),
-  defaultExpires: z.string().default('30d'),
+const jwtSchema = z
+  .strictObject({
+    secret: z.string().optional().describe('HS256 shared secret, at least 32 bytes'),
+    publicKeyFile: z.string().optional().describe('EdDSA/ES256: PEM public key the daemon verifies with'),
+    privateKeyFile: z.string().optional().describe('EdDSA/ES256: PEM private key token-gen signs with'),
+    jwksFile: z.string().optional().describe('EdDSA/ES256: a JWKS file the daemon verifies with'),
+    algorithm: z.enum(['HS256', 'EdDSA', 'ES256']).default('HS256'),
+    issuer: z.string().default('aifd'),
+    audience: z.string().default('aifd'),
+    clockTolerance: durationMs('clock skew accepted on exp/nbf').prefault('30s'),
+    defaultExpires: z.string().default('30d'),
+  })
+  .superRefine((jwt, ctx) => {
+    if (jwt.algorithm === 'HS256') {
+      if (!jwt.secret) ctx.addIssue({ code: 'custom', path: ['secret'], message: 'HS256 needs a secret' });
+      else if (Buffer.byteLength(jwt.secret) < 32) ctx.addIssue({ code: 'custom', path: ['secret'], message: 'the secret must be at least 32 bytes' });
+      if (jwt.publicKeyFile || jwt.privateKeyFile || jwt.jwksFile) {
+        ctx.addIssue({ code: 'custom', path: ['algorithm'], message: 'key files belong to EdDSA or ES256, not HS256' });
+      }
+    } else {
+      if (jwt.secret) ctx.addIssue({ code: 'custom', path: ['secret'], message: `${jwt.algorithm} uses key files, not a secret` });
+      if (!jwt.publicKeyFile && !jwt.jwksFile && !jwt.privateKeyFile) {
+        ctx.addIssue({ code: 'custom', path: ['publicKeyFile'], message: `${jwt.algorithm} needs publicKeyFile or jwksFile (and privateKeyFile for token-gen)` });
+      }
+    }
+  });
+
+const cidrList = z.array(z.string().min(1)).superRefine((list, ctx) => {
+  list.forEach((entry, index) => {
+    if (!isCidr(entry)) ctx.addIssue({ code: 'custom', path: [index], message: `"${entry}" is not an address or CIDR block` });
+  });
+});
+
+const networkSchema = z.strictObject({
+  allow: cidrList.optional().describe('only these addresses may call (empty or absent: any)'),
+  deny: cidrList.optional().describe('these addresses may never call'),
 });
 
 const forwardKeySchema = z.strictObject({
@@ -142,6 +169,8 @@ export const authSchema = z.strictObject({
   anonymous: z.boolean().default(false),
   jwt: jwtSchema.optional(),
   forwardKeys: z.array(forwardKeySchema).default([]),
+  network: networkSchema.optional().describe('address rules for every caller'),
+  users: z.record(z.string(), z.strictObject({ network: networkSchema })).optional().describe('address rules per user'),
 });
 
 const aclRuleSchema = z.strictObject({

@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Identity } from '../auth/identity.js';
 import type { BodyInfo } from './inspect-body.js';
 import type { RouteMatch } from './routes.js';
 
@@ -12,8 +13,10 @@ export interface RequestContext {
   readonly clientIp: string;
   /** Aborted when the client goes away before its answer is complete. */
   readonly clientGone: AbortSignal;
-  /** Who is asking (set by authentication); undefined for anonymous callers. */
-  user: string | undefined;
+  /** Who is asking (set by authentication); undefined when the gateway has no auth section. */
+  identity: Identity | undefined;
+  /** Rewrites a JSON answer before it reaches the client (the filtered model list). */
+  rewriteJson: ((body: unknown) => unknown) | undefined;
   route: RouteMatch | undefined;
   body: Buffer;
   info: BodyInfo;

@@ -19,6 +19,8 @@ import type { UpstreamRuntime } from './upstreams.js';
 
 /** Largest error body read to decide on a retry; error bodies are a few hundred bytes. */
 const MAX_ERROR_BODY = 1024 * 1024;
+/** Largest JSON answer aifd rewrites (a model list is tens of kilobytes). */
+const MAX_REWRITTEN_BODY = 16 * 1024 * 1024;
 
 type AttemptResult =
   | { kind: 'response'; response: IncomingMessage }
@@ -122,6 +124,8 @@ export function createForwarder(): Forwarder {
       hasBody: ctx.body.length > 0 || hasBodySemantics(ctx.req.method),
       extra: upstream.config.headers,
     });
+    // An answer aifd rewrites must arrive uncompressed.
+    if (ctx.rewriteJson) delete ctx.req.headers['accept-encoding'];
 
     const tried = new Set<string>();
     let lastAnswer: BufferedAnswer | undefined;
@@ -131,7 +135,7 @@ export function createForwarder(): Forwarder {
       let lease: Lease | undefined;
       if (!upstream.passThrough) {
         try {
-          lease = await upstream.queue.acquire({ model: ctx.info.model, exclude: retryExclusion(upstream, ctx.info.model, tried), user: ctx.user ?? ctx.clientIp, signal: ctx.clientGone });
+          lease = await upstream.queue.acquire({ model: ctx.info.model, exclude: retryExclusion(upstream, ctx.info.model, tried), user: ctx.identity?.user ?? ctx.clientIp, signal: ctx.clientGone });
         } catch (err) {
           if (ctx.clientGone.aborted) {
             ctx.outcome.error = 'client_closed';
@@ -161,7 +165,7 @@ export function createForwarder(): Forwarder {
       const rateLimit = parseRateLimitHeaders(response.headers);
       if (!isRetryable(status, upstream)) {
         ctx.outcome.ttfbMs = performance.now() - ctx.startedAt;
-        const relayed = await relay(ctx, upstream, response);
+        const relayed = ctx.rewriteJson && status === 200 && isJson(response) ? await relayRewritten(ctx, response, ctx.rewriteJson) : await relay(ctx, upstream, response);
         release(upstream, lease, { verdict: relayed.verdict, error: relayed.error, rateLimit });
         return;
       }
@@ -303,14 +307,14 @@ function relay(ctx: RequestContext, upstream: UpstreamRuntime, response: Incomin
   });
 }
 
-/** Reads an error answer whole (bounded), so it can be judged and, if no retry helps, replayed. */
-function readAnswer(response: IncomingMessage): Promise<Buffer | undefined> {
+/** Reads an answer whole (bounded), so it can be judged and, if no retry helps, replayed. */
+function readAnswer(response: IncomingMessage, limit = MAX_ERROR_BODY): Promise<Buffer | undefined> {
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     let size = 0;
     response.on('data', (chunk: Buffer) => {
       size += chunk.length;
-      if (size > MAX_ERROR_BODY) {
+      if (size > limit) {
         response.destroy();
         resolve(undefined);
         return;
@@ -323,6 +327,30 @@ function readAnswer(response: IncomingMessage): Promise<Buffer | undefined> {
       if (!response.complete) resolve(undefined);
     });
   });
+}
+
+function isJson(response: IncomingMessage): boolean {
+  return (response.headers['content-type'] ?? '').startsWith('application/json') && !response.headers['content-encoding'];
+}
+
+/** Reads a (small) JSON answer whole, rewrites it, and sends the result. */
+async function relayRewritten(ctx: RequestContext, response: IncomingMessage, rewrite: (body: unknown) => unknown): Promise<Relayed> {
+  const body = await readAnswer(response, MAX_REWRITTEN_BODY);
+  let out: Buffer | undefined;
+  if (body) {
+    try {
+      out = Buffer.from(JSON.stringify(rewrite(JSON.parse(body.toString('utf8')))));
+    } catch {
+      out = undefined;
+    }
+  }
+  if (!out) {
+    sendError(ctx.res, ctx.id, new AifdError('upstream_bad_response', 'the upstream answer could not be read'));
+    ctx.outcome.status = 502;
+    return { verdict: 'server_error', error: 'unreadable JSON answer' };
+  }
+  sendBuffered(ctx, { response, body: out });
+  return { verdict: 'ok', error: undefined };
 }
 
 function sendBuffered(ctx: RequestContext, answer: BufferedAnswer): void {

@@ -14,6 +14,10 @@ import { createForwarder, type Forwarder } from './forward.js';
 import { sendError } from './respond.js';
 import { RouteTable } from './routes.js';
 import { STAGES } from './stages.js';
+import { NO_BODY } from './inspect-body.js';
+import { createAuthenticator, type Authenticator } from '../auth/authenticate.js';
+import { NetworkPolicy } from '../auth/network.js';
+import { Revocations } from '../auth/revocations.js';
 import { createUpstreamRuntime, destroyUpstreamRuntime, type UpstreamRuntime } from './upstreams.js';
 import { clientAddress } from './client-address.js';
 import { KeyStateStore } from '../keys/key-store.js';
@@ -30,6 +34,10 @@ export interface Hub {
   readonly log: Diagnostics;
   readonly server: http.Server;
   readonly clock: Clock;
+  readonly network: NetworkPolicy;
+  /** Set once `listen()` has read the key material; undefined without an auth section. */
+  authenticator: Authenticator | undefined;
+  readonly revocations: Revocations | undefined;
   /** Requests accepted and not yet answered in full. */
   inFlight(): number;
   isShuttingDown(): boolean;
@@ -49,12 +57,12 @@ export interface HubOptions {
   clock?: Clock;
 }
 
-const NO_BODY = { json: undefined, model: undefined, stream: false } as const;
 
 export function createHub(config: HubConfig, options: HubOptions): Hub {
   const clock = options.clock ?? systemClock;
   const upstreams = config.upstreams.map((upstream) => createUpstreamRuntime(upstream, clock));
   const keyStore = options.store ? new KeyStateStore(options.store.namespace('keys'), options.log) : undefined;
+  const revocations = config.auth?.jwt && options.store ? new Revocations(options.store.namespace('revocations')) : undefined;
   const routes = new RouteTable(upstreams);
   const forwarder = createForwarder();
   const log = options.log;
@@ -74,6 +82,9 @@ export function createHub(config: HubConfig, options: HubOptions): Hub {
     log,
     server,
     clock,
+    network: new NetworkPolicy(config.auth),
+    authenticator: undefined,
+    revocations,
     inFlight: () => active.size,
     isShuttingDown: () => shuttingDown,
     listen,
@@ -118,7 +129,8 @@ export function createHub(config: HubConfig, options: HubOptions): Hub {
       res,
       clientIp: clientAddress(req, config.listen.trustProxy),
       clientGone: gone.signal,
-      user: undefined,
+      identity: undefined,
+      rewriteJson: undefined,
       route: undefined,
       body: EMPTY_BODY,
       info: NO_BODY,
@@ -152,6 +164,11 @@ export function createHub(config: HubConfig, options: HubOptions): Hub {
   }
 
   async function listen(): Promise<AddressInfo> {
+    if (config.auth) hub.authenticator = await createAuthenticator(config.auth, revocations);
+    if (revocations) {
+      await revocations.refresh();
+      revocations.follow(500, (err) => log.warn('could not read token revocations', { error: err.message }));
+    }
     if (keyStore) {
       for (const upstream of upstreams) {
         await keyStore.restore(upstream.pool);
@@ -172,6 +189,7 @@ export function createHub(config: HubConfig, options: HubOptions): Hub {
   async function close(graceMs = config.listen.shutdownGrace): Promise<void> {
     shuttingDown = true;
     checkTimers.forEach(clearInterval);
+    revocations?.stop();
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     server.closeIdleConnections();
     if (active.size > 0) {

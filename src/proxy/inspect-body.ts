@@ -1,45 +1,122 @@
+/**
+ * What aifd needs to know from a request: `model` and `stream`, read once, from the body by its
+ * real media type (JSON with any parameters, multipart forms) or from the path where the API puts
+ * the model. Bodies are never changed here.
+ */
+import busboy from 'busboy';
+import { Readable } from 'node:stream';
 import { AifdError } from '../errors.js';
 
-/** What aifd needs to know from a request body, read once. */
 export interface BodyInfo {
   /** The parsed JSON object, when the body is JSON. */
   json: Record<string, unknown> | undefined;
   model: string | undefined;
   stream: boolean;
+  /** The request carries a body, but no model could be read from it (rules on models then deny). */
+  modelUnknown: boolean;
 }
 
-const NONE: BodyInfo = { json: undefined, model: undefined, stream: false };
+export const NO_BODY: BodyInfo = Object.freeze({ json: undefined, model: undefined, stream: false, modelUnknown: false });
 
-/**
- * Reads `model` and `stream` from a JSON body. Non-JSON bodies (multipart uploads, binary) are not
- * parsed and go upstream untouched. A body that says it is JSON but is not is refused with 400.
- */
-export function inspectBody(contentType: string | undefined, body: Buffer): BodyInfo {
-  if (body.length === 0 || !contentType || !isJson(contentType)) return NONE;
+export async function inspectBody(contentType: string | undefined, body: Buffer, path: string): Promise<BodyInfo> {
+  const fromPath = modelFromPath(path);
+  if (body.length === 0) return fromPath === undefined ? NO_BODY : { ...NO_BODY, model: fromPath };
+  const media = mediaType(contentType);
+  let info: BodyInfo;
+  if (media === 'application/json' || media.endsWith('+json')) info = fromJson(body, true);
+  else if (media === 'multipart/form-data') info = await fromMultipart(contentType!, body);
+  else if (looksLikeJson(body)) info = fromJson(body, false);
+  else info = { ...NO_BODY, modelUnknown: true };
+  if (info.model === undefined && fromPath !== undefined) return { ...info, model: fromPath, modelUnknown: false };
+  return info;
+}
+
+/** `/v1/models/{model}` and Azure-style `/openai/deployments/{deployment}/…`. */
+export function modelFromPath(path: string): string | undefined {
+  const match = /^\/(?:v1\/models|openai\/deployments)\/([^/?]+)/.exec(path);
+  return match ? decodeURIComponent(match[1]!) : undefined;
+}
+
+function mediaType(contentType: string | undefined): string {
+  return (contentType ?? '').split(';', 1)[0]!.trim().toLowerCase();
+}
+
+function looksLikeJson(body: Buffer): boolean {
+  for (const byte of body) {
+    if (byte === 0x20 || byte === 0x0a || byte === 0x0d || byte === 0x09) continue;
+    return byte === 0x7b; // '{'
+  }
+  return false;
+}
+
+function fromJson(body: Buffer, declared: boolean): BodyInfo {
+  const text = body.toString('utf8');
   let parsed: unknown;
   try {
-    parsed = JSON.parse(body.toString('utf8'));
+    parsed = JSON.parse(text);
   } catch {
+    if (!declared) return { ...NO_BODY, modelUnknown: true };
     throw new AifdError('invalid_json', 'the request body is not valid JSON');
   }
-  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) {
-    return NONE;
-  }
+  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) return { ...NO_BODY, modelUnknown: true };
   const json = parsed as Record<string, unknown>;
   const model = json.model;
   if (model !== undefined && typeof model !== 'string') {
     throw new AifdError('invalid_request', `'model' must be a string, not ${typeOf(model)}`, { param: 'model' });
   }
+  if (model !== undefined && text.indexOf('"model"') !== text.lastIndexOf('"model"') && countTopLevelKey(text, 'model') > 1) {
+    // Parsers disagree on which duplicate wins; the one checked must be the one used.
+    throw new AifdError('invalid_request', "'model' appears more than once in the request body", { param: 'model' });
+  }
   const stream = json.stream;
   if (stream !== undefined && stream !== null && typeof stream !== 'boolean') {
     throw new AifdError('invalid_request', `'stream' must be a boolean, not ${typeOf(stream)}`, { param: 'stream' });
   }
-  return { json, model, stream: stream === true };
+  return { json, model, stream: stream === true, modelUnknown: model === undefined };
 }
 
-function isJson(contentType: string): boolean {
-  const base = contentType.split(';', 1)[0]!.trim().toLowerCase();
-  return base === 'application/json' || base.endsWith('+json');
+/** Counts a key among the top-level members of a JSON object text (already known to parse). */
+function countTopLevelKey(text: string, key: string): number {
+  let depth = 0;
+  let count = 0;
+  for (let i = 0; i < text.length; i++) {
+    const char = text[i];
+    if (char === '"') {
+      const start = i + 1;
+      for (i = start; i < text.length && text[i] !== '"'; i++) if (text[i] === '\\') i++;
+      if (depth === 1 && text.slice(start, i) === key) {
+        let j = i + 1;
+        while (j < text.length && /\s/.test(text[j]!)) j++;
+        if (text[j] === ':') count++;
+      }
+    } else if (char === '{' || char === '[') depth++;
+    else if (char === '}' || char === ']') depth--;
+  }
+  return count;
+}
+
+/** The `model` field of a multipart form (audio transcriptions, image edits), read with busboy. */
+function fromMultipart(contentType: string, body: Buffer): Promise<BodyInfo> {
+  return new Promise((resolve) => {
+    let model: string | undefined;
+    let parser: busboy.Busboy;
+    try {
+      parser = busboy({ headers: { 'content-type': contentType }, limits: { fieldSize: 1024 } });
+    } catch {
+      resolve({ ...NO_BODY, modelUnknown: true });
+      return;
+    }
+    parser.on('field', (name, value) => {
+      if (name === 'model') model = model === undefined ? value : '\u0000duplicate';
+    });
+    parser.on('file', (_name, stream) => stream.resume());
+    parser.on('close', () => {
+      if (model === '\u0000duplicate') resolve({ ...NO_BODY, modelUnknown: true });
+      else resolve({ json: undefined, model, stream: false, modelUnknown: model === undefined });
+    });
+    parser.on('error', () => resolve({ ...NO_BODY, modelUnknown: true }));
+    Readable.from([body]).pipe(parser);
+  });
 }
 
 function typeOf(value: unknown): string {

@@ -1,39 +1,92 @@
 /**
- * THE ORDER a request goes through, top to bottom. A stage either lets the request go on or
- * answers it (returns 'done'); a thrown AifdError becomes an OpenAI-shaped error response.
+ * THE ORDER a request goes through, top to bottom. A stage either lets the request go on
+ * ('next') or has answered it ('done'); a thrown AifdError becomes an OpenAI-shaped error.
  */
+import { decide, mayUseModel } from '../auth/acl.js';
 import { AifdError } from '../errors.js';
 import type { RequestContext } from './context.js';
 import type { Hub } from './hub.js';
 import { readBody } from './body.js';
 import { inspectBody } from './inspect-body.js';
+import { normalizeTarget } from './normalize-path.js';
 import { sendJson } from './respond.js';
 
 export type StageResult = 'next' | 'done';
-export type Stage = (ctx: RequestContext, hub: Hub) => StageResult | Promise<StageResult>;
+export type Stage = (ctx: RequestContext, hub: Hub) => Promise<StageResult> | StageResult;
 
-const healthz: Stage = (ctx, hub) => {
-  if (ctx.req.url !== '/healthz' || (ctx.req.method !== 'GET' && ctx.req.method !== 'HEAD')) return 'next' as const;
+const NEXT: StageResult = 'next';
+const DONE: StageResult = 'done';
+
+function healthz(ctx: RequestContext, hub: Hub): StageResult {
+  if (ctx.req.url !== '/healthz' || (ctx.req.method !== 'GET' && ctx.req.method !== 'HEAD')) return NEXT;
   ctx.outcome.status = 200;
   sendJson(ctx.res, ctx.id, 200, { status: hub.isShuttingDown() ? 'shutting_down' : 'ok' });
-  return 'done' as const;
-};
+  return DONE;
+}
 
-const matchRoute: Stage = (ctx, hub) => {
-  ctx.route = hub.routes.match(ctx.req.url ?? '/');
+/** What is checked is what is forwarded: the target is normalized (or refused) first. */
+function normalizePath(ctx: RequestContext): StageResult {
+  ctx.req.url = normalizeTarget(ctx.req.url ?? '/');
+  return NEXT;
+}
+
+function checkAddress(ctx: RequestContext, hub: Hub): StageResult {
+  hub.network.check(ctx.clientIp);
+  return NEXT;
+}
+
+function matchRoute(ctx: RequestContext, hub: Hub): StageResult {
+  ctx.route = hub.routes.match(ctx.req.url!);
   if (!ctx.route) throw new AifdError('route_not_found', `no upstream serves ${ctx.req.url}`);
-  return 'next' as const;
-};
+  return NEXT;
+}
 
-const readRequestBody: Stage = async (ctx, hub) => {
+/** Before the body is read, so that nobody unknown makes aifd hold a large body. */
+async function authenticate(ctx: RequestContext, hub: Hub): Promise<StageResult> {
+  if (!hub.authenticator) return NEXT;
+  ctx.identity = await hub.authenticator.authenticate(ctx.req.headers);
+  hub.network.check(ctx.clientIp, ctx.identity.user);
+  return NEXT;
+}
+
+async function readRequestBody(ctx: RequestContext, hub: Hub): Promise<StageResult> {
   ctx.body = await readBody(ctx.req, hub.config.listen.maxBodySize);
-  ctx.info = inspectBody(ctx.req.headers['content-type'], ctx.body);
-  return 'next' as const;
-};
+  ctx.info = await inspectBody(ctx.req.headers['content-type'], ctx.body, ctx.route!.forwardPath);
+  return NEXT;
+}
 
-const forward: Stage = async (ctx, hub) => {
+function authorize(ctx: RequestContext, hub: Hub): StageResult {
+  const identity = ctx.identity;
+  if (!identity) return NEXT;
+  const route = ctx.route!;
+  const path = route.forwardPath.split('?', 1)[0]!;
+  const decision = decide(hub.config.acl, {
+    identity,
+    upstream: route.upstream.config.name,
+    method: ctx.req.method ?? 'GET',
+    path,
+    model: ctx.info.model,
+    modelUnreadable: ctx.info.modelUnknown,
+  });
+  if (!decision.allowed) {
+    throw new AifdError(decision.code, decision.message, decision.code === 'model_not_allowed' ? { param: 'model' } : {});
+  }
+  if (ctx.req.method === 'GET' && path === '/v1/models') {
+    const upstream = route.upstream.config.name;
+    ctx.rewriteJson = (body) => filterModelList(body, (model) => mayUseModel(hub.config.acl, identity, upstream, model));
+  }
+  return NEXT;
+}
+
+async function forward(ctx: RequestContext, hub: Hub): Promise<StageResult> {
   await hub.forwarder.forward(ctx);
-  return 'done' as const;
-};
+  return DONE;
+}
 
-export const STAGES: readonly Stage[] = [healthz, matchRoute, readRequestBody, forward];
+export const STAGES: readonly Stage[] = [healthz, normalizePath, checkAddress, matchRoute, authenticate, readRequestBody, authorize, forward];
+
+function filterModelList(body: unknown, mayUse: (model: string) => boolean): unknown {
+  const list = body as { data?: { id?: unknown }[] };
+  if (!list || !Array.isArray(list.data)) return body;
+  return { ...list, data: list.data.filter((model) => typeof model.id === 'string' && mayUse(model.id)) };
+}

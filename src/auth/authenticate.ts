@@ -1,0 +1,58 @@
+/**
+ * Who is calling: a JWT, a forward key, or (when the config says so) nobody in particular.
+ * A credential that is present but wrong is always a 401, never passed on.
+ */
+import type { IncomingHttpHeaders } from 'node:http';
+import type { AuthConfig } from '../config/schema.js';
+import { AifdError } from '../errors.js';
+import { ForwardKeyTable } from './forward-keys.js';
+import { ANONYMOUS, type Identity } from './identity.js';
+import type { Revocations } from './revocations.js';
+import { createTokenVerifier, type TokenVerifier } from './tokens.js';
+
+export interface Authenticator {
+  authenticate(headers: IncomingHttpHeaders): Promise<Identity>;
+}
+
+export async function createAuthenticator(auth: AuthConfig, revocations: Revocations | undefined): Promise<Authenticator> {
+  const verifier: TokenVerifier | undefined = auth.jwt ? await createTokenVerifier(auth.jwt) : undefined;
+  const forwardKeys = new ForwardKeyTable(auth.forwardKeys);
+  return {
+    async authenticate(headers) {
+      const credential = credentialOf(headers);
+      if (credential === undefined) {
+        if (auth.anonymous) return ANONYMOUS;
+        throw new AifdError('missing_credentials', 'no credential: send "Authorization: Bearer <your aifd token or key>"');
+      }
+      if (credential === '') throw new AifdError('missing_credentials', 'the bearer credential is empty');
+      if (verifier && looksLikeJwt(credential)) {
+        const identity = await verifier.verify(credential);
+        if (revocations?.isRevoked(identity)) throw new AifdError('token_revoked', 'the token has been revoked');
+        return identity;
+      }
+      const identity = forwardKeys.lookup(credential);
+      if (identity) return identity;
+      // SDKs always send some key: where anonymous access is on, an unknown key is anonymous.
+      // A JWT that fails is never downgraded: it was an attempt to be someone.
+      if (auth.anonymous && !looksLikeJwt(credential)) return ANONYMOUS;
+      throw new AifdError('invalid_api_key', looksLikeJwt(credential) ? 'tokens are not accepted by this gateway' : 'the key is not known to this gateway');
+    },
+  };
+}
+
+/** The credential from `Authorization: Bearer …` or an `api-key` header; '' for an empty one. */
+function credentialOf(headers: IncomingHttpHeaders): string | undefined {
+  const authorization = headers.authorization;
+  if (authorization !== undefined) {
+    const match = /^bearer(?:\s+(.*))?$/i.exec(authorization.trim());
+    if (!match) throw new AifdError('invalid_api_key', 'the Authorization header must be "Bearer <credential>"');
+    return (match[1] ?? '').trim();
+  }
+  const apiKey = headers['api-key'];
+  if (typeof apiKey === 'string') return apiKey.trim();
+  return undefined;
+}
+
+function looksLikeJwt(credential: string): boolean {
+  return credential.startsWith('eyJ') && credential.split('.').length === 3;
+}
