@@ -5,6 +5,7 @@
  */
 import type Keyv from 'keyv';
 import { randomUUID } from 'node:crypto';
+import { EventEmitter } from 'node:events';
 import type { Identity } from './identity.js';
 
 interface RevocationEntry {
@@ -12,13 +13,16 @@ interface RevocationEntry {
   at: number;
 }
 
-export class Revocations {
+/** Emits 'updated' after it reread changed revocations. */
+export class Revocations extends EventEmitter {
   private jtis = new Set<string>();
   private users = new Map<string, number>();
   private version: string | undefined;
   private timer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly kv: Keyv) {}
+  constructor(private readonly kv: Keyv) {
+    super();
+  }
 
   /** Whether a verified identity's token has been revoked. */
   isRevoked(identity: Identity): boolean {
@@ -53,6 +57,7 @@ export class Revocations {
     this.jtis = jtis;
     this.users = users;
     this.version = version;
+    this.emit('updated');
   }
 
   /** Keeps the in-memory view within `everyMs` of the store. */

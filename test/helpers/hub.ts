@@ -6,6 +6,7 @@ import { validate } from '../../src/config/load.js';
 import type { HubConfig, HubConfigInput } from '../../src/config/schema.js';
 import { silentDiagnostics } from '../../src/logs/diagnostics.js';
 import { createHub, type Hub } from '../../src/proxy/hub.js';
+import type { Store } from '../../src/store/open-store.js';
 
 export interface RunningHub {
   hub: Hub;
@@ -16,7 +17,7 @@ export interface RunningHub {
   close(): Promise<void>;
 }
 
-export async function startHub(input: Partial<HubConfigInput> & Pick<HubConfigInput, 'upstreams'>): Promise<RunningHub> {
+export async function startHub(input: Partial<HubConfigInput> & Pick<HubConfigInput, 'upstreams'>, options: { store?: Store } = {}): Promise<RunningHub> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'aifd-test-'));
   const config = validate(
     {
@@ -27,7 +28,7 @@ export async function startHub(input: Partial<HubConfigInput> & Pick<HubConfigIn
     },
     'test config',
   );
-  const hub = createHub(config, { log: silentDiagnostics });
+  const hub = createHub(config, { log: silentDiagnostics, store: options.store });
   const address = await hub.listen();
   const url = `http://127.0.0.1:${address.port}`;
   return {
