@@ -118,6 +118,7 @@ export const upstreamSchema = z.strictObject({
     })
     .prefault({}),
   checkEvery: durationMs('probe every key this often (0 = only on demand)').prefault('0s'),
+  injectStreamUsage: z.boolean().default(true).describe('ask for usage on streamed chat/completions (and hide it from clients that did not)'),
   overQuotaRecheck: durationMs('how long an over-quota key rests before one request rechecks it').prefault('15m'),
 });
 

@@ -1,5 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Identity } from '../auth/identity.js';
+import type { Exchange } from '../usage/exchange.js';
+import type { Usage, UsageSource } from '../usage/usage.js';
 import type { BodyInfo } from './inspect-body.js';
 import type { RouteMatch } from './routes.js';
 
@@ -15,6 +17,13 @@ export interface RequestContext {
   readonly clientGone: AbortSignal;
   /** Who is asking (set by authentication); undefined when the gateway has no auth section. */
   identity: Identity | undefined;
+  /** aifd added `stream_options.include_usage` to the upstream request (and takes it back out). */
+  injectedUsage: boolean;
+  /** What the answer said: text, tool calls, usage (filled while it passes). */
+  exchange: Exchange | undefined;
+  /** Usage as accounted, and where it came from. */
+  usage: Usage | undefined;
+  usageSource: UsageSource | undefined;
   /** Rewrites a JSON answer before it reaches the client (the filtered model list). */
   rewriteJson: ((body: unknown) => unknown) | undefined;
   route: RouteMatch | undefined;

@@ -11,7 +11,7 @@ import { AifdError } from '../errors.js';
 import { errorCodeOf, verdictForErrorCode, verdictForStatus, type KeyVerdict } from '../keys/classify.js';
 import type { Lease, Outcome, PoolKey } from '../keys/pool.js';
 import { parseRateLimitHeaders, parseRetryAfter } from '../keys/ratelimit-headers.js';
-import { SseEventSplitter, streamErrorCode } from './sse.js';
+import { AnswerTap } from './answer-tap.js';
 import type { RequestContext } from './context.js';
 import { clientResponseHeaders, outgoingRequestHeaders } from './headers.js';
 import { sendError, sseErrorEvent } from './respond.js';
@@ -248,14 +248,16 @@ interface Relayed {
 function relay(ctx: RequestContext, upstream: UpstreamRuntime, response: IncomingMessage): Promise<Relayed> {
   const { res } = ctx;
   const status = response.statusCode ?? 502;
-  const isEventStream = (response.headers['content-type'] ?? '').startsWith('text/event-stream');
+  const contentType = response.headers['content-type'] ?? '';
+  const isEventStream = contentType.startsWith('text/event-stream');
+  const tap = new AnswerTap(tapKind(status, contentType, response.headers['content-encoding']), ctx.injectedUsage);
+  ctx.exchange = tap.exchange;
   ctx.outcome.status = status;
   res.writeHead(status, clientResponseHeaders(response.headers, ctx.id));
   if (isEventStream) res.flushHeaders();
 
   const idleMs = upstream.config.timeouts.idleMs;
   const result: Relayed = { verdict: verdictForStatus(status), error: undefined };
-  const splitter = isEventStream && status < 300 ? new SseEventSplitter() : undefined;
   return new Promise((resolve) => {
     const idleTimer = setTimeout(onIdle, idleMs);
     function onIdle() {
@@ -267,15 +269,26 @@ function relay(ctx: RequestContext, upstream: UpstreamRuntime, response: Incomin
     }
     response.on('data', (chunk: Buffer) => {
       idleTimer.refresh();
-      if (!splitter) return;
-      for (const event of splitter.push(chunk)) {
-        const code = streamErrorCode(event);
-        if (code === undefined) continue;
+      if (tap.rewrites) {
+        const out = tap.rewrite(chunk);
+        if (out && !res.write(out)) {
+          response.pause();
+          res.once('drain', () => response.resume());
+        }
+      } else {
+        tap.observe(chunk);
+      }
+      const code = tap.exchange.streamError;
+      if (code !== undefined && result.error === undefined) {
         // An error inside a 200 stream counts against the key like the same error as a status.
         result.verdict = verdictForErrorCode(code);
         result.error = `stream error ${code}`;
         ctx.outcome.error = code;
       }
+    });
+    response.once('end', () => {
+      tap.finish();
+      if (tap.rewrites) res.end();
     });
     response.once('close', () => {
       clearTimeout(idleTimer);
@@ -303,8 +316,14 @@ function relay(ctx: RequestContext, upstream: UpstreamRuntime, response: Incomin
       }
       resolve(result);
     });
-    response.pipe(res);
+    if (!tap.rewrites) response.pipe(res);
   });
+}
+
+function tapKind(status: number, contentType: string, encoding: string | string[] | undefined): 'sse' | 'json' | 'none' {
+  if (status >= 300 || encoding) return 'none';
+  if (contentType.startsWith('text/event-stream')) return 'sse';
+  return contentType.startsWith('application/json') ? 'json' : 'none';
 }
 
 /** Reads an answer whole (bounded), so it can be judged and, if no retry helps, replayed. */

@@ -14,6 +14,7 @@ import { createForwarder, type Forwarder } from './forward.js';
 import { sendError } from './respond.js';
 import { RouteTable } from './routes.js';
 import { STAGES } from './stages.js';
+import { createRecorder, type Recorder } from './recorder.js';
 import { NO_BODY } from './inspect-body.js';
 import { createAuthenticator, type Authenticator } from '../auth/authenticate.js';
 import { NetworkPolicy } from '../auth/network.js';
@@ -38,6 +39,7 @@ export interface Hub {
   /** Set once `listen()` has read the key material; undefined without an auth section. */
   authenticator: Authenticator | undefined;
   readonly revocations: Revocations | undefined;
+  readonly recorder: Recorder;
   /** Requests accepted and not yet answered in full. */
   inFlight(): number;
   isShuttingDown(): boolean;
@@ -65,6 +67,7 @@ export function createHub(config: HubConfig, options: HubOptions): Hub {
   const revocations = config.auth?.jwt && options.store ? new Revocations(options.store.namespace('revocations')) : undefined;
   const routes = new RouteTable(upstreams);
   const forwarder = createForwarder();
+  const recorder = createRecorder(config, options.log);
   const log = options.log;
   const active = new Set<RequestContext>();
   let shuttingDown = false;
@@ -85,6 +88,7 @@ export function createHub(config: HubConfig, options: HubOptions): Hub {
     network: new NetworkPolicy(config.auth),
     authenticator: undefined,
     revocations,
+    recorder,
     inFlight: () => active.size,
     isShuttingDown: () => shuttingDown,
     listen,
@@ -131,6 +135,10 @@ export function createHub(config: HubConfig, options: HubOptions): Hub {
       clientGone: gone.signal,
       identity: undefined,
       rewriteJson: undefined,
+      injectedUsage: false,
+      exchange: undefined,
+      usage: undefined,
+      usageSource: undefined,
       route: undefined,
       body: EMPTY_BODY,
       info: NO_BODY,
@@ -146,6 +154,7 @@ export function createHub(config: HubConfig, options: HubOptions): Hub {
     } catch (err) {
       answerStageError(ctx, err);
     } finally {
+      await recorder.finish(ctx);
       active.delete(ctx);
       if (active.size === 0) drained?.();
     }
@@ -206,6 +215,7 @@ export function createHub(config: HubConfig, options: HubOptions): Hub {
     forwarder.close();
     upstreams.forEach(destroyUpstreamRuntime);
     await keyStore?.flush();
+    await recorder.close();
   }
 
   return hub;

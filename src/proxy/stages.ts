@@ -78,12 +78,41 @@ function authorize(ctx: RequestContext, hub: Hub): StageResult {
   return NEXT;
 }
 
+/**
+ * Exact usage for streams: when a streamed chat or text completion does not ask for
+ * `stream_options.include_usage`, aifd asks for it (and the answer tap hides it again).
+ */
+function requestStreamUsage(ctx: RequestContext): StageResult {
+  const json = ctx.info.json;
+  const route = ctx.route!;
+  if (!json || !ctx.info.stream || !route.upstream.config.injectStreamUsage) return NEXT;
+  const path = route.forwardPath.split('?', 1)[0]!;
+  if (!path.endsWith('/chat/completions') && !path.endsWith('/completions')) return NEXT;
+  const options = json.stream_options;
+  if (options !== undefined && options !== null && typeof options !== 'object') return NEXT;
+  if ((options as { include_usage?: unknown } | null)?.include_usage === true) return NEXT;
+  json.stream_options = { ...(options as object | null), include_usage: true };
+  ctx.body = Buffer.from(JSON.stringify(json));
+  ctx.injectedUsage = true;
+  return NEXT;
+}
+
 async function forward(ctx: RequestContext, hub: Hub): Promise<StageResult> {
   await hub.forwarder.forward(ctx);
   return DONE;
 }
 
-export const STAGES: readonly Stage[] = [healthz, normalizePath, checkAddress, matchRoute, authenticate, readRequestBody, authorize, forward];
+export const STAGES: readonly Stage[] = [
+  healthz,
+  normalizePath,
+  checkAddress,
+  matchRoute,
+  authenticate,
+  readRequestBody,
+  authorize,
+  requestStreamUsage,
+  forward,
+];
 
 function filterModelList(body: unknown, mayUse: (model: string) => boolean): unknown {
   const list = body as { data?: { id?: unknown }[] };

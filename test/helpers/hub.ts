@@ -22,8 +22,8 @@ export async function startHub(input: Partial<HubConfigInput> & Pick<HubConfigIn
   const config = validate(
     {
       store: 'memory://',
-      logs: { dir: path.join(dir, 'logs') },
       ...input,
+      logs: { dir: path.join(dir, 'logs'), ...input.logs },
       listen: { host: '127.0.0.1', port: 0, ...input.listen },
     },
     'test config',

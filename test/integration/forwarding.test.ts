@@ -75,7 +75,7 @@ describe('forwarding core', () => {
     const res = await request(`${running.url}/v1/chat/completions`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ model: 'gpt-4o', stream: true, messages: [] }),
+      body: JSON.stringify({ model: 'gpt-4o', stream: true, stream_options: { include_usage: true }, messages: [] }),
     });
     expect(res.headers['content-type']).toBe('text/event-stream; charset=utf-8');
     expect(res.body.equals(fixture('chat-stream-tool-calls.sse'))).toBe(true);

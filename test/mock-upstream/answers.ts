@@ -11,6 +11,12 @@ export interface StreamShape {
   model: string;
   chunks: number;
   includeUsage: boolean;
+  /** Names the answer (`chatcmpl-mock<id>`); answers with the same id are byte-identical. */
+  id: number;
+  /** Send no usage at all, even when asked (some OpenAI-compatible servers). */
+  omitUsage?: boolean;
+  /** Repeat the running usage on every chunk (some OpenAI-compatible servers). */
+  cumulativeUsage?: boolean;
 }
 
 export function streamText(chunks: number): string {
@@ -21,20 +27,21 @@ export function streamText(chunks: number): string {
 
 /** The SSE events (each `data: …\n\n`) of a streamed chat completion with `chunks` content deltas. */
 export function chatStreamEvents(shape: StreamShape): string[] {
-  const id = 'chatcmpl-' + randomBytes(15).toString('base64url').slice(0, 29);
-  const created = Math.floor(Date.now() / 1000);
+  const id = `chatcmpl-mock${shape.id}`;
+  const created = 1_770_950_778;
   const head = `{"id":"${id}","object":"chat.completion.chunk","created":${created},"model":"${shape.model}","service_tier":"default","system_fingerprint":"fp_373a14eb6f","choices":`;
-  const tail = (obfuscation: string) => (shape.includeUsage ? `,"usage":null,"obfuscation":"${obfuscation}"}` : `,"obfuscation":"${obfuscation}"}`);
+  const usageAt = (n: number) =>
+    `{"prompt_tokens":12,"completion_tokens":${n},"total_tokens":${12 + n},"prompt_tokens_details":{"cached_tokens":${shape.cumulativeUsage ? 4 : 0},"audio_tokens":0},"completion_tokens_details":{"reasoning_tokens":0,"audio_tokens":0,"accepted_prediction_tokens":0,"rejected_prediction_tokens":0}}`;
+  const usageField = (n: number) => (shape.cumulativeUsage ? `,"usage":${usageAt(n)}` : shape.includeUsage && !shape.omitUsage ? ',"usage":null' : '');
   const events: string[] = [];
-  const push = (choices: string) => events.push(`data: ${head}${choices}${tail(randomBytes(4).toString('hex'))}\n\n`);
-  push('[{"index":0,"delta":{"role":"assistant","content":"","refusal":null},"logprobs":null,"finish_reason":null}]');
+  const push = (choices: string, n: number) => events.push(`data: ${head}${choices}${usageField(n)},"obfuscation":"ob${events.length}"}\n\n`);
+  push('[{"index":0,"delta":{"role":"assistant","content":"","refusal":null},"logprobs":null,"finish_reason":null}]', 0);
   for (let i = 0; i < shape.chunks; i++) {
-    push(`[{"index":0,"delta":{"content":${JSON.stringify(WORDS[i % WORDS.length])}},"logprobs":null,"finish_reason":null}]`);
+    push(`[{"index":0,"delta":{"content":${JSON.stringify(WORDS[i % WORDS.length])}},"logprobs":null,"finish_reason":null}]`, i + 1);
   }
-  push('[{"index":0,"delta":{},"logprobs":null,"finish_reason":"stop"}]');
-  if (shape.includeUsage) {
-    const usage = `{"prompt_tokens":12,"completion_tokens":${shape.chunks},"total_tokens":${12 + shape.chunks},"prompt_tokens_details":{"cached_tokens":0,"audio_tokens":0},"completion_tokens_details":{"reasoning_tokens":0,"audio_tokens":0,"accepted_prediction_tokens":0,"rejected_prediction_tokens":0}}`;
-    events.push(`data: ${head}[],"usage":${usage},"obfuscation":"${randomBytes(4).toString('hex')}"}\n\n`);
+  push('[{"index":0,"delta":{},"logprobs":null,"finish_reason":"stop"}]', shape.chunks);
+  if (shape.includeUsage && !shape.omitUsage && !shape.cumulativeUsage) {
+    events.push(`data: ${head}[],"usage":${usageAt(shape.chunks)},"obfuscation":"ob${events.length}"}\n\n`);
   }
   events.push('data: [DONE]\n\n');
   return events;

@@ -28,7 +28,7 @@ export type Behavior =
   /** A fixture file's bytes, as recorded. */
   | { type: 'replay'; file: string; contentType?: string; status?: number }
   /** Override the shape of a streamed answer. */
-  | { type: 'stream'; chunks?: number; delayMs?: number }
+  | { type: 'stream'; chunks?: number; delayMs?: number; omitUsage?: boolean; cumulativeUsage?: boolean }
   /** `afterChunks` stream events, then an error inside the 200 stream. */
   | { type: 'stream-error'; afterChunks: number; error: ErrorFixtureName };
 
@@ -241,10 +241,14 @@ export class MockUpstream extends EventEmitter {
           return;
         }
         const includeUsage = (json.stream_options as { include_usage?: boolean } | undefined)?.include_usage === true;
+        const shaped = behavior.type === 'stream' ? behavior : undefined;
         const events = chatStreamEvents({
           model: typeof json.model === 'string' ? json.model : 'gpt-4o-mini',
-          chunks: behavior.type === 'stream' && behavior.chunks !== undefined ? behavior.chunks : this.options.streamChunks,
+          chunks: shaped?.chunks ?? this.options.streamChunks,
           includeUsage,
+          id: Number(req.headers['x-mock-answer-id'] ?? request.seq),
+          omitUsage: shaped?.omitUsage,
+          cumulativeUsage: shaped?.cumulativeUsage,
         });
         await this.stream(res, request, events, behavior);
         return;

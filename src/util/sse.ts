@@ -36,21 +36,3 @@ export function parseSseEvent(raw: string): { event: string | undefined; data: s
   }
   return { event, data: data.join('\n') };
 }
-
-/**
- * The error code carried by an error event inside a 200 stream: chat's `data: {"error": …}` and the
- * Responses API's `event: error` / `response.failed`. Undefined for every other event.
- */
-export function streamErrorCode(raw: string): string | undefined {
-  if (!raw.includes('error')) return undefined;
-  const { event, data } = parseSseEvent(raw);
-  if (event !== 'error' && event !== 'response.failed' && !data.startsWith('{"error"')) return undefined;
-  try {
-    const parsed = JSON.parse(data) as Record<string, any>;
-    const error = parsed.error ?? parsed.response?.error ?? parsed;
-    const code = error?.code ?? error?.type;
-    return typeof code === 'string' ? code : 'stream_error';
-  } catch {
-    return 'stream_error';
-  }
-}

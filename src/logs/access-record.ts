@@ -1,0 +1,27 @@
+import type { Usage, UsageSource } from '../usage/usage.js';
+
+/** One line of the access log (and one row of the SQL sink): a request, whatever became of it. */
+export interface AccessRecord {
+  ts: string;
+  id: string;
+  user: string | null;
+  ip: string;
+  method: string;
+  /** The route prefix that matched (`/`, `/local`), null when none did. */
+  route: string | null;
+  /** The path as the client sent it, normalized, without the query. */
+  path: string;
+  model: string | null;
+  stream: boolean;
+  status: number | null;
+  upstream: string | null;
+  /** The key's hash (never the key). */
+  key: string | null;
+  attempts: number;
+  cache: 'hit' | 'miss' | 'bypass' | null;
+  ttfbMs: number | null;
+  durationMs: number;
+  usage: Usage | null;
+  usageSource: UsageSource | null;
+  error: string | null;
+}

@@ -1,0 +1,64 @@
+/**
+ * A JSON-lines file that rotates by day and by size and gzips what it rotated out
+ * (winston-daily-rotate-file). Writes never block or fail a request: a failing write is reported
+ * once and counted.
+ */
+import winston from 'winston';
+import DailyRotateFile from 'winston-daily-rotate-file';
+import type { Diagnostics } from './diagnostics.js';
+
+export interface JsonLinesFile {
+  /** Appends one record (already serialized, no newline). */
+  write(line: string): void;
+  readonly failures: number;
+  close(): Promise<void>;
+}
+
+export interface JsonLinesOptions {
+  dir: string;
+  /** File name with %DATE%, e.g. `access-%DATE%.log`. */
+  filename: string;
+  maxSize?: string;
+  maxFiles?: string;
+  log: Diagnostics;
+}
+
+export function createJsonLinesFile(options: JsonLinesOptions): JsonLinesFile {
+  const transport = new DailyRotateFile({
+    dirname: options.dir,
+    filename: options.filename,
+    datePattern: 'YYYY-MM-DD',
+    utc: true,
+    zippedArchive: true,
+    maxSize: options.maxSize ?? '100m',
+    maxFiles: options.maxFiles ?? '30d',
+    auditFile: `${options.dir}/.${options.filename.replace('%DATE%', 'audit')}.json`,
+    format: winston.format.printf((info) => String(info.message)),
+  });
+  const logger = winston.createLogger({ level: 'info', transports: [transport], exitOnError: false });
+  let failures = 0;
+  const onError = (err: Error) => {
+    failures++;
+    if (failures === 1) options.log.error(`cannot write ${options.filename} in ${options.dir}; further failures are only counted`, { error: err.message });
+  };
+  transport.on('error', onError);
+  logger.on('error', onError);
+  return {
+    write(line) {
+      try {
+        logger.info(line);
+      } catch (err) {
+        onError(err as Error);
+      }
+    },
+    get failures() {
+      return failures;
+    },
+    close: () =>
+      new Promise((resolve) => {
+        transport.once('finish', () => resolve());
+        logger.end();
+        setTimeout(resolve, 2000).unref();
+      }),
+  };
+}

@@ -1,0 +1,68 @@
+/**
+ * Watches an answer on its way to the client, so usage and the assistant's reply are known
+ * without holding the answer back: SSE events are read as they complete, a JSON body is kept
+ * (bounded) and read at the end. When aifd added `stream_options.include_usage` itself, the
+ * tap also takes back what that changed — the `"usage":null` on every chunk and the usage-only
+ * chunk — so the client gets exactly what it would have got without aifd.
+ */
+import { emptyExchange, exchangeFromJson, observeEvent, type Exchange } from '../usage/exchange.js';
+import { SseEventSplitter } from '../util/sse.js';
+
+/** Largest JSON answer read for usage; bigger answers pass through unread. */
+const MAX_JSON_ANSWER = 8 * 1024 * 1024;
+
+export class AnswerTap {
+  readonly exchange: Exchange = emptyExchange();
+  private readonly splitter: SseEventSplitter | undefined;
+  private readonly jsonChunks: Buffer[] | undefined;
+  private jsonSize = 0;
+
+  constructor(
+    kind: 'sse' | 'json' | 'none',
+    /** Rewrite the stream to undo an include_usage that aifd injected. */
+    readonly stripInjectedUsage: boolean,
+  ) {
+    this.splitter = kind === 'sse' ? new SseEventSplitter() : undefined;
+    this.jsonChunks = kind === 'json' ? [] : undefined;
+  }
+
+  /** Whether chunks must go through `rewrite` instead of straight to the client. */
+  get rewrites(): boolean {
+    return this.stripInjectedUsage && this.splitter !== undefined;
+  }
+
+  /** Observes a chunk that goes to the client unchanged. */
+  observe(chunk: Buffer): void {
+    if (this.splitter) {
+      for (const event of this.splitter.push(chunk)) observeEvent(this.exchange, event);
+    } else if (this.jsonChunks) {
+      this.jsonSize += chunk.length;
+      if (this.jsonSize <= MAX_JSON_ANSWER) this.jsonChunks.push(chunk);
+    }
+  }
+
+  /** Observes a chunk and returns what the client should get of it (whole events only). */
+  rewrite(chunk: Buffer): string {
+    let out = '';
+    for (const event of this.splitter!.push(chunk)) {
+      observeEvent(this.exchange, event);
+      if (isUsageOnlyChunk(event)) continue;
+      out += event.replaceAll(',"usage":null', '') + '\n\n';
+    }
+    return out;
+  }
+
+  /** Reads a kept JSON body once the answer is complete. */
+  finish(): void {
+    if (!this.jsonChunks || this.jsonSize > MAX_JSON_ANSWER || this.jsonSize === 0) return;
+    try {
+      Object.assign(this.exchange, exchangeFromJson(JSON.parse(Buffer.concat(this.jsonChunks, this.jsonSize).toString('utf8'))));
+    } catch {
+      // not JSON after all: nothing to learn
+    }
+  }
+}
+
+function isUsageOnlyChunk(event: string): boolean {
+  return event.includes('"choices":[]') && event.includes('"usage":{');
+}

@@ -1,0 +1,133 @@
+/**
+ * What happens after an answer is complete: usage is settled, the key's token counters move, and
+ * the access log (and chat log) get their line. Never throws: records must not fail requests.
+ */
+import type { HubConfig } from '../config/schema.js';
+import type { AccessRecord } from '../logs/access-record.js';
+import type { ChatRecord } from '../logs/chat-record.js';
+import type { Diagnostics } from '../logs/diagnostics.js';
+import { createJsonLinesFile, type JsonLinesFile } from '../logs/json-lines-file.js';
+import { accountUsage } from '../usage/account.js';
+import type { RequestContext } from './context.js';
+
+export interface RecordListener {
+  (record: AccessRecord): void;
+}
+
+export interface Recorder {
+  finish(ctx: RequestContext): Promise<void>;
+  /** Called with every access record (the SQL sink, metrics). */
+  onRecord(listener: RecordListener): void;
+  readonly failures: number;
+  close(): Promise<void>;
+}
+
+const CHAT_APIS = ['/chat/completions', '/completions'];
+const NOT_PARAMS = new Set(['messages', 'prompt', 'tools', 'functions', 'model', 'stream', 'stream_options', 'caching', 'user']);
+
+export function createRecorder(config: HubConfig, log: Diagnostics): Recorder {
+  const access: JsonLinesFile | undefined = config.logs.access ? createJsonLinesFile({ dir: config.logs.dir, filename: 'access-%DATE%.log', log }) : undefined;
+  const chat: JsonLinesFile | undefined = config.logs.chat ? createJsonLinesFile({ dir: config.logs.dir, filename: 'chat-%DATE%.log', log }) : undefined;
+  const listeners: RecordListener[] = [];
+
+  async function finish(ctx: RequestContext): Promise<void> {
+    try {
+      await settleUsage(ctx);
+      const record = accessRecordOf(ctx);
+      access?.write(JSON.stringify(record));
+      for (const listener of listeners) listener(record);
+      if (chat && isChat(ctx)) chat.write(JSON.stringify(chatRecordOf(ctx)));
+    } catch (err) {
+      log.error('could not record a request', { requestId: ctx.id, error: (err as Error).message });
+    }
+  }
+
+  return {
+    finish,
+    onRecord: (listener) => void listeners.push(listener),
+    get failures() {
+      return (access?.failures ?? 0) + (chat?.failures ?? 0);
+    },
+    close: async () => {
+      await Promise.all([access?.close(), chat?.close()]);
+    },
+  };
+}
+
+async function settleUsage(ctx: RequestContext): Promise<void> {
+  const path = ctx.route?.forwardPath.split('?', 1)[0] ?? '';
+  const accounted = await accountUsage({
+    method: ctx.req.method ?? 'GET',
+    path,
+    status: ctx.outcome.status,
+    model: ctx.info.model,
+    body: ctx.info.json,
+    exchange: ctx.exchange,
+  });
+  if (!accounted) return;
+  ctx.usage = accounted.usage;
+  ctx.usageSource = accounted.source;
+  const hash = ctx.outcome.keyHash;
+  if (hash) ctx.route?.upstream.pool.addTokens(hash, accounted.usage.prompt_tokens, accounted.usage.completion_tokens);
+}
+
+function accessRecordOf(ctx: RequestContext): AccessRecord {
+  const url = ctx.req.url ?? '/';
+  const route = ctx.route;
+  return {
+    ts: new Date(Date.now() - (performance.now() - ctx.startedAt)).toISOString(),
+    id: ctx.id,
+    user: ctx.identity?.user ?? null,
+    ip: ctx.clientIp,
+    method: ctx.req.method ?? 'GET',
+    route: route?.upstream.config.route ?? null,
+    path: route?.pathname ?? url.split('?', 1)[0]!,
+    model: ctx.exchange?.model ?? ctx.info.model ?? null,
+    stream: ctx.info.stream,
+    status: ctx.outcome.status ?? null,
+    upstream: route?.upstream.config.name ?? null,
+    key: ctx.outcome.keyHash ?? null,
+    attempts: ctx.outcome.attempts,
+    cache: null,
+    ttfbMs: ctx.outcome.ttfbMs === undefined ? null : round(ctx.outcome.ttfbMs),
+    durationMs: round(performance.now() - ctx.startedAt),
+    usage: ctx.usage ?? null,
+    usageSource: ctx.usageSource ?? null,
+    error: ctx.outcome.error ?? null,
+  };
+}
+
+function isChat(ctx: RequestContext): boolean {
+  const path = ctx.route?.forwardPath.split('?', 1)[0] ?? '';
+  return ctx.req.method === 'POST' && ctx.info.json !== undefined && CHAT_APIS.some((api) => path.endsWith(api));
+}
+
+function chatRecordOf(ctx: RequestContext): ChatRecord {
+  const body = ctx.info.json!;
+  const exchange = ctx.exchange;
+  const params: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(body)) if (!NOT_PARAMS.has(name)) params[name] = value;
+  const messages = Array.isArray(body.messages) ? body.messages : body.prompt !== undefined ? [{ role: 'user', content: body.prompt }] : [];
+  return {
+    ts: new Date().toISOString(),
+    id: ctx.id,
+    user: ctx.identity?.user ?? null,
+    ip: ctx.clientIp,
+    model: exchange?.model ?? ctx.info.model ?? null,
+    params,
+    messages,
+    tools: Array.isArray(body.tools) ? body.tools : null,
+    functions: Array.isArray(body.functions) ? body.functions : null,
+    assistant: exchange?.text ?? '',
+    tool_calls: exchange && exchange.toolCalls.length > 0 ? exchange.toolCalls : null,
+    function_call: exchange?.functionCall ?? null,
+    finish_reason: exchange?.finishReason ?? null,
+    usage: ctx.usage ?? null,
+    aborted: !exchange?.complete || ctx.outcome.error !== undefined,
+    error: ctx.outcome.error ?? null,
+  };
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 10) / 10;
+}

@@ -1,0 +1,34 @@
+/**
+ * The usage a finished request is charged: what the upstream reported, or else an estimate from
+ * the request and what was delivered (a stream cut short is charged for what arrived).
+ */
+import type { Exchange } from './exchange.js';
+import { estimateUsage } from './estimate.js';
+import type { Usage, UsageSource } from './usage.js';
+
+export interface Accounted {
+  usage: Usage;
+  source: UsageSource;
+}
+
+/** APIs whose answers consume tokens. */
+const TOKEN_APIS = ['/chat/completions', '/completions', '/embeddings', '/responses'];
+
+export function consumesTokens(method: string, path: string): boolean {
+  return method === 'POST' && TOKEN_APIS.some((api) => path.endsWith(api));
+}
+
+export async function accountUsage(input: {
+  method: string;
+  path: string;
+  status: number | undefined;
+  model: string | undefined;
+  body: Record<string, unknown> | undefined;
+  exchange: Exchange | undefined;
+}): Promise<Accounted | undefined> {
+  const { exchange } = input;
+  if (exchange?.usage) return { usage: exchange.usage, source: 'upstream' };
+  if (!exchange || input.status === undefined || input.status >= 300 || !consumesTokens(input.method, input.path)) return undefined;
+  const delivered = exchange.text + exchange.toolCalls.map((call) => call.function.name + call.function.arguments).join('') + (exchange.functionCall ? exchange.functionCall.name + exchange.functionCall.arguments : '');
+  return { usage: await estimateUsage(exchange.model ?? input.model, input.body, delivered), source: 'estimated' };
+}
