@@ -5,6 +5,8 @@ import { CliError, EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from './exit-codes.js';
 import { notBuilt } from './not-built.js';
 import { makeKeysCommand } from './keys.js';
 import { makeTokenCommands } from './tokens.js';
+import { makeLogsCommand } from './logs.js';
+import { makeUsageCommand } from './usage.js';
 import { makeRunCommand } from './run.js';
 import { packageVersion } from './version.js';
 
@@ -20,20 +22,8 @@ export function buildProgram(): Command {
 
   makeTokenCommands(program);
   makeKeysCommand(program);
-  const logs = program.command('logs').description('request and chat logs');
-  notBuilt(
-    logs
-      .command('convert')
-      .description('chat log (JSON lines) → one JSON array file')
-      .option('--input <path>')
-      .option('--output <path>')
-      .option('--since <time>')
-      .option('--until <time>')
-      .option('--user <user>')
-      .option('--model <model>')
-      .option('--full'),
-  );
-  notBuilt(program.command('usage').description('requests, tokens and cost from the recorded usage').option('--by <dimension>').option('--since <duration>').option('--json'));
+  makeLogsCommand(program);
+  makeUsageCommand(program);
   const cache = program.command('cache').description('the response cache');
   notBuilt(cache.command('stats').description('what the response cache holds'));
   notBuilt(cache.command('clear').description('empty the response cache'));

@@ -146,6 +146,9 @@ function resolvePaths(config: HubConfig, baseDir: string): void {
       if (file) jwt[field] = path.resolve(baseDir, file);
     }
   }
+  if (config.logs.sink.startsWith('sqlite://')) {
+    config.logs.sink = `sqlite://${path.resolve(baseDir, config.logs.sink.slice('sqlite://'.length))}`;
+  }
   if (config.store.startsWith('sqlite://')) {
     config.store = `sqlite://${path.resolve(baseDir, config.store.slice('sqlite://'.length))}`;
   }

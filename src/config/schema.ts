@@ -215,12 +215,23 @@ export const logsSchema = z.strictObject({
   level: z.enum(['error', 'warn', 'info', 'debug']).default('info'),
   access: z.boolean().default(true),
   chat: z.boolean().default(false),
+  sink: z
+    .string()
+    .regex(/^(auto|none|sqlite:\/\/.+|postgres(ql)?:\/\/.+|mysql:\/\/.+|mariadb:\/\/.+)$/, 'must be auto, none, sqlite://PATH, postgres://… or mysql://…')
+    .default('auto')
+    .describe('SQL database for request records (aifd usage reads it); auto = the SQLite store'),
 });
 
 const storeUrl = z
   .string()
   .regex(/^(sqlite:\/\/.+|memory:\/\/|redis:\/\/.+|rediss:\/\/.+)$/, 'must be sqlite://PATH, memory:// or redis://HOST:PORT')
   .default('sqlite://./aifd-data/state.sqlite');
+
+const priceSchema = z.strictObject({
+  input: z.number().min(0).describe('USD per 1M prompt tokens'),
+  output: z.number().min(0).default(0).describe('USD per 1M completion tokens'),
+  cachedInput: z.number().min(0).optional().describe('USD per 1M cached prompt tokens (default: input)'),
+});
 
 export const hubConfigSchema = z
   .strictObject({
@@ -234,6 +245,7 @@ export const hubConfigSchema = z
     limits: limitsSchema.optional(),
     cache: cacheSchema.prefault({}),
     logs: logsSchema.prefault({}),
+    prices: z.record(z.string(), priceSchema).optional().describe('per-model prices (model globs), merged over the built-in table'),
   })
   .superRefine((config, ctx) => {
     const names = new Set<string>();
@@ -265,3 +277,4 @@ export type PoolKeyConfig = UpstreamConfig['keys'][number];
 export type AuthConfig = z.output<typeof authSchema>;
 export type AclConfig = z.output<typeof aclSchema>;
 export type LimitsConfig = z.output<typeof limitsSchema>;
+export type PriceConfig = z.output<typeof priceSchema>;

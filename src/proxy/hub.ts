@@ -15,6 +15,9 @@ import { sendError } from './respond.js';
 import { RouteTable } from './routes.js';
 import { STAGES } from './stages.js';
 import { createRecorder, type Recorder } from './recorder.js';
+import { createJsonLinesFile } from '../logs/json-lines-file.js';
+import { openDialect, sinkUrl } from '../logs/sinks/open-dialect.js';
+import { SqlSink } from '../logs/sinks/sql-sink.js';
 import { NO_BODY } from './inspect-body.js';
 import { createAuthenticator, type Authenticator } from '../auth/authenticate.js';
 import { NetworkPolicy } from '../auth/network.js';
@@ -40,6 +43,8 @@ export interface Hub {
   authenticator: Authenticator | undefined;
   readonly revocations: Revocations | undefined;
   readonly recorder: Recorder;
+  /** The SQL sink for request records, once `listen()` opened it. */
+  sink: SqlSink | undefined;
   /** Requests accepted and not yet answered in full. */
   inFlight(): number;
   isShuttingDown(): boolean;
@@ -68,6 +73,7 @@ export function createHub(config: HubConfig, options: HubOptions): Hub {
   const routes = new RouteTable(upstreams);
   const forwarder = createForwarder();
   const recorder = createRecorder(config, options.log);
+  let closeFallback: (() => Promise<void>) | undefined;
   const log = options.log;
   const active = new Set<RequestContext>();
   let shuttingDown = false;
@@ -89,6 +95,7 @@ export function createHub(config: HubConfig, options: HubOptions): Hub {
     authenticator: undefined,
     revocations,
     recorder,
+    sink: undefined,
     inFlight: () => active.size,
     isShuttingDown: () => shuttingDown,
     listen,
@@ -172,7 +179,18 @@ export function createHub(config: HubConfig, options: HubOptions): Hub {
     sendError(ctx.res, ctx.id, error);
   }
 
+  let sink: SqlSink | undefined;
+
   async function listen(): Promise<AddressInfo> {
+    const sinkAt = sinkUrl(config);
+    if (sinkAt) {
+      const fallback = createJsonLinesFile({ dir: config.logs.dir, filename: 'sink-fallback-%DATE%.log', log });
+      sink = new SqlSink(await openDialect(sinkAt), { batchSize: 200, flushEveryMs: 1000, maxBacklog: 10_000, fallback, log });
+      const target = sink;
+      recorder.onRecord((record) => target.add(record));
+      hub.sink = sink;
+      closeFallback = () => fallback.close();
+    }
     if (config.auth) hub.authenticator = await createAuthenticator(config.auth, revocations);
     if (revocations) {
       await revocations.refresh();
@@ -216,6 +234,8 @@ export function createHub(config: HubConfig, options: HubOptions): Hub {
     upstreams.forEach(destroyUpstreamRuntime);
     await keyStore?.flush();
     await recorder.close();
+    await sink?.close();
+    await closeFallback?.();
   }
 
   return hub;

@@ -1,0 +1,149 @@
+/**
+ * Chat log (JSON lines, rotated, possibly gzipped) → one JSON array, in the shape openai-forward's
+ * `convert` users read: messages as `{"<role>": "<content>"}` pairs. Streams both ways, so a large
+ * log converts in bounded memory; a corrupt or truncated line is skipped and counted.
+ */
+import { createReadStream, createWriteStream } from 'node:fs';
+import { readdir, stat } from 'node:fs/promises';
+import { once } from 'node:events';
+import path from 'node:path';
+import readline from 'node:readline';
+import { createGunzip } from 'node:zlib';
+import type { Writable } from 'node:stream';
+import { globMatch } from '../util/glob.js';
+import type { ChatRecord } from './chat-record.js';
+
+export interface ConvertOptions {
+  /** A chat log file, or a directory of them (chat-*.log, chat-*.log.gz). */
+  input: string;
+  /** Output file; '-' for stdout. */
+  output: string;
+  since?: Date;
+  until?: Date;
+  user?: string;
+  /** A model name or glob. */
+  model?: string;
+  /** Keep whole messages, every tool call and all parameters. */
+  full?: boolean;
+}
+
+export interface ConvertResult {
+  files: number;
+  written: number;
+  skipped: number;
+  filtered: number;
+}
+
+export interface ConvertedExchange {
+  datetime: string;
+  ip: string;
+  user: string | null;
+  model: string | null;
+  temperature: number | null;
+  messages: Record<string, string>[];
+  functions: unknown[] | null;
+  is_function_call: boolean;
+  assistant: string;
+  usage: ChatRecord['usage'];
+}
+
+export async function convertChatLog(options: ConvertOptions): Promise<ConvertResult> {
+  const files = await chatLogFiles(options.input);
+  const out: Writable = options.output === '-' ? process.stdout : createWriteStream(options.output);
+  const result: ConvertResult = { files: files.length, written: 0, skipped: 0, filtered: 0 };
+  await write(out, '[');
+  for (const file of files) {
+    const source = createReadStream(file);
+    const lines = readline.createInterface({ input: file.endsWith('.gz') ? source.pipe(createGunzip()) : source, crlfDelay: Infinity });
+    try {
+      for await (const line of lines) {
+        if (!line.trim()) continue;
+        const record = parseRecord(line);
+        if (!record) {
+          result.skipped++;
+          continue;
+        }
+        if (!matches(record, options)) {
+          result.filtered++;
+          continue;
+        }
+        await write(out, (result.written === 0 ? '\n' : ',\n') + JSON.stringify(options.full ? record : toConverted(record)));
+        result.written++;
+      }
+    } catch {
+      // a truncated gzip member ends that file; what was read stands
+      result.skipped++;
+    }
+  }
+  await write(out, result.written === 0 ? ']\n' : '\n]\n');
+  if (out !== process.stdout) {
+    out.end();
+    await once(out, 'finish');
+  }
+  return result;
+}
+
+async function chatLogFiles(input: string): Promise<string[]> {
+  const info = await stat(input);
+  if (info.isFile()) return [input];
+  const names = (await readdir(input)).filter((name) => /^chat-.*\.log(\.\d+)?(\.gz)?$/.test(name)).sort();
+  return names.map((name) => path.join(input, name));
+}
+
+function parseRecord(line: string): ChatRecord | undefined {
+  try {
+    const record = JSON.parse(line) as ChatRecord;
+    if (!record || typeof record !== 'object' || typeof record.ts !== 'string' || !Array.isArray(record.messages)) return undefined;
+    return record;
+  } catch {
+    return undefined;
+  }
+}
+
+function matches(record: ChatRecord, options: ConvertOptions): boolean {
+  const ts = Date.parse(record.ts);
+  if (options.since && !(ts >= options.since.getTime())) return false;
+  if (options.until && !(ts < options.until.getTime())) return false;
+  if (options.user !== undefined && record.user !== options.user) return false;
+  if (options.model !== undefined && !(record.model && globMatch(options.model, record.model))) return false;
+  return true;
+}
+
+export function toConverted(record: ChatRecord): ConvertedExchange {
+  const temperature = record.params?.temperature;
+  return {
+    datetime: record.ts,
+    ip: record.ip,
+    user: record.user,
+    model: record.model,
+    temperature: typeof temperature === 'number' ? temperature : null,
+    messages: record.messages.map(toRolePair),
+    functions: record.tools ?? record.functions ?? null,
+    is_function_call: Boolean(record.tool_calls?.length || record.function_call),
+    assistant: record.assistant !== '' ? record.assistant : functionCallText(record),
+    usage: record.usage,
+  };
+}
+
+function toRolePair(message: unknown): Record<string, string> {
+  const { role, content } = (message ?? {}) as { role?: unknown; content?: unknown };
+  return { [typeof role === 'string' ? role : 'unknown']: contentText(content) };
+}
+
+function contentText(content: unknown): string {
+  if (typeof content === 'string') return content;
+  if (Array.isArray(content)) {
+    return content.map((part) => (part && typeof part === 'object' && typeof (part as { text?: unknown }).text === 'string' ? (part as { text: string }).text : '')).join('');
+  }
+  return content === null || content === undefined ? '' : JSON.stringify(content);
+}
+
+function functionCallText(record: ChatRecord): string {
+  if (record.tool_calls?.length) return JSON.stringify(record.tool_calls.map((call) => call.function));
+  if (record.function_call) return JSON.stringify(record.function_call);
+  return '';
+}
+
+async function write(out: Writable, text: string): Promise<void> {
+  if (!out.write(text)) await once(out, 'drain');
+}

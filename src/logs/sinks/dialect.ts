@@ -1,0 +1,111 @@
+import type { AccessRecord } from '../access-record.js';
+
+export type UsageDimension = 'user' | 'model' | 'key' | 'day';
+
+/** One group of the usage report, per model so that each can be priced. */
+export interface UsageRow {
+  group: string;
+  model: string;
+  requests: number;
+  promptTokens: number;
+  completionTokens: number;
+  cachedTokens: number;
+  errors: number;
+}
+
+/** What a SQL database must do for the sink and for `aifd usage`. */
+export interface SqlDialect {
+  readonly name: string;
+  /** Creates the table if it is missing. */
+  prepare(): Promise<void>;
+  insert(records: readonly AccessRecord[]): Promise<void>;
+  summarize(by: UsageDimension, since: Date): Promise<UsageRow[]>;
+  close(): Promise<void>;
+}
+
+/** The columns of `aifd_requests`, in insert order. */
+export const COLUMNS = [
+  'id',
+  'ts',
+  'user_name',
+  'ip',
+  'method',
+  'route',
+  'path',
+  'model',
+  'stream',
+  'status',
+  'upstream',
+  'key_hash',
+  'attempts',
+  'cache',
+  'ttfb_ms',
+  'duration_ms',
+  'prompt_tokens',
+  'completion_tokens',
+  'total_tokens',
+  'cached_tokens',
+  'usage_source',
+  'error',
+] as const;
+
+export function rowOf(record: AccessRecord): unknown[] {
+  return [
+    record.id,
+    record.ts,
+    record.user,
+    record.ip,
+    record.method,
+    record.route,
+    record.path,
+    record.model,
+    record.stream,
+    record.status,
+    record.upstream,
+    record.key,
+    record.attempts,
+    record.cache,
+    record.ttfbMs,
+    record.durationMs,
+    record.usage?.prompt_tokens ?? null,
+    record.usage?.completion_tokens ?? null,
+    record.usage?.total_tokens ?? null,
+    record.usage?.cached_tokens ?? null,
+    record.usageSource,
+    record.error,
+  ];
+}
+
+/** The SQL expression that names a group, per dimension (`day` differs per database). */
+export function groupColumn(by: UsageDimension, day: string): string {
+  switch (by) {
+    case 'user':
+      return "COALESCE(user_name, '(none)')";
+    case 'model':
+      return "COALESCE(model, '(none)')";
+    case 'key':
+      return "COALESCE(key_hash, '(none)')";
+    case 'day':
+      return day;
+  }
+}
+
+export function summarySql(by: UsageDimension, day: string, placeholder: string): string {
+  const group = groupColumn(by, day);
+  return `SELECT ${group} AS grp, COALESCE(model, '(none)') AS mdl, COUNT(*) AS requests,
+    COALESCE(SUM(prompt_tokens), 0) AS prompt, COALESCE(SUM(completion_tokens), 0) AS completion,
+    COALESCE(SUM(cached_tokens), 0) AS cached, SUM(CASE WHEN error IS NOT NULL OR status >= 400 THEN 1 ELSE 0 END) AS errors
+    FROM aifd_requests WHERE ts >= ${placeholder} GROUP BY ${group}, COALESCE(model, '(none)') ORDER BY 1, 2`;
+}
+
+export function toUsageRows(rows: Record<string, unknown>[]): UsageRow[] {
+  return rows.map((row) => ({
+    group: String(row.grp),
+    model: String(row.mdl),
+    requests: Number(row.requests),
+    promptTokens: Number(row.prompt),
+    completionTokens: Number(row.completion),
+    cachedTokens: Number(row.cached),
+    errors: Number(row.errors),
+  }));
+}

@@ -1,0 +1,38 @@
+import sqlite3 from 'sqlite3';
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import type { AccessRecord } from '../access-record.js';
+import { COLUMNS, rowOf, summarySql, toUsageRows, type SqlDialect, type UsageDimension } from './dialect.js';
+
+export async function openSqliteDialect(file: string): Promise<SqlDialect> {
+  await mkdir(path.dirname(file), { recursive: true });
+  const db = await new Promise<sqlite3.Database>((resolve, reject) => {
+    const opened = new sqlite3.Database(file, (err) => (err ? reject(err) : resolve(opened)));
+  });
+  db.configure('busyTimeout', 5000);
+  const run = (sql: string, params: unknown[] = []) =>
+    new Promise<void>((resolve, reject) => db.run(sql, params, (err) => (err ? reject(err) : resolve())));
+  const all = (sql: string, params: unknown[] = []) =>
+    new Promise<Record<string, unknown>[]>((resolve, reject) => db.all(sql, params, (err, rows) => (err ? reject(err) : resolve(rows as Record<string, unknown>[]))));
+  return {
+    name: 'sqlite',
+    async prepare() {
+      await run('PRAGMA journal_mode=WAL');
+      await run(`CREATE TABLE IF NOT EXISTS aifd_requests (
+        id TEXT PRIMARY KEY, ts TEXT NOT NULL, user_name TEXT, ip TEXT, method TEXT, route TEXT, path TEXT, model TEXT,
+        stream INTEGER, status INTEGER, upstream TEXT, key_hash TEXT, attempts INTEGER, cache TEXT, ttfb_ms REAL,
+        duration_ms REAL, prompt_tokens INTEGER, completion_tokens INTEGER, total_tokens INTEGER, cached_tokens INTEGER,
+        usage_source TEXT, error TEXT)`);
+      await run('CREATE INDEX IF NOT EXISTS aifd_requests_ts ON aifd_requests (ts)');
+    },
+    async insert(records: readonly AccessRecord[]) {
+      const rowSql = `(${COLUMNS.map(() => '?').join(',')})`;
+      const values = records.flatMap((record) => rowOf(record).map((value) => (typeof value === 'boolean' ? Number(value) : value)));
+      await run(`INSERT OR IGNORE INTO aifd_requests (${COLUMNS.join(',')}) VALUES ${records.map(() => rowSql).join(',')}`, values);
+    },
+    async summarize(by: UsageDimension, since: Date) {
+      return toUsageRows(await all(summarySql(by, 'substr(ts, 1, 10)', '?'), [since.toISOString()]));
+    },
+    close: () => new Promise((resolve) => db.close(() => resolve())),
+  };
+}

@@ -1,0 +1,57 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import OpenAI from 'openai';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { startMockUpstream, type MockUpstream } from '../mock-upstream/mock-upstream.js';
+import { fixtureJson } from '../mock-upstream/fixtures.js';
+import { runCli, startDaemon } from '../helpers/cli.js';
+
+let mock: MockUpstream;
+let dir: string;
+
+beforeAll(async () => {
+  mock = await startMockUpstream();
+  dir = await mkdtemp(path.join(os.tmpdir(), 'aifd-usage-'));
+  await writeFile(
+    path.join(dir, 'hub.config.json'),
+    JSON.stringify({
+      admin: { port: 0 },
+      upstreams: [{ name: 'openai', baseUrl: mock.url, keys: ['sk-usage-cli-key-000000000000000'] }],
+      auth: { forwardKeys: [{ key: 'ann-key-0000000000000', user: 'ann', roles: [] }, { key: 'bob-key-0000000000000', user: 'bob', roles: [] }] },
+      prices: { 'gpt-4o-mini*': { input: 1, output: 2 } },
+    }),
+  );
+});
+afterAll(async () => {
+  await mock.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('aifd usage', () => {
+  it('reports requests, tokens and cost from what the daemon recorded', async () => {
+    const daemon = await startDaemon(['--port', '0'], { cwd: dir });
+    const ann = new OpenAI({ apiKey: 'ann-key-0000000000000', baseURL: `${daemon.url}/v1`, maxRetries: 0 });
+    const bob = new OpenAI({ apiKey: 'bob-key-0000000000000', baseURL: `${daemon.url}/v1`, maxRetries: 0 });
+    await ann.chat.completions.create({ model: 'gpt-4o-mini', messages: [] });
+    await ann.chat.completions.create({ model: 'gpt-4o-mini', messages: [] });
+    await bob.embeddings.create({ model: 'text-embedding-3-small', input: 'x' });
+    expect(await daemon.stop('SIGTERM')).toBe(0);
+
+    const chatUsage = fixtureJson<{ usage: { prompt_tokens: number; completion_tokens: number } }>('chat-completion.json').usage;
+    const byUser = await runCli(['usage', '--by', 'user', '--json'], { cwd: dir });
+    expect(byUser.code).toBe(0);
+    const groups = JSON.parse(byUser.stdout).groups;
+    const annGroup = groups.find((g: { group: string }) => g.group === 'ann');
+    expect(annGroup).toMatchObject({ requests: 2, promptTokens: 2 * chatUsage.prompt_tokens, completionTokens: 2 * chatUsage.completion_tokens, unpriced: [] });
+    expect(annGroup.costUsd).toBeCloseTo((2 * chatUsage.prompt_tokens * 1 + 2 * chatUsage.completion_tokens * 2) / 1_000_000, 10);
+    expect(groups.find((g: { group: string }) => g.group === 'bob')).toMatchObject({ requests: 1 });
+
+    const byModel = await runCli(['usage', '--by', 'model'], { cwd: dir });
+    expect(byModel.code).toBe(0);
+    expect(byModel.stdout).toMatch(/gpt-4o-mini-2024-07-18\s+2/);
+    expect(byModel.stdout).toContain('total');
+    const bad = await runCli(['usage', '--by', 'planet'], { cwd: dir });
+    expect(bad.code).toBe(2);
+  });
+});
