@@ -10,6 +10,8 @@ export interface Identity {
   /** Token claims that can only narrow what the ACL allows. */
   models?: readonly string[];
   paths?: readonly string[];
+  /** Lower limits for this token's holder (`{"requests": "10/minute", "tokens": "1000/day"}`). */
+  limits?: { requests?: string; tokens?: string };
 }
 
 export const ANONYMOUS: Identity = Object.freeze({ user: 'anonymous', roles: Object.freeze([]), via: 'anonymous' });

@@ -10,6 +10,7 @@ import type { z } from 'zod';
 import type { authSchema } from '../config/schema.js';
 import { AifdError } from '../errors.js';
 import { sha256Hex } from '../util/hash.js';
+import { parseRateString } from '../config/rate-string.js';
 import type { Identity } from './identity.js';
 
 type JwtConfig = NonNullable<z.output<typeof authSchema>['jwt']>;
@@ -62,6 +63,7 @@ export interface TokenRequest {
   paths: string[];
   /** Lifetime in seconds; undefined for a token that never expires. */
   expiresInSec: number | undefined;
+  limits?: { requests?: string; tokens?: string };
 }
 
 export interface SignedToken {
@@ -75,6 +77,7 @@ export async function signToken(config: JwtConfig, request: TokenRequest): Promi
   const claims: jose.JWTPayload = { roles: request.roles };
   if (request.models.length > 0) claims.models = request.models;
   if (request.paths.length > 0) claims.paths = request.paths;
+  if (request.limits) claims.limits = request.limits;
   const builder = new jose.SignJWT(claims)
     .setProtectedHeader({ alg: config.algorithm, typ: 'JWT' })
     .setSubject(request.user)
@@ -112,7 +115,25 @@ function identityOf(payload: jose.JWTPayload): Identity {
   const paths = stringArray(payload.paths, 'paths');
   if (models) identity.models = models;
   if (paths) identity.paths = paths;
+  if (payload.limits !== undefined) identity.limits = limitsClaim(payload.limits);
   return identity;
+}
+
+function limitsClaim(value: unknown): { requests?: string; tokens?: string } {
+  const claim = value as { requests?: unknown; tokens?: unknown };
+  const out: { requests?: string; tokens?: string } = {};
+  for (const field of ['requests', 'tokens'] as const) {
+    const rate = claim?.[field];
+    if (rate === undefined) continue;
+    try {
+      if (typeof rate !== 'string') throw new Error('not a string');
+      parseRateString(rate);
+    } catch {
+      throw new AifdError('invalid_token', `the token's "limits.${field}" claim is not a rate such as "10/minute"`);
+    }
+    out[field] = rate;
+  }
+  return out;
 }
 
 function stringArray(value: unknown, claim: string): string[] | undefined {

@@ -7,6 +7,7 @@ import { parseDuration } from '../util/duration.js';
 import { parseBytes } from '../util/bytes.js';
 import { parseRateString } from './rate-string.js';
 import { isCidr } from '../util/cidr.js';
+import { isTimeZone } from '../util/time-zone.js';
 
 const durationMs = (description: string) =>
   z
@@ -189,6 +190,13 @@ export const aclSchema = z.strictObject({
   rules: z.array(aclRuleSchema).default([]),
 });
 
+const budgetSchema = z.strictObject({
+  daily: z.number().positive().optional().describe('USD per calendar day'),
+  weekly: z.number().positive().optional().describe('USD per calendar week (Monday to Monday)'),
+  monthly: z.number().positive().optional().describe('USD per calendar month'),
+  soft: z.number().min(0).max(1).default(0.8).describe('share of a budget past which answers carry a warning'),
+});
+
 export const limitsSchema = z.strictObject({
   strategy: z.enum(['fixed-window', 'moving-window']).default('moving-window'),
   global: rate('requests per window for the whole gateway').optional(),
@@ -200,7 +208,18 @@ export const limitsSchema = z.strictObject({
     .optional(),
   ip: rate('requests per client address').optional(),
   routes: z.record(z.string(), rate('requests per route')).optional(),
-  streamTokenRate: rate('streamed tokens per second per stream').optional(),
+  streamTokenRate: rate('streamed chunks per second per stream').optional(),
+  budgets: z
+    .strictObject({
+      timezone: z
+        .string()
+        .default('UTC')
+        .refine(isTimeZone, 'must be an IANA time zone such as UTC or Europe/Berlin'),
+      users: z.record(z.string(), budgetSchema).optional().describe('per user ("*" for every user)'),
+      roles: z.record(z.string(), budgetSchema).optional().describe('per role member'),
+    })
+    .optional(),
+  typicalOutputTokens: z.number().int().positive().default(512).describe('reserved for an answer when the request sets no max_tokens'),
 });
 
 export const cacheSchema = z.strictObject({
@@ -278,3 +297,4 @@ export type AuthConfig = z.output<typeof authSchema>;
 export type AclConfig = z.output<typeof aclSchema>;
 export type LimitsConfig = z.output<typeof limitsSchema>;
 export type PriceConfig = z.output<typeof priceSchema>;
+export type BudgetConfig = z.output<typeof budgetSchema>;

@@ -21,6 +21,8 @@ export class AnswerTap {
     kind: 'sse' | 'json' | 'none',
     /** Rewrite the stream to undo an include_usage that aifd injected. */
     readonly stripInjectedUsage: boolean,
+    /** Hand out whole events (for pacing) even when nothing is rewritten. */
+    private readonly byEvent = false,
   ) {
     this.splitter = kind === 'sse' ? new SseEventSplitter() : undefined;
     this.jsonChunks = kind === 'json' ? [] : undefined;
@@ -28,7 +30,7 @@ export class AnswerTap {
 
   /** Whether chunks must go through `rewrite` instead of straight to the client. */
   get rewrites(): boolean {
-    return this.stripInjectedUsage && this.splitter !== undefined;
+    return (this.stripInjectedUsage || this.byEvent) && this.splitter !== undefined;
   }
 
   /** Observes a chunk that goes to the client unchanged. */
@@ -41,13 +43,13 @@ export class AnswerTap {
     }
   }
 
-  /** Observes a chunk and returns what the client should get of it (whole events only). */
-  rewrite(chunk: Buffer): string {
-    let out = '';
+  /** Observes a chunk and returns the events the client should get of it (whole events only). */
+  rewrite(chunk: Buffer): string[] {
+    const out: string[] = [];
     for (const event of this.splitter!.push(chunk)) {
       observeEvent(this.exchange, event);
-      if (isUsageOnlyChunk(event)) continue;
-      out += event.replaceAll(',"usage":null', '') + '\n\n';
+      if (!this.stripInjectedUsage) out.push(event + '\n\n');
+      else if (!isUsageOnlyChunk(event)) out.push(event.replaceAll(',"usage":null', '') + '\n\n');
     }
     return out;
   }

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Identity } from '../auth/identity.js';
 import type { Exchange } from '../usage/exchange.js';
+import type { Admission } from '../limits/limits.js';
 import type { Usage, UsageSource } from '../usage/usage.js';
 import type { BodyInfo } from './inspect-body.js';
 import type { RouteMatch } from './routes.js';
@@ -24,6 +25,8 @@ export interface RequestContext {
   /** Usage as accounted, and where it came from. */
   usage: Usage | undefined;
   usageSource: UsageSource | undefined;
+  /** The caller's limits and reservations for this request (settled when it ends). */
+  admission: Admission | undefined;
   /** Rewrites a JSON answer before it reaches the client (the filtered model list). */
   rewriteJson: ((body: unknown) => unknown) | undefined;
   route: RouteMatch | undefined;

@@ -3,7 +3,8 @@
  * errors, timeouts before the first byte, 429 and 5xx answers) are retried on another key while
  * nothing has reached the client yet.
  */
-import type { ClientRequest, IncomingMessage } from 'node:http';
+import type { ClientRequest, IncomingMessage, ServerResponse } from 'node:http';
+import type { Pacer } from '../limits/pacer.js';
 import { PassThrough } from 'node:stream';
 import { performance } from 'node:perf_hooks';
 import { createProxyServer } from 'http-proxy-3';
@@ -250,10 +251,11 @@ function relay(ctx: RequestContext, upstream: UpstreamRuntime, response: Incomin
   const status = response.statusCode ?? 502;
   const contentType = response.headers['content-type'] ?? '';
   const isEventStream = contentType.startsWith('text/event-stream');
-  const tap = new AnswerTap(tapKind(status, contentType, response.headers['content-encoding']), ctx.injectedUsage);
+  const pacer = isEventStream && upstream.pacing ? upstream.pacing() : undefined;
+  const tap = new AnswerTap(tapKind(status, contentType, response.headers['content-encoding']), ctx.injectedUsage, pacer !== undefined);
   ctx.exchange = tap.exchange;
   ctx.outcome.status = status;
-  res.writeHead(status, clientResponseHeaders(response.headers, ctx.id));
+  res.writeHead(status, clientResponseHeaders(response.headers, ctx.id, !upstream.passThrough));
   if (isEventStream) res.flushHeaders();
 
   const idleMs = upstream.config.timeouts.idleMs;
@@ -267,11 +269,20 @@ function relay(ctx: RequestContext, upstream: UpstreamRuntime, response: Incomin
       result.error = 'stream went idle';
       response.destroy(error);
     }
+    let ended = false;
+    let writing = Promise.resolve();
     response.on('data', (chunk: Buffer) => {
       idleTimer.refresh();
       if (tap.rewrites) {
-        const out = tap.rewrite(chunk);
-        if (out && !res.write(out)) {
+        const events = tap.rewrite(chunk);
+        if (pacer) {
+          // Paced: the upstream waits while the events of this chunk go out one slot at a time.
+          response.pause();
+          writing = writing.then(() => writePaced(res, events, pacer)).then(() => {
+            idleTimer.refresh();
+            if (!ended) response.resume();
+          });
+        } else if (events.length > 0 && !res.write(events.join(''))) {
           response.pause();
           res.once('drain', () => response.resume());
         }
@@ -287,8 +298,9 @@ function relay(ctx: RequestContext, upstream: UpstreamRuntime, response: Incomin
       }
     });
     response.once('end', () => {
+      ended = true;
       tap.finish();
-      if (tap.rewrites) res.end();
+      if (tap.rewrites) void writing.then(() => res.end());
     });
     response.once('close', () => {
       clearTimeout(idleTimer);
@@ -318,6 +330,15 @@ function relay(ctx: RequestContext, upstream: UpstreamRuntime, response: Incomin
     });
     if (!tap.rewrites) response.pipe(res);
   });
+}
+
+async function writePaced(res: ServerResponse, events: string[], pacer: Pacer): Promise<void> {
+  for (const event of events) {
+    const wait = pacer.delay();
+    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+    if (res.destroyed) return;
+    if (!res.write(event)) await new Promise((resolve) => res.once('drain', resolve));
+  }
 }
 
 function tapKind(status: number, contentType: string, encoding: string | string[] | undefined): 'sse' | 'json' | 'none' {

@@ -43,12 +43,16 @@ export function outgoingRequestHeaders(incoming: IncomingHttpHeaders, options: O
   return out;
 }
 
-/** The upstream's response headers as the client should get them. */
-export function clientResponseHeaders(upstream: IncomingHttpHeaders, requestId: string): OutgoingHttpHeaders {
+/**
+ * The upstream's response headers as the client should get them. In pool mode the upstream's
+ * `x-ratelimit-*` describe a pool key, not the caller: they stay behind (aifd sends the caller's own).
+ */
+export function clientResponseHeaders(upstream: IncomingHttpHeaders, requestId: string, poolMode = false): OutgoingHttpHeaders {
   const out: OutgoingHttpHeaders = {};
   const named = connectionNamed(upstream.connection);
   for (const [name, value] of Object.entries(upstream)) {
     if (value === undefined || HOP_BY_HOP.has(name) || named.has(name)) continue;
+    if (poolMode && name.startsWith('x-ratelimit-')) continue;
     out[name] = value;
   }
   out['x-aifd-request-id'] = requestId;

@@ -18,6 +18,11 @@ import { createRecorder, type Recorder } from './recorder.js';
 import { createJsonLinesFile } from '../logs/json-lines-file.js';
 import { openDialect, sinkUrl } from '../logs/sinks/open-dialect.js';
 import { SqlSink } from '../logs/sinks/sql-sink.js';
+import { openCounters, type CounterBackend, type Counters } from '../limits/counters.js';
+import { Limits } from '../limits/limits.js';
+import { Pacer } from '../limits/pacer.js';
+import { parseRateString } from '../config/rate-string.js';
+import { priceTable } from '../usage/prices.js';
 import { NO_BODY } from './inspect-body.js';
 import { createAuthenticator, type Authenticator } from '../auth/authenticate.js';
 import { NetworkPolicy } from '../auth/network.js';
@@ -45,6 +50,8 @@ export interface Hub {
   readonly recorder: Recorder;
   /** The SQL sink for request records, once `listen()` opened it. */
   sink: SqlSink | undefined;
+  /** Limits and budgets, once `listen()` opened their counters; undefined without `limits`. */
+  limits: Limits | undefined;
   /** Requests accepted and not yet answered in full. */
   inFlight(): number;
   isShuttingDown(): boolean;
@@ -96,6 +103,7 @@ export function createHub(config: HubConfig, options: HubOptions): Hub {
     revocations,
     recorder,
     sink: undefined,
+    limits: undefined,
     inFlight: () => active.size,
     isShuttingDown: () => shuttingDown,
     listen,
@@ -143,6 +151,7 @@ export function createHub(config: HubConfig, options: HubOptions): Hub {
       identity: undefined,
       rewriteJson: undefined,
       injectedUsage: false,
+      admission: undefined,
       exchange: undefined,
       usage: undefined,
       usageSource: undefined,
@@ -181,7 +190,15 @@ export function createHub(config: HubConfig, options: HubOptions): Hub {
 
   let sink: SqlSink | undefined;
 
+  let counters: Counters | undefined;
+
   async function listen(): Promise<AddressInfo> {
+    if (config.limits) {
+      counters = await openCounters(counterBackend(config));
+      hub.limits = new Limits(config.limits, counters, clock, priceTable(config.prices));
+      const stream = config.limits.streamTokenRate ? parseRateString(config.limits.streamTokenRate)[0] : undefined;
+      if (stream) for (const upstream of upstreams) upstream.pacing = () => Pacer.perWindow(stream.points, stream.durationMs);
+    }
     const sinkAt = sinkUrl(config);
     if (sinkAt) {
       const fallback = createJsonLinesFile({ dir: config.logs.dir, filename: 'sink-fallback-%DATE%.log', log });
@@ -236,6 +253,7 @@ export function createHub(config: HubConfig, options: HubOptions): Hub {
     await recorder.close();
     await sink?.close();
     await closeFallback?.();
+    await counters?.close();
   }
 
   return hub;
@@ -260,4 +278,11 @@ function answerClientError(err: NodeJS.ErrnoException, socket: Socket): void {
       'connection: close\r\n\r\n' +
       body,
   );
+}
+
+/** Limits count where the state lives: memory, the SQLite store, or Redis. */
+function counterBackend(config: HubConfig): CounterBackend {
+  if (config.store.startsWith('sqlite://')) return { kind: 'sqlite', file: config.store.slice('sqlite://'.length) };
+  if (config.store.startsWith('redis://') || config.store.startsWith('rediss://')) return { kind: 'redis', url: config.store, prefix: 'aifd:' };
+  return { kind: 'memory' };
 }

@@ -33,6 +33,7 @@ export function createRecorder(config: HubConfig, log: Diagnostics): Recorder {
   async function finish(ctx: RequestContext): Promise<void> {
     try {
       await settleUsage(ctx);
+      await ctx.admission?.settle(ctx.usage, ctx.exchange?.model ?? ctx.info.model);
       const record = accessRecordOf(ctx);
       access?.write(JSON.stringify(record));
       for (const listener of listeners) listener(record);

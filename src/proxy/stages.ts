@@ -10,6 +10,9 @@ import { readBody } from './body.js';
 import { inspectBody } from './inspect-body.js';
 import { normalizeTarget } from './normalize-path.js';
 import { sendJson } from './respond.js';
+import type { TokenRequest } from '../limits/limits.js';
+import { consumesTokens } from '../usage/account.js';
+import { estimatePromptTokens } from '../usage/estimate.js';
 
 export type StageResult = 'next' | 'done';
 export type Stage = (ctx: RequestContext, hub: Hub) => Promise<StageResult> | StageResult;
@@ -30,8 +33,9 @@ function normalizePath(ctx: RequestContext): StageResult {
   return NEXT;
 }
 
-function checkAddress(ctx: RequestContext, hub: Hub): StageResult {
+async function checkAddress(ctx: RequestContext, hub: Hub): Promise<StageResult> {
   hub.network.check(ctx.clientIp);
+  await hub.limits?.checkAddress(ctx.clientIp);
   return NEXT;
 }
 
@@ -44,7 +48,13 @@ function matchRoute(ctx: RequestContext, hub: Hub): StageResult {
 /** Before the body is read, so that nobody unknown makes aifd hold a large body. */
 async function authenticate(ctx: RequestContext, hub: Hub): Promise<StageResult> {
   if (!hub.authenticator) return NEXT;
-  ctx.identity = await hub.authenticator.authenticate(ctx.req.headers);
+  try {
+    ctx.identity = await hub.authenticator.authenticate(ctx.req.headers);
+  } catch (err) {
+    // Failed credentials count against the address (limits.ip), a brake on guessing.
+    await hub.limits?.recordAuthFailure(ctx.clientIp);
+    throw err;
+  }
   hub.network.check(ctx.clientIp, ctx.identity.user);
   return NEXT;
 }
@@ -97,6 +107,42 @@ function requestStreamUsage(ctx: RequestContext): StageResult {
   return NEXT;
 }
 
+/** Counts the request against the caller's limits and reserves its tokens and cost. */
+async function applyLimits(ctx: RequestContext, hub: Hub): Promise<StageResult> {
+  const limits = hub.limits;
+  if (!limits) return NEXT;
+  const identity = ctx.identity;
+  const path = ctx.route!.forwardPath.split('?', 1)[0]!;
+  const method = ctx.req.method ?? 'GET';
+  let tokens: TokenRequest | undefined;
+  if (limits.countsTokens && consumesTokens(method, path)) {
+    const json = ctx.info.json;
+    tokens = {
+      model: ctx.info.model,
+      promptTokens: await estimatePromptTokens(ctx.info.model, json),
+      maxTokens: firstNumber(json?.max_tokens, json?.max_completion_tokens, json?.max_output_tokens),
+    };
+  }
+  ctx.admission = await limits.admit(
+    {
+      user: identity?.user,
+      roles: identity?.roles ?? [],
+      ip: ctx.clientIp,
+      anonymous: !identity || identity.via === 'anonymous',
+      path,
+      claims: identity?.limits ? { ...identity.limits, id: identity.jti ?? identity.user } : undefined,
+    },
+    tokens,
+  );
+  for (const [name, value] of Object.entries(ctx.admission.headers)) ctx.res.setHeader(name, value);
+  return NEXT;
+}
+
+function firstNumber(...values: unknown[]): number | undefined {
+  for (const value of values) if (typeof value === 'number' && Number.isFinite(value) && value > 0) return value;
+  return undefined;
+}
+
 async function forward(ctx: RequestContext, hub: Hub): Promise<StageResult> {
   await hub.forwarder.forward(ctx);
   return DONE;
@@ -111,6 +157,7 @@ export const STAGES: readonly Stage[] = [
   readRequestBody,
   authorize,
   requestStreamUsage,
+  applyLimits,
   forward,
 ];
 

@@ -1,0 +1,324 @@
+/**
+ * Request limits, token limits and budgets, all on atomic counters.
+ *
+ * Request limits count one per request (global, per route, per user, per role member, per token
+ * claim, per address for anonymous callers). Token limits and budgets follow reserve-then-settle:
+ * before forwarding, the prompt's estimate plus the answer's ceiling is added to every counter that
+ * applies, and a counter that would go past its limit takes its share back and refuses the request;
+ * when the answer ends, each counter is settled to the real usage, exactly once. Adding first and
+ * checking the total it returns is what keeps parallel requests from overdrawing.
+ */
+import type { LimitsConfig, BudgetConfig } from '../config/schema.js';
+import { parseRateString, type RateWindow } from '../config/rate-string.js';
+import { AifdError, type ErrorCode } from '../errors.js';
+import type { Clock } from '../util/clock.js';
+import { costOf, type PriceTable } from '../usage/prices.js';
+import type { Usage } from '../usage/usage.js';
+import { periodAt, type Period } from './calendar.js';
+import type { Counters } from './counters.js';
+import { effectiveCount, msUntilFits, windowAt, type Strategy } from './windows.js';
+
+export interface LimitSubject {
+  user: string | undefined;
+  roles: readonly string[];
+  ip: string;
+  anonymous: boolean;
+  /** The API path as forwarded (for `limits.routes`). */
+  path: string;
+  /** Lower limits carried by the caller's token. */
+  claims?: { requests?: string; tokens?: string; id: string };
+}
+
+export interface TokenRequest {
+  model: string | undefined;
+  /** Estimated prompt tokens. */
+  promptTokens: number;
+  /** The answer's ceiling (max_tokens), if the request sets one. */
+  maxTokens: number | undefined;
+}
+
+/** The caller's own limits, for `x-ratelimit-*` and `x-aifd-budget-*` headers. */
+export type LimitHeaders = Record<string, string>;
+
+export interface Admission {
+  headers: LimitHeaders;
+  /** Settles reservations to the real usage; safe to call more than once (only the first counts). */
+  settle(usage: Usage | undefined, model: string | undefined): Promise<void>;
+}
+
+interface CounterLimit {
+  name: string;
+  key: string;
+  limit: number;
+  /** Request and token windows slide or reset; budgets end with their calendar period. */
+  window: { kind: 'rate'; durationMs: number } | { kind: 'period'; endsAt: number };
+  /** For headers. */
+  dimension: 'requests' | 'tokens' | 'budget';
+  soft?: number;
+}
+
+interface Taken {
+  limit: CounterLimit;
+  key: string;
+  points: number;
+}
+
+const MICRO_USD = 1_000_000;
+
+export class Limits {
+  private readonly strategy: Strategy;
+  private readonly parsed = new Map<string, RateWindow[]>();
+  private readonly typicalOutput = new Map<string, number>();
+
+  constructor(
+    private readonly config: LimitsConfig,
+    private readonly counters: Counters,
+    private readonly clock: Clock,
+    private readonly prices: PriceTable,
+  ) {
+    this.strategy = config.strategy;
+  }
+
+  /** Whether any token limit or budget applies (then the prompt must be estimated). */
+  get countsTokens(): boolean {
+    return Boolean(this.config.user?.tokens || this.config.budgets || Object.values(this.config.roles ?? {}).some((role) => role.tokens));
+  }
+
+  /** Refuses repeated failed credentials from one address (before authentication runs). */
+  async checkAddress(ip: string): Promise<void> {
+    if (!this.config.ip) return;
+    for (const window of this.windows(this.config.ip)) {
+      const position = windowAt(this.clock.now(), window.durationMs);
+      const current = await this.counters.get(`authfail:${ip}:${window.durationMs}:${position.index}`);
+      if (current >= window.points) {
+        throw this.refusal('rate_limit_exceeded', `too many failed attempts from ${ip}; wait before trying again`, position.endsAt - this.clock.now(), {});
+      }
+    }
+  }
+
+  async recordAuthFailure(ip: string): Promise<void> {
+    if (!this.config.ip) return;
+    for (const window of this.windows(this.config.ip)) {
+      const position = windowAt(this.clock.now(), window.durationMs);
+      await this.counters.add(`authfail:${ip}:${window.durationMs}:${position.index}`, 1, window.durationMs);
+    }
+  }
+
+  /** Counts the request against every limit that applies, and reserves its tokens and cost. */
+  async admit(subject: LimitSubject, tokens: TokenRequest | undefined): Promise<Admission> {
+    const headers: LimitHeaders = {};
+    const requestLimits = this.requestLimits(subject);
+    const takenRequests = await this.take(requestLimits.map((limit) => ({ limit, points: 1 })), headers);
+    if (!tokens) return { headers, settle: async () => undefined };
+    const reservedTokens = tokens.promptTokens + (tokens.maxTokens ?? this.typicalOutputFor(tokens.model));
+    const reservedCost = this.microUsd(tokens.model, { prompt_tokens: tokens.promptTokens, completion_tokens: reservedTokens - tokens.promptTokens });
+    const reservations = [
+      ...this.tokenLimits(subject).map((limit) => ({ limit, points: reservedTokens })),
+      ...(reservedCost === undefined ? [] : this.budgetLimits(subject).map((limit) => ({ limit, points: reservedCost }))),
+    ];
+    let taken: Taken[];
+    try {
+      taken = await this.take(reservations, headers);
+    } catch (err) {
+      await this.giveBack(takenRequests);
+      throw err;
+    }
+    let settled = false;
+    return {
+      headers,
+      settle: async (usage, model) => {
+        if (settled) return;
+        settled = true;
+        if (usage) this.learnOutput(model ?? tokens.model, usage.completion_tokens);
+        const actualCost = usage ? (this.microUsd(model ?? tokens.model, usage) ?? 0) : 0;
+        for (const entry of taken) {
+          const actual = entry.limit.dimension === 'budget' ? actualCost : (usage?.total_tokens ?? 0);
+          await this.adjust(entry, actual);
+        }
+      },
+    };
+  }
+
+  private async take(wanted: { limit: CounterLimit; points: number }[], headers: LimitHeaders): Promise<Taken[]> {
+    const taken: Taken[] = [];
+    for (const { limit, points } of wanted) {
+      const now = this.clock.now();
+      const { key, ttlMs, previousKey, position, durationMs } = this.placement(limit, now);
+      const total = await this.counters.add(key, points, ttlMs);
+      const previous = previousKey && this.strategy === 'moving-window' ? await this.counters.get(previousKey) : 0;
+      const counted = limit.window.kind === 'rate' ? effectiveCount(this.strategy, previous, total, position!.fraction) : total;
+      if (counted > limit.limit) {
+        await this.counters.remove(key, points);
+        await this.giveBack(taken);
+        const waitMs =
+          limit.window.kind === 'rate'
+            ? msUntilFits(this.strategy, limit.limit, points, previous, total - points, position!, durationMs!)
+            : limit.window.endsAt - now;
+        throw this.refusal(codeFor(limit), messageFor(limit, points), waitMs, headersFor(limit, limit.limit - (counted - points), waitMs));
+      }
+      taken.push({ limit, key, points });
+      const resetMs = limit.window.kind === 'rate' ? position!.endsAt - now : limit.window.endsAt - now;
+      mergeHeaders(headers, limit, limit.limit - counted, resetMs);
+    }
+    return taken;
+  }
+
+  private placement(limit: CounterLimit, now: number) {
+    if (limit.window.kind === 'period') return { key: limit.key, ttlMs: limit.window.endsAt - now + 60_000, previousKey: undefined, position: undefined, durationMs: undefined };
+    const durationMs = limit.window.durationMs;
+    const position = windowAt(now, durationMs);
+    return {
+      key: `${limit.key}:${durationMs}:${position.index}`,
+      previousKey: `${limit.key}:${durationMs}:${position.index - 1}`,
+      ttlMs: position.endsAt - now + durationMs,
+      position,
+      durationMs,
+    };
+  }
+
+  private async adjust(entry: Taken, actual: number): Promise<void> {
+    const difference = Math.round(actual) - entry.points;
+    if (difference < 0) await this.counters.remove(entry.key, -difference);
+    else if (difference > 0) {
+      const ttlMs = entry.limit.window.kind === 'period' ? entry.limit.window.endsAt - this.clock.now() + 60_000 : entry.limit.window.durationMs * 2;
+      await this.counters.add(entry.key, difference, ttlMs);
+    }
+  }
+
+  private async giveBack(taken: Taken[]): Promise<void> {
+    for (const entry of taken) await this.counters.remove(entry.key, entry.points);
+  }
+
+  private requestLimits(subject: LimitSubject): CounterLimit[] {
+    const out: CounterLimit[] = [];
+    const add = (name: string, key: string, text: string | undefined) => {
+      if (!text) return;
+      for (const window of this.windows(text)) out.push({ name, key, limit: window.points, window: { kind: 'rate', durationMs: window.durationMs }, dimension: 'requests' });
+    };
+    add('global', 'req:global', this.config.global);
+    add(`route ${subject.path}`, `req:route:${subject.path}`, this.config.routes?.[subject.path]);
+    if (subject.anonymous) add(`address ${subject.ip}`, `req:ip:${subject.ip}`, this.config.ip);
+    if (subject.user !== undefined && !subject.anonymous) {
+      add(`user ${subject.user}`, `req:user:${subject.user}`, this.config.user?.requests);
+      for (const role of subject.roles) add(`role ${role}`, `req:role:${role}:${subject.user}`, this.config.roles?.[role]?.requests);
+    }
+    if (subject.claims?.requests) add('token', `req:token:${subject.claims.id}`, subject.claims.requests);
+    return out;
+  }
+
+  private tokenLimits(subject: LimitSubject): CounterLimit[] {
+    const out: CounterLimit[] = [];
+    const who = subject.anonymous || subject.user === undefined ? `ip:${subject.ip}` : `user:${subject.user}`;
+    const add = (name: string, key: string, text: string | undefined) => {
+      if (!text) return;
+      for (const window of this.windows(text)) out.push({ name, key, limit: window.points, window: { kind: 'rate', durationMs: window.durationMs }, dimension: 'tokens' });
+    };
+    add(`user ${subject.user ?? subject.ip}`, `tok:${who}`, this.config.user?.tokens);
+    for (const role of subject.roles) add(`role ${role}`, `tok:role:${role}:${who}`, this.config.roles?.[role]?.tokens);
+    if (subject.claims?.tokens) add('token', `tok:token:${subject.claims.id}`, subject.claims.tokens);
+    return out;
+  }
+
+  private budgetLimits(subject: LimitSubject): CounterLimit[] {
+    const budgets = this.config.budgets;
+    if (!budgets || subject.user === undefined) return [];
+    const out: CounterLimit[] = [];
+    const now = this.clock.now();
+    const add = (name: string, key: string, spec: BudgetConfig | undefined) => {
+      if (!spec) return;
+      for (const period of ['daily', 'weekly', 'monthly'] as Period[]) {
+        const amount = spec[period];
+        if (amount === undefined) continue;
+        const position = periodAt(period, now, budgets.timezone);
+        out.push({
+          name: `${name} ${period} budget`,
+          key: `usd:${key}:${position.label}`,
+          limit: Math.round(amount * MICRO_USD),
+          window: { kind: 'period', endsAt: position.endsAt },
+          dimension: 'budget',
+          soft: spec.soft,
+        });
+      }
+    };
+    add(`user ${subject.user}`, `user:${subject.user}`, budgets.users?.[subject.user] ?? budgets.users?.['*']);
+    for (const role of subject.roles) add(`role ${role}`, `role:${role}:${subject.user}`, budgets.roles?.[role]);
+    return out;
+  }
+
+  private windows(text: string): RateWindow[] {
+    let windows = this.parsed.get(text);
+    if (!windows) this.parsed.set(text, (windows = parseRateString(text)));
+    return windows;
+  }
+
+  private microUsd(model: string | undefined, usage: Pick<Usage, 'prompt_tokens' | 'completion_tokens' | 'cached_tokens'>): number | undefined {
+    if (!model) return undefined;
+    const cost = costOf(this.prices, model, usage);
+    return cost === undefined ? undefined : Math.ceil(cost * MICRO_USD);
+  }
+
+  private typicalOutputFor(model: string | undefined): number {
+    return Math.ceil(this.typicalOutput.get(model ?? '') ?? this.config.typicalOutputTokens);
+  }
+
+  /** A running average of answers' length per model, for requests without max_tokens. */
+  private learnOutput(model: string | undefined, completionTokens: number): void {
+    const key = model ?? '';
+    const before = this.typicalOutput.get(key) ?? this.config.typicalOutputTokens;
+    this.typicalOutput.set(key, before * 0.9 + completionTokens * 0.1);
+  }
+
+  private refusal(code: ErrorCode, message: string, waitMs: number, headers: LimitHeaders): AifdError {
+    return new AifdError(code, message, { retryAfterSec: Math.max(1, Math.ceil(waitMs / 1000)), headers });
+  }
+}
+
+function codeFor(limit: CounterLimit): ErrorCode {
+  return limit.dimension === 'requests' ? 'rate_limit_exceeded' : limit.dimension === 'tokens' ? 'tokens_limit_exceeded' : 'budget_exceeded';
+}
+
+function messageFor(limit: CounterLimit, points: number): string {
+  if (limit.dimension === 'budget') return `the ${limit.name} of $${(limit.limit / MICRO_USD).toFixed(2)} would be exceeded by this request (reserved $${(points / MICRO_USD).toFixed(4)})`;
+  if (limit.dimension === 'tokens') return `the ${limit.name} token limit of ${limit.limit} would be exceeded by this request (reserved ${points} tokens)`;
+  return `the ${limit.name} request limit of ${limit.limit} is reached`;
+}
+
+function headersFor(limit: CounterLimit, remaining: number, resetMs: number): LimitHeaders {
+  const headers: LimitHeaders = {};
+  mergeHeaders(headers, limit, remaining, resetMs);
+  return headers;
+}
+
+/** Keeps, per dimension, the tightest limit the caller has: the one with the least remaining. */
+function mergeHeaders(headers: LimitHeaders, limit: CounterLimit, remaining: number, resetMs: number): void {
+  const left = Math.max(0, Math.floor(remaining));
+  if (limit.dimension === 'budget') {
+    const name = 'x-aifd-budget-remaining-usd';
+    if (headers[name] !== undefined && Number(headers[name]) * MICRO_USD <= left) return;
+    headers['x-aifd-budget-limit-usd'] = (limit.limit / MICRO_USD).toFixed(2);
+    headers[name] = (left / MICRO_USD).toFixed(4);
+    headers['x-aifd-budget-reset'] = formatReset(resetMs);
+    if (limit.soft !== undefined && limit.limit - left >= limit.soft * limit.limit) headers['x-aifd-budget-warning'] = `${limit.name}: ${Math.round(((limit.limit - left) / limit.limit) * 100)}% spent`;
+    return;
+  }
+  const suffix = limit.dimension;
+  const existing = headers[`x-ratelimit-remaining-${suffix}`];
+  if (existing !== undefined && Number(existing) <= left) return;
+  headers[`x-ratelimit-limit-${suffix}`] = String(limit.limit);
+  headers[`x-ratelimit-remaining-${suffix}`] = String(left);
+  headers[`x-ratelimit-reset-${suffix}`] = formatReset(resetMs);
+}
+
+/** OpenAI's duration format: `6m0s`, `1s`, `20ms`. */
+export function formatReset(ms: number): string {
+  const value = Math.max(0, Math.round(ms));
+  if (value < 1000) return `${value}ms`;
+  const totalSeconds = Math.ceil(value / 1000);
+  const hours = Math.floor(totalSeconds / 3600);
+  const minutes = Math.floor((totalSeconds % 3600) / 60);
+  const seconds = totalSeconds % 60;
+  if (hours > 0) return `${hours}h${minutes}m${seconds}s`;
+  if (minutes > 0) return `${minutes}m${seconds}s`;
+  return `${seconds}s`;
+}
+
