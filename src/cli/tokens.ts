@@ -5,6 +5,7 @@ import { Revocations } from '../auth/revocations.js';
 import { signToken } from '../auth/tokens.js';
 import { openStore } from '../store/open-store.js';
 import { parseDuration } from '../util/duration.js';
+import { parseRateString } from '../config/rate-string.js';
 import { CliError, EXIT_USAGE } from './exit-codes.js';
 import { printJson } from './output.js';
 
@@ -15,6 +16,8 @@ interface TokenGenOptions {
   model?: string[];
   path?: string[];
   expires?: string;
+  limitRequests?: string;
+  limitTokens?: string;
   json?: boolean;
 }
 
@@ -27,6 +30,8 @@ export function makeTokenCommands(program: Command): void {
     .option('--role <role...>', 'roles (repeatable)')
     .option('--model <glob...>', 'narrow the models the token may use (repeatable)')
     .option('--path <path...>', 'narrow the paths the token may call (repeatable)')
+    .option('--limit-requests <rate>', 'lower request limit for this token, e.g. 10/minute')
+    .option('--limit-tokens <rate>', 'lower token limit for this token, e.g. 100000/day')
     .option('--expires <duration>', 'lifetime such as 12h, 30d; "never" for a token without expiry (default: auth.jwt.defaultExpires)')
     .option('--json', 'print JSON with token, jti and exp')
     .action(async (options: TokenGenOptions) => tokenGen(options));
@@ -53,7 +58,18 @@ async function tokenGen(options: TokenGenOptions): Promise<void> {
     if (ms === undefined || ms <= 0) throw new CliError(`--expires "${lifetime}" is not a duration (e.g. 12h, 30d) or "never"`, EXIT_USAGE);
     expiresInSec = Math.round(ms / 1000);
   }
+  const limits: { requests?: string; tokens?: string } = {};
+  for (const [field, value] of [['requests', options.limitRequests], ['tokens', options.limitTokens]] as const) {
+    if (value === undefined) continue;
+    try {
+      parseRateString(value);
+    } catch (err) {
+      throw new CliError(`--limit-${field}: ${(err as Error).message}`, EXIT_USAGE);
+    }
+    limits[field] = value;
+  }
   const signed = await signToken(jwt, {
+    limits: Object.keys(limits).length > 0 ? limits : undefined,
     user: options.user!,
     roles: options.role ?? [],
     models: options.model ?? [],

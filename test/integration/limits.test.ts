@@ -1,0 +1,95 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import OpenAI from 'openai';
+import * as jose from 'jose';
+import { startMockUpstream, type MockUpstream } from '../mock-upstream/mock-upstream.js';
+import { startHub, type RunningHub } from '../helpers/hub.js';
+import { request } from '../helpers/http.js';
+
+const SECRET = 'limits-test-secret-that-is-long-enough-0000';
+
+async function token(sub: string, claims: Record<string, unknown> = {}) {
+  return new jose.SignJWT({ roles: [], ...claims }).setProtectedHeader({ alg: 'HS256' }).setSubject(sub).setIssuer('aifd').setAudience('aifd').setJti(sub + Math.random()).setExpirationTime('1h').sign(new TextEncoder().encode(SECRET));
+}
+
+describe('limits over HTTP', () => {
+  let mock: MockUpstream;
+  let running: RunningHub | undefined;
+  beforeAll(async () => {
+    mock = await startMockUpstream();
+  });
+  afterAll(async () => {
+    await mock.close();
+  });
+  afterEach(async () => {
+    await running?.close();
+    running = undefined;
+    mock.reset();
+  });
+
+  async function hub(limits: Record<string, unknown>) {
+    running = await startHub({ upstreams: [{ name: 'openai', baseUrl: mock.url, keys: ['sk-limits-pool-key-00000000000000'] }], auth: { jwt: { secret: SECRET } }, limits });
+    return running;
+  }
+  const client = async (hubUrl: string, sub: string, claims?: Record<string, unknown>) => new OpenAI({ apiKey: await token(sub, claims), baseURL: `${hubUrl}/v1`, maxRetries: 0 });
+
+  it("refuses past a user's limit with an OpenAI 429 the SDK raises, and every answer carries the caller's own headers", async () => {
+    const { url } = await hub({ strategy: 'fixed-window', user: { requests: '3/minute' } });
+    const ann = await client(url, 'ann');
+    const first = await ann.chat.completions.create({ model: 'gpt-4o-mini', messages: [] }).withResponse();
+    expect(first.response.headers.get('x-ratelimit-limit-requests')).toBe('3');
+    expect(first.response.headers.get('x-ratelimit-remaining-requests')).toBe('2');
+    await ann.chat.completions.create({ model: 'gpt-4o-mini', messages: [] });
+    await ann.chat.completions.create({ model: 'gpt-4o-mini', messages: [] });
+    const error = (await ann.chat.completions.create({ model: 'gpt-4o-mini', messages: [] }).catch((err: unknown) => err)) as InstanceType<typeof OpenAI.APIError>;
+    expect(error).toBeInstanceOf(OpenAI.RateLimitError);
+    expect(error.code).toBe('rate_limit_exceeded');
+    expect(Number(error.headers?.get('retry-after'))).toBeGreaterThan(0);
+    expect(error.headers?.get('x-ratelimit-remaining-requests')).toBe('0');
+    expect(mock.received).toHaveLength(3);
+    // bob is untouched
+    await (await client(url, 'bob')).chat.completions.create({ model: 'gpt-4o-mini', messages: [] });
+  });
+
+  it('lets a token claim lower the limit', async () => {
+    const { url } = await hub({ user: { requests: '100/minute' } });
+    const limited = await client(url, 'carl', { limits: { requests: '1/minute' } });
+    await limited.chat.completions.create({ model: 'gpt-4o-mini', messages: [] });
+    const error = (await limited.chat.completions.create({ model: 'gpt-4o-mini', messages: [] }).catch((err: unknown) => err)) as InstanceType<typeof OpenAI.APIError>;
+    expect(error.status).toBe(429);
+    const badClaim = await client(url, 'dora', { limits: { requests: 'lots' } });
+    const invalid = (await badClaim.models.list().catch((err: unknown) => err)) as InstanceType<typeof OpenAI.APIError>;
+    expect(invalid.status).toBe(401);
+  });
+
+  it('refuses a request whose reservation would not fit the token limit, before calling upstream', async () => {
+    const { url } = await hub({ user: { tokens: '500/day' } });
+    const ann = await client(url, 'ann');
+    const error = (await ann.chat.completions.create({ model: 'gpt-4o-mini', max_tokens: 1000, messages: [{ role: 'user', content: 'hi' }] }).catch((err: unknown) => err)) as InstanceType<typeof OpenAI.APIError>;
+    expect(error.status).toBe(429);
+    expect(error.code).toBe('tokens_limit_exceeded');
+    expect(mock.received).toHaveLength(0);
+    const ok = await ann.chat.completions.create({ model: 'gpt-4o-mini', max_tokens: 100, messages: [{ role: 'user', content: 'hi' }] }).withResponse();
+    expect(Number(ok.response.headers.get('x-ratelimit-remaining-tokens'))).toBeLessThan(500);
+  });
+
+  it('brakes credential guessing per address', async () => {
+    const { url } = await hub({ ip: '3/minute' });
+    for (let i = 0; i < 3; i++) expect((await request(`${url}/v1/models`, { headers: { authorization: 'Bearer guess-' + i } })).status).toBe(401);
+    const blocked = await request(`${url}/v1/models`, { headers: { authorization: `Bearer ${await token('ann')}` } });
+    expect(blocked.status).toBe(429);
+    expect(blocked.json().error.code).toBe('rate_limit_exceeded');
+  });
+
+  it('paces a stream to the configured rate', async () => {
+    const { url } = await hub({ streamTokenRate: '20/second' });
+    mock.options.streamChunks = 30;
+    const ann = await client(url, 'ann');
+    const stream = await ann.chat.completions.create({ model: 'gpt-4o-mini', messages: [], stream: true });
+    const arrivals: number[] = [];
+    for await (const _ of stream) arrivals.push(performance.now());
+    const rate = ((arrivals.length - 1) / (arrivals.at(-1)! - arrivals[0]!)) * 1000;
+    expect(arrivals.length).toBeGreaterThan(30);
+    expect(rate).toBeGreaterThan(18);
+    expect(rate).toBeLessThan(22);
+  });
+});

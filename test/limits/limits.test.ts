@@ -1,0 +1,189 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import os from 'node:os';
+import path from 'node:path';
+import { Redis } from 'ioredis';
+import { Limits, formatReset, type LimitSubject } from '../../src/limits/limits.js';
+import { openCounters, type CounterBackend, type Counters } from '../../src/limits/counters.js';
+import { periodAt } from '../../src/limits/calendar.js';
+import { Pacer } from '../../src/limits/pacer.js';
+import { limitsSchema } from '../../src/config/schema.js';
+import { AifdError } from '../../src/errors.js';
+import { priceTable } from '../../src/usage/prices.js';
+
+class TestClock {
+  constructor(public t: number) {}
+  now = () => this.t;
+}
+
+const MINUTE = 60_000;
+const REDIS_PREFIX = `aifd-test-${randomBytes(4).toString('hex')}:`;
+let dir: string;
+
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(os.tmpdir(), 'aifd-limits-'));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+  const redis = new Redis('redis://127.0.0.1:6379');
+  const keys = await redis.keys(`${REDIS_PREFIX}*`);
+  if (keys.length > 0) await redis.del(...keys);
+  redis.disconnect();
+});
+
+const user = (name: string, extra: Partial<LimitSubject> = {}): LimitSubject => ({ user: name, roles: [], ip: '10.0.0.1', anonymous: false, path: '/v1/chat/completions', ...extra });
+
+async function refusal(promise: Promise<unknown>): Promise<AifdError> {
+  const error = await promise.then(() => undefined, (err: unknown) => err);
+  expect(error).toBeInstanceOf(AifdError);
+  return error as AifdError;
+}
+
+function backends(): [string, () => CounterBackend][] {
+  return [
+    ['memory', () => ({ kind: 'memory' })],
+    ['sqlite', () => ({ kind: 'sqlite', file: path.join(dir, `${randomBytes(4).toString('hex')}.sqlite`) })],
+    ['redis', () => ({ kind: 'redis', url: 'redis://127.0.0.1:6379', prefix: `${REDIS_PREFIX}${randomBytes(4).toString('hex')}:` })],
+  ];
+}
+
+for (const [name, backend] of backends()) {
+  describe(`limits on ${name} counters`, () => {
+    let counters: Counters;
+    beforeAll(async () => {
+      counters = await openCounters(backend());
+    });
+    afterAll(async () => {
+      await counters.close();
+    });
+
+    const limits = (config: unknown, clock: TestClock) => new Limits(limitsSchema.parse(config), counters, clock, priceTable({ 'test-model': { input: 1, output: 1 } }));
+
+    it('fixed window: exactly N pass, the next is refused, and the window resets', async () => {
+      const clock = new TestClock(100 * MINUTE);
+      const subject = user(`fixed-${randomBytes(3).toString('hex')}`);
+      const l = limits({ strategy: 'fixed-window', user: { requests: '5/minute' } }, clock);
+      for (let i = 0; i < 5; i++) await l.admit(subject, undefined);
+      clock.t += 30_000;
+      const error = await refusal(l.admit(subject, undefined));
+      expect(error.code).toBe('rate_limit_exceeded');
+      expect(error.retryAfterSec).toBe(30);
+      expect(error.headers).toMatchObject({ 'x-ratelimit-limit-requests': '5', 'x-ratelimit-remaining-requests': '0', 'x-ratelimit-reset-requests': '30s' });
+      clock.t += 30_000;
+      for (let i = 0; i < 5; i++) await l.admit(subject, undefined);
+      await refusal(l.admit(subject, undefined));
+    });
+
+    it('moving window: the previous window fades out as time slides', async () => {
+      const clock = new TestClock(200 * MINUTE);
+      const subject = user(`moving-${randomBytes(3).toString('hex')}`);
+      const l = limits({ strategy: 'moving-window', user: { requests: '10/minute' } }, clock);
+      for (let i = 0; i < 10; i++) await l.admit(subject, undefined);
+      await refusal(l.admit(subject, undefined));
+      clock.t += 90_000; // half-way into the next window: half of the previous still counts
+      for (let i = 0; i < 5; i++) await l.admit(subject, undefined);
+      const error = await refusal(l.admit(subject, undefined));
+      expect(error.retryAfterSec).toBeGreaterThan(0);
+      clock.t += 60_000;
+      for (let i = 0; i < 5; i++) await l.admit(subject, undefined);
+    });
+
+    it('100 parallel requests against a limit of 10 let exactly 10 through; other users are untouched', async () => {
+      const clock = new TestClock(300 * MINUTE);
+      const subject = user(`burst-${randomBytes(3).toString('hex')}`);
+      const l = limits({ user: { requests: '10/minute' } }, clock);
+      const results = await Promise.allSettled(Array.from({ length: 100 }, () => l.admit(subject, undefined)));
+      expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(10);
+      await l.admit(user(`other-${randomBytes(3).toString('hex')}`), undefined);
+    });
+
+    it('a JWT claim lowers a limit', async () => {
+      const clock = new TestClock(400 * MINUTE);
+      const subject = user(`claim-${randomBytes(3).toString('hex')}`, { claims: { requests: '2/minute', id: `jti-${randomBytes(3).toString('hex')}` } });
+      const l = limits({ user: { requests: '10/minute' } }, clock);
+      await l.admit(subject, undefined);
+      await l.admit(subject, undefined);
+      const error = await refusal(l.admit(subject, undefined));
+      expect(error.message).toContain('token');
+    });
+
+    it('50 parallel requests never overdraw a budget that fits 10', async () => {
+      const clock = new TestClock(Date.UTC(2026, 10, 29, 12));
+      const subject = user(`budget-${randomBytes(3).toString('hex')}`);
+      // each request reserves 100 prompt + 100 output tokens at $1/M each = $0.0002; budget fits 10
+      const l = limits({ budgets: { users: { '*': { daily: 0.002 } } } }, clock);
+      const admitted = await Promise.allSettled(Array.from({ length: 50 }, () => l.admit(subject, { model: 'test-model', promptTokens: 100, maxTokens: 100 })));
+      const passed = admitted.filter((r): r is PromiseFulfilledResult<Awaited<ReturnType<typeof l.admit>>> => r.status === 'fulfilled');
+      expect(passed).toHaveLength(10);
+      for (const r of admitted) if (r.status === 'rejected') expect((r.reason as AifdError).code).toBe('budget_exceeded');
+      // each answer used a little less than reserved; settling twice changes nothing
+      await Promise.all(passed.map((r) => r.value.settle({ prompt_tokens: 100, completion_tokens: 80, total_tokens: 180 }, 'test-model')));
+      await Promise.all(passed.map((r) => r.value.settle({ prompt_tokens: 1000, completion_tokens: 1000, total_tokens: 2000 }, 'test-model')));
+      const spentMicro = await counters.get(`usd:user:${subject.user}:${periodAt('daily', clock.t, 'UTC').label}`);
+      expect(spentMicro).toBe(10 * 180);
+      expect(spentMicro).toBeLessThanOrEqual(2000 + 200);
+      // what was freed by settling can be used again
+      await l.admit(subject, { model: 'test-model', promptTokens: 100, maxTokens: 100 });
+    });
+
+    it('token limits and budgets refuse, then recover when the period ends', async () => {
+      const clock = new TestClock(Date.UTC(2026, 10, 29, 23, 59));
+      const subject = user(`period-${randomBytes(3).toString('hex')}`);
+      const l = limits({ user: { tokens: '1000/day' }, budgets: { timezone: 'UTC', users: { [subject.user!]: { daily: 1 } } } }, clock);
+      const first = await l.admit(subject, { model: 'test-model', promptTokens: 400, maxTokens: 500 });
+      await first.settle({ prompt_tokens: 400, completion_tokens: 500, total_tokens: 900 }, 'test-model');
+      const tokensError = await refusal(l.admit(subject, { model: 'test-model', promptTokens: 50, maxTokens: 100 }));
+      expect(tokensError.code).toBe('tokens_limit_exceeded');
+      expect(tokensError.headers['x-ratelimit-remaining-tokens']).toBe('100');
+      const big = await refusal(l.admit(user(`${subject.user}-2`, { user: subject.user }), { model: 'test-model', promptTokens: 10, maxTokens: 2_000_000 }));
+      expect(['tokens_limit_exceeded', 'budget_exceeded']).toContain(big.code);
+      clock.t += 24 * 60 * MINUTE; // a day later both the token window and the budget day are new
+      await l.admit(subject, { model: 'test-model', promptTokens: 50, maxTokens: 100 });
+    });
+  });
+}
+
+describe('limits that last', () => {
+  it('a restart keeps spend (SQLite)', async () => {
+    const file = path.join(dir, 'restart.sqlite');
+    const clock = new TestClock(Date.UTC(2026, 10, 29, 10));
+    const config = limitsSchema.parse({ budgets: { users: { '*': { daily: 0.001 } } } });
+    const prices = priceTable({ 'test-model': { input: 1, output: 1 } });
+    const before = await openCounters({ kind: 'sqlite', file });
+    const admission = await new Limits(config, before, clock, prices).admit(user('ann'), { model: 'test-model', promptTokens: 300, maxTokens: 300 });
+    await admission.settle({ prompt_tokens: 300, completion_tokens: 500, total_tokens: 800 }, 'test-model');
+    await before.close();
+    const after = await openCounters({ kind: 'sqlite', file });
+    const error = await refusal(new Limits(config, after, clock, prices).admit(user('ann'), { model: 'test-model', promptTokens: 100, maxTokens: 200 }));
+    expect(error.code).toBe('budget_exceeded');
+    await after.close();
+  });
+});
+
+describe('calendar periods', () => {
+  it('ends days, weeks and months at local midnight, across DST', () => {
+    const at = Date.UTC(2026, 2, 28, 23, 30); // 00:30 on Sunday 29 March in Berlin (CET, +1)
+    expect(periodAt('daily', at, 'Europe/Berlin')).toEqual({ label: '2026-03-29', endsAt: Date.UTC(2026, 2, 29, 22) }); // CEST from 02:00
+    expect(periodAt('weekly', at, 'Europe/Berlin')).toEqual({ label: 'week-2026-03-23', endsAt: Date.UTC(2026, 2, 29, 22) });
+    expect(periodAt('monthly', at, 'Europe/Berlin')).toEqual({ label: '2026-03', endsAt: Date.UTC(2026, 2, 31, 22) });
+    expect(periodAt('daily', at, 'UTC')).toEqual({ label: '2026-03-28', endsAt: Date.UTC(2026, 2, 29) });
+    expect(periodAt('monthly', Date.UTC(2026, 11, 31, 12), 'UTC')).toEqual({ label: '2026-12', endsAt: Date.UTC(2027, 0, 1) });
+  });
+});
+
+describe('small pieces', () => {
+  it('formats resets like OpenAI', () => {
+    expect(formatReset(20)).toBe('20ms');
+    expect(formatReset(1000)).toBe('1s');
+    expect(formatReset(360_000)).toBe('6m0s');
+    expect(formatReset(3_723_000)).toBe('1h2m3s');
+  });
+  it('spaces paced events evenly', () => {
+    let now = 0;
+    const pacer = new Pacer(100, () => now);
+    expect([pacer.delay(), pacer.delay(), pacer.delay()]).toEqual([0, 100, 200]);
+    now = 1000;
+    expect(pacer.delay()).toBe(0);
+  });
+});
