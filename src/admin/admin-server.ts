@@ -54,6 +54,11 @@ export function createAdminServer(hub: Hub, options: AdminOptions): AdminServer 
       const results = await hub.checkKeys(upstream);
       return send(res, 200, JSON.stringify({ results }));
     }
+    if (url.pathname === '/cache' && (req.method === 'GET' || req.method === 'DELETE')) {
+      if (!hub.cache) return send(res, 404, openAIErrorBody(new AifdError('route_not_found', 'this daemon has no response cache')));
+      if (req.method === 'DELETE') await hub.cache.clear();
+      return send(res, 200, JSON.stringify({ ...(await hub.cache.stats()), counters: hub.cache.counters }));
+    }
     if (req.method === 'POST' && url.pathname === '/reload') {
       return send(res, 501, openAIErrorBody(new AifdError('invalid_request', 'reload is not available in this version yet')));
     }

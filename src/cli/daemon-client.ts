@@ -28,7 +28,7 @@ export class AdminRequestError extends CliError {
 }
 
 /** Calls the admin listener; undefined when nothing answers there (the daemon is not running). */
-export async function adminRequest<T>(address: DaemonAddress, method: 'GET' | 'POST', path: string, timeoutMs = 30_000): Promise<T | undefined> {
+export async function adminRequest<T>(address: DaemonAddress, method: 'GET' | 'POST' | 'DELETE', path: string, timeoutMs = 30_000): Promise<T | undefined> {
   let response: Response;
   try {
     response = await fetch(`${address.adminUrl}${path}`, {

@@ -7,6 +7,7 @@ import { makeKeysCommand } from './keys.js';
 import { makeTokenCommands } from './tokens.js';
 import { makeLogsCommand } from './logs.js';
 import { makeUsageCommand } from './usage.js';
+import { makeCacheCommand } from './cache.js';
 import { makeRunCommand } from './run.js';
 import { packageVersion } from './version.js';
 
@@ -24,9 +25,7 @@ export function buildProgram(): Command {
   makeKeysCommand(program);
   makeLogsCommand(program);
   makeUsageCommand(program);
-  const cache = program.command('cache').description('the response cache');
-  notBuilt(cache.command('stats').description('what the response cache holds'));
-  notBuilt(cache.command('clear').description('empty the response cache'));
+  makeCacheCommand(program);
   notBuilt(program.command('top').description('live terminal view of the running daemon').option('--admin-url <url>').option('--token <token>'));
   notBuilt(program.command('completion').argument('<shell>', 'bash, zsh or fish').description('print a shell completion script'));
   return program;

@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Identity } from '../auth/identity.js';
 import type { Exchange } from '../usage/exchange.js';
 import type { Admission } from '../limits/limits.js';
+import type { CacheEntry } from '../cache/entry.js';
 import type { Usage, UsageSource } from '../usage/usage.js';
 import type { BodyInfo } from './inspect-body.js';
 import type { RouteMatch } from './routes.js';
@@ -18,6 +19,12 @@ export interface RequestContext {
   readonly clientGone: AbortSignal;
   /** Who is asking (set by authentication); undefined when the gateway has no auth section. */
   identity: Identity | undefined;
+  /** A stage changed `info.json`; the body is serialized again once, just before forwarding. */
+  bodyChanged: boolean;
+  /** What the response cache did for this request. */
+  cacheStatus: 'hit' | 'miss' | 'bypass' | undefined;
+  /** A miss that should fill the cache when its answer is complete. */
+  cacheFill: { key: string; settle: (entry: CacheEntry | undefined) => void } | undefined;
   /** aifd added `stream_options.include_usage` to the upstream request (and takes it back out). */
   injectedUsage: boolean;
   /** What the answer said: text, tool calls, usage (filled while it passes). */

@@ -20,6 +20,7 @@ import { openDialect, sinkUrl } from '../logs/sinks/open-dialect.js';
 import { SqlSink } from '../logs/sinks/sql-sink.js';
 import { openCounters, type CounterBackend, type Counters } from '../limits/counters.js';
 import { Limits } from '../limits/limits.js';
+import { ResponseCache } from '../cache/response-cache.js';
 import { Pacer } from '../limits/pacer.js';
 import { parseRateString } from '../config/rate-string.js';
 import { priceTable } from '../usage/prices.js';
@@ -52,6 +53,8 @@ export interface Hub {
   sink: SqlSink | undefined;
   /** Limits and budgets, once `listen()` opened their counters; undefined without `limits`. */
   limits: Limits | undefined;
+  /** The response cache; undefined without a store. */
+  readonly cache: ResponseCache | undefined;
   /** Requests accepted and not yet answered in full. */
   inFlight(): number;
   isShuttingDown(): boolean;
@@ -104,6 +107,7 @@ export function createHub(config: HubConfig, options: HubOptions): Hub {
     recorder,
     sink: undefined,
     limits: undefined,
+    cache: options.store ? new ResponseCache(options.store.namespace('cache'), clock, { ttlMs: config.cache.ttl, maxEntryBytes: config.cache.maxEntrySize }) : undefined,
     inFlight: () => active.size,
     isShuttingDown: () => shuttingDown,
     listen,
@@ -151,6 +155,9 @@ export function createHub(config: HubConfig, options: HubOptions): Hub {
       identity: undefined,
       rewriteJson: undefined,
       injectedUsage: false,
+      bodyChanged: false,
+      cacheStatus: undefined,
+      cacheFill: undefined,
       admission: undefined,
       exchange: undefined,
       usage: undefined,

@@ -33,7 +33,8 @@ export function createRecorder(config: HubConfig, log: Diagnostics): Recorder {
   async function finish(ctx: RequestContext): Promise<void> {
     try {
       await settleUsage(ctx);
-      await ctx.admission?.settle(ctx.usage, ctx.exchange?.model ?? ctx.info.model);
+      // A cache hit costs nothing: its reservation is returned whole.
+      await ctx.admission?.settle(ctx.cacheStatus === 'hit' ? undefined : ctx.usage, ctx.exchange?.model ?? ctx.info.model);
       const record = accessRecordOf(ctx);
       access?.write(JSON.stringify(record));
       for (const listener of listeners) listener(record);
@@ -89,7 +90,7 @@ function accessRecordOf(ctx: RequestContext): AccessRecord {
     upstream: route?.upstream.config.name ?? null,
     key: ctx.outcome.keyHash ?? null,
     attempts: ctx.outcome.attempts,
-    cache: null,
+    cache: ctx.cacheStatus ?? null,
     ttfbMs: ctx.outcome.ttfbMs === undefined ? null : round(ctx.outcome.ttfbMs),
     durationMs: round(performance.now() - ctx.startedAt),
     usage: ctx.usage ?? null,

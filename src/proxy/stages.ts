@@ -11,6 +11,7 @@ import { inspectBody } from './inspect-body.js';
 import { normalizeTarget } from './normalize-path.js';
 import { sendJson } from './respond.js';
 import type { TokenRequest } from '../limits/limits.js';
+import { fillCache, serveFromCache } from './cache-stage.js';
 import { consumesTokens } from '../usage/account.js';
 import { estimatePromptTokens } from '../usage/estimate.js';
 
@@ -102,7 +103,7 @@ function requestStreamUsage(ctx: RequestContext): StageResult {
   if (options !== undefined && options !== null && typeof options !== 'object') return NEXT;
   if ((options as { include_usage?: unknown } | null)?.include_usage === true) return NEXT;
   json.stream_options = { ...(options as object | null), include_usage: true };
-  ctx.body = Buffer.from(JSON.stringify(json));
+  ctx.bodyChanged = true;
   ctx.injectedUsage = true;
   return NEXT;
 }
@@ -144,7 +145,12 @@ function firstNumber(...values: unknown[]): number | undefined {
 }
 
 async function forward(ctx: RequestContext, hub: Hub): Promise<StageResult> {
-  await hub.forwarder.forward(ctx);
+  if (ctx.bodyChanged) ctx.body = Buffer.from(JSON.stringify(ctx.info.json));
+  try {
+    await hub.forwarder.forward(ctx);
+  } finally {
+    await fillCache(ctx, hub);
+  }
   return DONE;
 }
 
@@ -158,6 +164,7 @@ export const STAGES: readonly Stage[] = [
   authorize,
   requestStreamUsage,
   applyLimits,
+  serveFromCache,
   forward,
 ];
 

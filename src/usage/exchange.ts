@@ -24,10 +24,32 @@ export interface Exchange {
   streamError: string | undefined;
   /** A `[DONE]` or a final event arrived. */
   complete: boolean;
+  /** The answer's own id, creation time and fingerprint (for replaying it from the cache). */
+  id: string | undefined;
+  created: number | undefined;
+  systemFingerprint: string | undefined;
+  /** The upstream's usage object as sent. */
+  rawUsage: Record<string, unknown> | undefined;
+  /** A JSON answer's whole body. */
+  json: Record<string, unknown> | undefined;
 }
 
 export function emptyExchange(): Exchange {
-  return { text: '', toolCalls: [], functionCall: undefined, finishReason: undefined, usage: undefined, model: undefined, streamError: undefined, complete: false };
+  return {
+    text: '',
+    toolCalls: [],
+    functionCall: undefined,
+    finishReason: undefined,
+    usage: undefined,
+    model: undefined,
+    streamError: undefined,
+    complete: false,
+    id: undefined,
+    created: undefined,
+    systemFingerprint: undefined,
+    rawUsage: undefined,
+    json: undefined,
+  };
 }
 
 /** Reads a whole JSON answer (chat, completions, embeddings, responses). */
@@ -36,6 +58,7 @@ export function exchangeFromJson(body: unknown): Exchange {
   exchange.complete = true;
   if (!body || typeof body !== 'object') return exchange;
   const answer = body as Record<string, any>;
+  exchange.json = answer;
   exchange.usage = normalizeUsage(answer.usage);
   if (typeof answer.model === 'string') exchange.model = answer.model;
   const choice = Array.isArray(answer.choices) ? answer.choices[0] : undefined;
@@ -77,8 +100,14 @@ export function observeEvent(exchange: Exchange, raw: string): void {
     return;
   }
   if (typeof chunk.model === 'string') exchange.model = chunk.model;
+  if (typeof chunk.id === 'string') exchange.id ??= chunk.id;
+  if (typeof chunk.created === 'number') exchange.created ??= chunk.created;
+  if (typeof chunk.system_fingerprint === 'string') exchange.systemFingerprint = chunk.system_fingerprint;
   const usage = normalizeUsage(chunk.usage);
-  if (usage) exchange.usage = usage;
+  if (usage) {
+    exchange.usage = usage;
+    exchange.rawUsage = chunk.usage;
+  }
   const choice = Array.isArray(chunk.choices) ? chunk.choices[0] : undefined;
   if (!choice) return;
   if (choice.finish_reason) exchange.finishReason = choice.finish_reason;

@@ -6,7 +6,7 @@ import { validate } from '../../src/config/load.js';
 import type { HubConfig, HubConfigInput } from '../../src/config/schema.js';
 import { silentDiagnostics } from '../../src/logs/diagnostics.js';
 import { createHub, type Hub } from '../../src/proxy/hub.js';
-import type { Store } from '../../src/store/open-store.js';
+import { openStore, type Store } from '../../src/store/open-store.js';
 
 export interface RunningHub {
   hub: Hub;
@@ -28,7 +28,8 @@ export async function startHub(input: Partial<HubConfigInput> & Pick<HubConfigIn
     },
     'test config',
   );
-  const hub = createHub(config, { log: silentDiagnostics, store: options.store });
+  const store = options.store ?? (await openStore('memory://'));
+  const hub = createHub(config, { log: silentDiagnostics, store });
   const address = await hub.listen();
   const url = `http://127.0.0.1:${address.port}`;
   return {

@@ -1,0 +1,96 @@
+/**
+ * The response cache in the request path: opt-in lookup before forwarding (a hit is served here
+ * and never touches a key), coalescing of identical requests in flight, and filling after a
+ * complete answer.
+ */
+import { cacheKey } from '../cache/cache-key.js';
+import { chatCompletionEvents, storableBody, type CacheEntry } from '../cache/entry.js';
+import type { RequestContext } from './context.js';
+import type { Hub } from './hub.js';
+
+const CACHEABLE = ['/chat/completions', '/embeddings', '/completions'];
+
+export async function serveFromCache(ctx: RequestContext, hub: Hub): Promise<'next' | 'done'> {
+  const json = ctx.info.json;
+  const bodyOptIn = json?.caching === true;
+  if (json && 'caching' in json) {
+    // aifd's own field: the upstream never sees it.
+    delete json.caching;
+    ctx.bodyChanged = true;
+  }
+  const decision = decide(ctx, hub, bodyOptIn);
+  ctx.res.setHeader('x-aifd-cache', decision === 'lookup' ? 'miss' : 'bypass');
+  if (decision !== 'lookup') {
+    ctx.cacheStatus = 'bypass';
+    if (hub.cache) hub.cache.counters.bypasses++;
+    return 'next';
+  }
+  const cache = hub.cache!;
+  const route = ctx.route!;
+  const path = route.forwardPath.split('?', 1)[0]!;
+  const key = cacheKey(route.upstream.config.name, path, json!, hub.config.cache.scope === 'user' ? (ctx.identity?.user ?? ctx.clientIp) : undefined);
+  const stored = await cache.get(key);
+  if (stored) return serveHit(ctx, hub, stored);
+  const claim = cache.join(key);
+  if ('wait' in claim) {
+    const entry = await claim.wait;
+    if (entry) return serveHit(ctx, hub, entry);
+  } else {
+    ctx.cacheFill = { key, settle: claim.settle };
+  }
+  cache.counters.misses++;
+  ctx.cacheStatus = 'miss';
+  return 'next';
+}
+
+/** After forwarding: store a complete answer and hand it to requests waiting for the same key. */
+export async function fillCache(ctx: RequestContext, hub: Hub): Promise<void> {
+  const fill = ctx.cacheFill;
+  if (!fill) return;
+  ctx.cacheFill = undefined;
+  let entry: CacheEntry | undefined;
+  try {
+    const path = ctx.route!.forwardPath.split('?', 1)[0]!;
+    const body = ctx.outcome.status === 200 && ctx.outcome.error === undefined && ctx.exchange ? storableBody(path, ctx.exchange) : undefined;
+    if (body) entry = await hub.cache!.put(fill.key, body, ctx.exchange!.usage);
+  } catch (err) {
+    hub.log.warn('could not store a cache entry', { requestId: ctx.id, error: (err as Error).message });
+  } finally {
+    fill.settle(entry);
+  }
+}
+
+function decide(ctx: RequestContext, hub: Hub, bodyOptIn: boolean): 'lookup' | 'bypass' {
+  if (!hub.cache || ctx.req.method !== 'POST' || !ctx.info.json) return 'bypass';
+  const path = ctx.route!.forwardPath.split('?', 1)[0]!;
+  const api = CACHEABLE.find((suffix) => path.endsWith(suffix));
+  if (!api) return 'bypass';
+  const json = ctx.info.json;
+  if (typeof json.n === 'number' && json.n > 1) return 'bypass';
+  if (ctx.info.stream && api !== '/chat/completions') return 'bypass';
+  const header = String(ctx.req.headers['x-aifd-cache'] ?? '').toLowerCase();
+  if (header === 'off' || /no-cache|no-store/i.test(String(ctx.req.headers['cache-control'] ?? ''))) return 'bypass';
+  const optedIn = bodyOptIn || header === 'on' || (hub.config.cache.chatCompletions && api === '/chat/completions');
+  return optedIn ? 'lookup' : 'bypass';
+}
+
+function serveHit(ctx: RequestContext, hub: Hub, entry: CacheEntry): 'done' {
+  hub.cache!.counters.hits++;
+  ctx.cacheStatus = 'hit';
+  ctx.usage = entry.usage;
+  ctx.usageSource = entry.usage ? 'upstream' : undefined;
+  ctx.outcome.status = 200;
+  ctx.outcome.ttfbMs = performance.now() - ctx.startedAt;
+  const { res } = ctx;
+  res.setHeader('x-aifd-cache', 'hit');
+  if (ctx.info.stream) {
+    const includeUsage = (ctx.info.json?.stream_options as { include_usage?: unknown } | undefined)?.include_usage === true && !ctx.injectedUsage;
+    res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' });
+    res.end(chatCompletionEvents(entry.body, includeUsage).join(''));
+  } else {
+    const body = JSON.stringify(entry.body);
+    res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+    res.end(body);
+  }
+  return 'done';
+}
