@@ -34,31 +34,15 @@ export type CounterBackend =
 const UNLIMITED = Number.MAX_SAFE_INTEGER;
 
 export async function openCounters(backend: CounterBackend): Promise<Counters> {
-  let limiter: RateLimiterAbstract;
-  let close: () => Promise<void> = async () => undefined;
-  const base = { points: UNLIMITED, duration: 60, keyPrefix: 'aifd' };
-  if (backend.kind === 'memory') {
-    limiter = new RateLimiterMemory(base);
-  } else if (backend.kind === 'sqlite') {
-    await mkdir(path.dirname(backend.file), { recursive: true });
-    const db = await new Promise<sqlite3.Database>((resolve, reject) => {
-      const opened = new sqlite3.Database(backend.file, (err) => (err ? reject(err) : resolve(opened)));
-    });
-    db.configure('busyTimeout', 5000);
-    await new Promise<void>((resolve, reject) => {
-      limiter = new RateLimiterSQLite({ ...base, storeClient: db, storeType: 'sqlite3', tableName: 'aifd_limits' }, (err?: Error) => (err ? reject(err) : resolve()));
-    });
-    close = () => new Promise((resolve) => db.close(() => resolve()));
-  } else {
-    const client = new Redis(backend.url, { enableOfflineQueue: false, maxRetriesPerRequest: 1, lazyConnect: true });
-    client.on('error', () => undefined);
-    await client.connect();
-    limiter = new RateLimiterRedis({ ...base, keyPrefix: `${backend.prefix}limits`, storeClient: client });
-    close = async () => {
-      client.disconnect();
-    };
-  }
-  const store = limiter! as RateLimiterStoreAbstract;
+  if (backend.kind === 'redis') return redisCounters(backend.url, backend.prefix);
+  const memory = limiterCounters(new RateLimiterMemory(BASE));
+  return backend.kind === 'sqlite' ? persistedCounters(memory, await sqliteLimiter(backend.file)) : memory;
+}
+
+const BASE = { points: UNLIMITED, duration: 60, keyPrefix: 'aifd' };
+
+function limiterCounters(limiter: RateLimiterStoreAbstract | RateLimiterMemory, close: () => Promise<void> = async () => undefined): Counters & { remainingMs(key: string): Promise<number> } {
+  const store = limiter as RateLimiterStoreAbstract;
   return {
     async add(key, points, ttlMs) {
       const result = await store.consume(key, points, { customDuration: Math.max(1, Math.ceil(ttlMs / 1000)) });
@@ -71,6 +55,85 @@ export async function openCounters(backend: CounterBackend): Promise<Counters> {
       const result = await store.get(key);
       return result?.consumedPoints ?? 0;
     },
+    async remainingMs(key) {
+      const result = await store.get(key);
+      return result?.msBeforeNext ?? 0;
+    },
     close,
   };
+}
+
+async function redisCounters(url: string, prefix: string): Promise<Counters> {
+  const client = new Redis(url, { enableOfflineQueue: false, maxRetriesPerRequest: 1, lazyConnect: true });
+  client.on('error', () => undefined);
+  await client.connect();
+  return limiterCounters(new RateLimiterRedis({ ...BASE, keyPrefix: `${prefix}limits`, storeClient: client }), async () => {
+    client.disconnect();
+  });
+}
+
+async function sqliteLimiter(file: string): Promise<{ limiter: RateLimiterStoreAbstract; db: sqlite3.Database }> {
+  await mkdir(path.dirname(file), { recursive: true });
+  const db = await new Promise<sqlite3.Database>((resolve, reject) => {
+    const opened = new sqlite3.Database(file, (err) => (err ? reject(err) : resolve(opened)));
+  });
+  db.configure('busyTimeout', 5000);
+  let limiter!: RateLimiterStoreAbstract;
+  await new Promise<void>((resolve, reject) => {
+    limiter = new RateLimiterSQLite({ ...BASE, storeClient: db, storeType: 'sqlite3', tableName: 'aifd_limits' }, (err?: Error) => (err ? reject(err) : resolve()));
+  });
+  return { limiter, db };
+}
+
+/**
+ * Counters in memory, written behind to SQLite: a write to disk on every request would cost more
+ * than the whole proxy hop. Every touched counter is saved within `flushMs` and on close, and read
+ * back at start, so spend survives a restart (a crash loses at most the last `flushMs`).
+ */
+async function persistedCounters(
+  memory: Counters & { remainingMs(key: string): Promise<number> },
+  disk: { limiter: RateLimiterStoreAbstract; db: sqlite3.Database },
+  flushMs = 1000,
+): Promise<Counters> {
+  await restore(memory, disk.db);
+  const dirty = new Set<string>();
+  const flush = async () => {
+    const keys = [...dirty];
+    dirty.clear();
+    for (const key of keys) {
+      const [points, remaining] = await Promise.all([memory.get(key), memory.remainingMs(key)]);
+      if (remaining <= 0) continue;
+      await disk.limiter.set(key, points, Math.max(1, Math.ceil(remaining / 1000)));
+    }
+  };
+  const timer = setInterval(() => void flush().catch(() => undefined), flushMs);
+  timer.unref();
+  return {
+    async add(key, points, ttlMs) {
+      dirty.add(key);
+      return memory.add(key, points, ttlMs);
+    },
+    async remove(key, points) {
+      dirty.add(key);
+      return memory.remove(key, points);
+    },
+    get: (key) => memory.get(key),
+    async close() {
+      clearInterval(timer);
+      await flush();
+      await new Promise<void>((resolve) => disk.db.close(() => resolve()));
+    },
+  };
+}
+
+/** Reads every unexpired counter back from the table rate-limiter-flexible keeps in SQLite. */
+async function restore(memory: Counters, db: sqlite3.Database): Promise<void> {
+  const rows = await new Promise<{ key: string; points: number; expire: number | null }[]>((resolve, reject) =>
+    db.all('SELECT key, points, expire FROM aifd_limits WHERE expire IS NULL OR expire > ?', [Date.now()], (err, found) => (err ? reject(err) : resolve(found as never))),
+  );
+  const prefix = `${BASE.keyPrefix}:`;
+  for (const row of rows) {
+    const key = row.key.startsWith(prefix) ? row.key.slice(prefix.length) : row.key;
+    await memory.add(key, row.points, row.expire ? row.expire - Date.now() : 86_400_000);
+  }
 }

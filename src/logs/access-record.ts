@@ -20,6 +20,8 @@ export interface AccessRecord {
   attempts: number;
   cache: 'hit' | 'miss' | 'bypass' | null;
   ttfbMs: number | null;
+  /** Time spent in aifd itself before the first byte (everything but the upstream's time). */
+  overheadMs: number | null;
   durationMs: number;
   usage: Usage | null;
   usageSource: UsageSource | null;

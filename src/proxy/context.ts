@@ -25,6 +25,8 @@ export interface RequestContext {
   cacheStatus: 'hit' | 'miss' | 'bypass' | undefined;
   /** A miss that should fill the cache when its answer is complete. */
   cacheFill: { key: string; settle: (entry: CacheEntry | undefined) => void } | undefined;
+  /** Whether anything reads the answer (usage for logs, limits, key counters, the cache). */
+  wantsAnswer: boolean;
   /** aifd added `stream_options.include_usage` to the upstream request (and takes it back out). */
   injectedUsage: boolean;
   /** What the answer said: text, tool calls, usage (filled while it passes). */
@@ -48,9 +50,16 @@ export interface RequestOutcome {
   attempts: number;
   keyHash: string | undefined;
   ttfbMs: number | undefined;
+  /** Time spent waiting on upstreams (every attempt, up to its response headers). */
+  upstreamMs: number;
   error: string | undefined;
 }
 
 export function newOutcome(): RequestOutcome {
-  return { status: undefined, attempts: 0, keyHash: undefined, ttfbMs: undefined, error: undefined };
+  return { status: undefined, attempts: 0, keyHash: undefined, ttfbMs: undefined, upstreamMs: 0, error: undefined };
+}
+
+/** Time aifd itself spent before the answer's first byte: everything but the upstream's time. */
+export function overheadMs(ctx: RequestContext, now: number): number {
+  return Math.max(0, Math.round((now - ctx.startedAt - ctx.outcome.upstreamMs) * 100) / 100);
 }

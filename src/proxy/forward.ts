@@ -13,7 +13,7 @@ import { errorCodeOf, verdictForErrorCode, verdictForStatus, type KeyVerdict } f
 import type { Lease, Outcome, PoolKey } from '../keys/pool.js';
 import { parseRateLimitHeaders, parseRetryAfter } from '../keys/ratelimit-headers.js';
 import { AnswerTap } from './answer-tap.js';
-import type { RequestContext } from './context.js';
+import { overheadMs, type RequestContext } from './context.js';
 import { clientResponseHeaders, outgoingRequestHeaders } from './headers.js';
 import { sendError, sseErrorEvent } from './respond.js';
 import type { UpstreamRuntime } from './upstreams.js';
@@ -56,6 +56,7 @@ export function createForwarder(): Forwarder {
   function attempt(ctx: RequestContext, upstream: UpstreamRuntime, key: PoolKey | undefined): Promise<AttemptResult> {
     const { req, res } = ctx;
     const timeouts = upstream.config.timeouts;
+    const attemptStart = performance.now();
     return new Promise((resolve) => {
       let settled = false;
       let proxyReq: ClientRequest | undefined;
@@ -63,6 +64,7 @@ export function createForwarder(): Forwarder {
       const finish = (result: AttemptResult) => {
         if (settled) return;
         settled = true;
+        ctx.outcome.upstreamMs += performance.now() - attemptStart;
         clearTimeout(firstByteTimer);
         clearTimeout(connectTimer);
         res.off('close', onClientGone);
@@ -252,9 +254,11 @@ function relay(ctx: RequestContext, upstream: UpstreamRuntime, response: Incomin
   const contentType = response.headers['content-type'] ?? '';
   const isEventStream = contentType.startsWith('text/event-stream');
   const pacer = isEventStream && upstream.pacing ? upstream.pacing() : undefined;
-  const tap = new AnswerTap(tapKind(status, contentType, response.headers['content-encoding']), ctx.injectedUsage, pacer !== undefined);
+  const kind = ctx.wantsAnswer || ctx.injectedUsage || ctx.cacheFill ? tapKind(status, contentType, response.headers['content-encoding']) : 'none';
+  const tap = new AnswerTap(kind, ctx.injectedUsage, pacer !== undefined);
   ctx.exchange = tap.exchange;
   ctx.outcome.status = status;
+  res.setHeader('x-aifd-overhead-ms', String(overheadMs(ctx, performance.now())));
   res.writeHead(status, clientResponseHeaders(response.headers, ctx.id, !upstream.passThrough));
   if (isEventStream) res.flushHeaders();
 
@@ -396,8 +400,9 @@ async function relayRewritten(ctx: RequestContext, response: IncomingMessage, re
 function sendBuffered(ctx: RequestContext, answer: BufferedAnswer): void {
   const status = answer.response.statusCode ?? 502;
   ctx.outcome.status = status;
-  const headers = clientResponseHeaders(answer.response.headers, ctx.id);
+  const headers = clientResponseHeaders(answer.response.headers, ctx.id, !ctx.route!.upstream.passThrough);
   headers['content-length'] = answer.body.length;
+  headers['x-aifd-overhead-ms'] = String(overheadMs(ctx, performance.now()));
   ctx.res.writeHead(status, headers);
   ctx.res.end(answer.body);
 }

@@ -83,6 +83,10 @@ export function createHub(config: HubConfig, options: HubOptions): Hub {
   const routes = new RouteTable(upstreams);
   const forwarder = createForwarder();
   const recorder = createRecorder(config, options.log);
+  // Reading answers for usage is work: skip it where nothing would use what it finds.
+  const wantsAnswer = Boolean(
+    config.logs.access || config.logs.chat || config.logs.sink !== 'none' || config.limits || config.cache.chatCompletions || config.upstreams.some((upstream) => upstream.keys.length > 0),
+  );
   let closeFallback: (() => Promise<void>) | undefined;
   const log = options.log;
   const active = new Set<RequestContext>();
@@ -155,6 +159,7 @@ export function createHub(config: HubConfig, options: HubOptions): Hub {
       identity: undefined,
       rewriteJson: undefined,
       injectedUsage: false,
+      wantsAnswer,
       bodyChanged: false,
       cacheStatus: undefined,
       cacheFill: undefined,
@@ -172,7 +177,9 @@ export function createHub(config: HubConfig, options: HubOptions): Hub {
     if (shuttingDown) res.setHeader('connection', 'close');
     try {
       for (const stage of STAGES) {
-        if ((await stage(ctx, hub)) === 'done') break;
+        // Most stages answer synchronously; awaiting only real promises saves a microtask each.
+        const result = stage(ctx, hub);
+        if ((typeof result === 'string' ? result : await result) === 'done') break;
       }
     } catch (err) {
       answerStageError(ctx, err);

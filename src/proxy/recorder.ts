@@ -92,6 +92,7 @@ function accessRecordOf(ctx: RequestContext): AccessRecord {
     attempts: ctx.outcome.attempts,
     cache: ctx.cacheStatus ?? null,
     ttfbMs: ctx.outcome.ttfbMs === undefined ? null : round(ctx.outcome.ttfbMs),
+    overheadMs: ctx.outcome.ttfbMs === undefined ? null : round(Math.max(0, ctx.outcome.ttfbMs - ctx.outcome.upstreamMs)),
     durationMs: round(performance.now() - ctx.startedAt),
     usage: ctx.usage ?? null,
     usageSource: ctx.usageSource ?? null,

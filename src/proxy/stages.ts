@@ -96,7 +96,7 @@ function authorize(ctx: RequestContext, hub: Hub): StageResult {
 function requestStreamUsage(ctx: RequestContext): StageResult {
   const json = ctx.info.json;
   const route = ctx.route!;
-  if (!json || !ctx.info.stream || !route.upstream.config.injectStreamUsage) return NEXT;
+  if (!json || !ctx.info.stream || !ctx.wantsAnswer || !route.upstream.config.injectStreamUsage) return NEXT;
   const path = route.forwardPath.split('?', 1)[0]!;
   if (!path.endsWith('/chat/completions') && !path.endsWith('/completions')) return NEXT;
   const options = json.stream_options;

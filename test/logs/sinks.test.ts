@@ -38,6 +38,7 @@ function record(i: number, overrides: Partial<AccessRecord> = {}): AccessRecord 
     attempts: 1,
     cache: null,
     ttfbMs: 12.5,
+    overheadMs: 0.4,
     durationMs: 40.1,
     usage: { prompt_tokens: 10, completion_tokens: 5, total_tokens: 15, ...(i % 4 === 0 ? { cached_tokens: 2 } : {}) },
     usageSource: 'upstream',

@@ -241,7 +241,7 @@ export class MockUpstream extends EventEmitter {
           return;
         }
         const includeUsage = (json.stream_options as { include_usage?: boolean } | undefined)?.include_usage === true;
-        const shaped = behavior.type === 'stream' ? behavior : undefined;
+        const shaped = behavior.type === 'stream' ? behavior : headerShaped(req);
         const events = chatStreamEvents({
           model: typeof json.model === 'string' ? json.model : 'gpt-4o-mini',
           chunks: shaped?.chunks ?? this.options.streamChunks,
@@ -250,7 +250,7 @@ export class MockUpstream extends EventEmitter {
           omitUsage: shaped?.omitUsage,
           cumulativeUsage: shaped?.cumulativeUsage,
         });
-        await this.stream(res, request, events, behavior);
+        await this.stream(res, request, events, shaped ?? behavior);
         return;
       }
       this.sendJson(res, request, 200, json?.model === undefined || json.model === 'gpt-4o-mini' ? fixture('chat-completion.json') : chatCompletionJson(String(json.model)));
@@ -376,6 +376,14 @@ export class MockUpstream extends EventEmitter {
       'x-ratelimit-reset-tokens': state.resetTokens,
     };
   }
+}
+
+/** `x-mock-chunks` / `x-mock-delay-ms` request headers shape a stream (benchmarks send them through aifd). */
+function headerShaped(req: IncomingMessage): Extract<Behavior, { type: 'stream' }> | undefined {
+  const chunks = req.headers['x-mock-chunks'];
+  const delay = req.headers['x-mock-delay-ms'];
+  if (chunks === undefined && delay === undefined) return undefined;
+  return { type: 'stream', chunks: chunks === undefined ? undefined : Number(chunks), delayMs: delay === undefined ? undefined : Number(delay) };
 }
 
 function baseHeaders(): http.OutgoingHttpHeaders {

@@ -1,0 +1,273 @@
+/**
+ * `npm run bench`: the mock upstream, a bare http-proxy-3 proxy, aifd minimal and aifd full each
+ * in a process of their own, measured in one run, interleaved A/B/A/B, each figure the median of
+ * several rounds. Prints a table and writes bench/results/<date>.json.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, readFile, writeFile, mkdir } from 'node:fs/promises';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import autocannon from 'autocannon';
+import { signToken } from '../src/auth/tokens.js';
+import { authSchema } from '../src/config/schema.js';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const DURATION_S = Number(process.env.BENCH_DURATION ?? 4);
+const STREAMS_PER_ROUND = Number(process.env.BENCH_STREAMS ?? 60);
+const OPEN_STREAMS = (process.env.BENCH_OPEN_STREAMS ?? '1000,9000').split(',').map(Number);
+const CLK_TCK = 100;
+const JWT_SECRET = 'bench-secret-that-is-long-enough-for-hs256!!';
+const CHAT_BODY = JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Say hello in one short sentence, please.' }] });
+const STREAM_BODY = JSON.stringify({ model: 'gpt-4o-mini', stream: true, messages: [{ role: 'user', content: 'Stream twenty chunks.' }] });
+
+interface Running {
+  name: string;
+  url: string;
+  /** The process whose CPU and memory count (the proxy; the mock for "direct"). */
+  child: ChildProcess;
+  headers: Record<string, string>;
+}
+
+function startProcess(command: string, args: string[], env: Record<string, string>, portFrom: 'stdout' | 'banner'): Promise<{ child: ChildProcess; port: number }> {
+  const child = spawn(command, args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  return new Promise((resolve, reject) => {
+    let output = '';
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      const match = portFrom === 'stdout' ? /"port":(\d+)/.exec(output) : /listening on http:\/\/[^:]+:(\d+)/.exec(output);
+      if (match) resolve({ child, port: Number(match[1]) });
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`${args.join(' ')} exited with ${code}:\n${output}`)));
+  });
+}
+
+function cpuMs(pid: number): Promise<number> {
+  return readFile(`/proc/${pid}/stat`, 'utf8').then((stat) => {
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLK_TCK;
+  });
+}
+
+function rssMb(pid: number): Promise<number> {
+  return readFile(`/proc/${pid}/status`, 'utf8').then((status) => Number(/VmRSS:\s+(\d+)/.exec(status)![1]) / 1024);
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)]!;
+}
+
+function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+async function load(target: Running, connections: number) {
+  const before = await cpuMs(target.child.pid!);
+  const result = await autocannon({
+    url: `${target.url}/v1/chat/completions`,
+    method: 'POST',
+    connections,
+    duration: DURATION_S,
+    headers: { 'content-type': 'application/json', ...target.headers },
+    body: CHAT_BODY,
+  });
+  const cpu = (await cpuMs(target.child.pid!)) - before;
+  const ok = result.requests.total - result.non2xx;
+  if (result.non2xx > 0 || result.errors > 0) throw new Error(`${target.name}: ${result.non2xx} non-2xx and ${result.errors} errors under load`);
+  return { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, cpuPerRequestUs: (cpu * 1000) / ok };
+}
+
+const streamAgent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+
+function oneStream(target: Running): Promise<{ ttfb: number; total: number }> {
+  return new Promise((resolve, reject) => {
+    const started = performance.now();
+    const req = http.request(`${target.url}/v1/chat/completions`, { method: 'POST', agent: streamAgent, headers: { 'content-type': 'application/json', ...target.headers } }, (res) => {
+      let ttfb = 0;
+      let text = '';
+      res.on('data', (chunk: Buffer) => {
+        if (!ttfb) ttfb = performance.now() - started;
+        text += chunk.toString();
+      });
+      res.on('end', () => {
+        const events = text.split('\n\n').filter((event) => event.startsWith('data: '));
+        if (res.statusCode !== 200 || !text.includes('data: [DONE]') || events.length < 23) reject(new Error(`${target.name}: an incomplete stream (${res.statusCode}, ${events.length} events)`));
+        else resolve({ ttfb, total: performance.now() - started });
+      });
+    });
+    req.on('error', reject);
+    req.end(STREAM_BODY);
+  });
+}
+
+async function streams(target: Running) {
+  const before = await cpuMs(target.child.pid!);
+  const ttfb: number[] = [];
+  const total: number[] = [];
+  for (let i = 0; i < STREAMS_PER_ROUND; i++) {
+    const one = await oneStream(target);
+    ttfb.push(one.ttfb);
+    total.push(one.total);
+  }
+  const cpu = (await cpuMs(target.child.pid!)) - before;
+  return { ttfbP50: median(ttfb), totalP50: median(total), cpuPerStreamUs: (cpu * 1000) / STREAMS_PER_ROUND };
+}
+
+/** Opens `count` slow streams at once, waits for each to start, and reads the proxy's memory. */
+async function openStreams(target: Running, count: number): Promise<number> {
+  const requests: http.ClientRequest[] = [];
+  let started = 0;
+  await new Promise<void>((resolve, reject) => {
+    for (let i = 0; i < count; i++) {
+      const req = http.request(`${target.url}/v1/chat/completions`, { method: 'POST', agent: false, headers: { 'content-type': 'application/json', 'x-mock-chunks': '1', 'x-mock-delay-ms': '120000', ...target.headers } }, (res) => {
+        res.once('data', () => {
+          started++;
+          if (started === count) resolve();
+        });
+        res.on('error', () => undefined);
+      });
+      req.on('error', reject);
+      req.end(STREAM_BODY);
+      requests.push(req);
+    }
+  });
+  const rss = await rssMb(target.child.pid!);
+  for (const req of requests) req.destroy();
+  await new Promise((resolve) => setTimeout(resolve, 2000));
+  return rss;
+}
+
+async function helpWallMs(): Promise<number> {
+  const times: number[] = [];
+  for (let i = 0; i < 7; i++) {
+    const started = performance.now();
+    await new Promise<void>((resolve) => spawn(process.execPath, ['bin/aifd.js', '--help'], { cwd: ROOT, stdio: 'ignore' }).once('exit', () => resolve()));
+    times.push(performance.now() - started);
+  }
+  return median(times);
+}
+
+async function main(): Promise<void> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'aifd-bench-'));
+  const mock = await startProcess(process.execPath, ['--import', 'tsx', 'bench/mock-server.ts'], {}, 'stdout');
+  const mockUrl = `http://127.0.0.1:${mock.port}`;
+  const bare = await startProcess(process.execPath, ['--import', 'tsx', 'bench/bare-proxy.ts'], { TARGET: mockUrl }, 'stdout');
+
+  const minimalConfig = { listen: { port: 0 }, admin: { enabled: false }, store: 'memory://', upstreams: [{ name: 'mock', baseUrl: mockUrl }], logs: { dir: path.join(dir, 'minimal-logs'), access: false, sink: 'none' } };
+  const rules = Array.from({ length: 19 }, (_, i) => ({ roles: [`team-${i}`], paths: ['/v1/chat/completions', '/v1/embeddings'], models: ['gpt-4o-mini', 'text-embedding-*'], effect: 'allow' }));
+  const fullConfig = {
+    listen: { port: 0 },
+    admin: { port: 0 },
+    store: `sqlite://${path.join(dir, 'full', 'state.sqlite')}`,
+    upstreams: [{ name: 'mock', baseUrl: mockUrl, keys: Array.from({ length: 8 }, (_, i) => `sk-bench-pool-key-${i}-0000000000000000`) }],
+    auth: { jwt: { secret: JWT_SECRET } },
+    acl: { default: 'deny', rules: [...rules, { roles: ['bench'], paths: ['/v1/*'], models: ['gpt-4o*'], effect: 'allow' }] },
+    limits: { user: { requests: '1000000/minute', tokens: '1000000000/day' } },
+    cache: { chatCompletions: false },
+    logs: { dir: path.join(dir, 'full-logs'), access: true },
+  };
+  await writeFile(path.join(dir, 'minimal.json'), JSON.stringify(minimalConfig));
+  await writeFile(path.join(dir, 'full.json'), JSON.stringify(fullConfig));
+  const minimal = await startProcess(process.execPath, ['bin/aifd.js', 'run', '--config', path.join(dir, 'minimal.json')], {}, 'banner');
+  const full = await startProcess(process.execPath, ['bin/aifd.js', 'run', '--config', path.join(dir, 'full.json')], {}, 'banner');
+  const token = (await signToken(authSchema.parse({ jwt: { secret: JWT_SECRET } }).jwt!, { user: 'bench-user', roles: ['bench'], models: [], paths: [], expiresInSec: 3600 })).token;
+
+  const targets: Running[] = [
+    { name: 'direct', url: mockUrl, child: mock.child, headers: { authorization: 'Bearer sk-direct' } },
+    { name: 'bare', url: `http://127.0.0.1:${bare.port}`, child: bare.child, headers: { authorization: 'Bearer sk-direct' } },
+    { name: 'minimal', url: `http://127.0.0.1:${minimal.port}`, child: minimal.child, headers: { authorization: 'Bearer sk-direct' } },
+    { name: 'full', url: `http://127.0.0.1:${full.port}`, child: full.child, headers: { authorization: `Bearer ${token}` } },
+  ];
+
+  type Sample = Record<string, number>;
+  const samples: Record<string, Sample[]> = Object.fromEntries(targets.map((t) => [t.name, []]));
+  // warm-up: JIT, connection pools, tokenizer
+  for (const target of targets) {
+    await autocannon({ url: `${target.url}/v1/chat/completions`, method: 'POST', connections: 10, amount: 2000, headers: { 'content-type': 'application/json', ...target.headers }, body: CHAT_BODY });
+    await oneStream(target);
+  }
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const target of targets) {
+      const c1 = await load(target, 1);
+      const c50 = await load(target, 50);
+      const sse = await streams(target);
+      samples[target.name]!.push({ rps1: c1.rps, p50_1: c1.p50, p99_1: c1.p99, rps50: c50.rps, p50_50: c50.p50, p99_50: c50.p99, cpuUs: c50.cpuPerRequestUs, ttfb: sse.ttfbP50, total: sse.totalP50, cpuStreamUs: sse.cpuPerStreamUs });
+      process.stderr.write(`round ${round + 1}/${ROUNDS} ${target.name}: ${Math.round(c50.rps)} req/s at c=50, ${Math.round(c50.cpuPerRequestUs)} µs CPU/req, SSE ttfb ${sse.ttfbP50.toFixed(2)} ms\n`);
+    }
+  }
+  const figures: Record<string, Record<string, { median: number; min: number; max: number }>> = {};
+  for (const [name, list] of Object.entries(samples)) {
+    figures[name] = {};
+    for (const metric of Object.keys(list[0]!)) {
+      const values = list.map((sample) => sample[metric]!);
+      figures[name]![metric] = { median: median(values), min: Math.min(...values), max: Math.max(...values) };
+    }
+  }
+  const memory: Record<string, Record<number, number>> = {};
+  for (const target of targets.slice(1)) {
+    memory[target.name] = {};
+    for (const count of OPEN_STREAMS) {
+      memory[target.name]![count] = await openStreams(target, count);
+      process.stderr.write(`${target.name}: ${count} open streams, RSS ${memory[target.name]![count]!.toFixed(0)} MB\n`);
+    }
+  }
+  const helpMs = await helpWallMs();
+
+  const m = (name: string, metric: string) => figures[name]![metric]!.median;
+  const ratio = (a: number, b: number) => a / b;
+  const checks: [string, string, number, string, boolean][] = [];
+  const check = (figure: string, target: string, value: number, bar: string, ok: boolean) => checks.push([figure, target, value, bar, ok]);
+  for (const [name, cpuBar, rpsBar, p99Bar, ttfbBar, cpuStreamBar] of [
+    ['minimal', 1.1, 0.9, 1.0, 0.3, 1.1],
+    ['full', 1.3, 0.75, 1.2, 0.5, 1.3],
+  ] as const) {
+    check('CPU per request ÷ bare', name, ratio(m(name, 'cpuUs'), m('bare', 'cpuUs')), `≤ ${cpuBar}`, ratio(m(name, 'cpuUs'), m('bare', 'cpuUs')) <= cpuBar);
+    check('req/s at c=50 ÷ bare', name, ratio(m(name, 'rps50'), m('bare', 'rps50')), `≥ ${rpsBar}`, ratio(m(name, 'rps50'), m('bare', 'rps50')) >= rpsBar);
+    check('p99 at c=50 ÷ bare', name, ratio(m(name, 'p99_50'), m('bare', 'p99_50')), `≤ ${p99Bar}`, ratio(m(name, 'p99_50'), m('bare', 'p99_50')) <= p99Bar);
+    const added = m(name, 'ttfb') - m('direct', 'ttfb');
+    const bareAdded = m('bare', 'ttfb') - m('direct', 'ttfb');
+    check('SSE TTFB p50 added over direct (ms)', name, added, `≤ bare's ${bareAdded.toFixed(2)} + ${ttfbBar}`, added <= bareAdded + ttfbBar);
+    const totalRatio = ratio(m(name, 'total'), m('direct', 'total'));
+    check('SSE total p50 ÷ direct', name, totalRatio, '≤ 1.03', totalRatio <= 1.03);
+    check('CPU per stream ÷ bare', name, ratio(m(name, 'cpuStreamUs'), m('bare', 'cpuStreamUs')), `≤ ${cpuStreamBar}`, ratio(m(name, 'cpuStreamUs'), m('bare', 'cpuStreamUs')) <= cpuStreamBar);
+    for (const count of OPEN_STREAMS) {
+      const bar = count <= 1000 ? (name === 'minimal' ? 130 : 150) : name === 'minimal' ? 900 : 1000;
+      check(`RSS with ${count} open streams (MB)`, name, memory[name]![count]!, `≤ ${bar}`, memory[name]![count]! <= bar);
+    }
+  }
+  check('aifd --help wall time (ms)', 'minimal', helpMs, '≤ 150', helpMs <= 150);
+
+  const lines = [
+    `machine: ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}; ${ROUNDS} rounds of ${DURATION_S} s, medians`,
+    '',
+    '| target | req/s c=1 | p50/p99 ms c=1 | req/s c=50 | p50/p99 ms c=50 | CPU µs/req | SSE TTFB p50 ms | SSE total p50 ms | CPU µs/stream |',
+    '|---|---|---|---|---|---|---|---|---|',
+    ...targets.map((t) => {
+      const f = (metric: string, digits = 0) => m(t.name, metric).toFixed(digits);
+      return `| ${t.name} | ${f('rps1')} | ${f('p50_1', 1)}/${f('p99_1', 1)} | ${f('rps50')} | ${f('p50_50', 1)}/${f('p99_50', 1)} | ${t.name === 'direct' ? '(mock)' : f('cpuUs')} | ${f('ttfb', 2)} | ${f('total', 1)} | ${t.name === 'direct' ? '(mock)' : f('cpuStreamUs')} |`;
+    }),
+    '',
+    `| open streams | ${OPEN_STREAMS.map((count) => `RSS MB at ${count}`).join(' | ')} |`,
+    `|---|${OPEN_STREAMS.map(() => '---').join('|')}|`,
+    ...Object.entries(memory).map(([name, byCount]) => `| ${name} | ${OPEN_STREAMS.map((count) => byCount[count]!.toFixed(0)).join(' | ')} |`),
+    '',
+    '| figure | target | value | bar | holds |',
+    '|---|---|---|---|---|',
+    ...checks.map(([figure, target, value, bar, ok]) => `| ${figure} | ${target} | ${value.toFixed(2)} | ${bar} | ${ok ? 'yes' : 'NO'} |`),
+  ];
+  process.stdout.write(lines.join('\n') + '\n');
+  await mkdir(path.join(ROOT, 'bench', 'results'), { recursive: true });
+  const file = path.join(ROOT, 'bench', 'results', `${new Date().toISOString().slice(0, 10)}.json`);
+  await writeFile(file, JSON.stringify({ date: new Date().toISOString(), machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, memGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version }, rounds: ROUNDS, durationS: DURATION_S, figures, memory, helpMs, checks: checks.map(([figure, target, value, bar, ok]) => ({ figure, target, value, bar, ok })), table: lines }, null, 2) + '\n');
+  process.stderr.write(`saved ${path.relative(ROOT, file)}\n`);
+  for (const child of [mock.child, bare.child, minimal.child, full.child]) child.kill('SIGTERM');
+}
+
+await main();
+process.exit(0);
