@@ -1,17 +1,6 @@
+/** The `cache` command's definition; its work loads only when it runs (so `aifd --help` stays fast). */
 import type { Command } from 'commander';
-import chalk from 'chalk';
-import { loadConfig } from '../config/load.js';
-import { cacheStats, type CacheStats } from '../cache/stats.js';
-import { openStore } from '../store/open-store.js';
-import { adminRequest, daemonAddress } from './daemon-client.js';
-import { CliError, EXIT_USAGE } from './exit-codes.js';
-import { printJson } from './output.js';
-
-interface CacheOptions {
-  config?: string;
-  token?: string;
-  json?: boolean;
-}
+import type { CacheOptions } from './cache-action.js';
 
 export function makeCacheCommand(program: Command): void {
   const cache = program.command('cache').description('the response cache');
@@ -21,40 +10,12 @@ export function makeCacheCommand(program: Command): void {
     .option('-c, --config <file>', 'config file')
     .option('--token <token>', 'admin token')
     .option('--json', 'print JSON')
-    .action(async (options: CacheOptions) => stats(options, 'GET'));
+    .action(async (options: CacheOptions) => (await import('./cache-action.js')).stats(options, 'GET'));
   cache
     .command('clear')
     .description('empty the response cache')
     .option('-c, --config <file>', 'config file')
     .option('--token <token>', 'admin token')
     .option('--json', 'print JSON')
-    .action(async (options: CacheOptions) => stats(options, 'DELETE'));
-}
-
-type LiveStats = CacheStats & { counters?: Record<string, number> };
-
-async function stats(options: CacheOptions, method: 'GET' | 'DELETE'): Promise<void> {
-  const { config } = await loadConfig({ configPath: options.config });
-  const address = await daemonAddress(config, options.token);
-  let result: LiveStats | undefined = address ? await adminRequest<LiveStats>(address, method, '/cache', 10_000) : undefined;
-  const source = result ? 'daemon' : 'store';
-  if (!result) {
-    if (config.store === 'memory://') throw new CliError('the store is memory:// and no daemon answers: there is no cache to read', EXIT_USAGE);
-    const store = await openStore(config.store);
-    try {
-      const kv = store.namespace('cache');
-      if (method === 'DELETE') await kv.clear();
-      result = await cacheStats(kv, Date.now());
-    } finally {
-      await store.close();
-    }
-  }
-  if (options.json) {
-    printJson({ source, ...result });
-    return;
-  }
-  if (method === 'DELETE') process.stdout.write('cache cleared\n');
-  process.stdout.write(`entries ${result.entries}  size ${(result.bytes / 1024).toFixed(1)} KiB  expired ${result.expired}  oldest ${result.oldest ?? '-'}  newest ${result.newest ?? '-'}\n`);
-  if (result.counters) process.stdout.write(`hits ${result.counters.hits}  misses ${result.counters.misses}  bypasses ${result.counters.bypasses}  stored ${result.counters.stored}\n`);
-  process.stderr.write(chalk.dim(source === 'daemon' ? 'from the running daemon\n' : 'from the store (daemon not running)\n'));
+    .action(async (options: CacheOptions) => (await import('./cache-action.js')).stats(options, 'DELETE'));
 }

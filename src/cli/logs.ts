@@ -1,20 +1,6 @@
+/** The `logs` command's definition; its work loads only when it runs (so `aifd --help` stays fast). */
 import type { Command } from 'commander';
-import chalk from 'chalk';
-import { loadConfig, ConfigError } from '../config/load.js';
-import { convertChatLog } from '../logs/convert.js';
-import { parseTimeArg } from '../util/time-arg.js';
-import { CliError, EXIT_USAGE } from './exit-codes.js';
-
-interface ConvertCliOptions {
-  config?: string;
-  input?: string;
-  output: string;
-  since?: string;
-  until?: string;
-  user?: string;
-  model?: string;
-  full?: boolean;
-}
+import type { ConvertCliOptions } from './logs-action.js';
 
 export function makeLogsCommand(program: Command): void {
   const logs = program.command('logs').description('request and chat logs');
@@ -29,36 +15,5 @@ export function makeLogsCommand(program: Command): void {
     .option('--user <user>', 'only this user')
     .option('--model <model>', 'only this model (globs allowed)')
     .option('--full', 'keep whole messages, every tool call and all parameters')
-    .action(async (options: ConvertCliOptions) => convert(options));
-}
-
-async function convert(options: ConvertCliOptions): Promise<void> {
-  const since = timeOption('--since', options.since);
-  const until = timeOption('--until', options.until);
-  const input = options.input ?? (await logsDir(options.config));
-  const result = await convertChatLog({ input, output: options.output, since, until, user: options.user, model: options.model, full: options.full }).catch(
-    (err: NodeJS.ErrnoException) => {
-      if (err.code === 'ENOENT') throw new CliError(`no chat log at ${input}`, EXIT_USAGE, 'turn on logs.chat, or point --input at a chat log');
-      throw err;
-    },
-  );
-  const skipped = result.skipped > 0 ? chalk.yellow(`, ${result.skipped} corrupt line(s) skipped`) : '';
-  process.stderr.write(`${result.written} exchange(s) from ${result.files} file(s) written to ${options.output === '-' ? 'stdout' : options.output}${skipped}\n`);
-}
-
-function timeOption(name: string, value: string | undefined): Date | undefined {
-  if (value === undefined) return undefined;
-  const at = parseTimeArg(value);
-  if (!at) throw new CliError(`${name} "${value}" is not a time (an ISO date, or a duration such as 7d)`, EXIT_USAGE);
-  return at;
-}
-
-/** The configured logs directory; without a config, ./aifd-logs. */
-async function logsDir(configPath: string | undefined): Promise<string> {
-  try {
-    return (await loadConfig({ configPath })).config.logs.dir;
-  } catch (err) {
-    if (err instanceof ConfigError && !configPath) return './aifd-logs';
-    throw err;
-  }
+    .action(async (options: ConvertCliOptions) => (await import('./logs-action.js')).convert(options));
 }

@@ -1,6 +1,6 @@
 /** The root command and the one top-level catch: `aifd: <message>`, exit codes, no stack traces. */
 import { Command, CommanderError } from 'commander';
-import { ConfigError } from '../config/load.js';
+import { ConfigError } from '../config/config-error.js';
 import { CliError, EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from './exit-codes.js';
 import { notBuilt } from './not-built.js';
 import { makeKeysCommand } from './keys.js';

@@ -1,25 +1,7 @@
+/** The `run` command's definition; its work loads only when it runs (so `aifd --help` stays fast). */
 import type { Command } from 'commander';
-import { loadConfig } from '../config/load.js';
-import { createDiagnostics } from '../logs/diagnostics.js';
-import { createHub } from '../proxy/hub.js';
-import { openStore } from '../store/open-store.js';
-import { renderBanner } from './banner.js';
-import type { AddressInfo } from 'node:net';
-import { createAdminServer, type AdminServer } from '../admin/admin-server.js';
-import type { HubConfig } from '../config/schema.js';
-import type { Hub } from '../proxy/hub.js';
-import { removeRuntimeFile, writeRuntimeFile } from '../store/runtime-file.js';
-import { CliError, EXIT_FAILURE, EXIT_USAGE } from './exit-codes.js';
+import type { RunOptions } from './run-action.js';
 import { parsePort } from './options.js';
-import { packageVersion } from './version.js';
-
-interface RunOptions {
-  config?: string;
-  host?: string;
-  port?: number;
-  adminPort?: number;
-  quiet?: boolean;
-}
 
 export function makeRunCommand(program: Command): void {
   program
@@ -30,65 +12,5 @@ export function makeRunCommand(program: Command): void {
     .option('-p, --port <port>', 'listen port (overrides listen.port)', parsePort)
     .option('--admin-port <port>', 'admin listener port (overrides admin.port; 0 picks a free one)', parsePort)
     .option('-q, --quiet', 'no banner; only warnings and errors on the console')
-    .action(async (options: RunOptions) => runDaemon(options));
-}
-
-async function runDaemon(options: RunOptions): Promise<void> {
-  const { config, file } = await loadConfig({
-    configPath: options.config,
-    overrides: { host: options.host, port: options.port, adminPort: options.adminPort },
-  });
-  const log = await createDiagnostics({ dir: config.logs.dir, level: config.logs.level, quiet: options.quiet });
-  const store = await openStore(config.store).catch((err: Error) => {
-    throw new CliError(`cannot open the store ${config.store}: ${err.message}`, EXIT_FAILURE);
-  });
-  const hub = createHub(config, { log, store });
-  const address = await hub.listen().catch((err: NodeJS.ErrnoException) => {
-    const where = `${config.listen.host}:${config.listen.port}`;
-    if (err.code === 'EADDRINUSE') throw new CliError(`cannot listen on ${where}: the address is already in use`, EXIT_FAILURE, 'stop the other process or choose another --port');
-    throw new CliError(`cannot listen on ${where}: ${err.message}`, EXIT_FAILURE);
-  });
-  const shown = urlOf(address);
-  const admin = await startAdmin(hub, config);
-  await writeRuntimeFile(config, { pid: process.pid, url: shown, adminUrl: admin?.url, startedAt: new Date().toISOString() });
-  if (!options.quiet) {
-    process.stderr.write(renderBanner({ version: packageVersion(), config, configFile: file, address: shown, adminAddress: admin?.url, storeLocation: store.location }));
-  }
-  log.info('aifd started', { address: shown, upstreams: config.upstreams.length });
-
-  let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    log.info('shutting down', { signal, inFlight: hub.inFlight() });
-    await admin?.server.close();
-    await hub.close();
-    await removeRuntimeFile(config).catch(() => undefined);
-    await store.close().catch(() => undefined);
-    log.info('stopped');
-    await log.close();
-    process.exit(0);
-  };
-  process.on('SIGINT', () => void stop('SIGINT'));
-  process.on('SIGTERM', () => void stop('SIGTERM'));
-}
-
-function urlOf(address: AddressInfo): string {
-  return `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
-}
-
-async function startAdmin(hub: Hub, config: HubConfig): Promise<{ server: AdminServer; url: string } | undefined> {
-  if (!config.admin.enabled) return undefined;
-  let server: AdminServer;
-  try {
-    server = createAdminServer(hub, { host: config.admin.host, port: config.admin.port, token: config.admin.token, version: packageVersion() });
-  } catch (err) {
-    throw new CliError((err as Error).message, EXIT_USAGE, 'set admin.token, or keep admin.host on loopback');
-  }
-  const where = `${config.admin.host}:${config.admin.port}`;
-  const address = await server.listen().catch((err: NodeJS.ErrnoException) => {
-    const reason = err.code === 'EADDRINUSE' ? 'the address is already in use' : err.message;
-    throw new CliError(`cannot listen on ${where} (admin): ${reason}`, EXIT_FAILURE, 'choose another admin.port, or set admin.enabled to false');
-  });
-  return { server, url: urlOf(address) };
+    .action(async (options: RunOptions) => (await import('./run-action.js')).runDaemon(options));
 }

@@ -1,22 +1,6 @@
+/** The `usage` command's definition; its work loads only when it runs (so `aifd --help` stays fast). */
 import type { Command } from 'commander';
-import chalk from 'chalk';
-import { loadConfig } from '../config/load.js';
-import type { UsageDimension } from '../logs/sinks/dialect.js';
-import { openDialect, sinkUrl } from '../logs/sinks/open-dialect.js';
-import { priceTable } from '../usage/prices.js';
-import { buildUsageReport } from '../usage/report.js';
-import { parseTimeArg } from '../util/time-arg.js';
-import { CliError, EXIT_USAGE } from './exit-codes.js';
-import { printJson, renderTable } from './output.js';
-
-const DIMENSIONS: UsageDimension[] = ['user', 'model', 'key', 'day'];
-
-interface UsageOptions {
-  config?: string;
-  by: string;
-  since: string;
-  json?: boolean;
-}
+import type { UsageOptions } from './usage-action.js';
 
 export function makeUsageCommand(program: Command): void {
   program
@@ -26,50 +10,5 @@ export function makeUsageCommand(program: Command): void {
     .option('--by <dimension>', 'group by user, model, key or day', 'user')
     .option('--since <time>', 'from this time (ISO date, or 7d for seven days ago)', '7d')
     .option('--json', 'print JSON')
-    .action(async (options: UsageOptions) => usage(options));
-}
-
-async function usage(options: UsageOptions): Promise<void> {
-  if (!DIMENSIONS.includes(options.by as UsageDimension)) throw new CliError(`--by must be one of ${DIMENSIONS.join(', ')}`, EXIT_USAGE);
-  const since = parseTimeArg(options.since);
-  if (!since) throw new CliError(`--since "${options.since}" is not a time (an ISO date, or a duration such as 7d)`, EXIT_USAGE);
-  const { config } = await loadConfig({ configPath: options.config });
-  const url = sinkUrl(config);
-  if (!url) throw new CliError('no SQL sink is configured (logs.sink is none, and the store is not SQLite)', EXIT_USAGE);
-  const dialect = await openDialect(url);
-  let report;
-  try {
-    await dialect.prepare();
-    report = buildUsageReport(await dialect.summarize(options.by as UsageDimension, since), priceTable(config.prices));
-  } finally {
-    await dialect.close();
-  }
-  if (options.json) {
-    printJson({ by: options.by, since: since.toISOString(), groups: report });
-    return;
-  }
-  process.stderr.write(chalk.dim(`since ${since.toISOString()}, by ${options.by}\n`));
-  if (report.length === 0) {
-    process.stdout.write('no requests recorded in that time\n');
-    return;
-  }
-  const total = report.reduce((sum, group) => sum + group.costUsd, 0);
-  process.stdout.write(
-    renderTable(
-      [options.by.toUpperCase(), 'REQUESTS', 'ERRORS', 'PROMPT', 'CACHED', 'COMPLETION', 'COST USD', 'UNPRICED'],
-      [
-        ...report.map((group) => [
-          group.group,
-          String(group.requests),
-          String(group.errors),
-          String(group.promptTokens),
-          String(group.cachedTokens),
-          String(group.completionTokens),
-          group.costUsd.toFixed(4),
-          group.unpriced.join(', ') || '-',
-        ]),
-        ['total', String(report.reduce((s, g) => s + g.requests, 0)), '', '', '', '', total.toFixed(4), ''],
-      ],
-    ),
-  );
+    .action(async (options: UsageOptions) => (await import('./usage-action.js')).usage(options));
 }

@@ -7,6 +7,9 @@ import { cosmiconfig } from 'cosmiconfig';
 import type { z } from 'zod';
 import { hubConfigSchema, type HubConfig, type HubConfigInput } from './schema.js';
 import { formatPath, interpolateEnv } from './interpolate.js';
+import { ConfigError } from './config-error.js';
+
+export { ConfigError };
 
 export const CONFIG_SEARCH_PLACES = [
   'package.json',
@@ -25,17 +28,6 @@ export const CONFIG_SEARCH_PLACES = [
   'aifd.config.mjs',
   'aifd.config.cjs',
 ];
-
-export class ConfigError extends Error {
-  constructor(
-    readonly file: string,
-    readonly fieldPath: string,
-    readonly problem: string,
-  ) {
-    super(fieldPath ? `${file}: ${fieldPath}: ${problem}` : `${file}: ${problem}`);
-    this.name = 'ConfigError';
-  }
-}
 
 export interface LoadedConfig {
   config: HubConfig;

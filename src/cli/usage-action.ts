@@ -1,0 +1,64 @@
+import chalk from 'chalk';
+import { loadConfig } from '../config/load.js';
+import type { UsageDimension } from '../logs/sinks/dialect.js';
+import { openDialect, sinkUrl } from '../logs/sinks/open-dialect.js';
+import { priceTable } from '../usage/prices.js';
+import { buildUsageReport } from '../usage/report.js';
+import { parseTimeArg } from '../util/time-arg.js';
+import { CliError, EXIT_USAGE } from './exit-codes.js';
+import { printJson, renderTable } from './output.js';
+
+const DIMENSIONS: UsageDimension[] = ['user', 'model', 'key', 'day'];
+
+export interface UsageOptions {
+  config?: string;
+  by: string;
+  since: string;
+  json?: boolean;
+}
+
+
+export async function usage(options: UsageOptions): Promise<void> {
+  if (!DIMENSIONS.includes(options.by as UsageDimension)) throw new CliError(`--by must be one of ${DIMENSIONS.join(', ')}`, EXIT_USAGE);
+  const since = parseTimeArg(options.since);
+  if (!since) throw new CliError(`--since "${options.since}" is not a time (an ISO date, or a duration such as 7d)`, EXIT_USAGE);
+  const { config } = await loadConfig({ configPath: options.config });
+  const url = sinkUrl(config);
+  if (!url) throw new CliError('no SQL sink is configured (logs.sink is none, and the store is not SQLite)', EXIT_USAGE);
+  const dialect = await openDialect(url);
+  let report;
+  try {
+    await dialect.prepare();
+    report = buildUsageReport(await dialect.summarize(options.by as UsageDimension, since), priceTable(config.prices));
+  } finally {
+    await dialect.close();
+  }
+  if (options.json) {
+    printJson({ by: options.by, since: since.toISOString(), groups: report });
+    return;
+  }
+  process.stderr.write(chalk.dim(`since ${since.toISOString()}, by ${options.by}\n`));
+  if (report.length === 0) {
+    process.stdout.write('no requests recorded in that time\n');
+    return;
+  }
+  const total = report.reduce((sum, group) => sum + group.costUsd, 0);
+  process.stdout.write(
+    renderTable(
+      [options.by.toUpperCase(), 'REQUESTS', 'ERRORS', 'PROMPT', 'CACHED', 'COMPLETION', 'COST USD', 'UNPRICED'],
+      [
+        ...report.map((group) => [
+          group.group,
+          String(group.requests),
+          String(group.errors),
+          String(group.promptTokens),
+          String(group.cachedTokens),
+          String(group.completionTokens),
+          group.costUsd.toFixed(4),
+          group.unpriced.join(', ') || '-',
+        ]),
+        ['total', String(report.reduce((s, g) => s + g.requests, 0)), '', '', '', '', total.toFixed(4), ''],
+      ],
+    ),
+  );
+}
