@@ -145,17 +145,13 @@ export function createHub(config: HubConfig, options: HubOptions): Hub {
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const gone = new AbortController();
-    res.once('close', () => {
-      if (!res.writableFinished) gone.abort();
-    });
     const ctx: RequestContext = {
       id: randomUUID(),
       startedAt: performance.now(),
       req,
       res,
       clientIp: clientAddress(req, config.listen.trustProxy),
-      clientGone: gone.signal,
+      clientGone: clientGoneSignal(res),
       identity: undefined,
       rewriteJson: undefined,
       injectedUsage: false,
@@ -274,6 +270,31 @@ export function createHub(config: HubConfig, options: HubOptions): Hub {
 }
 
 const EMPTY_BODY = Buffer.alloc(0);
+
+/**
+ * A signal that aborts when the client goes away before its answer is complete. Made on first
+ * use only: most requests never wait for a key and never need one.
+ */
+function clientGoneSignal(res: ServerResponse): AbortSignal {
+  let controller: AbortController | undefined;
+  return {
+    get aborted() {
+      return res.destroyed && !res.writableFinished;
+    },
+    addEventListener(type: string, listener: () => void, options?: { once?: boolean }) {
+      if (!controller) {
+        controller = new AbortController();
+        const made = controller;
+        if (res.destroyed && !res.writableFinished) made.abort();
+        else res.once('close', () => !res.writableFinished && made.abort());
+      }
+      controller.signal.addEventListener(type, listener, options);
+    },
+    removeEventListener(type: string, listener: () => void) {
+      controller?.signal.removeEventListener(type, listener);
+    },
+  } as AbortSignal;
+}
 
 /** Malformed HTTP never reaches a stage: answer it here, OpenAI-shaped, and close. */
 function answerClientError(err: NodeJS.ErrnoException, socket: Socket): void {

@@ -31,6 +31,8 @@ export function createRecorder(config: HubConfig, log: Diagnostics): Recorder {
   const listeners: RecordListener[] = [];
 
   async function finish(ctx: RequestContext): Promise<void> {
+    // Nothing keeps records and nothing reads usage: there is nothing to do.
+    if (!ctx.wantsAnswer && !access && !chat && listeners.length === 0) return;
     try {
       await settleUsage(ctx);
       // A cache hit costs nothing: its reservation is returned whole.

@@ -1,0 +1,51 @@
+// `node --import tsx bench/profile.ts <minimal|full|bare>`: runs one target under --cpu-prof with
+// load from autocannon and prints where its CPU went (self time by function), for tuning.
+import { spawn } from 'node:child_process';
+import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import autocannon from 'autocannon';
+
+const which = process.argv[2] ?? 'minimal';
+const dir = await mkdtemp(path.join(os.tmpdir(), 'aifd-profile-'));
+function start(args: string[], env: Record<string, string> = {}): Promise<{ port: number; kill: () => void }> {
+  const child = spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  return new Promise((resolve) => {
+    let out = '';
+    const on = (chunk: Buffer) => {
+      out += chunk;
+      const match = /"port":(\d+)/.exec(out) ?? /listening on http:\/\/[^:]+:(\d+)/.exec(out);
+      if (match) resolve({ port: Number(match[1]), kill: () => child.kill('SIGTERM') });
+    };
+    child.stdout!.on('data', on);
+    child.stderr!.on('data', on);
+  });
+}
+const mock = await start(['--import', 'tsx', 'bench/mock-server.ts']);
+const mockUrl = `http://127.0.0.1:${mock.port}`;
+const prof = ['--cpu-prof', `--cpu-prof-dir=${dir}`];
+let target;
+if (which === 'bare') target = await start([...prof, '--import', 'tsx', 'bench/bare-proxy.ts'], { TARGET: mockUrl });
+else {
+  await writeFile(path.join(dir, 'c.json'), JSON.stringify({ listen: { port: 0 }, admin: { enabled: false }, store: 'memory://', upstreams: [{ name: 'mock', baseUrl: mockUrl }], logs: { dir, access: which === 'full', sink: 'none' } }));
+  target = await start([...prof, 'bin/aifd.js', 'run', '--config', path.join(dir, 'c.json')]);
+}
+const result = await autocannon({ url: `http://127.0.0.1:${target.port}/v1/chat/completions`, method: 'POST', connections: 50, duration: 5, headers: { 'content-type': 'application/json', authorization: 'Bearer x' }, body: JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] }) });
+console.log(`${which}: ${Math.round(result.requests.average)} req/s`);
+target.kill();
+mock.kill();
+await new Promise((resolve) => setTimeout(resolve, 1500));
+const file = (await readdir(dir)).find((name) => name.endsWith('.cpuprofile'))!;
+const profile = JSON.parse(await readFile(path.join(dir, file), 'utf8')) as { nodes: { id: number; callFrame: { functionName: string; url: string; lineNumber: number } }[]; samples: number[]; timeDeltas: number[] };
+const time = new Map<number, number>();
+profile.samples.forEach((id, i) => time.set(id, (time.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0)));
+const self = new Map<string, number>();
+let total = 0;
+for (const node of profile.nodes) {
+  const t = time.get(node.id) ?? 0;
+  total += t;
+  const key = `${node.callFrame.functionName || '(anon)'} ${node.callFrame.url.split('/').slice(-2).join('/')}:${node.callFrame.lineNumber}`;
+  self.set(key, (self.get(key) ?? 0) + t);
+}
+for (const [key, t] of [...self.entries()].sort((a, b) => b[1] - a[1]).slice(0, 30)) console.log(`${((t / total) * 100).toFixed(1).padStart(5)}% ${key}`);
+process.exit(0);
