@@ -6,6 +6,7 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import Keyv from 'keyv';
 import KeyvSqlite from '@keyv/sqlite';
+import KeyvRedis from '@keyv/redis';
 
 export type StoreKind = 'sqlite' | 'memory' | 'redis';
 
@@ -21,9 +22,7 @@ export interface Store {
 export async function openStore(url: string): Promise<Store> {
   if (url === 'memory://') return memoryStore();
   if (url.startsWith('sqlite://')) return sqliteStore(url.slice('sqlite://'.length));
-  if (url.startsWith('redis://') || url.startsWith('rediss://')) {
-    throw new Error('the redis store is not available in this build yet; use sqlite:// or memory://');
-  }
+  if (url.startsWith('redis://') || url.startsWith('rediss://')) return redisStore(url);
   throw new Error(`unknown store "${url}"`);
 }
 
@@ -39,6 +38,38 @@ function memoryStore(): Store {
     },
     close: async () => undefined,
   };
+}
+
+/** Redis: every concern its own keyv namespace (`aifd:<name>:…`) on one server, shared by instances. */
+async function redisStore(url: string): Promise<Store> {
+  const adapters: KeyvRedis<unknown>[] = [];
+  const spaces = new Map<string, Keyv>();
+  const store: Store = {
+    kind: 'redis',
+    location: redactUrl(url),
+    namespace(name) {
+      let kv = spaces.get(name);
+      if (!kv) {
+        const adapter = new KeyvRedis(url, { throwOnConnectError: false });
+        adapters.push(adapter);
+        spaces.set(name, (kv = new Keyv({ store: adapter, namespace: `aifd:${name}`, useKeyPrefix: false })));
+        kv.on('error', () => undefined);
+      }
+      return kv;
+    },
+    close: async () => {
+      await Promise.all(adapters.map((adapter) => adapter.disconnect().catch(() => undefined)));
+    },
+  };
+  await store.namespace('meta').get('version');
+  return store;
+}
+
+/** A store URL as it may be shown: without a password. */
+function redactUrl(url: string): string {
+  const parsed = new URL(url);
+  if (parsed.password) parsed.password = '***';
+  return parsed.toString();
 }
 
 async function sqliteStore(file: string): Promise<Store> {
