@@ -9,31 +9,22 @@ import { parseRateString } from './rate-string.js';
 import { isCidr } from '../util/cidr.js';
 import { isTimeZone } from '../util/time-zone.js';
 
-const durationMs = (description: string) =>
+/** A string or number field turned into a number by `parse`, or an error that shows an example. */
+const parsedNumber = (parse: (value: string | number) => number | undefined, kind: string) => (description: string) =>
   z
     .union([z.string(), z.number()])
     .describe(description)
     .transform((value, ctx) => {
-      const ms = parseDuration(value);
-      if (ms === undefined) {
-        ctx.addIssue({ code: 'custom', message: `"${value}" is not a duration (e.g. 500ms, 30s, 15m, 1h, 7d)` });
+      const parsed = parse(value);
+      if (parsed === undefined) {
+        ctx.addIssue({ code: 'custom', message: `"${value}" is not ${kind}` });
         return z.NEVER;
       }
-      return ms;
+      return parsed;
     });
 
-const byteSize = (description: string) =>
-  z
-    .union([z.string(), z.number()])
-    .describe(description)
-    .transform((value, ctx) => {
-      const bytes = parseBytes(value);
-      if (bytes === undefined) {
-        ctx.addIssue({ code: 'custom', message: `"${value}" is not a size (e.g. 512kb, 25mb)` });
-        return z.NEVER;
-      }
-      return bytes;
-    });
+const durationMs = parsedNumber(parseDuration, 'a duration (e.g. 500ms, 30s, 15m, 1h, 7d)');
+const byteSize = parsedNumber(parseBytes, 'a size (e.g. 512kb, 25mb)');
 
 const rate = (description: string) =>
   z
