@@ -8,6 +8,7 @@ import { makeTokenCommands } from './tokens.js';
 import { makeLogsCommand } from './logs.js';
 import { makeUsageCommand } from './usage.js';
 import { makeCacheCommand } from './cache.js';
+import { makeCompletionCommand } from './completion.js';
 import { makeRunCommand } from './run.js';
 import { packageVersion } from './version.js';
 
@@ -27,7 +28,7 @@ export function buildProgram(): Command {
   makeUsageCommand(program);
   makeCacheCommand(program);
   notBuilt(program.command('top').description('live terminal view of the running daemon').option('--admin-url <url>').option('--token <token>'));
-  notBuilt(program.command('completion').argument('<shell>', 'bash, zsh or fish').description('print a shell completion script'));
+  makeCompletionCommand(program);
   return program;
 }
 
