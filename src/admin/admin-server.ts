@@ -1,12 +1,15 @@
 /**
  * The admin listener: loopback by default, bearer `admin.token` compared in constant time.
- * GET /state (JSON snapshot), POST /keys/check, GET /healthz; more arrives with the live view.
+ * GET /state (JSON snapshot), GET /events (SSE snapshots for `aifd top`), GET /metrics
+ * (Prometheus text), POST /keys/check, GET|DELETE /cache, GET /healthz.
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { AifdError, openAIErrorBody } from '../errors.js';
 import type { Hub } from '../proxy/hub.js';
+import { createMetrics } from './metrics.js';
+import { LiveStats } from './live-stats.js';
 
 export interface AdminServer {
   listen(): Promise<AddressInfo>;
@@ -32,6 +35,13 @@ export function createAdminServer(hub: Hub, options: AdminOptions): AdminServer 
   }
   const expected = options.token ? digest(options.token) : undefined;
   const startedAt = new Date().toISOString();
+  const metrics = createMetrics(hub);
+  const live = new LiveStats();
+  hub.recorder.onRecord((record) => {
+    metrics.observe(record);
+    live.add(record);
+  });
+  const streams = new Set<ServerResponse>();
   const server = http.createServer((req, res) => {
     handle(req, res).catch((err: Error) => {
       hub.log.error('admin request failed', { path: req.url, error: err.message });
@@ -46,6 +56,13 @@ export function createAdminServer(hub: Hub, options: AdminOptions): AdminServer 
       return send(res, 401, openAIErrorBody(new AifdError('invalid_token', 'the admin listener needs "Authorization: Bearer <admin.token>"')));
     }
     if (req.method === 'GET' && url.pathname === '/state') return send(res, 200, JSON.stringify(state()));
+    if (req.method === 'GET' && url.pathname === '/metrics') {
+      const text = await metrics.text();
+      res.writeHead(200, { 'content-type': metrics.registry.contentType, 'content-length': Buffer.byteLength(text) });
+      res.end(text);
+      return;
+    }
+    if (req.method === 'GET' && url.pathname === '/events') return streamEvents(res, Number(url.searchParams.get('intervalMs') ?? 1000));
     if (req.method === 'POST' && url.pathname === '/keys/check') {
       const upstream = url.searchParams.get('upstream') ?? undefined;
       if (upstream && !hub.upstreams.some((candidate) => candidate.config.name === upstream)) {
@@ -65,6 +82,19 @@ export function createAdminServer(hub: Hub, options: AdminOptions): AdminServer 
     send(res, 404, openAIErrorBody(new AifdError('route_not_found', `no admin endpoint ${req.method} ${url.pathname}`)));
   }
 
+  /** SSE: a state snapshot now and then about once a second, until the client leaves. */
+  function streamEvents(res: ServerResponse, intervalMs: number): void {
+    res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' });
+    const push = () => res.write(`data: ${JSON.stringify(state())}\n\n`);
+    push();
+    const timer = setInterval(push, Math.max(100, Math.min(intervalMs || 1000, 10_000)));
+    streams.add(res);
+    res.on('close', () => {
+      clearInterval(timer);
+      streams.delete(res);
+    });
+  }
+
   function state() {
     return {
       version: options.version,
@@ -80,6 +110,8 @@ export function createAdminServer(hub: Hub, options: AdminOptions): AdminServer 
         queueLength: upstream.queue.length,
       })),
       keys: hub.keyViews(),
+      totals: live.totals(),
+      cache: hub.cache?.counters ?? null,
     };
   }
 
@@ -101,6 +133,7 @@ export function createAdminServer(hub: Hub, options: AdminOptions): AdminServer 
       }),
     close: () =>
       new Promise((resolve) => {
+        for (const stream of streams) stream.end();
         server.close(() => resolve());
         server.closeAllConnections();
       }),
