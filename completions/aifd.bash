@@ -36,7 +36,7 @@ _aifd() {
     "cache") words="stats clear --help" ;;
     "cache stats") words="-c --config --token --json --help" ;;
     "cache clear") words="-c --config --token --json --help" ;;
-    "top") words="--admin-url --token --help" ;;
+    "top") words="-c --config --admin-url --token --help" ;;
     "completion") words="--help" ;;
   esac
   COMPREPLY=($(compgen -W "$words" -- "$cur"))

@@ -2,13 +2,13 @@
 import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../config/config-error.js';
 import { CliError, EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from './exit-codes.js';
-import { notBuilt } from './not-built.js';
 import { makeKeysCommand } from './keys.js';
 import { makeTokenCommands } from './tokens.js';
 import { makeLogsCommand } from './logs.js';
 import { makeUsageCommand } from './usage.js';
 import { makeCacheCommand } from './cache.js';
 import { makeCompletionCommand } from './completion.js';
+import { makeTopCommand } from './top.js';
 import { makeRunCommand } from './run.js';
 import { packageVersion } from './version.js';
 
@@ -27,7 +27,7 @@ export function buildProgram(): Command {
   makeLogsCommand(program);
   makeUsageCommand(program);
   makeCacheCommand(program);
-  notBuilt(program.command('top').description('live terminal view of the running daemon').option('--admin-url <url>').option('--token <token>'));
+  makeTopCommand(program);
   makeCompletionCommand(program);
   return program;
 }

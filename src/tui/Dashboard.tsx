@@ -1,0 +1,53 @@
+import { Box, Text } from 'ink';
+import type { Connection } from './snapshot.js';
+import { KeyTable, type KeySort } from './KeyTable.js';
+
+export type Pane = 'keys' | 'users';
+
+export interface DashboardProps {
+  connection: Connection;
+  sort: KeySort;
+  pane: Pane;
+  paused: boolean;
+  /** Terminal rows, to fit 24 and grow with more. */
+  rows: number;
+}
+
+export function Dashboard({ connection, sort, pane, paused, rows }: DashboardProps) {
+  if (connection.state === 'connecting') return <Text>connecting to the aifd daemon…</Text>;
+  const snapshot = connection.snapshot;
+  const lost = connection.state === 'lost';
+  if (!snapshot) {
+    return (
+      <Box flexDirection="column">
+        <Text color="red">aifd daemon unreachable: {lost ? connection.reason : ''}</Text>
+        <Text dimColor>retrying every second · q quit</Text>
+      </Box>
+    );
+  }
+  const totals = snapshot.totals;
+  const keyRows = Math.max(3, rows - 14);
+  return (
+    <Box flexDirection="column">
+      <Text>
+        <Text bold>aifd {snapshot.version}</Text> {lost ? <Text color="red">disconnected: {connection.reason}</Text> : paused ? <Text color="yellow">paused</Text> : <Text color="green">live</Text>}
+        {`  ${totals.requestsPerSecond} req/s  err ${(totals.errorRate * 100).toFixed(1)}%  p50 ${Math.round(totals.p50Ms)}ms p99 ${Math.round(totals.p99Ms)}ms  tok/min ${totals.tokensPerMinute}  in-flight ${snapshot.inFlight}`}
+      </Text>
+      <Text dimColor>{snapshot.upstreams.map((upstream) => `${upstream.name} ${upstream.route} (${upstream.mode}${upstream.queueLength ? `, ${upstream.queueLength} waiting` : ''})`).join('  ')}</Text>
+      <KeyTable keys={snapshot.keys} sort={sort} focused={pane === 'keys'} rows={keyRows} />
+      <Text bold color={pane === 'users' ? 'cyan' : undefined}>
+        USERS (last minute)
+      </Text>
+      {totals.users.length === 0 ? <Text dimColor>no requests yet</Text> : null}
+      {totals.users.slice(0, pane === 'users' ? 8 : 3).map((user) => (
+        <Text key={user.user}>{`${user.user.slice(0, 20).padEnd(22)}${String(user.requests).padStart(6)} req ${String(user.tokens).padStart(9)} tok`}</Text>
+      ))}
+      <Text bold>RECENT ERRORS</Text>
+      {totals.recentErrors.length === 0 ? <Text dimColor>none</Text> : null}
+      {totals.recentErrors.slice(0, 3).map((error, index) => (
+        <Text key={index} color="red">{`${error.at.slice(11, 19)} ${error.error} ${error.path} ${error.user ?? ''}`}</Text>
+      ))}
+      <Text dimColor>q quit · tab pane · s sort · p pause</Text>
+    </Box>
+  );
+}

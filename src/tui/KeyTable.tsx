@@ -1,0 +1,66 @@
+import { Box, Text } from 'ink';
+import type { KeyView } from '../keys/snapshot.js';
+
+export type KeySort = 'load' | 'requests' | 'status';
+
+const STATUS_COLOR: Record<string, string> = {
+  ok: 'green',
+  cooling: 'yellow',
+  half_open: 'yellow',
+  exhausted: 'yellow',
+  revoked: 'red',
+  over_quota: 'red',
+};
+const STATUS_ORDER = ['revoked', 'over_quota', 'cooling', 'half_open', 'exhausted', 'ok'];
+
+export function sortKeys(keys: readonly KeyView[], sort: KeySort): KeyView[] {
+  const copy = [...keys];
+  if (sort === 'load') copy.sort((a, b) => b.inFlight - a.inFlight || b.requestsPerMinute - a.requestsPerMinute);
+  if (sort === 'requests') copy.sort((a, b) => b.requests - a.requests);
+  if (sort === 'status') copy.sort((a, b) => STATUS_ORDER.indexOf(a.status) - STATUS_ORDER.indexOf(b.status));
+  return copy;
+}
+
+/** `███░░` for in-flight against the busiest key. */
+export function bar(value: number, max: number, width = 5): string {
+  const filled = max <= 0 ? 0 : Math.min(width, Math.round((value / max) * width));
+  return '█'.repeat(filled) + '░'.repeat(width - filled);
+}
+
+export function countdown(ms: number | null): string {
+  if (ms === null) return '-';
+  const seconds = Math.ceil(ms / 1000);
+  return seconds >= 60 ? `${Math.floor(seconds / 60)}m${seconds % 60}s` : `${seconds}s`;
+}
+
+function compact(value: number | null): string {
+  if (value === null) return '-';
+  if (value >= 1_000_000) return `${(value / 1_000_000).toFixed(1)}M`;
+  if (value >= 10_000) return `${Math.round(value / 1000)}k`;
+  return String(value);
+}
+
+export function KeyTable({ keys, sort, focused, rows }: { keys: readonly KeyView[]; sort: KeySort; focused: boolean; rows: number }) {
+  const sorted = sortKeys(keys, sort).slice(0, Math.max(1, rows));
+  const busiest = Math.max(1, ...keys.map((key) => key.inFlight));
+  return (
+    <Box flexDirection="column">
+      <Text bold color={focused ? 'cyan' : undefined}>
+        KEYS ({keys.length}) sort: {sort}
+      </Text>
+      <Text dimColor>{'UPSTREAM  KEY         STATUS      IN-FLIGHT  REQ/MIN  REMAIN R/T    RECOVERS'}</Text>
+      {sorted.map((key) => (
+        <Text key={`${key.upstream}:${key.hash}`}>
+          {key.upstream.slice(0, 8).padEnd(10)}
+          {key.key.slice(0, 10).padEnd(12)}
+          <Text color={STATUS_COLOR[key.status] ?? 'white'}>{key.status.padEnd(12)}</Text>
+          {`${bar(key.inFlight, busiest)} ${String(key.inFlight).padEnd(4)}`}
+          {String(key.requestsPerMinute).padEnd(9)}
+          {`${compact(key.remainingRequests)}/${compact(key.remainingTokens)}`.padEnd(14)}
+          {countdown(key.recoversInMs)}
+        </Text>
+      ))}
+      {keys.length > sorted.length ? <Text dimColor>… {keys.length - sorted.length} more</Text> : null}
+    </Box>
+  );
+}
