@@ -237,6 +237,12 @@ const storeUrl = z
   .regex(/^(sqlite:\/\/.+|memory:\/\/|redis:\/\/.+|rediss:\/\/.+)$/, 'must be sqlite://PATH, memory:// or redis://HOST:PORT')
   .default('sqlite://./aifd-data/state.sqlite');
 
+const alertsSchema = z.strictObject({
+  webhook: httpUrl.describe('where alerts are POSTed'),
+  format: z.enum(['json', 'slack', 'feishu', 'matrix']).default('json').describe('the body shape the receiver expects'),
+  throttle: durationMs('one message per incident in this time at most').prefault('15m'),
+});
+
 const priceSchema = z.strictObject({
   input: z.number().min(0).describe('USD per 1M prompt tokens'),
   output: z.number().min(0).default(0).describe('USD per 1M completion tokens'),
@@ -255,6 +261,7 @@ export const hubConfigSchema = z
     limits: limitsSchema.optional(),
     cache: cacheSchema.prefault({}),
     logs: logsSchema.prefault({}),
+    alerts: alertsSchema.optional().describe('a webhook for key, upstream and budget incidents'),
     prices: z.record(z.string(), priceSchema).optional().describe('per-model prices (model globs), merged over the built-in table'),
   })
   .superRefine((config, ctx) => {
@@ -289,3 +296,4 @@ export type AclConfig = z.output<typeof aclSchema>;
 export type LimitsConfig = z.output<typeof limitsSchema>;
 export type PriceConfig = z.output<typeof priceSchema>;
 export type BudgetConfig = z.output<typeof budgetSchema>;
+export type AlertsConfig = z.output<typeof alertsSchema>;

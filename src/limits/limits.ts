@@ -75,6 +75,8 @@ export class Limits {
     private readonly counters: Counters,
     private readonly clock: Clock,
     private readonly prices: PriceTable,
+    /** Told when a budget passes its soft share (for alerts). */
+    private readonly onSoftLimit?: (budget: string, counter: string, spentShare: number) => void,
   ) {
     this.strategy = config.strategy;
   }
@@ -157,6 +159,7 @@ export class Limits {
         throw this.refusal(codeFor(limit), messageFor(limit, points), waitMs, headersFor(limit, limit.limit - (counted - points), waitMs));
       }
       taken.push({ limit, key, points });
+      if (limit.dimension === 'budget' && limit.soft !== undefined && counted >= limit.soft * limit.limit) this.onSoftLimit?.(limit.name, key, counted / limit.limit);
       const resetMs = limit.window.kind === 'rate' ? position!.endsAt - now : limit.window.endsAt - now;
       mergeHeaders(headers, limit, limit.limit - counted, resetMs);
     }

@@ -21,6 +21,8 @@ import { SqlSink } from '../logs/sinks/sql-sink.js';
 import { openCounters, type CounterBackend, type Counters } from '../limits/counters.js';
 import { Limits } from '../limits/limits.js';
 import { ResponseCache } from '../cache/response-cache.js';
+import { createAlerts, type Alerts } from '../admin/alerts.js';
+import type { KeyState, PoolKey } from '../keys/pool.js';
 import { Pacer } from '../limits/pacer.js';
 import { parseRateString } from '../config/rate-string.js';
 import { priceTable } from '../usage/prices.js';
@@ -49,6 +51,8 @@ export interface Hub {
   authenticator: Authenticator | undefined;
   readonly revocations: Revocations | undefined;
   readonly recorder: Recorder;
+  /** Webhook alerts, when configured. */
+  readonly alerts: Alerts | undefined;
   /** The SQL sink for request records, once `listen()` opened it. */
   sink: SqlSink | undefined;
   /** Limits and budgets, once `listen()` opened their counters; undefined without `limits`. */
@@ -97,6 +101,9 @@ export function createHub(config: HubConfig, options: HubOptions): Hub {
   server.on('request', (req, res) => void handle(req, res));
   server.on('clientError', answerClientError);
 
+  const alerts = config.alerts ? createAlerts(config.alerts, clock, log) : undefined;
+  if (alerts) for (const upstream of upstreams) watchForAlerts(upstream, alerts);
+
   const hub: Hub = {
     config,
     routes,
@@ -109,6 +116,7 @@ export function createHub(config: HubConfig, options: HubOptions): Hub {
     authenticator: undefined,
     revocations,
     recorder,
+    alerts,
     sink: undefined,
     limits: undefined,
     cache: options.store ? new ResponseCache(options.store.namespace('cache'), clock, { ttlMs: config.cache.ttl, maxEntryBytes: config.cache.maxEntrySize }) : undefined,
@@ -120,6 +128,7 @@ export function createHub(config: HubConfig, options: HubOptions): Hub {
     keyViews: () => upstreams.flatMap((upstream) => poolViews(upstream.config.name, upstream.pool, clock.now())),
   };
   const checkTimers: NodeJS.Timeout[] = [];
+
 
   async function checkKeys(upstreamName?: string): Promise<KeyCheckResult[]> {
     const chosen = upstreams.filter((upstream) => upstream.pool.size > 0 && (!upstreamName || upstream.config.name === upstreamName));
@@ -205,7 +214,9 @@ export function createHub(config: HubConfig, options: HubOptions): Hub {
   async function listen(): Promise<AddressInfo> {
     if (config.limits) {
       counters = await openCounters(counterBackend(config));
-      hub.limits = new Limits(config.limits, counters, clock, priceTable(config.prices));
+      hub.limits = new Limits(config.limits, counters, clock, priceTable(config.prices), (budget, counter, share) =>
+        alerts?.notify({ id: `budget:${counter}`, event: 'budget_soft_limit', message: `the ${budget} is ${Math.round(share * 100)}% spent`, details: { budget, spent: share } }),
+      );
       const stream = config.limits.streamTokenRate ? parseRateString(config.limits.streamTokenRate)[0] : undefined;
       if (stream) for (const upstream of upstreams) upstream.pacing = () => Pacer.perWindow(stream.points, stream.durationMs);
     }
@@ -320,4 +331,14 @@ function counterBackend(config: HubConfig): CounterBackend {
   if (config.store.startsWith('sqlite://')) return { kind: 'sqlite', file: config.store.slice('sqlite://'.length) };
   if (config.store.startsWith('redis://') || config.store.startsWith('rediss://')) return { kind: 'redis', url: config.store, prefix: 'aifd:' };
   return { kind: 'memory' };
+}
+
+/** Key incidents become alerts: revoked, over quota, or failing again and again (the upstream). */
+function watchForAlerts(upstream: UpstreamRuntime, alerts: Alerts): void {
+  const name = upstream.config.name;
+  upstream.pool.on('status', (key: PoolKey, state: KeyState) => {
+    if (state.status === 'revoked') alerts.notify({ id: `revoked:${key.hash}`, event: 'key_revoked', message: `key ${key.masked} (${key.hash}) of upstream "${name}" was refused by the upstream (401) and left the pool`, details: { upstream: name, key: key.hash } });
+    if (state.status === 'over_quota') alerts.notify({ id: `over_quota:${key.hash}`, event: 'key_over_quota', message: `key ${key.masked} (${key.hash}) of upstream "${name}" is out of quota`, details: { upstream: name, key: key.hash } });
+    if (state.status === 'cooling' && state.consecutiveFailures >= 3) alerts.notify({ id: `failing:${name}`, event: 'upstream_failing', message: `upstream "${name}" keeps failing: ${state.reason ?? 'errors'}`, details: { upstream: name, key: key.hash, failures: state.consecutiveFailures } });
+  });
 }
