@@ -55,7 +55,7 @@ export function createAdminServer(hub: Hub, options: AdminOptions): AdminServer 
     if (!authorized(req)) {
       return send(res, 401, openAIErrorBody(new AifdError('invalid_token', 'the admin listener needs "Authorization: Bearer <admin.token>"')));
     }
-    if (req.method === 'GET' && url.pathname === '/state') return send(res, 200, JSON.stringify(state()));
+    if (req.method === 'GET' && url.pathname === '/state') return send(res, 200, JSON.stringify(await state()));
     if (req.method === 'GET' && url.pathname === '/metrics') {
       const text = await metrics.text();
       res.writeHead(200, { 'content-type': metrics.registry.contentType, 'content-length': Buffer.byteLength(text) });
@@ -85,7 +85,7 @@ export function createAdminServer(hub: Hub, options: AdminOptions): AdminServer 
   /** SSE: a state snapshot now and then about once a second, until the client leaves. */
   function streamEvents(res: ServerResponse, intervalMs: number): void {
     res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' });
-    const push = () => res.write(`data: ${JSON.stringify(state())}\n\n`);
+    const push = () => void state().then((snapshot) => res.write(`data: ${JSON.stringify(snapshot)}\n\n`));
     push();
     const timer = setInterval(push, Math.max(100, Math.min(intervalMs || 1000, 10_000)));
     streams.add(res);
@@ -95,7 +95,13 @@ export function createAdminServer(hub: Hub, options: AdminOptions): AdminServer 
     });
   }
 
-  function state() {
+  async function state() {
+    const totals = live.totals();
+    // Users nearest their own limits first: the live view's users pane.
+    if (hub.limits) {
+      for (const user of totals.users) Object.assign(user, { nearest: (await hub.limits.userShare(user.user)) ?? null });
+      totals.users.sort((a, b) => (b.nearest?.share ?? -1) - (a.nearest?.share ?? -1) || b.requests - a.requests);
+    }
     return {
       version: options.version,
       pid: process.pid,
@@ -110,7 +116,7 @@ export function createAdminServer(hub: Hub, options: AdminOptions): AdminServer 
         queueLength: upstream.queue.length,
       })),
       keys: hub.keyViews(),
-      totals: live.totals(),
+      totals,
       cache: hub.cache?.counters ?? null,
     };
   }

@@ -21,7 +21,7 @@ export interface LiveTotals {
   p50Ms: number;
   p99Ms: number;
   tokensPerMinute: number;
-  users: { user: string; requests: number; tokens: number }[];
+  users: { user: string; requests: number; tokens: number; nearest?: { limit: string; share: number } | null }[];
   recentErrors: { at: string; error: string; path: string; user: string | null }[];
 }
 

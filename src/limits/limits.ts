@@ -141,6 +141,30 @@ export class Limits {
     };
   }
 
+  /**
+   * How close a user is to their own limits: the largest share used of their request limit, token
+   * limit or budget (for the live view). Undefined when none applies.
+   */
+  async userShare(user: string): Promise<{ limit: string; share: number } | undefined> {
+    const subject: LimitSubject = { user, roles: [], ip: '', anonymous: false, path: '' };
+    const own = [
+      ...this.requestLimits(subject).filter((limit) => limit.key.startsWith('req:user:')),
+      ...this.tokenLimits(subject).filter((limit) => limit.key.startsWith('tok:user:')),
+      ...this.budgetLimits(subject),
+    ];
+    let best: { limit: string; share: number } | undefined;
+    for (const limit of own) {
+      const now = this.clock.now();
+      const { key, previousKey, position } = this.placement(limit, now);
+      const current = await this.counters.get(key);
+      const previous = previousKey && this.strategy === 'moving-window' ? await this.counters.get(previousKey) : 0;
+      const counted = limit.window.kind === 'rate' ? effectiveCount(this.strategy, previous, current, position!.fraction) : current;
+      const share = counted / limit.limit;
+      if (!best || share > best.share) best = { limit: limit.dimension === 'budget' ? limit.name : `${limit.name} ${limit.dimension}`, share: Math.round(share * 1000) / 1000 };
+    }
+    return best;
+  }
+
   private async take(wanted: { limit: CounterLimit; points: number }[], headers: LimitHeaders): Promise<Taken[]> {
     const taken: Taken[] = [];
     for (const { limit, points } of wanted) {

@@ -16,9 +16,19 @@ export function App({ source, onGiveUp, interactive = true }: { source: EventsSo
   const [paused, setPaused] = useState(false);
   const [shown, setShown] = useState<Connection>(live);
   const everConnected = useRef(false);
+  const [history, setHistory] = useState<Record<string, number[]>>({});
 
   useEffect(() => {
-    if (live.state === 'live') everConnected.current = true;
+    if (live.state === 'live') {
+      everConnected.current = true;
+      if (!paused) {
+        setHistory((before) => {
+          const next: Record<string, number[]> = {};
+          for (const key of live.snapshot.keys) next[key.hash] = [...(before[key.hash] ?? []), key.requestsPerMinute].slice(-20);
+          return next;
+        });
+      }
+    }
     if (!paused || live.state !== 'live') setShown(live);
     // Never reached at all: say so and stop, rather than wait forever.
     if (live.state === 'lost' && !everConnected.current) {
@@ -34,5 +44,5 @@ export function App({ source, onGiveUp, interactive = true }: { source: EventsSo
     if (input === 'p') setPaused((current) => !current);
   }, { isActive: interactive });
 
-  return <Dashboard connection={shown} sort={sort} pane={pane} paused={paused} rows={stdout.rows || 24} />;
+  return <Dashboard connection={shown} sort={sort} pane={pane} paused={paused} rows={stdout.rows || 24} history={history} />;
 }

@@ -11,9 +11,11 @@ export interface DashboardProps {
   paused: boolean;
   /** Terminal rows, to fit 24 and grow with more. */
   rows: number;
+  /** Requests per minute per key over the last snapshots (for the sparklines). */
+  history?: Readonly<Record<string, readonly number[]>>;
 }
 
-export function Dashboard({ connection, sort, pane, paused, rows }: DashboardProps) {
+export function Dashboard({ connection, sort, pane, paused, rows, history }: DashboardProps) {
   if (connection.state === 'connecting') return <Text>connecting to the aifd daemon…</Text>;
   const snapshot = connection.snapshot;
   const lost = connection.state === 'lost';
@@ -34,13 +36,16 @@ export function Dashboard({ connection, sort, pane, paused, rows }: DashboardPro
         {`  ${totals.requestsPerSecond} req/s  err ${(totals.errorRate * 100).toFixed(1)}%  p50 ${Math.round(totals.p50Ms)}ms p99 ${Math.round(totals.p99Ms)}ms  tok/min ${totals.tokensPerMinute}  in-flight ${snapshot.inFlight}`}
       </Text>
       <Text dimColor>{snapshot.upstreams.map((upstream) => `${upstream.name} ${upstream.route} (${upstream.mode}${upstream.queueLength ? `, ${upstream.queueLength} waiting` : ''})`).join('  ')}</Text>
-      <KeyTable keys={snapshot.keys} sort={sort} focused={pane === 'keys'} rows={keyRows} />
+      <KeyTable keys={snapshot.keys} sort={sort} focused={pane === 'keys'} rows={keyRows} history={history} />
       <Text bold color={pane === 'users' ? 'cyan' : undefined}>
-        USERS (last minute)
+        USERS (last minute, nearest their limits first)
       </Text>
       {totals.users.length === 0 ? <Text dimColor>no requests yet</Text> : null}
       {totals.users.slice(0, pane === 'users' ? 8 : 3).map((user) => (
-        <Text key={user.user}>{`${user.user.slice(0, 20).padEnd(22)}${String(user.requests).padStart(6)} req ${String(user.tokens).padStart(9)} tok`}</Text>
+        <Text key={user.user} color={user.nearest && user.nearest.share >= 0.8 ? 'yellow' : undefined}>
+          {`${user.user.slice(0, 20).padEnd(22)}${String(user.requests).padStart(6)} req ${String(user.tokens).padStart(9)} tok`}
+          {user.nearest ? `  ${Math.round(user.nearest.share * 100)}% of ${user.nearest.limit}` : ''}
+        </Text>
       ))}
       <Text bold>RECENT ERRORS</Text>
       {totals.recentErrors.length === 0 ? <Text dimColor>none</Text> : null}

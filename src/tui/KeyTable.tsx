@@ -27,6 +27,15 @@ export function bar(value: number, max: number, width = 5): string {
   return '█'.repeat(filled) + '░'.repeat(width - filled);
 }
 
+const SPARKS = '▁▂▃▄▅▆▇█';
+
+/** A one-line chart of recent values, scaled to their own maximum. */
+export function sparkline(values: readonly number[], width = 8): string {
+  const recent = values.slice(-width);
+  const max = Math.max(...recent, 0);
+  return recent.map((value) => (max <= 0 ? SPARKS[0] : SPARKS[Math.min(SPARKS.length - 1, Math.round((value / max) * (SPARKS.length - 1)))])).join('').padEnd(width);
+}
+
 export function countdown(ms: number | null): string {
   if (ms === null) return '-';
   const seconds = Math.ceil(ms / 1000);
@@ -40,7 +49,7 @@ function compact(value: number | null): string {
   return String(value);
 }
 
-export function KeyTable({ keys, sort, focused, rows }: { keys: readonly KeyView[]; sort: KeySort; focused: boolean; rows: number }) {
+export function KeyTable({ keys, sort, focused, rows, history = {} }: { keys: readonly KeyView[]; sort: KeySort; focused: boolean; rows: number; history?: Readonly<Record<string, readonly number[]>> }) {
   const sorted = sortKeys(keys, sort).slice(0, Math.max(1, rows));
   const busiest = Math.max(1, ...keys.map((key) => key.inFlight));
   return (
@@ -48,7 +57,7 @@ export function KeyTable({ keys, sort, focused, rows }: { keys: readonly KeyView
       <Text bold color={focused ? 'cyan' : undefined}>
         KEYS ({keys.length}) sort: {sort}
       </Text>
-      <Text dimColor>{'UPSTREAM  KEY         STATUS      IN-FLIGHT  REQ/MIN  REMAIN R/T    RECOVERS'}</Text>
+      <Text dimColor>{'UPSTREAM  KEY         STATUS      IN-FLIGHT  REQ/MIN  TREND     REMAIN R/T    RECOVERS'}</Text>
       {sorted.map((key) => (
         <Text key={`${key.upstream}:${key.hash}`}>
           {key.upstream.slice(0, 8).padEnd(10)}
@@ -56,6 +65,7 @@ export function KeyTable({ keys, sort, focused, rows }: { keys: readonly KeyView
           <Text color={STATUS_COLOR[key.status] ?? 'white'}>{key.status.padEnd(12)}</Text>
           {`${bar(key.inFlight, busiest)} ${String(key.inFlight).padEnd(4)}`}
           {String(key.requestsPerMinute).padEnd(9)}
+          {sparkline(history[key.hash] ?? []) + '  '}
           {`${compact(key.remainingRequests)}/${compact(key.remainingTokens)}`.padEnd(14)}
           {countdown(key.recoversInMs)}
         </Text>

@@ -71,6 +71,11 @@ describe('admin listener', () => {
     expect(families.some((f) => f.name === 'aifd_process_cpu_seconds_total')).toBe(true);
   });
 
+  it('puts users nearest their own limits first in the state', async () => {
+    const state = (await get('/state', TOKEN)).json();
+    expect(state.totals.users[0]).toMatchObject({ user: 'ann', nearest: { limit: 'user ann requests', share: 1 } });
+  });
+
   it('streams state snapshots as SSE, with totals and keys', async () => {
     const snapshots = await new Promise<unknown[]>((resolve, reject) => {
       const seen: unknown[] = [];

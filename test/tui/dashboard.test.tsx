@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { render } from 'ink-testing-library';
 import { once } from 'node:events';
 import { Dashboard } from '../../src/tui/Dashboard.js';
+import { sparkline } from '../../src/tui/KeyTable.js';
 import { App } from '../../src/tui/App.js';
 import type { Connection, HubSnapshot } from '../../src/tui/snapshot.js';
 import type { KeyView } from '../../src/keys/snapshot.js';
@@ -70,6 +71,16 @@ describe('Dashboard frames', () => {
     expect(frame).toMatch(/sk-…aaaa\s+cooling\s+.*5s/);
     expect(frame).toMatch(/sk-…rrrr\s+revoked/);
     expect(frame.indexOf('revoked')).toBeLessThan(frame.indexOf('cooling'));
+  });
+
+  it('draws each key\'s recent load as a sparkline, and users nearest their limits', () => {
+    const s = snapshot([key({})]);
+    s.totals.users = [{ user: 'ann', requests: 42, tokens: 9000, nearest: { limit: 'user ann daily budget', share: 0.86 } }];
+    const frame = render(<Dashboard connection={live(s)} sort="load" pane="users" paused={false} rows={24} history={{ abcdef012345: [0, 1, 2, 4, 8] }} />).lastFrame()!;
+    expect(frame).toContain('▁▂▃▅█');
+    expect(frame).toContain('86% of user ann daily budget');
+    expect(sparkline([5, 5, 5])).toBe('███     ');
+    expect(sparkline([])).toBe('        ');
   });
 
   it('says clearly when the daemon is gone', () => {
