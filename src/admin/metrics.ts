@@ -44,6 +44,13 @@ export function createMetrics(hub: Hub): Metrics {
     buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05],
     registers: [registry],
   });
+  const queueWait = new Histogram({
+    name: 'aifd_queue_wait_seconds',
+    help: 'Time requests waited for a usable key',
+    labelNames: ['upstream'],
+    buckets: [0.001, 0.01, 0.1, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [registry],
+  });
   const tokens = new Counter({ name: 'aifd_tokens_total', help: 'Tokens by kind and model', labelNames: ['kind', 'model'], registers: [registry] });
   const refusals = new Counter({ name: 'aifd_refusals_total', help: 'Requests refused by limits, budgets or an empty key pool', labelNames: ['code'], registers: [registry] });
   const retries = new Counter({ name: 'aifd_retries_total', help: 'Extra upstream attempts', labelNames: ['upstream'], registers: [registry] });
@@ -105,6 +112,7 @@ export function createMetrics(hub: Hub): Metrics {
       duration.observe({ route }, record.durationMs / 1000);
       if (record.upstream && record.ttfbMs !== null && record.cache !== 'hit') ttfb.observe({ upstream: record.upstream }, record.ttfbMs / 1000);
       if (record.overheadMs !== null) overhead.observe(record.overheadMs / 1000);
+      if (record.upstream && record.queueMs > 1) queueWait.observe({ upstream: record.upstream }, record.queueMs / 1000);
       if (record.usage) {
         tokens.inc({ kind: 'prompt', model }, record.usage.prompt_tokens);
         tokens.inc({ kind: 'completion', model }, record.usage.completion_tokens);

@@ -22,6 +22,8 @@ export interface AccessRecord {
   ttfbMs: number | null;
   /** Time spent in aifd itself before the first byte (everything but the upstream's time). */
   overheadMs: number | null;
+  /** Time spent waiting for a usable key. */
+  queueMs: number;
   durationMs: number;
   usage: Usage | null;
   usageSource: UsageSource | null;

@@ -52,14 +52,16 @@ export interface RequestOutcome {
   ttfbMs: number | undefined;
   /** Time spent waiting on upstreams (every attempt, up to its response headers). */
   upstreamMs: number;
+  /** Time spent waiting in the key queue. */
+  queueMs: number;
   error: string | undefined;
 }
 
 export function newOutcome(): RequestOutcome {
-  return { status: undefined, attempts: 0, keyHash: undefined, ttfbMs: undefined, upstreamMs: 0, error: undefined };
+  return { status: undefined, attempts: 0, keyHash: undefined, ttfbMs: undefined, upstreamMs: 0, queueMs: 0, error: undefined };
 }
 
 /** Time aifd itself spent before the answer's first byte: everything but the upstream's time. */
 export function overheadMs(ctx: RequestContext, now: number): number {
-  return Math.max(0, Math.round((now - ctx.startedAt - ctx.outcome.upstreamMs) * 100) / 100);
+  return Math.max(0, Math.round((now - ctx.startedAt - ctx.outcome.upstreamMs - ctx.outcome.queueMs) * 100) / 100);
 }

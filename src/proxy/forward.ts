@@ -137,6 +137,7 @@ export function createForwarder(): Forwarder {
     for (let n = 0; n < maxAttempts; n++) {
       let lease: Lease | undefined;
       if (!upstream.passThrough) {
+        const waitStart = performance.now();
         try {
           lease = await upstream.queue.acquire({ model: ctx.info.model, exclude: retryExclusion(upstream, ctx.info.model, tried), user: ctx.identity?.user ?? ctx.clientIp, signal: ctx.clientGone });
         } catch (err) {
@@ -146,6 +147,8 @@ export function createForwarder(): Forwarder {
           }
           if (!lastAnswer && !lastError) lastError = err as AifdError;
           break;
+        } finally {
+          ctx.outcome.queueMs += performance.now() - waitStart;
         }
         tried.add(lease.key.hash);
         ctx.outcome.keyHash = lease.key.hash;

@@ -45,6 +45,8 @@ describe('admin listener', () => {
     expect((await get('/metrics', TOKEN.slice(0, -1))).status).toBe(401);
     expect((await get('/state', TOKEN)).status).toBe(200);
     expect((await get('/healthz')).status).toBe(200);
+    const reload = await request(`${adminUrl}/reload`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}` } });
+    expect(reload.status).toBe(501);
     expect(() => createAdminServer(running.hub, { host: '0.0.0.0', port: 0, token: undefined, version: 'test' })).toThrow(/without admin.token/);
   });
 
@@ -68,6 +70,7 @@ describe('admin listener', () => {
     expect(prompt).toBeGreaterThan(0);
     expect(family('aifd_key_in_flight').metrics).toHaveLength(2);
     expect(family('aifd_request_duration_seconds').metrics.length).toBeGreaterThan(0);
+    expect(family('aifd_queue_length').metrics[0]!.value).toBe('0');
     expect(families.some((f) => f.name === 'aifd_process_cpu_seconds_total')).toBe(true);
   });
 

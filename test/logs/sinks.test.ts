@@ -39,6 +39,7 @@ function record(i: number, overrides: Partial<AccessRecord> = {}): AccessRecord 
     cache: null,
     ttfbMs: 12.5,
     overheadMs: 0.4,
+    queueMs: 0,
     durationMs: 40.1,
     usage: { prompt_tokens: 10, completion_tokens: 5, total_tokens: 15, ...(i % 4 === 0 ? { cached_tokens: 2 } : {}) },
     usageSource: 'upstream',
