@@ -1,7 +1,7 @@
 import { useEffect, useRef, useState } from 'react';
 import { useApp, useInput, useStdout } from 'ink';
 import { Dashboard, type Pane } from './Dashboard.js';
-import type { KeySort } from './KeyTable.js';
+import type { KeyHistory, KeySort } from './KeyTable.js';
 import type { Connection } from './snapshot.js';
 import { useHubEvents, type EventsSource } from './use-hub-events.js';
 
@@ -16,15 +16,21 @@ export function App({ source, onGiveUp, interactive = true }: { source: EventsSo
   const [paused, setPaused] = useState(false);
   const [shown, setShown] = useState<Connection>(live);
   const everConnected = useRef(false);
-  const [history, setHistory] = useState<Record<string, number[]>>({});
+  const [history, setHistory] = useState<Record<string, KeyHistory>>({});
 
   useEffect(() => {
     if (live.state === 'live') {
       everConnected.current = true;
       if (!paused) {
         setHistory((before) => {
-          const next: Record<string, number[]> = {};
-          for (const key of live.snapshot.keys) next[key.hash] = [...(before[key.hash] ?? []), key.requestsPerMinute].slice(-20);
+          const next: Record<string, KeyHistory> = {};
+          for (const key of live.snapshot.keys) {
+            const past = before[key.hash];
+            next[key.hash] = {
+              requestsPerMinute: [...(past?.requestsPerMinute ?? []), key.requestsPerMinute].slice(-20),
+              tokens: [...(past?.tokens ?? []), key.promptTokens + key.completionTokens].slice(-60),
+            };
+          }
           return next;
         });
       }

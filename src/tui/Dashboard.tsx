@@ -1,6 +1,6 @@
 import { Box, Text } from 'ink';
 import type { Connection } from './snapshot.js';
-import { KeyTable, type KeySort } from './KeyTable.js';
+import { KeyTable, type KeyHistory, type KeySort } from './KeyTable.js';
 
 export type Pane = 'keys' | 'users';
 
@@ -12,7 +12,7 @@ export interface DashboardProps {
   /** Terminal rows, to fit 24 and grow with more. */
   rows: number;
   /** Requests per minute per key over the last snapshots (for the sparklines). */
-  history?: Readonly<Record<string, readonly number[]>>;
+  history?: Readonly<Record<string, KeyHistory>>;
 }
 
 export function Dashboard({ connection, sort, pane, paused, rows, history }: DashboardProps) {
@@ -32,8 +32,8 @@ export function Dashboard({ connection, sort, pane, paused, rows, history }: Das
   return (
     <Box flexDirection="column">
       <Text>
-        <Text bold>aifd {snapshot.version}</Text> {lost ? <Text color="red">disconnected: {connection.reason}</Text> : paused ? <Text color="yellow">paused</Text> : <Text color="green">live</Text>}
-        {`  ${totals.requestsPerSecond} req/s  err ${(totals.errorRate * 100).toFixed(1)}%  p50 ${Math.round(totals.p50Ms)}ms p99 ${Math.round(totals.p99Ms)}ms  tok/min ${totals.tokensPerMinute}  in-flight ${snapshot.inFlight}`}
+        <Text bold>aifd</Text> {lost ? <Text color="red">disconnected: {connection.reason}</Text> : paused ? <Text color="yellow">paused</Text> : <Text color="green">live</Text>}
+        {` ${totals.requestsPerSecond} req/s  err ${(totals.errorRate * 100).toFixed(1)}%  p50/p99 ${Math.round(totals.p50Ms)}/${Math.round(totals.p99Ms)} ms  tok/min ${totals.tokensPerMinute}  in-flight ${snapshot.inFlight}`}
       </Text>
       <Text dimColor>{snapshot.upstreams.map((upstream) => `${upstream.name} ${upstream.route} (${upstream.mode}${upstream.queueLength ? `, ${upstream.queueLength} waiting` : ''})`).join('  ')}</Text>
       <KeyTable keys={snapshot.keys} sort={sort} focused={pane === 'keys'} rows={keyRows} history={history} />

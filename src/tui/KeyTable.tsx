@@ -49,7 +49,21 @@ function compact(value: number | null): string {
   return String(value);
 }
 
-export function KeyTable({ keys, sort, focused, rows, history = {} }: { keys: readonly KeyView[]; sort: KeySort; focused: boolean; rows: number; history?: Readonly<Record<string, readonly number[]>> }) {
+/** What the view remembers of a key across snapshots (about one a second). */
+export interface KeyHistory {
+  requestsPerMinute: readonly number[];
+  /** Total tokens at each snapshot. */
+  tokens: readonly number[];
+}
+
+/** Tokens per minute from the change of the running total over the remembered snapshots. */
+export function tokensPerMinute(history: KeyHistory | undefined, snapshotEveryMs = 1000): number {
+  const tokens = history?.tokens ?? [];
+  if (tokens.length < 2) return 0;
+  return Math.round(((tokens.at(-1)! - tokens[0]!) / ((tokens.length - 1) * snapshotEveryMs)) * 60_000);
+}
+
+export function KeyTable({ keys, sort, focused, rows, history = {} }: { keys: readonly KeyView[]; sort: KeySort; focused: boolean; rows: number; history?: Readonly<Record<string, KeyHistory>> }) {
   const sorted = sortKeys(keys, sort).slice(0, Math.max(1, rows));
   const busiest = Math.max(1, ...keys.map((key) => key.inFlight));
   return (
@@ -57,16 +71,17 @@ export function KeyTable({ keys, sort, focused, rows, history = {} }: { keys: re
       <Text bold color={focused ? 'cyan' : undefined}>
         KEYS ({keys.length}) sort: {sort}
       </Text>
-      <Text dimColor>{'UPSTREAM  KEY         STATUS      IN-FLIGHT  REQ/MIN  TREND     REMAIN R/T    RECOVERS'}</Text>
+      <Text dimColor>{'UPSTRM KEY       STATUS     IN-FLIGHT REQ/MIN TREND  TOK/MIN REMAIN R/T  RECOVER'}</Text>
       {sorted.map((key) => (
         <Text key={`${key.upstream}:${key.hash}`}>
-          {key.upstream.slice(0, 8).padEnd(10)}
-          {key.key.slice(0, 10).padEnd(12)}
-          <Text color={STATUS_COLOR[key.status] ?? 'white'}>{key.status.padEnd(12)}</Text>
+          {key.upstream.slice(0, 6).padEnd(7)}
+          {key.key.slice(0, 9).padEnd(10)}
+          <Text color={STATUS_COLOR[key.status] ?? 'white'}>{key.status.padEnd(11)}</Text>
           {`${bar(key.inFlight, busiest)} ${String(key.inFlight).padEnd(4)}`}
-          {String(key.requestsPerMinute).padEnd(9)}
-          {sparkline(history[key.hash] ?? []) + '  '}
-          {`${compact(key.remainingRequests)}/${compact(key.remainingTokens)}`.padEnd(14)}
+          {String(key.requestsPerMinute).slice(0, 6).padEnd(8)}
+          {sparkline(history[key.hash]?.requestsPerMinute ?? [], 6) + ' '}
+          {compact(tokensPerMinute(history[key.hash])).padEnd(8)}
+          {`${compact(key.remainingRequests)}/${compact(key.remainingTokens)}`.padEnd(13)}
           {countdown(key.recoversInMs)}
         </Text>
       ))}
