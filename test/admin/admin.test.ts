@@ -26,7 +26,7 @@ describe('admin listener', () => {
     running = await startHub({
       upstreams: [{ name: 'openai', baseUrl: mock.url, keys: ['sk-admin-test-key-a-0000000000', 'sk-admin-test-key-b-0000000000'] }],
       auth: { forwardKeys: [{ key: 'ann-admin-key-000000', user: 'ann', roles: [] }] },
-      limits: { user: { requests: '4/minute' } },
+      limits: { user: { requests: '4/hour' } },
     });
     admin = createAdminServer(running.hub, { host: '127.0.0.1', port: 0, token: TOKEN, version: 'test' });
     adminUrl = `http://127.0.0.1:${(await admin.listen()).port}`;

@@ -33,7 +33,7 @@ describe('limits over HTTP', () => {
   const client = async (hubUrl: string, sub: string, claims?: Record<string, unknown>) => new OpenAI({ apiKey: await token(sub, claims), baseURL: `${hubUrl}/v1`, maxRetries: 0 });
 
   it("refuses past a user's limit with an OpenAI 429 the SDK raises, and every answer carries the caller's own headers", async () => {
-    const { url } = await hub({ strategy: 'fixed-window', user: { requests: '3/minute' } });
+    const { url } = await hub({ strategy: 'fixed-window', user: { requests: '3/hour' } });
     const ann = await client(url, 'ann');
     const first = await ann.chat.completions.create({ model: 'gpt-4o-mini', messages: [] }).withResponse();
     expect(first.response.headers.get('x-ratelimit-limit-requests')).toBe('3');
@@ -51,8 +51,8 @@ describe('limits over HTTP', () => {
   });
 
   it('lets a token claim lower the limit', async () => {
-    const { url } = await hub({ user: { requests: '100/minute' } });
-    const limited = await client(url, 'carl', { limits: { requests: '1/minute' } });
+    const { url } = await hub({ user: { requests: '100/hour' } });
+    const limited = await client(url, 'carl', { limits: { requests: '1/hour' } });
     await limited.chat.completions.create({ model: 'gpt-4o-mini', messages: [] });
     const error = (await limited.chat.completions.create({ model: 'gpt-4o-mini', messages: [] }).catch((err: unknown) => err)) as InstanceType<typeof OpenAI.APIError>;
     expect(error.status).toBe(429);
@@ -73,7 +73,7 @@ describe('limits over HTTP', () => {
   });
 
   it('brakes credential guessing per address', async () => {
-    const { url } = await hub({ ip: '3/minute' });
+    const { url } = await hub({ ip: '3/hour' });
     for (let i = 0; i < 3; i++) expect((await request(`${url}/v1/models`, { headers: { authorization: 'Bearer guess-' + i } })).status).toBe(401);
     const blocked = await request(`${url}/v1/models`, { headers: { authorization: `Bearer ${await token('ann')}` } });
     expect(blocked.status).toBe(429);
