@@ -27,7 +27,7 @@ export async function serveFromCache(ctx: RequestContext, hub: Hub): Promise<'ne
   }
   const cache = hub.cache!;
   const route = ctx.route!;
-  const path = route.forwardPath.split('?', 1)[0]!;
+  const path = route.apiPath;
   const key = cacheKey(route.upstream.config.name, path, json!, hub.config.cache.scope === 'user' ? (ctx.identity?.user ?? ctx.clientIp) : undefined);
   const stored = await cache.get(key);
   if (stored) return serveHit(ctx, hub, stored);
@@ -50,7 +50,7 @@ export async function fillCache(ctx: RequestContext, hub: Hub): Promise<void> {
   ctx.cacheFill = undefined;
   let entry: CacheEntry | undefined;
   try {
-    const path = ctx.route!.forwardPath.split('?', 1)[0]!;
+    const path = ctx.route!.apiPath;
     const body = ctx.outcome.status === 200 && ctx.outcome.error === undefined && ctx.exchange ? storableBody(path, ctx.exchange) : undefined;
     if (body) entry = await hub.cache!.put(fill.key, body, ctx.exchange!.usage);
   } catch (err) {
@@ -62,7 +62,7 @@ export async function fillCache(ctx: RequestContext, hub: Hub): Promise<void> {
 
 function decide(ctx: RequestContext, hub: Hub, bodyOptIn: boolean): 'lookup' | 'bypass' {
   if (!hub.cache || ctx.req.method !== 'POST' || !ctx.info.json) return 'bypass';
-  const path = ctx.route!.forwardPath.split('?', 1)[0]!;
+  const path = ctx.route!.apiPath;
   const api = CACHEABLE.find((suffix) => path.endsWith(suffix));
   if (!api) return 'bypass';
   const json = ctx.info.json;

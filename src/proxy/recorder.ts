@@ -59,7 +59,7 @@ export function createRecorder(config: HubConfig, log: Diagnostics): Recorder {
 }
 
 async function settleUsage(ctx: RequestContext): Promise<void> {
-  const path = ctx.route?.forwardPath.split('?', 1)[0] ?? '';
+  const path = ctx.route?.apiPath ?? '';
   const accounted = await accountUsage({
     method: ctx.req.method ?? 'GET',
     path,
@@ -104,7 +104,7 @@ function accessRecordOf(ctx: RequestContext): AccessRecord {
 }
 
 function isChat(ctx: RequestContext): boolean {
-  const path = ctx.route?.forwardPath.split('?', 1)[0] ?? '';
+  const path = ctx.route?.apiPath ?? '';
   return ctx.req.method === 'POST' && ctx.info.json !== undefined && CHAT_APIS.some((api) => path.endsWith(api));
 }
 

@@ -70,7 +70,7 @@ function authorize(ctx: RequestContext, hub: Hub): StageResult {
   const identity = ctx.identity;
   if (!identity) return NEXT;
   const route = ctx.route!;
-  const path = route.forwardPath.split('?', 1)[0]!;
+  const path = route.apiPath;
   const decision = decide(hub.config.acl, {
     identity,
     upstream: route.upstream.config.name,
@@ -97,7 +97,7 @@ function requestStreamUsage(ctx: RequestContext): StageResult {
   const json = ctx.info.json;
   const route = ctx.route!;
   if (!json || !ctx.info.stream || !ctx.wantsAnswer || !route.upstream.config.injectStreamUsage) return NEXT;
-  const path = route.forwardPath.split('?', 1)[0]!;
+  const path = route.apiPath;
   if (!path.endsWith('/chat/completions') && !path.endsWith('/completions')) return NEXT;
   const options = json.stream_options;
   if (options !== undefined && options !== null && typeof options !== 'object') return NEXT;
@@ -113,7 +113,7 @@ async function applyLimits(ctx: RequestContext, hub: Hub): Promise<StageResult> 
   const limits = hub.limits;
   if (!limits) return NEXT;
   const identity = ctx.identity;
-  const path = ctx.route!.forwardPath.split('?', 1)[0]!;
+  const path = ctx.route!.apiPath;
   const method = ctx.req.method ?? 'GET';
   let tokens: TokenRequest | undefined;
   if (limits.countsTokens && consumesTokens(method, path)) {

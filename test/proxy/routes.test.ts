@@ -16,7 +16,7 @@ describe('RouteTable', () => {
   it('picks the longest prefix and strips it', () => {
     const routes = table(['/', '/local', '/local/fast']);
     expect(routes.match('/v1/models')).toMatchObject({ forwardPath: '/v1/models', upstream: { config: { name: 'u0' } } });
-    expect(routes.match('/local/v1/models?limit=2')).toMatchObject({ forwardPath: '/v1/models?limit=2', pathname: '/local/v1/models', upstream: { config: { name: 'u1' } } });
+    expect(routes.match('/local/v1/models?limit=2')).toMatchObject({ forwardPath: '/v1/models?limit=2', pathname: '/local/v1/models', apiPath: '/v1/models', upstream: { config: { name: 'u1' } } });
     expect(routes.match('/local/fast/v1/chat/completions')).toMatchObject({ forwardPath: '/v1/chat/completions', upstream: { config: { name: 'u2' } } });
     expect(routes.match('/local')).toMatchObject({ forwardPath: '/', upstream: { config: { name: 'u1' } } });
   });
