@@ -26,41 +26,41 @@ export async function openStore(url: string): Promise<Store> {
   throw new Error(`unknown store "${url}"`);
 }
 
-function memoryStore(): Store {
-  const spaces = new Map<string, Keyv>();
+/** One concern's Keyv, and how to let go of what it holds. */
+interface Namespace {
+  kv: Keyv;
+  close(): Promise<void>;
+}
+
+/** A store whose namespaces are opened on first use and closed together. */
+function storeOf(kind: StoreKind, location: string, open: (name: string) => Namespace): Store {
+  const spaces = new Map<string, Namespace>();
   return {
-    kind: 'memory',
-    location: 'memory',
+    kind,
+    location,
     namespace(name) {
-      let kv = spaces.get(name);
-      if (!kv) spaces.set(name, (kv = new Keyv({ namespace: name })));
-      return kv;
+      let space = spaces.get(name);
+      if (!space) spaces.set(name, (space = open(name)));
+      return space.kv;
     },
-    close: async () => undefined,
+    close: async () => {
+      await Promise.all([...spaces.values()].map((space) => space.close().catch(() => undefined)));
+    },
   };
+}
+
+function memoryStore(): Store {
+  return storeOf('memory', 'memory', (name) => ({ kv: new Keyv({ namespace: name }), close: async () => undefined }));
 }
 
 /** Redis: every concern its own keyv namespace (`aifd:<name>:…`) on one server, shared by instances. */
 async function redisStore(url: string): Promise<Store> {
-  const adapters: KeyvRedis<unknown>[] = [];
-  const spaces = new Map<string, Keyv>();
-  const store: Store = {
-    kind: 'redis',
-    location: redactUrl(url),
-    namespace(name) {
-      let kv = spaces.get(name);
-      if (!kv) {
-        const adapter = new KeyvRedis(url, { throwOnConnectError: false });
-        adapters.push(adapter);
-        spaces.set(name, (kv = new Keyv({ store: adapter, namespace: `aifd:${name}`, useKeyPrefix: false })));
-        kv.on('error', () => undefined);
-      }
-      return kv;
-    },
-    close: async () => {
-      await Promise.all(adapters.map((adapter) => adapter.disconnect().catch(() => undefined)));
-    },
-  };
+  const store = storeOf('redis', redactUrl(url), (name) => {
+    const adapter = new KeyvRedis(url, { throwOnConnectError: false });
+    const kv = new Keyv({ store: adapter, namespace: `aifd:${name}`, useKeyPrefix: false });
+    kv.on('error', () => undefined);
+    return { kv, close: () => adapter.disconnect() };
+  });
   await store.namespace('meta').get('version');
   return store;
 }
@@ -75,24 +75,10 @@ function redactUrl(url: string): string {
 async function sqliteStore(file: string): Promise<Store> {
   await mkdir(path.dirname(file), { recursive: true });
   // One table per concern: no two concerns share an adapter's namespace or its clear().
-  const adapters = new Map<string, KeyvSqlite>();
-  const spaces = new Map<string, Keyv>();
-  const store: Store = {
-    kind: 'sqlite',
-    location: file,
-    namespace(name) {
-      let kv = spaces.get(name);
-      if (!kv) {
-        const adapter = new KeyvSqlite({ uri: `sqlite://${file}`, table: `aifd_${name}`, busyTimeout: 5000 });
-        adapters.set(name, adapter);
-        spaces.set(name, (kv = new Keyv({ store: adapter, namespace: name })));
-      }
-      return kv;
-    },
-    close: async () => {
-      await Promise.all([...adapters.values()].map((adapter) => adapter.disconnect()));
-    },
-  };
+  const store = storeOf('sqlite', file, (name) => {
+    const adapter = new KeyvSqlite({ uri: `sqlite://${file}`, table: `aifd_${name}`, busyTimeout: 5000 });
+    return { kv: new Keyv({ store: adapter, namespace: name }), close: () => adapter.disconnect() };
+  });
   // Open the file now, so that an unusable path fails at start and not on the first request.
   await store.namespace('meta').get('version');
   return store;
