@@ -1,7 +1,7 @@
 import chalk from 'chalk';
 import { loadConfig } from '../config/load.js';
 import { cacheStats, type CacheStats } from '../cache/stats.js';
-import { openStore } from '../store/open-store.js';
+import { withStore } from './store-access.js';
 import { adminRequest, daemonAddress } from './daemon-client.js';
 import { CliError, EXIT_USAGE } from './exit-codes.js';
 import { printJson } from './output.js';
@@ -22,14 +22,11 @@ export async function stats(options: CacheOptions, method: 'GET' | 'DELETE'): Pr
   const source = result ? 'daemon' : 'store';
   if (!result) {
     if (config.store === 'memory://') throw new CliError('the store is memory:// and no daemon answers: there is no cache to read', EXIT_USAGE);
-    const store = await openStore(config.store);
-    try {
+    result = await withStore(config, async (store) => {
       const kv = store.namespace('cache');
       if (method === 'DELETE') await kv.clear();
-      result = await cacheStats(kv, Date.now());
-    } finally {
-      await store.close();
-    }
+      return cacheStats(kv, Date.now());
+    });
   }
   if (options.json) {
     printJson({ source, ...result });

@@ -1,10 +1,9 @@
 import chalk from 'chalk';
 import { loadConfig } from '../config/load.js';
-import type { HubConfig } from '../config/schema.js';
 import { isUsable, type KeyCheckResult } from '../keys/check.js';
 import { checkAndStore, storedKeyViews } from '../keys/offline.js';
 import type { KeyView } from '../keys/snapshot.js';
-import { openStore } from '../store/open-store.js';
+import { withStore } from './store-access.js';
 import { adminRequest, daemonAddress } from './daemon-client.js';
 import { CliError, EXIT_FAILURE, EXIT_USAGE } from './exit-codes.js';
 import { colorStatus, formatMs, printJson, renderTable } from './output.js';
@@ -91,15 +90,4 @@ function printCheck(results: KeyCheckResult[], source: string): void {
 
 function summarizeModels(models: string[]): string {
   return models.length <= 4 ? models.join(', ') : `${models.slice(0, 4).join(', ')} (+${models.length - 4})`;
-}
-
-async function withStore<T>(config: HubConfig, use: (store: Awaited<ReturnType<typeof openStore>>) => Promise<T>): Promise<T> {
-  const store = await openStore(config.store).catch((err: Error) => {
-    throw new CliError(`cannot open the store ${config.store}: ${err.message}`, EXIT_FAILURE);
-  });
-  try {
-    return await use(store);
-  } finally {
-    await store.close();
-  }
 }

@@ -1,7 +1,7 @@
 import { loadConfig } from '../config/load.js';
 import { createDiagnostics } from '../logs/diagnostics.js';
 import { createHub } from '../proxy/hub.js';
-import { openStore } from '../store/open-store.js';
+import { openConfiguredStore } from './store-access.js';
 import { renderBanner } from './banner.js';
 import type { AddressInfo } from 'node:net';
 import { createAdminServer, type AdminServer } from '../admin/admin-server.js';
@@ -9,7 +9,6 @@ import type { HubConfig } from '../config/schema.js';
 import type { Hub } from '../proxy/hub.js';
 import { removeRuntimeFile, writeRuntimeFile } from '../store/runtime-file.js';
 import { CliError, EXIT_FAILURE, EXIT_USAGE } from './exit-codes.js';
-import { parsePort } from './options.js';
 import { packageVersion } from './version.js';
 
 export interface RunOptions {
@@ -27,9 +26,7 @@ export async function runDaemon(options: RunOptions): Promise<void> {
     overrides: { host: options.host, port: options.port, adminPort: options.adminPort },
   });
   const log = await createDiagnostics({ dir: config.logs.dir, level: config.logs.level, quiet: options.quiet });
-  const store = await openStore(config.store).catch((err: Error) => {
-    throw new CliError(`cannot open the store ${config.store}: ${err.message}`, EXIT_FAILURE);
-  });
+  const store = await openConfiguredStore(config);
   const hub = createHub(config, { log, store });
   const address = await hub.listen().catch((err: NodeJS.ErrnoException) => {
     const where = `${config.listen.host}:${config.listen.port}`;

@@ -2,7 +2,7 @@ import chalk from 'chalk';
 import { loadConfig } from '../config/load.js';
 import { Revocations } from '../auth/revocations.js';
 import { signToken } from '../auth/tokens.js';
-import { openStore } from '../store/open-store.js';
+import { withStore } from './store-access.js';
 import { parseDuration } from '../util/duration.js';
 import { parseRateString } from '../config/rate-string.js';
 import { CliError, EXIT_USAGE } from './exit-codes.js';
@@ -61,13 +61,10 @@ export async function tokenGen(options: TokenGenOptions): Promise<void> {
 export async function tokenRevoke(jti: string | undefined, options: { config?: string; user?: string }): Promise<void> {
   if (!jti && !options.user) throw new CliError('say which token: aifd token-revoke JTI, or aifd token-revoke --user ID', EXIT_USAGE);
   const { config } = await loadConfig({ configPath: options.config });
-  const store = await openStore(config.store);
-  try {
+  await withStore(config, async (store) => {
     const revocations = new Revocations(store.namespace('revocations'));
     if (jti) await revocations.revokeToken(jti);
     if (options.user) await revocations.revokeUser(options.user);
-  } finally {
-    await store.close();
-  }
+  });
   process.stdout.write(jti ? `revoked token ${jti}\n` : `revoked every token of user ${options.user} issued until now\n`);
 }
