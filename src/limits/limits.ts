@@ -155,10 +155,8 @@ export class Limits {
     let best: { limit: string; share: number } | undefined;
     for (const limit of own) {
       const now = this.clock.now();
-      const { key, previousKey, position } = this.placement(limit, now);
-      const current = await this.counters.get(key);
-      const previous = previousKey && this.strategy === 'moving-window' ? await this.counters.get(previousKey) : 0;
-      const counted = limit.window.kind === 'rate' ? effectiveCount(this.strategy, previous, current, position!.fraction) : current;
+      const place = this.placement(limit, now);
+      const { counted } = await this.held(limit, place, await this.counters.get(place.key));
       const share = counted / limit.limit;
       if (!best || share > best.share) best = { limit: limit.dimension === 'budget' ? limit.name : `${limit.name} ${limit.dimension}`, share: Math.round(share * 1000) / 1000 };
     }
@@ -169,10 +167,10 @@ export class Limits {
     const taken: Taken[] = [];
     for (const { limit, points } of wanted) {
       const now = this.clock.now();
-      const { key, ttlMs, previousKey, position, durationMs } = this.placement(limit, now);
-      const total = await this.counters.add(key, points, ttlMs);
-      const previous = previousKey && this.strategy === 'moving-window' ? await this.counters.get(previousKey) : 0;
-      const counted = limit.window.kind === 'rate' ? effectiveCount(this.strategy, previous, total, position!.fraction) : total;
+      const place = this.placement(limit, now);
+      const { key, position, durationMs } = place;
+      const total = await this.counters.add(key, points, place.ttlMs);
+      const { previous, counted } = await this.held(limit, place, total);
       if (counted > limit.limit) {
         await this.counters.remove(key, points);
         await this.giveBack(taken);
@@ -188,6 +186,13 @@ export class Limits {
       mergeHeaders(headers, limit, limit.limit - counted, resetMs);
     }
     return taken;
+  }
+
+  /** What a limit holds against its bound, given its current window's total (and, moving, the previous one's). */
+  private async held(limit: CounterLimit, place: ReturnType<Limits['placement']>, current: number): Promise<{ previous: number; counted: number }> {
+    if (limit.window.kind !== 'rate') return { previous: 0, counted: current };
+    const previous = place.previousKey && this.strategy === 'moving-window' ? await this.counters.get(place.previousKey) : 0;
+    return { previous, counted: effectiveCount(this.strategy, previous, current, place.position!.fraction) };
   }
 
   private placement(limit: CounterLimit, now: number) {
