@@ -42,8 +42,3 @@ export function errorCodeOf(body: Buffer | string | undefined): string | undefin
     return undefined;
   }
 }
-
-/** Verdicts after which another key may still answer the request. */
-export function isRetryableVerdict(verdict: KeyVerdict): boolean {
-  return verdict !== 'ok';
-}

@@ -46,10 +46,6 @@ export class KeyStateStore {
     }
   }
 
-  read(hash: string): Promise<StoredKeyState | undefined> {
-    return this.kv.get(hash) as Promise<StoredKeyState | undefined>;
-  }
-
   /** Follows a pool: status changes now, counters soon. */
   track(pool: KeyPool): void {
     pool.on('status', (key: { hash: string }) => void this.write(pool, key.hash));

@@ -8,7 +8,6 @@ import {
   RateLimiterMemory,
   RateLimiterRedis,
   RateLimiterSQLite,
-  type RateLimiterAbstract,
   type RateLimiterStoreAbstract,
 } from 'rate-limiter-flexible';
 import sqlite3 from 'sqlite3';

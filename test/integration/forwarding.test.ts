@@ -1,6 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import OpenAI, { toFile } from 'openai';
-import { createHash } from 'node:crypto';
 import { startMockUpstream, type MockUpstream } from '../mock-upstream/mock-upstream.js';
 import { fixture } from '../mock-upstream/fixtures.js';
 import { startHub, type RunningHub } from '../helpers/hub.js';

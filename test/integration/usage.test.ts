@@ -81,7 +81,7 @@ describe('usage accounting and logs', () => {
   });
 
   it('asks for stream usage itself and hands the client exactly the stream it would have had', async () => {
-    const client = await hub();
+    await hub();
     const body = JSON.stringify({ model: 'gpt-4o-mini', stream: true, messages: [{ role: 'user', content: 'hi' }] });
     const headers = { 'content-type': 'application/json', 'x-mock-answer-id': '7' };
     const direct = await request(`${mock.url}/v1/chat/completions`, { method: 'POST', headers, body });
