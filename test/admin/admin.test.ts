@@ -4,9 +4,9 @@ import http from 'node:http';
 // @ts-expect-error: the parser ships no types
 import parsePrometheusTextFormat from 'parse-prometheus-text-format';
 import { startMockUpstream, type MockUpstream } from '../mock-upstream/mock-upstream.js';
-import { startHub, type RunningHub } from '../helpers/hub.js';
+import { startAdmin, startHub, type RunningAdmin, type RunningHub } from '../helpers/hub.js';
 import { request } from '../helpers/http.js';
-import { createAdminServer, type AdminServer } from '../../src/admin/admin-server.js';
+import { createAdminServer } from '../../src/admin/admin-server.js';
 
 const TOKEN = 'admin-test-token-0123456789abcdef';
 
@@ -18,7 +18,7 @@ interface Family {
 describe('admin listener', () => {
   let mock: MockUpstream;
   let running: RunningHub;
-  let admin: AdminServer;
+  let admin: RunningAdmin;
   let adminUrl: string;
 
   beforeAll(async () => {
@@ -28,8 +28,8 @@ describe('admin listener', () => {
       auth: { forwardKeys: [{ key: 'ann-admin-key-000000', user: 'ann', roles: [] }] },
       limits: { user: { requests: '4/hour' } },
     });
-    admin = createAdminServer(running.hub, { host: '127.0.0.1', port: 0, token: TOKEN, version: 'test' });
-    adminUrl = `http://127.0.0.1:${(await admin.listen()).port}`;
+    admin = await startAdmin(running.hub, TOKEN);
+    adminUrl = admin.url;
   });
   afterAll(async () => {
     await admin.close();

@@ -6,6 +6,7 @@ import { validate } from '../../src/config/load.js';
 import type { HubConfig, HubConfigInput } from '../../src/config/schema.js';
 import { silentDiagnostics } from '../../src/logs/diagnostics.js';
 import { createHub, type Hub } from '../../src/proxy/hub.js';
+import { createAdminServer } from '../../src/admin/admin-server.js';
 import { openStore, type Store } from '../../src/store/open-store.js';
 
 export interface RunningHub {
@@ -39,4 +40,16 @@ export async function startHub(input: Partial<HubConfigInput> & Pick<HubConfigIn
     baseURL: (route = '') => `${url}${route}/v1`,
     close: () => hub.close(1000),
   };
+}
+
+export interface RunningAdmin {
+  url: string;
+  close(): Promise<void>;
+}
+
+/** Starts the admin listener of an in-process hub on an ephemeral loopback port. */
+export async function startAdmin(hub: Hub, token: string): Promise<RunningAdmin> {
+  const admin = createAdminServer(hub, { host: '127.0.0.1', port: 0, token, version: 'test' });
+  const address = await admin.listen();
+  return { url: `http://127.0.0.1:${address.port}`, close: () => admin.close() };
 }

@@ -7,8 +7,7 @@ import { App } from '../../src/tui/App.js';
 import type { Connection, HubSnapshot } from '../../src/tui/snapshot.js';
 import type { KeyView } from '../../src/keys/snapshot.js';
 import { startMockUpstream, type MockUpstream } from '../mock-upstream/mock-upstream.js';
-import { startHub, type RunningHub } from '../helpers/hub.js';
-import { createAdminServer, type AdminServer } from '../../src/admin/admin-server.js';
+import { startAdmin, startHub, type RunningAdmin, type RunningHub } from '../helpers/hub.js';
 
 function key(overrides: Partial<KeyView>): KeyView {
   return {
@@ -98,13 +97,13 @@ describe('Dashboard frames', () => {
 describe('App against a live admin listener', () => {
   let mock: MockUpstream;
   let running: RunningHub;
-  let admin: AdminServer;
+  let admin: RunningAdmin;
   let adminUrl: string;
   beforeAll(async () => {
     mock = await startMockUpstream();
     running = await startHub({ upstreams: [{ name: 'openai', baseUrl: mock.url, keys: ['sk-tui-test-key-0000000000'] }], auth: { anonymous: true } });
-    admin = createAdminServer(running.hub, { host: '127.0.0.1', port: 0, token: 'tui-token-0123456789', version: 'tui' });
-    adminUrl = `http://127.0.0.1:${(await admin.listen()).port}`;
+    admin = await startAdmin(running.hub, 'tui-token-0123456789');
+    adminUrl = admin.url;
   });
   afterAll(async () => {
     await admin.close();
