@@ -18,18 +18,21 @@ export interface AclRequest {
   modelUnreadable: boolean;
 }
 
+/** `byModelName`: a rule that names models (not `*`) decided it, so it speaks of this very model. */
 export type AclDecision =
-  | { allowed: true }
-  | { allowed: false; code: 'path_not_allowed' | 'model_not_allowed'; message: string };
+  | { allowed: true; byModelName?: boolean }
+  | { allowed: false; code: 'path_not_allowed' | 'model_not_allowed'; message: string; byModelName?: boolean };
 
 type Rule = AclConfig['rules'][number];
 
 const ALLOW: AclDecision = { allowed: true };
+const ALLOW_BY_NAME: AclDecision = { allowed: true, byModelName: true };
 
 export function decide(acl: AclConfig | undefined, request: AclRequest): AclDecision {
   const fromRules = acl ? decideByRules(acl, request) : ALLOW;
   if (!fromRules.allowed) return fromRules;
-  return narrowByClaims(request);
+  const byClaims = narrowByClaims(request);
+  return byClaims.allowed ? fromRules : byClaims;
 }
 
 function decideByRules(acl: AclConfig, request: AclRequest): AclDecision {
@@ -50,10 +53,26 @@ function decideByRules(acl: AclConfig, request: AclRequest): AclDecision {
       if (rule.effect === 'allow') missedOnModel = true;
       continue;
     }
-    if (rule.effect === 'allow') return ALLOW;
-    return denied(request, rule.models !== undefined && request.model !== undefined);
+    const byModelName = namesModels(rule.models) && request.model !== undefined;
+    if (rule.effect === 'allow') return byModelName ? ALLOW_BY_NAME : ALLOW;
+    return { ...denied(request, rule.models !== undefined && request.model !== undefined), byModelName };
   }
   return acl.default === 'allow' ? ALLOW : denied(request, missedOnModel);
+}
+
+/**
+ * A request for an alias: a rule that names the alias decides (so an alias can be allowed
+ * without the model behind it); otherwise the model behind it must be allowed, so a deny on a
+ * model cannot be dodged through an alias.
+ */
+export function decideAlias(acl: AclConfig | undefined, request: AclRequest, target: string): AclDecision {
+  const byAlias = decide(acl, request);
+  if (byAlias.byModelName) return byAlias;
+  return decide(acl, { ...request, model: target });
+}
+
+function namesModels(models: readonly string[] | undefined): boolean {
+  return models !== undefined && !models.includes('*');
 }
 
 function narrowByClaims(request: AclRequest): AclDecision {
@@ -111,11 +130,15 @@ const MODEL_ENDPOINTS = [
   '/v1/moderations',
 ];
 
-/** Whether the caller may use `model` for any API call (for filtering `GET /v1/models`). */
-export function mayUseModel(acl: AclConfig | undefined, identity: Identity, upstream: string, model: string): boolean {
-  return MODEL_ENDPOINTS.some(
-    (path) => decide(acl, { identity, upstream, method: 'POST', path, model, modelUnreadable: false }).allowed,
-  );
+/**
+ * Whether the caller may use `model` for any API call (for filtering `GET /v1/models`); for an
+ * alias, `target` is the model behind it.
+ */
+export function mayUseModel(acl: AclConfig | undefined, identity: Identity, upstream: string, model: string, target?: string): boolean {
+  return MODEL_ENDPOINTS.some((path) => {
+    const request: AclRequest = { identity, upstream, method: 'POST', path, model, modelUnreadable: false };
+    return (target === undefined ? decide(acl, request) : decideAlias(acl, request, target)).allowed;
+  });
 }
 
 function lower(text: string): string {

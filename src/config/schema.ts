@@ -102,7 +102,14 @@ export const upstreamSchema = z.strictObject({
   retries: z.number().int().min(0).max(10).default(2),
   timeouts: timeoutsSchema.prefault({}),
   headers: z.record(z.string(), z.string()).default({}).describe('extra headers sent upstream'),
-  models: stringList.optional().describe('model globs this upstream serves'),
+  query: z.record(z.string(), z.string()).default({}).describe('query parameters added to every forwarded URL (Azure: { "api-version": "2024-10-21" })'),
+  keyHeader: z
+    .string()
+    .regex(/^[A-Za-z0-9-]+$/, 'must be a header name')
+    .transform((name) => name.toLowerCase())
+    .default('authorization')
+    .describe('header that carries a pool key: "authorization" sends "Bearer KEY"; any other (Azure: "api-key") sends the key as is'),
+  models: stringList.optional().describe('model globs this upstream serves; on a shared route the request\'s model picks the upstream'),
   queue: z
     .strictObject({
       maxWait: durationMs('how long a request may wait for a usable key').prefault('10s'),
@@ -113,6 +120,16 @@ export const upstreamSchema = z.strictObject({
   injectStreamUsage: z.boolean().default(true).describe('ask for usage on streamed chat/completions (and hide it from clients that did not)'),
   overQuotaRecheck: durationMs('how long an over-quota key rests before one request rechecks it').prefault('15m'),
 });
+
+/** Where an alias sends a request: a model (routed by the upstreams' model globs) or an upstream and model. */
+const aliasTargetSchema = z.union([
+  z.string().min(1),
+  z.strictObject({ upstream: z.string().min(1).optional(), model: z.string().min(1) }),
+]);
+
+export const aliasesSchema = z
+  .record(z.string().min(1), z.union([aliasTargetSchema, z.array(aliasTargetSchema).min(1)]))
+  .describe('model names users see, each mapped to a real model, or to a chain of them tried in order');
 
 const jwtSchema = z
   .strictObject({
@@ -256,6 +273,7 @@ export const hubConfigSchema = z
     admin: adminSchema.prefault({}),
     store: storeUrl,
     upstreams: z.array(upstreamSchema).min(1, 'at least one upstream is needed'),
+    aliases: aliasesSchema.optional(),
     auth: authSchema.optional(),
     acl: aclSchema.optional(),
     limits: limitsSchema.optional(),
@@ -266,17 +284,30 @@ export const hubConfigSchema = z
   })
   .superRefine((config, ctx) => {
     const names = new Set<string>();
-    const routes = new Set<string>();
+    const catchAllRoutes = new Set<string>();
     config.upstreams.forEach((upstream, index) => {
       if (names.has(upstream.name)) {
         ctx.addIssue({ code: 'custom', path: ['upstreams', index, 'name'], message: `upstream name "${upstream.name}" is used twice` });
       }
-      if (routes.has(upstream.route) && !upstream.models) {
-        ctx.addIssue({ code: 'custom', path: ['upstreams', index, 'route'], message: `route "${upstream.route}" is used twice` });
+      if (!upstream.models) {
+        if (catchAllRoutes.has(upstream.route)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['upstreams', index, 'route'],
+            message: `route "${upstream.route}" is used twice; upstreams sharing a route need "models" (at most one may serve every other model)`,
+          });
+        }
+        catchAllRoutes.add(upstream.route);
       }
       names.add(upstream.name);
-      routes.add(upstream.route);
     });
+    for (const [alias, targets] of Object.entries(config.aliases ?? {})) {
+      (Array.isArray(targets) ? targets : [targets]).forEach((target, index) => {
+        if (typeof target === 'object' && target.upstream !== undefined && !names.has(target.upstream)) {
+          ctx.addIssue({ code: 'custom', path: ['aliases', alias, index, 'upstream'], message: `there is no upstream named "${target.upstream}"` });
+        }
+      });
+    }
     const hasPoolKeys = config.upstreams.some((upstream) => upstream.keys.length > 0);
     if (hasPoolKeys && !config.auth) {
       ctx.addIssue({
@@ -292,6 +323,7 @@ export type HubConfig = z.output<typeof hubConfigSchema>;
 export type UpstreamConfig = HubConfig['upstreams'][number];
 export type PoolKeyConfig = UpstreamConfig['keys'][number];
 export type AuthConfig = z.output<typeof authSchema>;
+export type AliasesConfig = z.output<typeof aliasesSchema>;
 export type AclConfig = z.output<typeof aclSchema>;
 export type LimitsConfig = z.output<typeof limitsSchema>;
 export type PriceConfig = z.output<typeof priceSchema>;

@@ -9,6 +9,7 @@ import { anyGlobMatch } from '../util/glob.js';
 import { errorCodeOf } from './classify.js';
 import type { KeyPool, PoolKey } from './pool.js';
 import { toPoolKey } from './pool.js';
+import { keyHeaders, withUpstreamQuery } from '../proxy/upstream-address.js';
 
 export type CheckVerdict = 'ok' | 'revoked' | 'over_quota' | 'rate_limited' | 'unreachable' | 'error';
 
@@ -40,7 +41,7 @@ export async function probeKey(upstream: UpstreamConfig, key: PoolKey, timeoutMs
   const base = { upstream: upstream.name, hash: key.hash, key: key.masked, label: key.label, checkedAt: Date.now() };
   let answer: { status: number; body: Buffer };
   try {
-    answer = await get(modelsUrl(upstream.baseUrl), { ...upstream.headers, authorization: `Bearer ${key.secret}` }, timeoutMs);
+    answer = await fetchModelList(upstream, keyHeaders(upstream, key.secret), timeoutMs);
   } catch (err) {
     return { ...base, verdict: 'unreachable', status: undefined, detail: (err as Error).message, models: undefined };
   }
@@ -61,13 +62,14 @@ export async function probeKey(upstream: UpstreamConfig, key: PoolKey, timeoutMs
   return { ...base, verdict: 'error', status, detail, models: undefined };
 }
 
-function modelsUrl(baseUrl: string): URL {
-  const url = new URL(baseUrl);
-  url.pathname = `${url.pathname.replace(/\/+$/, '')}/v1/models`;
-  return url;
+/** `GET /v1/models` on an upstream with the given credential (its extra headers and query added). */
+export function fetchModelList(upstream: UpstreamConfig, credential: Record<string, string>, timeoutMs: number): Promise<{ status: number; body: Buffer }> {
+  const base = new URL(upstream.baseUrl);
+  const url = new URL(withUpstreamQuery(upstream, `${base.pathname.replace(/\/+$/, '')}/v1/models`), base);
+  return get(url, { ...upstream.headers, ...credential }, timeoutMs);
 }
 
-function modelIds(body: Buffer): string[] | undefined {
+export function modelIds(body: Buffer): string[] | undefined {
   try {
     const parsed = JSON.parse(body.toString('utf8')) as { data?: { id?: unknown }[] };
     if (!Array.isArray(parsed.data)) return undefined;

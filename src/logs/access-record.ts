@@ -11,7 +11,10 @@ export interface AccessRecord {
   route: string | null;
   /** The path as the client sent it, normalized, without the query. */
   path: string;
+  /** The model that answered (as the upstream names it). */
   model: string | null;
+  /** The alias the client asked for, when it named one. */
+  alias: string | null;
   stream: boolean;
   status: number | null;
   upstream: string | null;

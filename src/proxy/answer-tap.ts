@@ -16,6 +16,7 @@ export class AnswerTap {
   private readonly splitter: SseEventSplitter | undefined;
   private readonly jsonChunks: Buffer[] | undefined;
   private jsonSize = 0;
+  private readonly modelMember: string | undefined;
 
   constructor(
     kind: 'sse' | 'json' | 'none',
@@ -23,14 +24,17 @@ export class AnswerTap {
     readonly stripInjectedUsage: boolean,
     /** Hand out whole events (for pacing) even when nothing is rewritten. */
     private readonly byEvent = false,
+    /** Name this model in every event instead of the upstream's (the alias the client asked for). */
+    private readonly restoreModel?: string,
   ) {
     this.splitter = kind === 'sse' ? new SseEventSplitter() : undefined;
+    this.modelMember = restoreModel === undefined ? undefined : `"model":${JSON.stringify(restoreModel)}`;
     this.jsonChunks = kind === 'json' ? [] : undefined;
   }
 
   /** Whether chunks must go through `rewrite` instead of straight to the client. */
   get rewrites(): boolean {
-    return (this.stripInjectedUsage || this.byEvent) && this.splitter !== undefined;
+    return (this.stripInjectedUsage || this.byEvent || this.restoreModel !== undefined) && this.splitter !== undefined;
   }
 
   /** Observes a chunk that goes to the client unchanged. */
@@ -48,8 +52,10 @@ export class AnswerTap {
     const out: string[] = [];
     for (const event of this.splitter!.push(chunk)) {
       observeEvent(this.exchange, event);
-      if (!this.stripInjectedUsage) out.push(event + '\n\n');
-      else if (!isUsageOnlyChunk(event)) out.push(event.replaceAll(',"usage":null', '') + '\n\n');
+      if (this.stripInjectedUsage && isUsageOnlyChunk(event)) continue;
+      let text = this.stripInjectedUsage ? event.replaceAll(',"usage":null', '') : event;
+      if (this.restoreModel !== undefined) text = text.replace(MODEL_MEMBER, this.modelMember!);
+      out.push(text + '\n\n');
     }
     return out;
   }
@@ -64,6 +70,12 @@ export class AnswerTap {
     }
   }
 }
+
+/**
+ * A `"model": "…"` member of the event's JSON. Inside a JSON string every quote is escaped, so
+ * this text can only be a member name, never part of the assistant's content.
+ */
+const MODEL_MEMBER = /"model"\s*:\s*"(?:[^"\\]|\\.)*"/g;
 
 function isUsageOnlyChunk(event: string): boolean {
   return event.includes('"choices":[]') && event.includes('"usage":{');

@@ -83,14 +83,16 @@ function serveHit(ctx: RequestContext, hub: Hub, entry: CacheEntry): 'done' {
   ctx.outcome.ttfbMs = performance.now() - ctx.startedAt;
   const { res } = ctx;
   res.setHeader('x-aifd-cache', 'hit');
+  // Stored as the upstream answered; a client that asked for an alias sees the alias.
+  const body = ctx.alias ? { ...entry.body, model: ctx.alias } : entry.body;
   if (ctx.info.stream) {
     const includeUsage = (ctx.info.json?.stream_options as { include_usage?: unknown } | undefined)?.include_usage === true && !ctx.injectedUsage;
     res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' });
-    res.end(chatCompletionEvents(entry.body, includeUsage).join(''));
+    res.end(chatCompletionEvents(body, includeUsage).join(''));
   } else {
-    const body = JSON.stringify(entry.body);
-    res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
-    res.end(body);
+    const text = JSON.stringify(body);
+    res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+    res.end(text);
   }
   return 'done';
 }

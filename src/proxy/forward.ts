@@ -17,6 +17,9 @@ import { overheadMs, type RequestContext } from './context.js';
 import { clientResponseHeaders, outgoingRequestHeaders } from './headers.js';
 import { sendError, sseErrorEvent } from './respond.js';
 import type { UpstreamRuntime } from './upstreams.js';
+import { keyHeaders, withUpstreamQuery } from './upstream-address.js';
+import { withPathModel } from './inspect-body.js';
+import { exchangeFromJson } from '../usage/exchange.js';
 
 /** Largest error body read to decide on a retry; error bodies are a few hundred bytes. */
 const MAX_ERROR_BODY = 1024 * 1024;
@@ -38,6 +41,9 @@ interface BufferedAnswer {
   response: IncomingMessage;
   body: Buffer;
 }
+
+/** Why an upstream did not answer: its last error answer (to replay), or aifd's own error. */
+type Failure = { answer: BufferedAnswer; error?: undefined } | { answer?: undefined; error: AifdError };
 
 export interface Forwarder {
   forward(ctx: RequestContext): Promise<void>;
@@ -110,40 +116,72 @@ export function createForwarder(): Forwarder {
           target: upstream.target,
           agent: upstream.agent,
           buffer: bodyStream,
-          headers: key ? { authorization: `Bearer ${key.secret}` } : {},
+          headers: key ? keyHeaders(upstream.config, key.secret) : {},
         },
         (err) => finish({ kind: 'failed', error: connectionError(upstream, err as NodeJS.ErrnoException) }),
       );
     });
   }
 
+  /**
+   * Tries each target of the request in turn (one, unless routing by model planned a fallback
+   * chain) until one answers; only the last failure reaches the client.
+   */
   async function forward(ctx: RequestContext): Promise<void> {
     const route = ctx.route!;
-    const { upstream } = route;
-    ctx.req.url = route.forwardPath;
-    ctx.req.headers = outgoingRequestHeaders(ctx.req.headers, {
-      dropCredentials: !upstream.passThrough,
-      bodyLength: ctx.body.length,
-      hasBody: ctx.body.length > 0 || hasBodySemantics(ctx.req.method),
-      extra: upstream.config.headers,
-    });
-    // An answer aifd rewrites must arrive uncompressed.
-    if (ctx.rewriteJson) delete ctx.req.headers['accept-encoding'];
+    const clientHeaders = ctx.req.headers;
+    const clientPath = route.forwardPath;
+    const targets = ctx.targets ?? [undefined];
+    let failure: Failure | undefined;
+    for (const target of targets) {
+      const upstream = target?.upstream ?? route.upstream;
+      route.upstream = upstream;
+      ctx.target = target;
+      let path = clientPath;
+      if (target) {
+        path = aimAt(ctx, clientPath, target.model);
+        ctx.outcome.keyHash = undefined;
+      }
+      ctx.req.url = withUpstreamQuery(upstream.config, path);
+      ctx.req.headers = outgoingRequestHeaders(clientHeaders, {
+        dropCredentials: !upstream.passThrough,
+        bodyLength: ctx.body.length,
+        hasBody: ctx.body.length > 0 || hasBodySemantics(ctx.req.method),
+        extra: upstream.config.headers,
+      });
+      // An answer aifd rewrites must arrive uncompressed.
+      if (ctx.rewriteJson || ctx.alias) delete ctx.req.headers['accept-encoding'];
+      failure = await forwardTo(ctx, upstream);
+      if (!failure) return;
+    }
+    ctx.outcome.ttfbMs = performance.now() - ctx.startedAt;
+    if (failure!.answer) {
+      sendBuffered(ctx, failure!.answer);
+      return;
+    }
+    const error = failure!.error!;
+    ctx.outcome.error = error.code;
+    ctx.outcome.status = error.status;
+    sendError(ctx.res, ctx.id, error);
+  }
 
+  /** One upstream, with retries on its other keys; undefined once the client has its answer (or left). */
+  async function forwardTo(ctx: RequestContext, upstream: UpstreamRuntime): Promise<Failure | undefined> {
     const tried = new Set<string>();
     let lastAnswer: BufferedAnswer | undefined;
     let lastError: AifdError | undefined;
     const maxAttempts = upstream.config.retries + 1;
+    const model = ctx.target?.model ?? ctx.info.model;
     for (let n = 0; n < maxAttempts; n++) {
       let lease: Lease | undefined;
       if (!upstream.passThrough) {
         const waitStart = performance.now();
         try {
-          lease = await upstream.queue.acquire({ model: ctx.info.model, exclude: retryExclusion(upstream, ctx.info.model, tried), user: ctx.identity?.user ?? ctx.clientIp, signal: ctx.clientGone });
+          lease = await upstream.queue.acquire({ model, exclude: retryExclusion(upstream, model, tried), user: ctx.identity?.user ?? ctx.clientIp, signal: ctx.clientGone });
         } catch (err) {
           if (ctx.clientGone.aborted) {
             ctx.outcome.error = 'client_closed';
-            return;
+            return undefined;
           }
           if (!lastAnswer && !lastError) lastError = err as AifdError;
           break;
@@ -153,12 +191,12 @@ export function createForwarder(): Forwarder {
         tried.add(lease.key.hash);
         ctx.outcome.keyHash = lease.key.hash;
       }
-      ctx.outcome.attempts = n + 1;
+      ctx.outcome.attempts++;
       const result = await attempt(ctx, upstream, lease?.key);
       if (result.kind === 'client_gone') {
         release(upstream, lease, undefined);
         ctx.outcome.error = 'client_closed';
-        return;
+        return undefined;
       }
       if (result.kind === 'failed') {
         release(upstream, lease, { verdict: 'unreachable', error: result.error.message });
@@ -171,9 +209,10 @@ export function createForwarder(): Forwarder {
       const rateLimit = parseRateLimitHeaders(response.headers);
       if (!isRetryable(status, upstream)) {
         ctx.outcome.ttfbMs = performance.now() - ctx.startedAt;
-        const relayed = ctx.rewriteJson && status === 200 && isJson(response) ? await relayRewritten(ctx, response, ctx.rewriteJson) : await relay(ctx, upstream, response);
+        const rewrite = answerRewrite(ctx);
+        const relayed = rewrite && status === 200 && isJson(response) ? await relayRewritten(ctx, response, rewrite) : await relay(ctx, upstream, response);
         release(upstream, lease, { verdict: relayed.verdict, error: relayed.error, rateLimit });
-        return;
+        return undefined;
       }
       const body = await readAnswer(response);
       if (body === undefined) {
@@ -192,19 +231,11 @@ export function createForwarder(): Forwarder {
       lastAnswer = { response, body };
       lastError = undefined;
     }
-
-    ctx.outcome.ttfbMs = performance.now() - ctx.startedAt;
-    if (lastAnswer && !(lastAnswer.response.statusCode === 401 && !upstream.passThrough)) {
-      sendBuffered(ctx, lastAnswer);
-      return;
-    }
     // A pool key's 401 is ours to fix, not the client's, and its body names part of the key.
-    const error =
-      lastError ??
-      new AifdError('no_key_available', `no key of upstream "${upstream.config.name}" was accepted by the upstream`, { retryAfterSec: 60 });
-    ctx.outcome.error = error.code;
-    ctx.outcome.status = error.status;
-    sendError(ctx.res, ctx.id, error);
+    if (lastAnswer && !(lastAnswer.response.statusCode === 401 && !upstream.passThrough)) return { answer: lastAnswer };
+    return {
+      error: lastError ?? new AifdError('no_key_available', `no key of upstream "${upstream.config.name}" was accepted by the upstream`, { retryAfterSec: 60 }),
+    };
   }
 
   return {
@@ -214,6 +245,35 @@ export function createForwarder(): Forwarder {
 }
 
 const NO_KEYS: ReadonlySet<string> = new Set();
+
+/**
+ * Points the request at `model` (a fallback or an alias's real model): the JSON body's `model`,
+ * or the model in the path. Returns the path to forward.
+ */
+function aimAt(ctx: RequestContext, clientPath: string, model: string): string {
+  const json = ctx.info.json;
+  if (json && typeof json.model === 'string') {
+    if (json.model !== model) {
+      json.model = model;
+      ctx.body = Buffer.from(JSON.stringify(json));
+    }
+    return clientPath;
+  }
+  return withPathModel(clientPath, model);
+}
+
+/** What a whole JSON answer goes through before the client sees it, if anything. */
+function answerRewrite(ctx: RequestContext): ((body: unknown) => unknown) | undefined {
+  const { alias, rewriteJson } = ctx;
+  if (!alias) return rewriteJson;
+  return (body) => {
+    const rewritten = rewriteJson ? rewriteJson(body) : body;
+    if (rewritten && typeof rewritten === 'object' && typeof (rewritten as { model?: unknown }).model === 'string') {
+      return { ...rewritten, model: alias };
+    }
+    return rewritten;
+  };
+}
 
 /**
  * A retry prefers a key not tried yet; when every untried key is further off than one already
@@ -257,11 +317,12 @@ function relay(ctx: RequestContext, upstream: UpstreamRuntime, response: Incomin
   const contentType = response.headers['content-type'] ?? '';
   const isEventStream = contentType.startsWith('text/event-stream');
   const pacer = isEventStream && upstream.pacing ? upstream.pacing() : undefined;
-  const kind = ctx.wantsAnswer || ctx.injectedUsage || ctx.cacheFill ? tapKind(status, contentType, response.headers['content-encoding']) : 'none';
-  const tap = new AnswerTap(kind, ctx.injectedUsage, pacer !== undefined);
+  const kind = ctx.wantsAnswer || ctx.injectedUsage || ctx.cacheFill || ctx.alias ? tapKind(status, contentType, response.headers['content-encoding']) : 'none';
+  const tap = new AnswerTap(kind, ctx.injectedUsage, pacer !== undefined, ctx.alias);
   ctx.exchange = tap.exchange;
   ctx.outcome.status = status;
   res.setHeader('x-aifd-overhead-ms', String(overheadMs(ctx, performance.now())));
+  res.setHeader('x-aifd-upstream', upstream.config.name);
   res.writeHead(status, clientResponseHeaders(response.headers, ctx.id, !upstream.passThrough));
   if (isEventStream) res.flushHeaders();
 
@@ -386,7 +447,9 @@ async function relayRewritten(ctx: RequestContext, response: IncomingMessage, re
   let out: Buffer | undefined;
   if (body) {
     try {
-      out = Buffer.from(JSON.stringify(rewrite(JSON.parse(body.toString('utf8')))));
+      const answer: unknown = JSON.parse(body.toString('utf8'));
+      ctx.exchange = exchangeFromJson(answer);
+      out = Buffer.from(JSON.stringify(rewrite(answer)));
     } catch {
       out = undefined;
     }
@@ -406,6 +469,7 @@ function sendBuffered(ctx: RequestContext, answer: BufferedAnswer): void {
   const headers = clientResponseHeaders(answer.response.headers, ctx.id, !ctx.route!.upstream.passThrough);
   headers['content-length'] = answer.body.length;
   headers['x-aifd-overhead-ms'] = String(overheadMs(ctx, performance.now()));
+  headers['x-aifd-upstream'] = ctx.route!.upstream.config.name;
   ctx.res.writeHead(status, headers);
   ctx.res.end(answer.body);
 }

@@ -13,6 +13,7 @@ import { newOutcome, type RequestContext } from './context.js';
 import { createForwarder, type Forwarder } from './forward.js';
 import { sendError } from './respond.js';
 import { RouteTable } from './routes.js';
+import { ModelRouter } from './model-routing.js';
 import { STAGES } from './stages.js';
 import { createRecorder, type Recorder } from './recorder.js';
 import { createJsonLinesFile } from '../logs/json-lines-file.js';
@@ -41,6 +42,7 @@ import { systemClock, type Clock } from '../util/clock.js';
 export interface Hub {
   readonly config: HubConfig;
   readonly routes: RouteTable;
+  readonly router: ModelRouter;
   readonly upstreams: readonly UpstreamRuntime[];
   readonly forwarder: Forwarder;
   readonly log: Diagnostics;
@@ -85,6 +87,7 @@ export function createHub(config: HubConfig, options: HubOptions): Hub {
   const keyStore = options.store ? new KeyStateStore(options.store.namespace('keys'), options.log) : undefined;
   const revocations = config.auth?.jwt && options.store ? new Revocations(options.store.namespace('revocations')) : undefined;
   const routes = new RouteTable(upstreams);
+  const router = new ModelRouter(upstreams, config.aliases);
   const forwarder = createForwarder();
   const recorder = createRecorder(config, options.log);
   // Reading answers for usage is work: skip it where nothing would use what it finds.
@@ -107,6 +110,7 @@ export function createHub(config: HubConfig, options: HubOptions): Hub {
   const hub: Hub = {
     config,
     routes,
+    router,
     upstreams,
     forwarder,
     log,
@@ -173,6 +177,9 @@ export function createHub(config: HubConfig, options: HubOptions): Hub {
       usage: undefined,
       usageSource: undefined,
       route: undefined,
+      targets: undefined,
+      target: undefined,
+      alias: undefined,
       body: EMPTY_BODY,
       info: NO_BODY,
       outcome: newOutcome(),

@@ -31,10 +31,22 @@ export async function inspectBody(contentType: string | undefined, body: Buffer,
   return info;
 }
 
+const MODEL_IN_PATH = /^(\/(?:v1\/models|openai\/deployments)\/)([^/?]+)/;
+
 /** `/v1/models/{model}` and Azure-style `/openai/deployments/{deployment}/…`. */
 export function modelFromPath(path: string): string | undefined {
-  const match = /^\/(?:v1\/models|openai\/deployments)\/([^/?]+)/.exec(path);
-  return match ? decodeURIComponent(match[1]!) : undefined;
+  const match = MODEL_IN_PATH.exec(path);
+  if (!match) return undefined;
+  try {
+    return decodeURIComponent(match[2]!);
+  } catch {
+    return match[2];
+  }
+}
+
+/** The same path naming another model (unchanged when the path names none). */
+export function withPathModel(path: string, model: string): string {
+  return path.replace(MODEL_IN_PATH, (_all, head: string) => head + encodeURIComponent(model));
 }
 
 function mediaType(contentType: string | undefined): string {

@@ -36,7 +36,7 @@ export function createRecorder(config: HubConfig, log: Diagnostics): Recorder {
     try {
       await settleUsage(ctx);
       // A cache hit costs nothing: its reservation is returned whole.
-      await ctx.admission?.settle(ctx.cacheStatus === 'hit' ? undefined : ctx.usage, ctx.exchange?.model ?? ctx.info.model);
+      await ctx.admission?.settle(ctx.cacheStatus === 'hit' ? undefined : ctx.usage, servedModel(ctx));
       const record = accessRecordOf(ctx);
       access?.write(JSON.stringify(record));
       for (const listener of listeners) listener(record);
@@ -64,7 +64,7 @@ async function settleUsage(ctx: RequestContext): Promise<void> {
     method: ctx.req.method ?? 'GET',
     path,
     status: ctx.outcome.status,
-    model: ctx.info.model,
+    model: servedModel(ctx),
     body: ctx.info.json,
     exchange: ctx.exchange,
   });
@@ -86,7 +86,8 @@ function accessRecordOf(ctx: RequestContext): AccessRecord {
     method: ctx.req.method ?? 'GET',
     route: route?.upstream.config.route ?? null,
     path: route?.pathname ?? url.split('?', 1)[0]!,
-    model: ctx.exchange?.model ?? ctx.info.model ?? null,
+    model: servedModel(ctx) ?? null,
+    alias: ctx.alias ?? null,
     stream: ctx.info.stream,
     status: ctx.outcome.status ?? null,
     upstream: route?.upstream.config.name ?? null,
@@ -101,6 +102,11 @@ function accessRecordOf(ctx: RequestContext): AccessRecord {
     usageSource: ctx.usageSource ?? null,
     error: ctx.outcome.error ?? null,
   };
+}
+
+/** The model that answered: as the answer says, else as asked of the upstream (not the alias). */
+function servedModel(ctx: RequestContext): string | undefined {
+  return ctx.exchange?.model ?? ctx.target?.model ?? ctx.info.model;
 }
 
 function isChat(ctx: RequestContext): boolean {
@@ -119,7 +125,7 @@ function chatRecordOf(ctx: RequestContext): ChatRecord {
     id: ctx.id,
     user: ctx.identity?.user ?? null,
     ip: ctx.clientIp,
-    model: exchange?.model ?? ctx.info.model ?? null,
+    model: servedModel(ctx) ?? null,
     params,
     messages,
     tools: Array.isArray(body.tools) ? body.tools : null,

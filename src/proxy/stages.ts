@@ -2,12 +2,13 @@
  * THE ORDER a request goes through, top to bottom. A stage either lets the request go on
  * ('next') or has answered it ('done'); a thrown AifdError becomes an OpenAI-shaped error.
  */
-import { decide, mayUseModel } from '../auth/acl.js';
+import { decide, decideAlias, mayUseModel, type AclDecision } from '../auth/acl.js';
 import { AifdError } from '../errors.js';
 import type { RequestContext } from './context.js';
 import type { Hub } from './hub.js';
 import { readBody } from './body.js';
-import { inspectBody } from './inspect-body.js';
+import { inspectBody, modelFromPath } from './inspect-body.js';
+import { answerModelList } from './model-list.js';
 import { normalizeTarget } from './normalize-path.js';
 import { sendJson } from './respond.js';
 import type { TokenRequest } from '../limits/limits.js';
@@ -66,19 +67,44 @@ async function readRequestBody(ctx: RequestContext, hub: Hub): Promise<StageResu
   return NEXT;
 }
 
+/** On a route where the model picks the upstream: plans where the request goes (and falls back to). */
+function routeByModel(ctx: RequestContext, hub: Hub): StageResult {
+  const route = ctx.route!;
+  const model = ctx.info.model;
+  if (model === undefined || !hub.router.routesByModel(route)) return NEXT;
+  const plan = hub.router.plan(route, model);
+  if (plan.alias && !ctx.info.json && modelFromPath(route.forwardPath) === undefined) {
+    throw new AifdError('invalid_request', `the model alias "${model}" can be used in JSON requests only; name the model itself`, { param: 'model' });
+  }
+  ctx.targets = plan.targets;
+  ctx.alias = plan.alias;
+  route.upstream = plan.targets[0]!.upstream;
+  return NEXT;
+}
+
 function authorize(ctx: RequestContext, hub: Hub): StageResult {
   const identity = ctx.identity;
   if (!identity) return NEXT;
   const route = ctx.route!;
   const path = route.apiPath;
-  const decision = decide(hub.config.acl, {
-    identity,
-    upstream: route.upstream.config.name,
-    method: ctx.req.method ?? 'GET',
-    path,
-    model: ctx.info.model,
-    modelUnreadable: ctx.info.modelUnknown,
-  });
+  const acl = hub.config.acl;
+  const decideFor = (upstream: string, model: string | undefined, target?: string): AclDecision => {
+    const request = { identity, upstream, method: ctx.req.method ?? 'GET', path, model, modelUnreadable: ctx.info.modelUnknown };
+    return target === undefined ? decide(acl, request) : decideAlias(acl, request, target);
+  };
+  let decision: AclDecision;
+  if (ctx.targets) {
+    // Each target is judged on its own; the ones the caller may not use drop out of the chain.
+    const decisions = ctx.targets.map((target) => decideFor(target.upstream.config.name, ctx.alias ?? target.model, ctx.alias ? target.model : undefined));
+    const allowed = ctx.targets.filter((_target, index) => decisions[index]!.allowed);
+    decision = allowed.length > 0 ? decisions[ctx.targets.indexOf(allowed[0]!)]! : decisions[0]!;
+    if (allowed.length > 0) {
+      ctx.targets = allowed;
+      route.upstream = allowed[0]!.upstream;
+    }
+  } else {
+    decision = decideFor(route.upstream.config.name, ctx.info.model);
+  }
   if (!decision.allowed) {
     throw new AifdError(decision.code, decision.message, decision.code === 'model_not_allowed' ? { param: 'model' } : {});
   }
@@ -118,9 +144,11 @@ async function applyLimits(ctx: RequestContext, hub: Hub): Promise<StageResult> 
   let tokens: TokenRequest | undefined;
   if (limits.countsTokens && consumesTokens(method, path)) {
     const json = ctx.info.json;
+    // An alias is priced and counted as the model behind it.
+    const model = ctx.targets?.[0]?.model ?? ctx.info.model;
     tokens = {
-      model: ctx.info.model,
-      promptTokens: await estimatePromptTokens(ctx.info.model, json),
+      model,
+      promptTokens: await estimatePromptTokens(model, json),
       maxTokens: firstNumber(json?.max_tokens, json?.max_completion_tokens, json?.max_output_tokens),
     };
   }
@@ -161,7 +189,9 @@ export const STAGES: readonly Stage[] = [
   matchRoute,
   authenticate,
   readRequestBody,
+  routeByModel,
   authorize,
+  answerModelList,
   requestStreamUsage,
   applyLimits,
   serveFromCache,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decide, mayUseModel, type AclRequest } from '../../src/auth/acl.js';
+import { decide, decideAlias, mayUseModel, type AclRequest } from '../../src/auth/acl.js';
 import type { AclConfig } from '../../src/config/schema.js';
 import type { Identity } from '../../src/auth/identity.js';
 
@@ -51,7 +51,7 @@ describe('ACL decisions', () => {
   for (const [name, request, expected] of cases) {
     it(name, () => {
       const decision = decide(acl, request);
-      if (expected === true) expect(decision).toEqual({ allowed: true });
+      if (expected === true) expect(decision.allowed).toBe(true);
       else expect(decision).toMatchObject({ allowed: false, code: expected });
     });
   }
@@ -63,7 +63,7 @@ describe('ACL decisions', () => {
 
   it('lets token claims only narrow', () => {
     const narrowed = who('admin', [], { models: ['gpt-4o-mini'], paths: ['/v1/chat/*'] });
-    expect(decide(acl, req(narrowed, 'POST', '/v1/chat/completions', 'gpt-4o-mini'))).toEqual({ allowed: true });
+    expect(decide(acl, req(narrowed, 'POST', '/v1/chat/completions', 'gpt-4o-mini'))).toMatchObject({ allowed: true });
     expect(decide(acl, req(narrowed, 'POST', '/v1/chat/completions', 'gpt-4o'))).toMatchObject({ code: 'model_not_allowed' });
     expect(decide(acl, req(narrowed, 'POST', '/v1/embeddings', 'gpt-4o-mini'))).toMatchObject({ code: 'path_not_allowed' });
     // a claim never widens: dev with a wide token claim is still held to the rules
@@ -82,5 +82,39 @@ describe('ACL decisions', () => {
     expect(mayUseModel(acl, who('rita', ['research']), 'openai', 'o1-preview')).toBe(false);
     expect(mayUseModel(acl, who('rita', ['research']), 'openai', 'gpt-4o')).toBe(true);
     expect(mayUseModel(acl, who('admin', [], { models: ['gpt-*'] }), 'openai', 'dall-e-3')).toBe(false);
+  });
+
+  describe('aliases', () => {
+    const aliasAcl: AclConfig = {
+      default: 'deny',
+      rules: [
+        { roles: ['intern'], models: ['cheap'], effect: 'allow' },
+        { roles: ['intern'], models: ['gpt-4o*'], effect: 'deny' },
+        { roles: ['dev'], models: ['gpt-4o*'], effect: 'allow' },
+        { roles: ['dev'], models: ['secret-alias'], effect: 'deny' },
+        { roles: ['ops'], effect: 'allow' },
+      ],
+    };
+    const chat = (identity: Identity, model: string) => req(identity, 'POST', '/v1/chat/completions', model);
+
+    it('a rule naming the alias allows it without allowing the model behind it', () => {
+      expect(decideAlias(aliasAcl, chat(who('ivy', ['intern']), 'cheap'), 'gpt-4o-mini').allowed).toBe(true);
+      expect(decide(aliasAcl, chat(who('ivy', ['intern']), 'gpt-4o-mini'))).toMatchObject({ code: 'model_not_allowed' });
+    });
+
+    it('an alias no rule names is as allowed as the model behind it', () => {
+      expect(decideAlias(aliasAcl, chat(who('ann', ['dev']), 'smart'), 'gpt-4o').allowed).toBe(true);
+      expect(decideAlias(aliasAcl, chat(who('ivy', ['intern']), 'smart'), 'gpt-4o')).toMatchObject({ code: 'model_not_allowed' });
+    });
+
+    it('a rule denying the alias by name wins over the model behind it', () => {
+      expect(decideAlias(aliasAcl, chat(who('ann', ['dev']), 'secret-alias'), 'gpt-4o')).toMatchObject({ code: 'model_not_allowed' });
+    });
+
+    it('a rule about every model decides by the model behind the alias', () => {
+      expect(decideAlias(aliasAcl, chat(who('otto', ['ops']), 'anything'), 'gpt-4o').allowed).toBe(true);
+      expect(mayUseModel(aliasAcl, who('ivy', ['intern']), 'openai', 'cheap', 'gpt-4o-mini')).toBe(true);
+      expect(mayUseModel(aliasAcl, who('ivy', ['intern']), 'openai', 'smart', 'gpt-4o')).toBe(false);
+    });
   });
 });

@@ -6,20 +6,14 @@ import { startMockUpstream, type MockUpstream } from '../mock-upstream/mock-upst
 import { fixtureJson } from '../mock-upstream/fixtures.js';
 import { startHub, type RunningHub } from '../helpers/hub.js';
 import { request } from '../helpers/http.js';
+import { readJsonLines } from '../helpers/logs.js';
 import type { AccessRecord } from '../../src/logs/access-record.js';
 import type { ChatRecord } from '../../src/logs/chat-record.js';
 import { estimateTextTokens } from '../../src/usage/estimate.js';
 
 const POOL_KEY = 'sk-usage-test-key-99999999999999999999';
 
-async function linesOf<T>(dir: string, prefix: string): Promise<T[]> {
-  const files = (await readdir(dir)).filter((name) => name.startsWith(prefix) && name.endsWith('.log'));
-  const lines: T[] = [];
-  for (const file of files) {
-    for (const line of (await readFile(path.join(dir, file), 'utf8')).split('\n')) if (line.trim()) lines.push(JSON.parse(line) as T);
-  }
-  return lines;
-}
+const linesOf = readJsonLines;
 
 describe('usage accounting and logs', () => {
   let mock: MockUpstream;

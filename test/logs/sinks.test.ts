@@ -31,6 +31,7 @@ function record(i: number, overrides: Partial<AccessRecord> = {}): AccessRecord 
     route: '/',
     path: '/v1/chat/completions',
     model: i % 3 === 0 ? 'gpt-4o' : 'gpt-4o-mini',
+    alias: null,
     stream: i % 2 === 1,
     status: i % 10 === 9 ? 500 : 200,
     upstream: 'openai',

@@ -62,13 +62,15 @@ export interface MockOptions {
   chunkDelayMs: number;
   /** Keys that are accepted; others get OpenAI's 401. Undefined accepts any key. */
   validKeys: Set<string> | undefined;
+  /** The model ids `GET /v1/models` lists; undefined replays the recorded list. */
+  modelIds: string[] | undefined;
 }
 
 const ANY = '*';
 
 export class MockUpstream extends EventEmitter {
   readonly received: ReceivedRequest[] = [];
-  readonly options: MockOptions = { streamChunks: 5, chunkDelayMs: 0, validKeys: undefined };
+  readonly options: MockOptions = { streamChunks: 5, chunkDelayMs: 0, validKeys: undefined, modelIds: undefined };
   private readonly scripts = new Map<string, Behavior[]>();
   private readonly sticky = new Map<string, Behavior>();
   private readonly rateLimits = new Map<string, Partial<RateLimitState>>();
@@ -129,6 +131,7 @@ export class MockUpstream extends EventEmitter {
     this.options.streamChunks = 5;
     this.options.chunkDelayMs = 0;
     this.options.validKeys = undefined;
+    this.options.modelIds = undefined;
   }
 
   /** Resolves with the first received request (past or future) that matches. */
@@ -231,7 +234,8 @@ export class MockUpstream extends EventEmitter {
   }
 
   private async route(req: IncomingMessage, res: ServerResponse, request: ReceivedRequest, behavior: Behavior): Promise<void> {
-    const path = request.url.split('?', 1)[0]!;
+    // Azure's v1 API serves the same paths under /openai.
+    const path = request.url.split('?', 1)[0]!.replace(/^\/openai(?=\/v1\/)/, '');
     const json = parseJson(request.body);
     const method = request.method;
     if (method === 'POST' && path === '/v1/chat/completions') {
@@ -269,7 +273,9 @@ export class MockUpstream extends EventEmitter {
       return;
     }
     if (method === 'GET' && path === '/v1/models') {
-      this.sendJson(res, request, 200, fixture('models.json'), {}, false);
+      const ids = this.options.modelIds;
+      const list = ids && JSON.stringify({ object: 'list', data: ids.map((id) => ({ id, object: 'model', created: 1_700_000_000, owned_by: 'mock' })) });
+      this.sendJson(res, request, 200, list ?? fixture('models.json'), {}, false);
       return;
     }
     if (method === 'GET' && path.startsWith('/v1/models/')) {

@@ -1,0 +1,125 @@
+/**
+ * `GET /v1/models` where the model picks the upstream: the union of what the caller may use on
+ * the route — each upstream's own list (narrowed to its `models` globs), the models it declares
+ * by name where it has no list, and the aliases — answered by aifd. `GET /v1/models/{alias}`
+ * is answered here too (the upstream does not know the alias).
+ */
+import { mayUseModel } from '../auth/acl.js';
+import { fetchModelList } from '../keys/check.js';
+import { anyGlobMatch } from '../util/glob.js';
+import type { RequestContext } from './context.js';
+import type { Hub } from './hub.js';
+import { sendJson } from './respond.js';
+import type { RouteMatch } from './routes.js';
+import { keyHeaders } from './upstream-address.js';
+import type { UpstreamRuntime } from './upstreams.js';
+
+interface ModelEntry {
+  id: string;
+  object: string;
+  created: number;
+  owned_by: string;
+  [field: string]: unknown;
+}
+
+/** An upstream's list is asked for once a minute at most (pool mode; it is the same for everyone). */
+const LIST_TTL_MS = 60_000;
+const listCache = new WeakMap<UpstreamRuntime, { at: number; entries: ModelEntry[] }>();
+
+export async function answerModelList(ctx: RequestContext, hub: Hub): Promise<'next' | 'done'> {
+  const route = ctx.route!;
+  if (ctx.req.method !== 'GET' || !route.apiPath.startsWith('/v1/models') || !hub.router.routesByModel(route)) return 'next';
+  if (route.apiPath === '/v1/models') {
+    const data = await unionOfModels(ctx, hub, route);
+    ctx.outcome.status = 200;
+    sendJson(ctx.res, ctx.id, 200, { object: 'list', data });
+    return 'done';
+  }
+  if (ctx.alias) {
+    ctx.outcome.status = 200;
+    sendJson(ctx.res, ctx.id, 200, aliasEntry(ctx.alias));
+    return 'done';
+  }
+  return 'next';
+}
+
+async function unionOfModels(ctx: RequestContext, hub: Hub, route: RouteMatch): Promise<ModelEntry[]> {
+  const identity = ctx.identity;
+  const acl = hub.config.acl;
+  const lists = await Promise.all(route.shared.map((upstream) => upstreamModels(upstream, ctx, hub.clock.now())));
+  const seen = new Set<string>();
+  const data: ModelEntry[] = [];
+  const add = (entry: ModelEntry, mayUse: () => boolean) => {
+    if (seen.has(entry.id) || (identity && !mayUse())) return;
+    seen.add(entry.id);
+    data.push(entry);
+  };
+  route.shared.forEach((upstream, index) => {
+    const name = upstream.config.name;
+    const globs = upstream.config.models;
+    const mayUse = (id: string) => () => mayUseModel(acl, identity!, name, id);
+    for (const entry of lists[index]!) {
+      if (!globs || anyGlobMatch(globs, entry.id)) add(entry, mayUse(entry.id));
+    }
+    for (const declared of globs ?? []) {
+      if (!/[*?]/.test(declared)) add({ id: declared, object: 'model', created: 0, owned_by: name }, mayUse(declared));
+    }
+  });
+  for (const { alias } of hub.router.aliasNames()) {
+    let targets;
+    try {
+      targets = hub.router.plan(route, alias).targets;
+    } catch {
+      continue; // nothing on this route serves it
+    }
+    add(aliasEntry(alias), () => targets.some((target) => mayUseModel(acl, identity!, target.upstream.config.name, alias, target.model)));
+  }
+  return data;
+}
+
+function aliasEntry(alias: string): ModelEntry {
+  return { id: alias, object: 'model', created: 0, owned_by: 'aifd' };
+}
+
+/** One upstream's own list; empty when it has none, or cannot be asked (no usable key, an error). */
+async function upstreamModels(upstream: UpstreamRuntime, ctx: RequestContext, now: number): Promise<ModelEntry[]> {
+  const config = upstream.config;
+  const timeoutMs = Math.min(config.timeouts.connectMs, config.timeouts.firstByteMs);
+  if (upstream.passThrough) {
+    const credential: Record<string, string> = {};
+    for (const name of ['authorization', 'api-key', 'x-api-key']) {
+      const value = ctx.req.headers[name];
+      if (typeof value === 'string') credential[name] = value;
+    }
+    return readList(fetchModelList(config, credential, timeoutMs));
+  }
+  const cached = listCache.get(upstream);
+  if (cached && now - cached.at < LIST_TTL_MS) return cached.entries;
+  const lease = upstream.pool.acquire(undefined, new Set());
+  if (!lease) return [];
+  let ok = false;
+  try {
+    const entries = await readList(
+      fetchModelList(config, keyHeaders(config, lease.key.secret), timeoutMs).then((answer) => {
+        ok = answer.status === 200;
+        return answer;
+      }),
+    );
+    if (ok) listCache.set(upstream, { at: now, entries });
+    return entries;
+  } finally {
+    upstream.pool.release(lease, undefined);
+  }
+}
+
+async function readList(answer: Promise<{ status: number; body: Buffer }>): Promise<ModelEntry[]> {
+  try {
+    const { status, body } = await answer;
+    if (status !== 200) return [];
+    const parsed = JSON.parse(body.toString('utf8')) as { data?: unknown };
+    if (!Array.isArray(parsed.data)) return [];
+    return parsed.data.filter((entry): entry is ModelEntry => typeof (entry as ModelEntry | null)?.id === 'string');
+  } catch {
+    return [];
+  }
+}
