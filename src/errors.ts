@@ -29,6 +29,7 @@ export type ErrorCode =
   | 'upstream_bad_response'
   | 'upstream_timeout'
   | 'shutting_down'
+  | 'store_unavailable'
   | 'internal_error';
 
 interface CatalogueEntry {
@@ -62,6 +63,7 @@ export const ERROR_CATALOGUE: Record<ErrorCode, CatalogueEntry> = {
   upstream_bad_response: { status: 502, type: 'server_error' },
   upstream_timeout: { status: 504, type: 'server_error' },
   shutting_down: { status: 503, type: 'server_error' },
+  store_unavailable: { status: 503, type: 'server_error' },
   internal_error: { status: 500, type: 'server_error' },
 };
 

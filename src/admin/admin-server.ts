@@ -77,7 +77,9 @@ export function createAdminServer(hub: Hub, options: AdminOptions): AdminServer 
       return send(res, 200, JSON.stringify({ ...(await hub.cache.stats()), counters: hub.cache.counters }));
     }
     if (req.method === 'POST' && url.pathname === '/reload') {
-      return send(res, 501, openAIErrorBody(new AifdError('invalid_request', 'reload is not available in this version yet')));
+      const result = await hub.reloadFromSource();
+      if (!result.ok) return send(res, 422, openAIErrorBody(new AifdError('invalid_request', `config reload refused; the running config stays: ${result.error}`)));
+      return send(res, 200, JSON.stringify({ reloaded: true, needRestart: result.needRestart }));
     }
     send(res, 404, openAIErrorBody(new AifdError('route_not_found', `no admin endpoint ${req.method} ${url.pathname}`)));
   }
@@ -118,6 +120,7 @@ export function createAdminServer(hub: Hub, options: AdminOptions): AdminServer 
       keys: hub.keyViews(),
       totals,
       cache: hub.cache?.counters ?? null,
+      store: storeState(hub),
     };
   }
 
@@ -154,4 +157,9 @@ function digest(text: string): Buffer {
 function send(res: ServerResponse, status: number, body: string): void {
   res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) });
   res.end(body);
+}
+
+function storeState(hub: Hub): { kind: string; up: boolean; since: number | null; reason: string | null } {
+  const outage = hub.storeHealth?.current;
+  return { kind: hub.config.store.split(':', 1)[0]!, up: !outage, since: outage?.since ?? null, reason: outage?.reason ?? null };
 }

@@ -11,7 +11,7 @@ import type { Clock } from '../util/clock.js';
 export interface Alert {
   /** Names the incident: the same id within the throttle window is sent once. */
   id: string;
-  event: 'key_revoked' | 'key_over_quota' | 'upstream_failing' | 'budget_soft_limit';
+  event: 'key_revoked' | 'key_over_quota' | 'upstream_failing' | 'budget_soft_limit' | 'store_down';
   message: string;
   details: Record<string, unknown>;
 }

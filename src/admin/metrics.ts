@@ -95,6 +95,22 @@ export function createMetrics(hub: Hub): Metrics {
     },
   });
   new Gauge({
+    name: 'aifd_store_up',
+    help: 'Whether the shared store (Redis) can be reached (1) or not (0)',
+    registers: [registry],
+    collect() {
+      this.set(hub.storeHealth?.up === false ? 0 : 1);
+    },
+  });
+  new Gauge({
+    name: 'aifd_store_outages',
+    help: 'Store outages since start',
+    registers: [registry],
+    collect() {
+      this.set(hub.storeHealth?.outages ?? 0);
+    },
+  });
+  new Gauge({
     name: 'aifd_log_write_failures',
     help: 'Access and chat log lines that could not be written',
     registers: [registry],

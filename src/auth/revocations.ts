@@ -46,7 +46,8 @@ export class Revocations extends EventEmitter {
   /** Rereads the revocations when their version changed. */
   async refresh(): Promise<void> {
     const version = (await this.kv.get('version')) as string | undefined;
-    if (version === this.version) return;
+    // A version that cannot be read (the store is away) never clears what is known.
+    if (version === this.version || version === undefined) return;
     const jtis = new Set<string>();
     const users = new Map<string, number>();
     for await (const [key, value] of this.kv.iterator!(undefined)) {
@@ -54,6 +55,8 @@ export class Revocations extends EventEmitter {
       if (name.startsWith('jti:')) jtis.add(name.slice(4));
       else if (name.startsWith('user:')) users.set(name.slice(5), (value as RevocationEntry).at);
     }
+    // A read cut short by an outage (or a revocation meanwhile) is not taken: next time reads again.
+    if ((await this.kv.get('version')) !== version) return;
     this.jtis = jtis;
     this.users = users;
     this.version = version;

@@ -4,6 +4,8 @@ import { createHub } from '../proxy/hub.js';
 import { openConfiguredStore } from './store-access.js';
 import { renderBanner } from './banner.js';
 import type { AddressInfo } from 'node:net';
+import { watch } from 'node:fs';
+import path from 'node:path';
 import { createAdminServer, type AdminServer } from '../admin/admin-server.js';
 import type { HubConfig } from '../config/schema.js';
 import type { Hub } from '../proxy/hub.js';
@@ -17,17 +19,19 @@ export interface RunOptions {
   port?: number;
   adminPort?: number;
   quiet?: boolean;
+  /** Reload when the config file changes. */
+  watchConfig?: boolean;
 }
 
 
 export async function runDaemon(options: RunOptions): Promise<void> {
-  const { config, file } = await loadConfig({
-    configPath: options.config,
-    overrides: { host: options.host, port: options.port, adminPort: options.adminPort },
-  });
+  const source = { configPath: options.config, overrides: { host: options.host, port: options.port, adminPort: options.adminPort } };
+  const { config, file } = await loadConfig(source);
   const log = await createDiagnostics({ dir: config.logs.dir, level: config.logs.level, quiet: options.quiet });
   const store = await openConfiguredStore(config);
-  const hub = createHub(config, { log, store });
+  // A reload rereads the file that was found at start (not a new search), with the same overrides.
+  const reloadSource = { ...source, configPath: file ?? options.config };
+  const hub = createHub(config, { log, store, loadConfig: async () => (await loadConfig(reloadSource)).config });
   const address = await hub.listen().catch((err: NodeJS.ErrnoException) => {
     const where = `${config.listen.host}:${config.listen.port}`;
     if (err.code === 'EADDRINUSE') throw new CliError(`cannot listen on ${where}: the address is already in use`, EXIT_FAILURE, 'stop the other process or choose another --port');
@@ -56,6 +60,23 @@ export async function runDaemon(options: RunOptions): Promise<void> {
   };
   process.on('SIGINT', () => void stop('SIGINT'));
   process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGHUP', () => void hub.reloadFromSource());
+  if (options.watchConfig) {
+    if (!file) log.warn('--watch-config: there is no config file to watch');
+    else watchConfigFile(file, () => void hub.reloadFromSource());
+  }
+}
+
+/** Calls `onChange` once an edit of the file settles (editors write in several steps). */
+function watchConfigFile(file: string, onChange: () => void): void {
+  let timer: NodeJS.Timeout | undefined;
+  // Watching the folder survives editors that replace the file instead of writing it.
+  const name = path.basename(file);
+  watch(path.dirname(file), (_event, changed) => {
+    if (changed !== null && changed !== name) return;
+    clearTimeout(timer);
+    timer = setTimeout(onChange, 200);
+  }).unref();
 }
 
 function urlOf(address: AddressInfo): string {

@@ -12,5 +12,6 @@ export function makeRunCommand(program: Command): void {
     .option('-p, --port <port>', 'listen port (overrides listen.port)', parsePort)
     .option('--admin-port <port>', 'admin listener port (overrides admin.port; 0 picks a free one)', parsePort)
     .option('-q, --quiet', 'no banner; only warnings and errors on the console')
+    .option('--watch-config', 'reload the config when its file changes (SIGHUP and POST /reload always do)')
     .action(async (options: RunOptions) => (await import('./run-action.js')).runDaemon(options));
 }

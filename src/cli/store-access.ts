@@ -4,7 +4,7 @@ import { CliError, EXIT_FAILURE } from './exit-codes.js';
 
 /** Opens the configured store, or ends the command with one line saying why it cannot. */
 export async function openConfiguredStore(config: HubConfig): Promise<Store> {
-  return openStore(config.store).catch((err: Error) => {
+  return openStore(config.store, { prefix: config.storePrefix }).catch((err: Error) => {
     throw new CliError(`cannot open the store ${config.store}: ${err.message}`, EXIT_FAILURE);
   });
 }

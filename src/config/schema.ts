@@ -228,6 +228,10 @@ export const limitsSchema = z.strictObject({
     })
     .optional(),
   typicalOutputTokens: z.number().int().positive().default(512).describe('reserved for an answer when the request sets no max_tokens'),
+  onStoreDown: z
+    .enum(['open', 'closed'])
+    .default('open')
+    .describe('while Redis is unreachable: open = each instance counts on its own; closed = refuse requests that limits would count'),
 });
 
 export const cacheSchema = z.strictObject({
@@ -272,6 +276,11 @@ export const hubConfigSchema = z
     listen: listenSchema.prefault({}),
     admin: adminSchema.prefault({}),
     store: storeUrl,
+    storePrefix: z
+      .string()
+      .regex(/^[A-Za-z0-9_.:-]*$/, 'use letters, digits, "_", ".", ":" or "-"')
+      .default('aifd:')
+      .describe('prefix of every key aifd writes in Redis (gateways sharing one Redis use different prefixes)'),
     upstreams: z.array(upstreamSchema).min(1, 'at least one upstream is needed'),
     aliases: aliasesSchema.optional(),
     auth: authSchema.optional(),

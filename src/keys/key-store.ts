@@ -1,14 +1,17 @@
 /**
  * Key state that outlives the process: status, counters and last error, in the store. Status
- * changes are written at once; counters are written behind, at most every `flushMs`.
+ * changes are written at once (with a new `version`); counters are written behind, at most every
+ * `flushMs`. Instances sharing the store follow each other's status changes by polling `version`.
  */
 import type Keyv from 'keyv';
+import { randomUUID } from 'node:crypto';
 import type { Diagnostics } from '../logs/diagnostics.js';
 import type { KeyPool, KeyState } from './pool.js';
 
 /** The fields of KeyState worth keeping across restarts. */
 const PERSISTED = [
   'status',
+  'statusAt',
   'reason',
   'until',
   'probeAfterCooling',
@@ -32,6 +35,8 @@ export function storedFields(state: KeyState): StoredKeyState {
 export class KeyStateStore {
   private readonly dirty = new Set<KeyPool>();
   private timer: NodeJS.Timeout | undefined;
+  private followTimer: NodeJS.Timeout | undefined;
+  private seenVersion: string | undefined;
 
   constructor(
     private readonly kv: Keyv,
@@ -48,7 +53,9 @@ export class KeyStateStore {
 
   /** Follows a pool: status changes now, counters soon. */
   track(pool: KeyPool): void {
-    pool.on('status', (key: { hash: string }) => void this.write(pool, key.hash));
+    pool.on('status', (key: { hash: string }, _state: unknown, origin?: string) => {
+      if (origin !== 'remote') void this.write(pool, key.hash).then(() => this.bump());
+    });
     pool.on('available', () => {
       this.dirty.add(pool);
       this.timer ??= setTimeout(() => void this.flush(), this.flushMs);
@@ -61,6 +68,34 @@ export class KeyStateStore {
     } catch (err) {
       this.log.warn('could not store key state', { key: hash, error: (err as Error).message });
     }
+  }
+
+  /** Applies other instances' status changes to `pools` within `everyMs` (one small read each time). */
+  follow(pools: () => readonly KeyPool[], everyMs: number): void {
+    this.followTimer = setInterval(() => void this.pull(pools()).catch(() => undefined), everyMs);
+    this.followTimer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.followTimer);
+  }
+
+  /** Reads every key's stored state when the version moved, and adopts newer statuses. */
+  async pull(pools: readonly KeyPool[]): Promise<void> {
+    const version = (await this.kv.get('version')) as string | undefined;
+    if (version === undefined || version === this.seenVersion) return;
+    this.seenVersion = version;
+    for (const pool of pools) {
+      for (const key of pool.keys) {
+        const saved = (await this.kv.get(key.hash)) as StoredKeyState | undefined;
+        if (saved && typeof saved.statusAt === 'number') pool.adopt(key.hash, saved);
+      }
+    }
+  }
+
+  private async bump(): Promise<void> {
+    // Not remembered as seen: another instance may have moved the version just before.
+    await this.kv.set('version', randomUUID()).catch(() => undefined);
   }
 
   async flush(): Promise<void> {

@@ -31,6 +31,8 @@ export type KeyStatus = 'ok' | 'cooling' | 'revoked' | 'over_quota';
 /** What the pool knows of one key. Times are epoch milliseconds. */
 export interface KeyState {
   status: KeyStatus;
+  /** When the status last changed (here or, through a shared store, on another instance). */
+  statusAt: number;
   /** Why the key is not ok. */
   reason: string | undefined;
   /** When a cooling key may be tried again, or an over-quota key rechecked. */
@@ -107,6 +109,7 @@ export function toPoolKey(entry: PoolKeyConfig): PoolKey {
 export function freshState(now: number): KeyState {
   return {
     status: 'ok',
+    statusAt: 0,
     reason: undefined,
     until: undefined,
     probeAfterCooling: false,
@@ -131,7 +134,8 @@ export function freshState(now: number): KeyState {
 }
 
 /**
- * Events: 'status' (key, state) when a key's status changes; 'available' when a key may have become
+ * Events: 'status' (key, state, origin) when a key's status changes — origin 'remote' when another
+ * instance changed it; 'available' when a key may have become
  * usable (a lease returned, a probe ended, a check restored it) so that waiters try again.
  */
 export class KeyPool extends EventEmitter {
@@ -164,6 +168,26 @@ export class KeyPool extends EventEmitter {
     const state = this.states.get(hash);
     if (!state) return;
     Object.assign(state, saved, { inFlight: 0, probing: false });
+  }
+
+  /**
+   * Takes a status another instance found (through the shared store) when it is newer than ours:
+   * a key revoked, over quota or cooling there is out here too, and back when it is back there.
+   */
+  adopt(hash: string, seen: Pick<KeyState, 'status' | 'statusAt' | 'reason' | 'until' | 'probeAfterCooling' | 'consecutiveFailures'>): void {
+    const key = this.keys.find((candidate) => candidate.hash === hash);
+    const state = this.states.get(hash);
+    if (!key || !state || !(seen.statusAt > state.statusAt)) return;
+    Object.assign(state, {
+      status: seen.status,
+      statusAt: seen.statusAt,
+      reason: seen.reason,
+      until: seen.until,
+      probeAfterCooling: seen.probeAfterCooling,
+      consecutiveFailures: seen.consecutiveFailures,
+    });
+    this.emit('status', key, state, 'remote');
+    if (seen.status === 'ok') this.emit('available');
   }
 
   /** Picks the best key now, or undefined when none is usable for `model` outside `exclude`. */
@@ -333,6 +357,7 @@ export class KeyPool extends EventEmitter {
 
   private setStatus(key: PoolKey, state: KeyState, status: KeyStatus, reason: string | undefined, until: number | undefined): void {
     const changed = state.status !== status || state.until !== until;
+    if (changed) state.statusAt = Math.max(this.clock.now(), state.statusAt + 1);
     state.status = status;
     state.reason = reason;
     state.until = until;

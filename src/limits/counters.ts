@@ -14,6 +14,9 @@ import sqlite3 from 'sqlite3';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { Redis } from 'ioredis';
+import { AifdError } from '../errors.js';
+import type { StoreHealth } from '../store/store-health.js';
+import { redisReconnectDelay } from '../store/open-store.js';
 
 export interface Counters {
   /** Adds `points` to `key` (kept `ttlMs` after its first add) and returns the new total. */
@@ -28,12 +31,19 @@ export interface Counters {
 export type CounterBackend =
   | { kind: 'memory' }
   | { kind: 'sqlite'; file: string }
-  | { kind: 'redis'; url: string; prefix: string };
+  | {
+      kind: 'redis';
+      url: string;
+      prefix: string;
+      /** While Redis is away: count in this instance's memory (open), or refuse (closed). */
+      onDown: 'open' | 'closed';
+      health?: StoreHealth;
+    };
 
 const UNLIMITED = Number.MAX_SAFE_INTEGER;
 
 export async function openCounters(backend: CounterBackend): Promise<Counters> {
-  if (backend.kind === 'redis') return redisCounters(backend.url, backend.prefix);
+  if (backend.kind === 'redis') return redisCounters(backend);
   const memory = limiterCounters(new RateLimiterMemory(BASE));
   return backend.kind === 'sqlite' ? persistedCounters(memory, await sqliteLimiter(backend.file)) : memory;
 }
@@ -62,13 +72,44 @@ function limiterCounters(limiter: RateLimiterStoreAbstract | RateLimiterMemory, 
   };
 }
 
-async function redisCounters(url: string, prefix: string): Promise<Counters> {
-  const client = new Redis(url, { enableOfflineQueue: false, maxRetriesPerRequest: 1, lazyConnect: true });
-  client.on('error', () => undefined);
+/**
+ * Redis counters. Commands fail at once while Redis is away (no offline queue), and then
+ * rate-limiter-flexible's insurance limiter counts in memory (`open`), or the request is refused
+ * with 503 (`closed`). ioredis reconnects by itself; counting in Redis resumes when it is back.
+ */
+async function redisCounters(backend: Extract<CounterBackend, { kind: 'redis' }>): Promise<Counters> {
+  const client = new Redis(backend.url, { enableOfflineQueue: false, maxRetriesPerRequest: 1, lazyConnect: true, retryStrategy: redisReconnectDelay });
+  const health = backend.health;
+  client.on('error', (err: Error) => health?.failed('counters', err.message));
+  client.on('close', () => health?.failed('counters', 'connection closed'));
+  client.on('ready', () => health?.ready('counters'));
   await client.connect();
-  return limiterCounters(new RateLimiterRedis({ ...BASE, keyPrefix: `${prefix}limits`, storeClient: client }), async () => {
+  const limiter = new RateLimiterRedis({
+    ...BASE,
+    keyPrefix: `${backend.prefix}limits`,
+    storeClient: client,
+    insuranceLimiter: backend.onDown === 'open' ? new RateLimiterMemory({ ...BASE, keyPrefix: `${backend.prefix}limits` }) : undefined,
+  });
+  const counters = limiterCounters(limiter, async () => {
     client.disconnect();
   });
+  return backend.onDown === 'open' ? counters : refusingWhenDown(counters);
+}
+
+/** `closed`: a counter that cannot be reached refuses the request instead of guessing. */
+function refusingWhenDown(counters: Counters): Counters {
+  const refuse = (err: unknown): never => {
+    throw new AifdError('store_unavailable', 'the limits store (Redis) cannot be reached; requests are refused until it is back', {
+      retryAfterSec: 5,
+      cause: err,
+    });
+  };
+  return {
+    add: (key, points, ttlMs) => counters.add(key, points, ttlMs).catch(refuse),
+    remove: (key, points) => counters.remove(key, points).catch(refuse),
+    get: (key) => counters.get(key).catch(refuse),
+    close: () => counters.close(),
+  };
 }
 
 async function sqliteLimiter(file: string): Promise<{ limiter: RateLimiterStoreAbstract; db: sqlite3.Database }> {

@@ -14,6 +14,7 @@ import { createForwarder, type Forwarder } from './forward.js';
 import { sendError } from './respond.js';
 import { RouteTable } from './routes.js';
 import { ModelRouter } from './model-routing.js';
+import { planReload, swapUpstreams } from './reload.js';
 import { STAGES } from './stages.js';
 import { createRecorder, type Recorder } from './recorder.js';
 import { createJsonLinesFile } from '../logs/json-lines-file.js';
@@ -37,18 +38,24 @@ import { KeyStateStore } from '../keys/key-store.js';
 import { applyCheckResults, checkUpstreamKeys, type KeyCheckResult } from '../keys/check.js';
 import { poolViews, type KeyView } from '../keys/snapshot.js';
 import type { Store } from '../store/open-store.js';
+import type { StoreHealth, StoreOutage } from '../store/store-health.js';
 import { systemClock, type Clock } from '../util/clock.js';
 
+/**
+ * The running gateway. `config`, `routes`, `router`, `upstreams`, `network`, `authenticator` and
+ * `limits` are replaced as a whole by a reload: a request reads them as it goes, so one that
+ * started before a reload finishes with what it already holds.
+ */
 export interface Hub {
-  readonly config: HubConfig;
-  readonly routes: RouteTable;
-  readonly router: ModelRouter;
-  readonly upstreams: readonly UpstreamRuntime[];
+  config: HubConfig;
+  routes: RouteTable;
+  router: ModelRouter;
+  upstreams: readonly UpstreamRuntime[];
   readonly forwarder: Forwarder;
   readonly log: Diagnostics;
   readonly server: http.Server;
   readonly clock: Clock;
-  readonly network: NetworkPolicy;
+  network: NetworkPolicy;
   /** Set once `listen()` has read the key material; undefined without an auth section. */
   authenticator: Authenticator | undefined;
   readonly revocations: Revocations | undefined;
@@ -59,6 +66,8 @@ export interface Hub {
   sink: SqlSink | undefined;
   /** Limits and budgets, once `listen()` opened their counters; undefined without `limits`. */
   limits: Limits | undefined;
+  /** Whether the shared store can be reached; undefined without a store. */
+  readonly storeHealth: StoreHealth | undefined;
   /** The response cache; undefined without a store. */
   readonly cache: ResponseCache | undefined;
   /** Requests accepted and not yet answered in full. */
@@ -71,29 +80,38 @@ export interface Hub {
   checkKeys(upstreamName?: string): Promise<KeyCheckResult[]>;
   /** Every pool key as people read it. */
   keyViews(): KeyView[];
+  /**
+   * Applies a new config without dropping anything in flight: keys, users, ACL, limits, aliases and
+   * upstreams change; restart-only sections (listen, admin, store, logs, alerts) keep running.
+   */
+  reload(next: HubConfig): Promise<ReloadResult>;
+  /** Reads the config again from where it came from (the file) and reloads it; a bad one is refused. */
+  reloadFromSource(): Promise<ReloadResult>;
 }
+
+export type ReloadResult = { ok: true; needRestart: string[] } | { ok: false; error: string };
 
 export interface HubOptions {
   log: Diagnostics;
   /** Where key state survives restarts; without it state lives only in memory. */
   store?: Store;
   clock?: Clock;
+  /** Where a reload reads the config (the file and CLI overrides); without it only reload(config) works. */
+  loadConfig?: () => Promise<HubConfig>;
 }
 
 
-export function createHub(config: HubConfig, options: HubOptions): Hub {
+export function createHub(initialConfig: HubConfig, options: HubOptions): Hub {
+  let config = initialConfig;
   const clock = options.clock ?? systemClock;
-  const upstreams = config.upstreams.map((upstream) => createUpstreamRuntime(upstream, clock));
+  let upstreams = config.upstreams.map((upstream) => createUpstreamRuntime(upstream, clock));
   const keyStore = options.store ? new KeyStateStore(options.store.namespace('keys'), options.log) : undefined;
-  const revocations = config.auth?.jwt && options.store ? new Revocations(options.store.namespace('revocations')) : undefined;
-  const routes = new RouteTable(upstreams);
-  const router = new ModelRouter(upstreams, config.aliases);
+  const revocations = options.store ? new Revocations(options.store.namespace('revocations')) : undefined;
   const forwarder = createForwarder();
   const recorder = createRecorder(config, options.log);
-  // Reading answers for usage is work: skip it where nothing would use what it finds.
-  const wantsAnswer = Boolean(
-    config.logs.access || config.logs.chat || config.logs.sink !== 'none' || config.limits || config.cache.chatCompletions || config.upstreams.some((upstream) => upstream.keys.length > 0),
-  );
+  let wantsAnswer = readsAnswers(config);
+  /** Upstream runtimes a reload replaced, closed once no request holds them. */
+  const retired = new Set<UpstreamRuntime>();
   let closeFallback: (() => Promise<void>) | undefined;
   const log = options.log;
   const active = new Set<RequestContext>();
@@ -106,11 +124,12 @@ export function createHub(config: HubConfig, options: HubOptions): Hub {
 
   const alerts = config.alerts ? createAlerts(config.alerts, clock, log) : undefined;
   if (alerts) for (const upstream of upstreams) watchForAlerts(upstream, alerts);
+  if (options.store) reportStoreOutages(options.store, config, log, alerts);
 
   const hub: Hub = {
     config,
-    routes,
-    router,
+    routes: new RouteTable(upstreams),
+    router: new ModelRouter(upstreams, config.aliases),
     upstreams,
     forwarder,
     log,
@@ -123,6 +142,7 @@ export function createHub(config: HubConfig, options: HubOptions): Hub {
     alerts,
     sink: undefined,
     limits: undefined,
+    storeHealth: options.store?.health,
     cache: options.store ? new ResponseCache(options.store.namespace('cache'), clock, { ttlMs: config.cache.ttl, maxEntryBytes: config.cache.maxEntrySize }) : undefined,
     inFlight: () => active.size,
     isShuttingDown: () => shuttingDown,
@@ -130,8 +150,100 @@ export function createHub(config: HubConfig, options: HubOptions): Hub {
     close,
     checkKeys,
     keyViews: () => upstreams.flatMap((upstream) => poolViews(upstream.config.name, upstream.pool, clock.now())),
+    reload,
+    reloadFromSource,
   };
-  const checkTimers: NodeJS.Timeout[] = [];
+  let checkTimers: NodeJS.Timeout[] = [];
+  let reloading = Promise.resolve<unknown>(undefined);
+
+  function reloadFromSource(): Promise<ReloadResult> {
+    if (!options.loadConfig) return Promise.resolve({ ok: false, error: 'this gateway was not started from a config file' });
+    const load = options.loadConfig;
+    return serialized(async () => {
+      let next: HubConfig;
+      try {
+        next = await load();
+      } catch (err) {
+        const error = (err as Error).message;
+        log.error('config reload refused; the running config stays', { error });
+        return { ok: false, error };
+      }
+      return applyReload(next);
+    });
+  }
+
+  function reload(next: HubConfig): Promise<ReloadResult> {
+    return serialized(() => applyReload(next));
+  }
+
+  /** One reload at a time, in the order asked. */
+  function serialized(work: () => Promise<ReloadResult>): Promise<ReloadResult> {
+    const result = reloading.then(work);
+    reloading = result.catch(() => undefined);
+    return result;
+  }
+
+  async function applyReload(next: HubConfig): Promise<ReloadResult> {
+    if (shuttingDown) return { ok: false, error: 'aifd is shutting down' };
+    const plan = planReload(config, next);
+    const wanted = plan.config;
+    try {
+      // Everything that can fail is made first; the swap below cannot fail halfway.
+      const authenticator = wanted.auth ? await createAuthenticator(wanted.auth, revocations) : undefined;
+      const limits = wanted.limits ? await limitsFor(wanted) : undefined;
+      const swap = swapUpstreams(upstreams, wanted.upstreams, (upstream) => createUpstreamRuntime(upstream, clock));
+      for (const upstream of swap.created) await wireUpstream(upstream, wanted);
+
+      config = wanted;
+      upstreams = swap.upstreams;
+      wantsAnswer = readsAnswers(wanted);
+      hub.config = wanted;
+      hub.upstreams = upstreams;
+      hub.routes = new RouteTable(upstreams);
+      hub.router = new ModelRouter(upstreams, wanted.aliases);
+      hub.network = new NetworkPolicy(wanted.auth);
+      hub.authenticator = authenticator;
+      hub.limits = limits;
+      for (const upstream of upstreams) setPacing(upstream, wanted);
+      for (const upstream of swap.retired) retired.add(upstream);
+      closeRetired();
+      scheduleChecks();
+      log.info('config reloaded', { upstreams: upstreams.length, replacedUpstreams: swap.created.length, needRestart: plan.needRestart });
+      if (plan.needRestart.length > 0) log.warn(`config reload: ${plan.needRestart.join(', ')} change only on restart; the running values stay`);
+      return { ok: true, needRestart: plan.needRestart };
+    } catch (err) {
+      const error = (err as Error).message;
+      log.error('config reload failed; the running config stays', { error });
+      return { ok: false, error };
+    }
+  }
+
+  /** Limits for `wanted`, on the counters already open (opened now if limits are new). */
+  async function limitsFor(wanted: HubConfig): Promise<Limits> {
+    counters ??= await openCounters(counterBackend(wanted, options.store));
+    return new Limits(wanted.limits!, counters, clock, priceTable(wanted.prices), (budget, counter, share) =>
+      alerts?.notify({ id: `budget:${counter}`, event: 'budget_soft_limit', message: `the ${budget} is ${Math.round(share * 100)}% spent`, details: { budget, spent: share } }),
+    );
+  }
+
+  /** Restores and follows a new upstream's key state, and lets alerts watch it. */
+  async function wireUpstream(upstream: UpstreamRuntime, wanted: HubConfig): Promise<void> {
+    if (keyStore) {
+      await keyStore.restore(upstream.pool);
+      keyStore.track(upstream.pool);
+    }
+    if (alerts) watchForAlerts(upstream, alerts);
+    setPacing(upstream, wanted);
+  }
+
+  function closeRetired(): void {
+    for (const upstream of retired) {
+      if (![...active].some((ctx) => ctx.route?.upstream === upstream || ctx.targets?.some((target) => target.upstream === upstream))) {
+        retired.delete(upstream);
+        destroyUpstreamRuntime(upstream);
+      }
+    }
+  }
 
 
   async function checkKeys(upstreamName?: string): Promise<KeyCheckResult[]> {
@@ -147,6 +259,8 @@ export function createHub(config: HubConfig, options: HubOptions): Hub {
   }
 
   function scheduleChecks(): void {
+    checkTimers.forEach(clearInterval);
+    checkTimers = [];
     for (const upstream of upstreams) {
       if (upstream.pool.size === 0 || upstream.config.checkEvery <= 0) continue;
       const timer = setInterval(() => {
@@ -198,6 +312,7 @@ export function createHub(config: HubConfig, options: HubOptions): Hub {
     } finally {
       await recorder.finish(ctx);
       active.delete(ctx);
+      if (retired.size > 0) closeRetired();
       if (active.size === 0) drained?.();
     }
   }
@@ -220,12 +335,8 @@ export function createHub(config: HubConfig, options: HubOptions): Hub {
 
   async function listen(): Promise<AddressInfo> {
     if (config.limits) {
-      counters = await openCounters(counterBackend(config));
-      hub.limits = new Limits(config.limits, counters, clock, priceTable(config.prices), (budget, counter, share) =>
-        alerts?.notify({ id: `budget:${counter}`, event: 'budget_soft_limit', message: `the ${budget} is ${Math.round(share * 100)}% spent`, details: { budget, spent: share } }),
-      );
-      const stream = config.limits.streamTokenRate ? parseRateString(config.limits.streamTokenRate)[0] : undefined;
-      if (stream) for (const upstream of upstreams) upstream.pacing = () => Pacer.perWindow(stream.points, stream.durationMs);
+      hub.limits = await limitsFor(config);
+      for (const upstream of upstreams) setPacing(upstream, config);
     }
     const sinkAt = sinkUrl(config);
     if (sinkAt) {
@@ -239,13 +350,18 @@ export function createHub(config: HubConfig, options: HubOptions): Hub {
     if (config.auth) hub.authenticator = await createAuthenticator(config.auth, revocations);
     if (revocations) {
       await revocations.refresh();
-      revocations.follow(500, (err) => log.warn('could not read token revocations', { error: err.message }));
+      // During a store outage the last revocations read stay in force; the outage is reported once.
+      revocations.follow(500, (err) => {
+        if (options.store?.health.up !== false) log.warn('could not read token revocations', { error: err.message });
+      });
     }
     if (keyStore) {
       for (const upstream of upstreams) {
         await keyStore.restore(upstream.pool);
         keyStore.track(upstream.pool);
       }
+      // Instances sharing the store see each other's key status changes within a second.
+      keyStore.follow(() => upstreams.map((upstream) => upstream.pool), 500);
     }
     scheduleChecks();
     return new Promise((resolve, reject) => {
@@ -262,6 +378,7 @@ export function createHub(config: HubConfig, options: HubOptions): Hub {
     shuttingDown = true;
     checkTimers.forEach(clearInterval);
     revocations?.stop();
+    keyStore?.stop();
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     server.closeIdleConnections();
     if (active.size > 0) {
@@ -277,6 +394,7 @@ export function createHub(config: HubConfig, options: HubOptions): Hub {
     await closed;
     forwarder.close();
     upstreams.forEach(destroyUpstreamRuntime);
+    retired.forEach(destroyUpstreamRuntime);
     await keyStore?.flush();
     await recorder.close();
     await sink?.close();
@@ -288,6 +406,19 @@ export function createHub(config: HubConfig, options: HubOptions): Hub {
 }
 
 const EMPTY_BODY = Buffer.alloc(0);
+
+/** Reading answers for usage is work: skip it where nothing would use what it finds. */
+function readsAnswers(config: HubConfig): boolean {
+  return Boolean(
+    config.logs.access || config.logs.chat || config.logs.sink !== 'none' || config.limits || config.cache.chatCompletions || config.upstreams.some((upstream) => upstream.keys.length > 0),
+  );
+}
+
+/** `limits.streamTokenRate` paces every stream of the upstream. */
+function setPacing(upstream: UpstreamRuntime, config: HubConfig): void {
+  const stream = config.limits?.streamTokenRate ? parseRateString(config.limits.streamTokenRate)[0] : undefined;
+  upstream.pacing = stream ? () => Pacer.perWindow(stream.points, stream.durationMs) : undefined;
+}
 
 /**
  * A signal that aborts when the client goes away before its answer is complete. Made on first
@@ -334,9 +465,11 @@ function answerClientError(err: NodeJS.ErrnoException, socket: Socket): void {
 }
 
 /** Limits count where the state lives: memory, the SQLite store, or Redis. */
-function counterBackend(config: HubConfig): CounterBackend {
+function counterBackend(config: HubConfig, store: Store | undefined): CounterBackend {
   if (config.store.startsWith('sqlite://')) return { kind: 'sqlite', file: config.store.slice('sqlite://'.length) };
-  if (config.store.startsWith('redis://') || config.store.startsWith('rediss://')) return { kind: 'redis', url: config.store, prefix: 'aifd:' };
+  if (config.store.startsWith('redis://') || config.store.startsWith('rediss://')) {
+    return { kind: 'redis', url: config.store, prefix: config.storePrefix, onDown: config.limits?.onStoreDown ?? 'open', health: store?.health };
+  }
   return { kind: 'memory' };
 }
 
@@ -347,5 +480,18 @@ function watchForAlerts(upstream: UpstreamRuntime, alerts: Alerts): void {
     if (state.status === 'revoked') alerts.notify({ id: `revoked:${key.hash}`, event: 'key_revoked', message: `key ${key.masked} (${key.hash}) of upstream "${name}" was refused by the upstream (401) and left the pool`, details: { upstream: name, key: key.hash } });
     if (state.status === 'over_quota') alerts.notify({ id: `over_quota:${key.hash}`, event: 'key_over_quota', message: `key ${key.masked} (${key.hash}) of upstream "${name}" is out of quota`, details: { upstream: name, key: key.hash } });
     if (state.status === 'cooling' && state.consecutiveFailures >= 3) alerts.notify({ id: `failing:${name}`, event: 'upstream_failing', message: `upstream "${name}" keeps failing: ${state.reason ?? 'errors'}`, details: { upstream: name, key: key.hash, failures: state.consecutiveFailures } });
+  });
+}
+
+/** A store outage is logged (and alerted) once when it starts and once when it ends. */
+function reportStoreOutages(store: Store, config: HubConfig, log: Diagnostics, alerts: Alerts | undefined): void {
+  const onDown = config.limits?.onStoreDown ?? 'open';
+  store.health.on('down', (outage: StoreOutage) => {
+    const effect = !config.limits ? '' : onDown === 'open' ? '; limits count in this instance only until it is back' : '; requests that limits count are refused until it is back';
+    log.error(`the store (${store.location}) cannot be reached${effect}`, { reason: outage.reason });
+    alerts?.notify({ id: 'store_down', event: 'store_down', message: `the store ${store.location} cannot be reached: ${outage.reason}`, details: { store: store.location } });
+  });
+  store.health.on('up', (outage: StoreOutage) => {
+    log.info(`the store (${store.location}) is reachable again`, { downForMs: Date.now() - outage.since });
   });
 }

@@ -7,6 +7,7 @@ import path from 'node:path';
 import Keyv from 'keyv';
 import KeyvSqlite from '@keyv/sqlite';
 import KeyvRedis from '@keyv/redis';
+import { StoreHealth } from './store-health.js';
 
 export type StoreKind = 'sqlite' | 'memory' | 'redis';
 
@@ -14,15 +15,27 @@ export interface Store {
   readonly kind: StoreKind;
   /** Where the state lives, for the banner (a path, or a redis address without credentials). */
   readonly location: string;
+  /** Prefix of every key aifd writes in a shared store (Redis). */
+  readonly prefix: string;
+  /** Whether a networked store can be reached now (memory and SQLite are always up). */
+  readonly health: StoreHealth;
   /** A Keyv for one concern (`keys`, `revocations`, `cache`, ...). */
   namespace(name: string): Keyv;
   close(): Promise<void>;
 }
 
-export async function openStore(url: string): Promise<Store> {
-  if (url === 'memory://') return memoryStore();
-  if (url.startsWith('sqlite://')) return sqliteStore(url.slice('sqlite://'.length));
-  if (url.startsWith('redis://') || url.startsWith('rediss://')) return redisStore(url);
+export interface StoreOptions {
+  /** Prefix of every Redis key (several gateways can share one Redis). */
+  prefix?: string;
+}
+
+export const DEFAULT_STORE_PREFIX = 'aifd:';
+
+export async function openStore(url: string, options: StoreOptions = {}): Promise<Store> {
+  const prefix = options.prefix ?? DEFAULT_STORE_PREFIX;
+  if (url === 'memory://') return memoryStore(prefix);
+  if (url.startsWith('sqlite://')) return sqliteStore(url.slice('sqlite://'.length), prefix);
+  if (url.startsWith('redis://') || url.startsWith('rediss://')) return redisStore(url, prefix);
   throw new Error(`unknown store "${url}"`);
 }
 
@@ -33,11 +46,13 @@ interface Namespace {
 }
 
 /** A store whose namespaces are opened on first use and closed together. */
-function storeOf(kind: StoreKind, location: string, open: (name: string) => Namespace): Store {
+function storeOf(kind: StoreKind, location: string, prefix: string, open: (name: string) => Namespace, health = new StoreHealth()): Store {
   const spaces = new Map<string, Namespace>();
   return {
     kind,
     location,
+    prefix,
+    health,
     namespace(name) {
       let space = spaces.get(name);
       if (!space) spaces.set(name, (space = open(name)));
@@ -49,20 +64,42 @@ function storeOf(kind: StoreKind, location: string, open: (name: string) => Name
   };
 }
 
-function memoryStore(): Store {
-  return storeOf('memory', 'memory', (name) => ({ kv: new Keyv({ namespace: name }), close: async () => undefined }));
+function memoryStore(prefix: string): Store {
+  return storeOf('memory', 'memory', prefix, (name) => ({ kv: new Keyv({ namespace: name }), close: async () => undefined }));
 }
 
-/** Redis: every concern its own keyv namespace (`aifd:<name>:…`) on one server, shared by instances. */
-async function redisStore(url: string): Promise<Store> {
-  const store = storeOf('redis', redactUrl(url), (name) => {
-    const adapter = new KeyvRedis(url, { throwOnConnectError: false });
-    const kv = new Keyv({ store: adapter, namespace: `aifd:${name}`, useKeyPrefix: false });
-    kv.on('error', () => undefined);
-    return { kv, close: () => adapter.disconnect() };
-  });
+/**
+ * Redis: every concern its own keyv namespace (`<prefix><name>:…`) on one server, shared by
+ * instances. Commands fail at once while Redis is away (no offline queue: a request must never
+ * wait on a dead store), the client reconnects by itself, and StoreHealth hears of both.
+ */
+async function redisStore(url: string, prefix: string): Promise<Store> {
+  const health = new StoreHealth();
+  const store = storeOf(
+    'redis',
+    redactUrl(url),
+    prefix,
+    (name) => {
+      const adapter = new KeyvRedis(
+        { url, disableOfflineQueue: true, socket: { connectTimeout: 2000, reconnectStrategy: redisReconnectDelay } },
+        { throwOnConnectError: false },
+      );
+      const connection = `keyv:${name}`;
+      adapter.client.on('error', (err: Error) => health.failed(connection, err.message));
+      adapter.client.on('ready', () => health.ready(connection));
+      const kv = new Keyv({ store: adapter, namespace: `${prefix}${name}`, useKeyPrefix: false });
+      kv.on('error', () => undefined);
+      return { kv, close: () => adapter.disconnect() };
+    },
+    health,
+  );
   await store.namespace('meta').get('version');
   return store;
+}
+
+/** Reconnect soon, then every 2 s at most: Redis coming back is noticed within seconds. */
+export function redisReconnectDelay(attempt: number): number {
+  return Math.min(100 * 2 ** attempt, 2000);
 }
 
 /** A store URL as it may be shown: without a password. */
@@ -72,10 +109,10 @@ function redactUrl(url: string): string {
   return parsed.toString();
 }
 
-async function sqliteStore(file: string): Promise<Store> {
+async function sqliteStore(file: string, prefix: string): Promise<Store> {
   await mkdir(path.dirname(file), { recursive: true });
   // One table per concern: no two concerns share an adapter's namespace or its clear().
-  const store = storeOf('sqlite', file, (name) => {
+  const store = storeOf('sqlite', file, prefix, (name) => {
     const adapter = new KeyvSqlite({ uri: `sqlite://${file}`, table: `aifd_${name}`, busyTimeout: 5000 });
     return { kv: new Keyv({ store: adapter, namespace: name }), close: () => adapter.disconnect() };
   });

@@ -35,6 +35,9 @@ export function Dashboard({ connection, sort, pane, paused, rows, history }: Das
         <Text bold>aifd</Text> {lost ? <Text color="red">disconnected: {connection.reason}</Text> : paused ? <Text color="yellow">paused</Text> : <Text color="green">live</Text>}
         {` ${totals.requestsPerSecond} req/s  err ${(totals.errorRate * 100).toFixed(1)}%  p50/p99 ${Math.round(totals.p50Ms)}/${Math.round(totals.p99Ms)} ms  tok/min ${totals.tokensPerMinute}  in-flight ${snapshot.inFlight}`}
       </Text>
+      {snapshot.store && !snapshot.store.up ? (
+        <Text color="red">{`store (${snapshot.store.kind}) unreachable since ${new Date(snapshot.store.since ?? Date.now()).toISOString().slice(11, 19)}: ${snapshot.store.reason ?? ''} · limits per onStoreDown`}</Text>
+      ) : null}
       <Text dimColor>{snapshot.upstreams.map((upstream) => `${upstream.name} ${upstream.route} (${upstream.mode}${upstream.queueLength ? `, ${upstream.queueLength} waiting` : ''})`).join('  ')}</Text>
       <KeyTable keys={snapshot.keys} sort={sort} focused={pane === 'keys'} rows={keyRows} history={history} />
       <Text bold color={pane === 'users' ? 'cyan' : undefined}>

@@ -9,6 +9,8 @@ export interface HubSnapshot {
   upstreams: { name: string; route: string; mode: string; keys: number; queueLength: number }[];
   keys: KeyView[];
   totals: LiveTotals;
+  /** The shared store; `up: false` during a Redis outage (older daemons send nothing). */
+  store?: { kind: string; up: boolean; since: number | null; reason: string | null };
 }
 
 export type Connection = { state: 'connecting' } | { state: 'live'; snapshot: HubSnapshot; at: number } | { state: 'lost'; reason: string; snapshot?: HubSnapshot };

@@ -45,8 +45,11 @@ describe('admin listener', () => {
     expect((await get('/metrics', TOKEN.slice(0, -1))).status).toBe(401);
     expect((await get('/state', TOKEN)).status).toBe(200);
     expect((await get('/healthz')).status).toBe(200);
+    expect((await request(`${adminUrl}/reload`, { method: 'POST' })).status).toBe(401);
+    // Started from no file: there is nothing to reread, and the running config stays.
     const reload = await request(`${adminUrl}/reload`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}` } });
-    expect(reload.status).toBe(501);
+    expect(reload.status).toBe(422);
+    expect(reload.body.toString()).toContain('not started from a config file');
     expect(() => createAdminServer(running.hub, { host: '0.0.0.0', port: 0, token: undefined, version: 'test' })).toThrow(/without admin.token/);
   });
 

@@ -44,7 +44,7 @@ function backends(): [string, () => CounterBackend][] {
   return [
     ['memory', () => ({ kind: 'memory' })],
     ['sqlite', () => ({ kind: 'sqlite', file: path.join(dir, `${randomBytes(4).toString('hex')}.sqlite`) })],
-    ['redis', () => ({ kind: 'redis', url: 'redis://127.0.0.1:6379', prefix: `${REDIS_PREFIX}${randomBytes(4).toString('hex')}:` })],
+    ['redis', () => ({ kind: 'redis', url: 'redis://127.0.0.1:6379', prefix: `${REDIS_PREFIX}${randomBytes(4).toString('hex')}:`, onDown: 'closed' })],
   ];
 }
 
