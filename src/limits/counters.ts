@@ -81,7 +81,8 @@ async function redisCounters(backend: Extract<CounterBackend, { kind: 'redis' }>
   const client = new Redis(backend.url, { enableOfflineQueue: false, maxRetriesPerRequest: 1, lazyConnect: true, retryStrategy: redisReconnectDelay });
   const health = backend.health;
   client.on('error', (err: Error) => health?.failed('counters', err.message));
-  client.on('close', () => health?.failed('counters', 'connection closed'));
+  // 'end' is our own disconnect (shutdown), not an outage.
+  client.on('close', () => client.status !== 'end' && health?.failed('counters', 'connection closed'));
   client.on('ready', () => health?.ready('counters'));
   await client.connect();
   const limiter = new RateLimiterRedis({

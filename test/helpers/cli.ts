@@ -40,6 +40,8 @@ export interface RunningDaemon {
   stdout(): string;
   /** Sends a signal and resolves with the exit code. */
   stop(signal?: NodeJS.Signals): Promise<number | null>;
+  /** Resolves once stderr (from `from` on) matches `pattern`. */
+  waitForStderr(pattern: RegExp, from?: number): Promise<void>;
 }
 
 /** Starts `aifd run …` and resolves once its banner says where it listens. */
@@ -62,6 +64,18 @@ export async function startDaemon(args: string[], options: CliOptions = {}): Pro
     url,
     stderr: () => stderr,
     stdout: () => stdout,
+    waitForStderr: (pattern, from = 0) =>
+      new Promise<void>((resolve, reject) => {
+        const check = () => {
+          if (!pattern.test(stderr.slice(from))) return false;
+          child.stderr!.off('data', check);
+          resolve();
+          return true;
+        };
+        if (check()) return;
+        child.stderr!.on('data', check);
+        void exited.then((code) => reject(new Error(`aifd exited with ${code} while waiting for ${pattern}:\n${stderr}`)));
+      }),
     stop: async (signal = 'SIGTERM') => {
       if (child.exitCode === null) child.kill(signal);
       return exited;

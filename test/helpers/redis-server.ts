@@ -8,7 +8,7 @@ export interface TestRedis {
   readonly url: string;
   /** Kills the server (as a crash would) and resolves once it is gone. */
   stop(): Promise<void>;
-  /** Starts it again on the same port; resolves once it accepts connections. */
+  /** Starts it again on the same port (if it is not running); resolves once it accepts connections. */
   start(): Promise<void>;
 }
 
@@ -16,6 +16,7 @@ export async function startTestRedis(): Promise<TestRedis> {
   const port = await freePort();
   let child: ChildProcess | undefined;
   const start = async () => {
+    if (child && child.exitCode === null && child.signalCode === null) return;
     const started = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'pipe'] });
     child = started;
     await new Promise<void>((resolve, reject) => {
@@ -33,7 +34,7 @@ export async function startTestRedis(): Promise<TestRedis> {
     url: `redis://127.0.0.1:${port}`,
     start,
     async stop() {
-      if (!child || child.exitCode !== null) return;
+      if (!child || child.exitCode !== null || child.signalCode !== null) return;
       const exited = once(child, 'exit');
       child.kill('SIGKILL');
       await exited;
