@@ -7,6 +7,7 @@ import type Keyv from 'keyv';
 import type { Clock } from '../util/clock.js';
 import type { CacheEntry } from './entry.js';
 import { cacheStats, type CacheStats } from './stats.js';
+import type { ClusterFills } from './cluster-fills.js';
 
 export interface CacheOptions {
   ttlMs: number;
@@ -20,9 +21,16 @@ export interface CacheCounters {
   stored: number;
 }
 
+/** How long an instance waits for another one filling the same key before going upstream itself. */
+const CLUSTER_WAIT_MS = 120_000;
+
 export class ResponseCache {
   private readonly inFlight = new Map<string, Promise<CacheEntry | undefined>>();
+  /** Keys this instance claimed across the cluster (released when settled). */
+  private readonly claimed = new Set<string>();
   readonly counters: CacheCounters = { hits: 0, misses: 0, bypasses: 0, stored: 0 };
+  /** Coalescing across instances (a Redis store); undefined: within this instance only. */
+  cluster: ClusterFills | undefined;
 
   constructor(
     private readonly kv: Keyv,
@@ -54,8 +62,24 @@ export class ResponseCache {
       settle: (entry) => {
         this.inFlight.delete(key);
         settle(entry);
+        if (this.claimed.delete(key)) void this.cluster?.release(key);
       },
     };
+  }
+
+  /**
+   * For the first request of this instance to miss `key`: when another instance is already
+   * filling it, waits for that and returns its entry; undefined when this instance is to fill it.
+   */
+  async filledElsewhere(key: string): Promise<CacheEntry | undefined> {
+    const cluster = this.cluster;
+    if (!cluster) return undefined;
+    if (await cluster.claim(key)) {
+      this.claimed.add(key);
+      return undefined;
+    }
+    await cluster.waitFor(key, CLUSTER_WAIT_MS, async () => (await this.get(key)) !== undefined);
+    return this.get(key);
   }
 
   /** Builds and stores an entry; undefined when it is too large. */

@@ -36,6 +36,11 @@ export async function serveFromCache(ctx: RequestContext, hub: Hub): Promise<'ne
     const entry = await claim.wait;
     if (entry) return serveHit(ctx, hub, entry);
   } else {
+    const elsewhere = await cache.filledElsewhere(key);
+    if (elsewhere) {
+      claim.settle(elsewhere);
+      return serveHit(ctx, hub, elsewhere);
+    }
     ctx.cacheFill = { key, settle: claim.settle };
   }
   cache.counters.misses++;

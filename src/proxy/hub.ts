@@ -23,6 +23,7 @@ import { SqlSink } from '../logs/sinks/sql-sink.js';
 import { openCounters, type CounterBackend, type Counters } from '../limits/counters.js';
 import { Limits } from '../limits/limits.js';
 import { ResponseCache } from '../cache/response-cache.js';
+import { ClusterFills } from '../cache/cluster-fills.js';
 import { createAlerts, type Alerts } from '../admin/alerts.js';
 import type { KeyState, PoolKey } from '../keys/pool.js';
 import { Pacer } from '../limits/pacer.js';
@@ -332,6 +333,7 @@ export function createHub(initialConfig: HubConfig, options: HubOptions): Hub {
   let sink: SqlSink | undefined;
 
   let counters: Counters | undefined;
+  let clusterFills: ClusterFills | undefined;
 
   async function listen(): Promise<AddressInfo> {
     if (config.limits) {
@@ -346,6 +348,10 @@ export function createHub(initialConfig: HubConfig, options: HubOptions): Hub {
       recorder.onRecord((record) => target.add(record));
       hub.sink = sink;
       closeFallback = () => fallback.close();
+    }
+    if (hub.cache && options.store?.kind === 'redis') {
+      clusterFills = await ClusterFills.open(config.store, config.storePrefix);
+      hub.cache.cluster = clusterFills;
     }
     if (config.auth) hub.authenticator = await createAuthenticator(config.auth, revocations);
     if (revocations) {
@@ -400,6 +406,7 @@ export function createHub(initialConfig: HubConfig, options: HubOptions): Hub {
     await sink?.close();
     await closeFallback?.();
     await counters?.close();
+    await clusterFills?.close();
   }
 
   return hub;

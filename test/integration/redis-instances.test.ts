@@ -113,4 +113,26 @@ describe('two instances on one Redis', () => {
     expect(mock.received).toHaveLength(1);
     mock.reset();
   });
+
+  it('coalesce identical misses across instances: one upstream call while the first is in flight', async () => {
+    const [first, second] = hubs as [RunningHub, RunningHub];
+    const jwt = await signToken({ secret: SECRET, algorithm: 'HS256', issuer: 'aifd', audience: 'aifd', clockTolerance: 30_000, defaultExpires: '1d' }, { user: 'erin', roles: [], models: [], paths: [], expiresInSec: 3600 });
+    mock.options.chunkDelayMs = 40;
+    const body = { model: 'gpt-4o-mini', messages: [{ role: 'user' as const, content: `coalesce across instances ${PREFIX}` }], stream: true as const };
+    const read = async (hub: RunningHub) => {
+      const { data, response } = await sdk(hub, jwt.token).chat.completions.create(body, { headers: { 'x-aifd-cache': 'on' } }).withResponse();
+      let text = '';
+      for await (const chunk of data) text += chunk.choices[0]?.delta.content ?? '';
+      return { text, cache: response.headers.get('x-aifd-cache') };
+    };
+    const leading = read(first);
+    // The second asks once the first is at the upstream (its claim is made by then).
+    await mock.waitForRequest();
+    const [a, b] = await Promise.all([leading, read(second)]);
+    expect(mock.received).toHaveLength(1);
+    expect(b.text).toBe(a.text);
+    expect(a.text.length).toBeGreaterThan(0);
+    expect([a.cache, b.cache]).toEqual(['miss', 'hit']);
+    mock.reset();
+  });
 });
