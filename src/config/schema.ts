@@ -68,7 +68,9 @@ export const listenSchema = z.strictObject({
   maxBodySize: byteSize('largest request body accepted (413 above it)').prefault('25mb'),
   shutdownGrace: durationMs('how long in-flight requests may run on after SIGTERM').prefault('30s'),
   trustProxy: z.number().int().min(0).default(0).describe('proxy hops in front of aifd whose x-forwarded-for is believed'),
-});
+  headersTimeout: durationMs('a client must send its request headers within this (slowloris guard)').prefault('30s'),
+  requestTimeout: durationMs('a client must send its whole request (headers and body) within this').prefault('5m'),
+}).refine((listen) => listen.headersTimeout <= listen.requestTimeout, { path: ['headersTimeout'], message: 'must not be longer than requestTimeout' });
 
 export const adminSchema = z.strictObject({
   enabled: z.boolean().default(true),

@@ -207,6 +207,14 @@ export function createForwarder(): Forwarder {
       const { response } = result;
       const status = response.statusCode ?? 502;
       const rateLimit = parseRateLimitHeaders(response.headers);
+      if (isErrorPage(ctx, response)) {
+        // An HTML page where the API answers JSON: a proxy or load balancer in front of the upstream failed.
+        await readAnswer(response);
+        release(upstream, lease, { verdict: 'server_error', error: `${status} with an HTML page` });
+        lastError = new AifdError('upstream_bad_response', `upstream "${upstream.config.name}" answered with an HTML page instead of the API`);
+        lastAnswer = undefined;
+        continue;
+      }
       if (!isRetryable(status, upstream)) {
         ctx.outcome.ttfbMs = performance.now() - ctx.startedAt;
         const rewrite = answerRewrite(ctx);
@@ -292,6 +300,10 @@ function release(upstream: UpstreamRuntime, lease: Lease | undefined, outcome: O
 function isRetryable(status: number, upstream: UpstreamRuntime): boolean {
   if (status === 429 || status >= 500) return true;
   return status === 401 && !upstream.passThrough;
+}
+
+function isErrorPage(ctx: RequestContext, response: IncomingMessage): boolean {
+  return ctx.route!.apiPath.startsWith('/v1/') && (response.headers['content-type'] ?? '').startsWith('text/html');
 }
 
 function hasBodySemantics(method: string | undefined): boolean {

@@ -119,7 +119,14 @@ export function createHub(initialConfig: HubConfig, options: HubOptions): Hub {
   let shuttingDown = false;
   let drained: (() => void) | undefined;
 
-  const server = http.createServer({ keepAliveTimeout: 65_000, headersTimeout: 30_000, requestTimeout: 300_000 });
+  const { headersTimeout, requestTimeout } = config.listen;
+  const server = http.createServer({
+    keepAliveTimeout: 65_000,
+    headersTimeout,
+    requestTimeout,
+    // Node enforces both timeouts on this schedule; checking more often makes them hold to the second.
+    connectionsCheckingInterval: Math.max(250, Math.min(30_000, headersTimeout / 4, requestTimeout / 4)),
+  });
   server.on('request', (req, res) => void handle(req, res));
   server.on('clientError', answerClientError);
 
@@ -380,7 +387,15 @@ export function createHub(initialConfig: HubConfig, options: HubOptions): Hub {
     });
   }
 
-  async function close(graceMs = config.listen.shutdownGrace): Promise<void> {
+  let closing: Promise<void> | undefined;
+
+  /** Closing twice waits for the first close. */
+  function close(graceMs = config.listen.shutdownGrace): Promise<void> {
+    closing ??= shutDown(graceMs);
+    return closing;
+  }
+
+  async function shutDown(graceMs: number): Promise<void> {
     shuttingDown = true;
     checkTimers.forEach(clearInterval);
     revocations?.stop();
@@ -454,21 +469,21 @@ function clientGoneSignal(res: ServerResponse): AbortSignal {
 
 /** Malformed HTTP never reaches a stage: answer it here, OpenAI-shaped, and close. */
 function answerClientError(err: NodeJS.ErrnoException, socket: Socket): void {
-  if (!socket.writable || (err as { code?: string }).code === 'ECONNRESET') {
+  if (!socket.writable || err.code === 'ECONNRESET') {
     socket.destroy();
     return;
   }
-  const tooLarge = err.code === 'HPE_HEADER_OVERFLOW';
-  const status = tooLarge ? 431 : 400;
-  const error = new AifdError('invalid_request', tooLarge ? 'the request headers are too large' : 'the request is not valid HTTP');
-  const body = openAIErrorBody(error);
-  socket.end(
-    `HTTP/1.1 ${status} ${tooLarge ? 'Request Header Fields Too Large' : 'Bad Request'}\r\n` +
-      'content-type: application/json; charset=utf-8\r\n' +
-      `content-length: ${Buffer.byteLength(body)}\r\n` +
-      'connection: close\r\n\r\n' +
-      body,
-  );
+  const [status, reason, message] = clientErrorAnswer(err.code);
+  const body = openAIErrorBody(new AifdError('invalid_request', message));
+  const head = `HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n`;
+  // Destroyed once the answer is out: a client still sending (a slowloris) must not keep the socket.
+  socket.end(head + body, () => socket.destroy());
+}
+
+function clientErrorAnswer(code: string | undefined): [number, string, string] {
+  if (code === 'HPE_HEADER_OVERFLOW') return [431, 'Request Header Fields Too Large', 'the request headers are too large'];
+  if (code === 'ERR_HTTP_REQUEST_TIMEOUT') return [408, 'Request Timeout', 'the request was not sent in time'];
+  return [400, 'Bad Request', 'the request is not valid HTTP'];
 }
 
 /** Limits count where the state lives: memory, the SQLite store, or Redis. */

@@ -7,6 +7,7 @@ import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { EventEmitter, once } from 'node:events';
 import { randomBytes } from 'node:crypto';
+import { gzipSync } from 'node:zlib';
 import { ERROR_FIXTURES, fixture, type ErrorFixtureName } from './fixtures.js';
 import { chatCompletionJson, chatStreamEvents, completionJson, responsesJson } from './answers.js';
 
@@ -21,6 +22,8 @@ export type Behavior =
   | { type: 'hang-after-headers' }
   /** Stream `afterChunks` events, then cut the connection. */
   | { type: 'drop-mid-stream'; afterChunks: number }
+  /** Stream `afterChunks` events, then send nothing more and never end. */
+  | { type: 'stall-mid-stream'; afterChunks: number }
   /** Close the socket without answering. */
   | { type: 'reset' }
   /** 200 with a body that is not what OpenAI sends. */
@@ -30,7 +33,15 @@ export type Behavior =
   /** Override the shape of a streamed answer. */
   | { type: 'stream'; chunks?: number; delayMs?: number; omitUsage?: boolean; cumulativeUsage?: boolean }
   /** `afterChunks` stream events, then an error inside the 200 stream. */
-  | { type: 'stream-error'; afterChunks: number; error: ErrorFixtureName };
+  | { type: 'stream-error'; afterChunks: number; error: ErrorFixtureName }
+  /** The recorded chat completion, gzip-encoded (as OpenAI sends it to clients that accept gzip). */
+  | { type: 'gzip' }
+  /** The recorded chat completion without Content-Length, written in `pieces` chunks. */
+  | { type: 'chunked'; pieces: number }
+  /** The recorded chat completion under a content type that is not JSON. */
+  | { type: 'wrong-type' }
+  /** The recorded chat completion one `bytes`-sized piece every `delayMs`. */
+  | { type: 'trickle'; bytes: number; delayMs: number };
 
 export interface ReceivedRequest {
   readonly seq: number;
@@ -228,6 +239,28 @@ export class MockUpstream extends EventEmitter {
       case 'replay':
         this.replay(res, request, behavior.file, behavior.contentType, behavior.status);
         return;
+      case 'gzip': {
+        const body = gzipSync(fixture('chat-completion.json'));
+        res.writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'gzip', 'content-length': body.length, ...this.openaiHeaders(request) });
+        res.end(body);
+        return;
+      }
+      case 'wrong-type':
+        this.sendJson(res, request, 200, fixture('chat-completion.json'), { 'content-type': 'text/plain; charset=utf-8' });
+        return;
+      case 'chunked':
+      case 'trickle': {
+        const body = fixture('chat-completion.json');
+        const size = behavior.type === 'chunked' ? Math.ceil(body.length / behavior.pieces) : behavior.bytes;
+        res.writeHead(200, { 'content-type': 'application/json', ...this.openaiHeaders(request) });
+        for (let at = 0; at < body.length; at += size) {
+          if (res.destroyed) return;
+          if (behavior.type === 'trickle' && at > 0) await sleep(behavior.delayMs);
+          await new Promise<void>((resolve) => res.write(body.subarray(at, at + size), () => resolve()));
+        }
+        res.end();
+        return;
+      }
       default:
         await this.route(req, res, request, behavior);
     }
@@ -310,6 +343,7 @@ export class MockUpstream extends EventEmitter {
     res.flushHeaders();
     for (let i = 0; i < events.length; i++) {
       if (res.destroyed) return;
+      if (behavior.type === 'stall-mid-stream' && i === behavior.afterChunks) return;
       if (behavior.type === 'drop-mid-stream' && i === behavior.afterChunks) {
         res.socket?.destroy();
         return;
