@@ -121,6 +121,7 @@ export function createAdminServer(hub: Hub, options: AdminOptions): AdminServer 
       totals,
       cache: hub.cache?.counters ?? null,
       store: storeState(hub),
+      process: processState(),
     };
   }
 
@@ -162,4 +163,11 @@ function send(res: ServerResponse, status: number, body: string): void {
 function storeState(hub: Hub): { kind: string; up: boolean; since: number | null; reason: string | null } {
   const outage = hub.storeHealth?.current;
   return { kind: hub.config.store.split(':', 1)[0]!, up: !outage, since: outage?.since ?? null, reason: outage?.reason ?? null };
+}
+
+/** Memory and the handles that keep the process busy (sockets, timers): what a leak shows in. */
+function processState(): NodeJS.MemoryUsage & { activeResources: Record<string, number> } {
+  const activeResources: Record<string, number> = {};
+  for (const kind of process.getActiveResourcesInfo()) activeResources[kind] = (activeResources[kind] ?? 0) + 1;
+  return { ...process.memoryUsage(), activeResources };
 }

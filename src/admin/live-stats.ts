@@ -1,19 +1,10 @@
 /**
  * Totals over the last minute, for `GET /events` and `aifd top`: requests per second, error rate,
- * latency percentiles, tokens per minute, and the busiest users. Kept as a bounded ring of recent
- * records, read only when a snapshot is asked for.
+ * latency percentiles, tokens per minute, and the busiest users. Kept in one bucket per second
+ * (counts, a latency histogram, per-user counts), so memory does not grow with traffic; read
+ * only when a snapshot is asked for.
  */
 import type { AccessRecord } from '../logs/access-record.js';
-
-interface Sample {
-  at: number;
-  durationMs: number;
-  failed: boolean;
-  tokens: number;
-  user: string | null;
-  error: string | null;
-  path: string;
-}
 
 export interface LiveTotals {
   requestsPerSecond: number;
@@ -25,53 +16,113 @@ export interface LiveTotals {
   recentErrors: { at: string; error: string; path: string; user: string | null }[];
 }
 
-const WINDOW_MS = 60_000;
-const MAX_SAMPLES = 100_000;
+const WINDOW_SECONDS = 60;
+const RECENT_ERRORS = 5;
+
+/** Latency histogram: bucket i holds durations up to LATENCY_BASE_MS · GROWTH^i (3 % apart). */
+const LATENCY_BASE_MS = 0.1;
+const GROWTH = 1.03;
+const LATENCY_BUCKETS = Math.ceil(Math.log(3_600_000 / LATENCY_BASE_MS) / Math.log(GROWTH)) + 1;
+
+interface Second {
+  second: number;
+  requests: number;
+  failed: number;
+  tokens: number;
+  latency: Uint32Array;
+  users: Map<string, { requests: number; tokens: number }>;
+}
+
+interface RecentError {
+  at: number;
+  error: string;
+  path: string;
+  user: string | null;
+}
 
 export class LiveStats {
-  private readonly samples: Sample[] = [];
+  private readonly seconds: (Second | undefined)[] = new Array(WINDOW_SECONDS);
+  private readonly errors: RecentError[] = [];
 
   add(record: AccessRecord, now = Date.now()): void {
-    this.samples.push({
-      at: now,
-      durationMs: record.durationMs,
-      failed: (record.status ?? 500) >= 500 || record.error !== null,
-      tokens: record.usage?.total_tokens ?? 0,
-      user: record.user,
-      error: record.error,
-      path: record.path,
-    });
-    if (this.samples.length > MAX_SAMPLES) this.samples.splice(0, this.samples.length - MAX_SAMPLES);
+    const bucket = this.bucketFor(Math.floor(now / 1000));
+    const tokens = record.usage?.total_tokens ?? 0;
+    bucket.requests++;
+    bucket.tokens += tokens;
+    if ((record.status ?? 500) >= 500 || record.error !== null) bucket.failed++;
+    bucket.latency[latencyBucket(record.durationMs)]!++;
+    if (record.user) {
+      const user = bucket.users.get(record.user) ?? { requests: 0, tokens: 0 };
+      user.requests++;
+      user.tokens += tokens;
+      bucket.users.set(record.user, user);
+    }
+    if (record.error !== null) {
+      this.errors.push({ at: now, error: record.error, path: record.path, user: record.user });
+      if (this.errors.length > RECENT_ERRORS) this.errors.shift();
+    }
   }
 
   totals(now = Date.now()): LiveTotals {
-    const from = now - WINDOW_MS;
-    let first = 0;
-    while (first < this.samples.length && this.samples[first]!.at < from) first++;
-    if (first > 0) this.samples.splice(0, first);
-    const recent = this.samples;
-    const durations = recent.map((sample) => sample.durationMs).sort((a, b) => a - b);
-    const pick = (p: number) => (durations.length === 0 ? 0 : durations[Math.min(durations.length - 1, Math.floor(p * durations.length))]!);
+    const current = Math.floor(now / 1000);
+    const recent = this.seconds.filter((bucket): bucket is Second => bucket !== undefined && current - bucket.second < WINDOW_SECONDS);
+    let requests = 0;
+    let failed = 0;
+    let tokens = 0;
+    const latency = new Uint32Array(LATENCY_BUCKETS);
     const users = new Map<string, { user: string; requests: number; tokens: number }>();
-    for (const sample of recent) {
-      if (!sample.user) continue;
-      const entry = users.get(sample.user) ?? { user: sample.user, requests: 0, tokens: 0 };
-      entry.requests++;
-      entry.tokens += sample.tokens;
-      users.set(sample.user, entry);
+    for (const bucket of recent) {
+      requests += bucket.requests;
+      failed += bucket.failed;
+      tokens += bucket.tokens;
+      for (let i = 0; i < LATENCY_BUCKETS; i++) latency[i]! += bucket.latency[i]!;
+      for (const [user, counts] of bucket.users) {
+        const entry = users.get(user) ?? { user, requests: 0, tokens: 0 };
+        entry.requests += counts.requests;
+        entry.tokens += counts.tokens;
+        users.set(user, entry);
+      }
     }
+    const from = now - WINDOW_SECONDS * 1000;
     return {
-      requestsPerSecond: Math.round((recent.length / (WINDOW_MS / 1000)) * 100) / 100,
-      errorRate: recent.length === 0 ? 0 : Math.round((recent.filter((sample) => sample.failed).length / recent.length) * 1000) / 1000,
-      p50Ms: pick(0.5),
-      p99Ms: pick(0.99),
-      tokensPerMinute: recent.reduce((sum, sample) => sum + sample.tokens, 0),
+      requestsPerSecond: Math.round((requests / WINDOW_SECONDS) * 100) / 100,
+      errorRate: requests === 0 ? 0 : Math.round((failed / requests) * 1000) / 1000,
+      p50Ms: percentile(latency, requests, 0.5),
+      p99Ms: percentile(latency, requests, 0.99),
+      tokensPerMinute: tokens,
       users: [...users.values()].sort((a, b) => b.requests - a.requests).slice(0, 10),
-      recentErrors: recent
-        .filter((sample) => sample.error !== null)
-        .slice(-5)
+      recentErrors: this.errors
+        .filter((error) => error.at >= from)
         .reverse()
-        .map((sample) => ({ at: new Date(sample.at).toISOString(), error: sample.error!, path: sample.path, user: sample.user })),
+        .map((error) => ({ at: new Date(error.at).toISOString(), error: error.error, path: error.path, user: error.user })),
     };
   }
+
+  /** The bucket of `second`, reused from a minute ago when its slot comes round again. */
+  private bucketFor(second: number): Second {
+    const slot = second % WINDOW_SECONDS;
+    let bucket = this.seconds[slot];
+    if (!bucket || bucket.second !== second) {
+      bucket = { second, requests: 0, failed: 0, tokens: 0, latency: bucket?.latency.fill(0) ?? new Uint32Array(LATENCY_BUCKETS), users: new Map() };
+      this.seconds[slot] = bucket;
+    }
+    return bucket;
+  }
+}
+
+function latencyBucket(ms: number): number {
+  if (ms <= LATENCY_BASE_MS) return 0;
+  return Math.min(LATENCY_BUCKETS - 1, Math.ceil(Math.log(ms / LATENCY_BASE_MS) / Math.log(GROWTH)));
+}
+
+/** The upper bound of the bucket holding the p-th share of requests (within 3 %). */
+function percentile(latency: Uint32Array, total: number, p: number): number {
+  if (total === 0) return 0;
+  const rank = Math.min(total, Math.floor(p * total) + 1);
+  let seen = 0;
+  for (let i = 0; i < LATENCY_BUCKETS; i++) {
+    seen += latency[i]!;
+    if (seen >= rank) return Math.round(LATENCY_BASE_MS * GROWTH ** i * 10) / 10;
+  }
+  return 0;
 }

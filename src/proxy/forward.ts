@@ -382,9 +382,11 @@ function relay(ctx: RequestContext, upstream: UpstreamRuntime, response: Incomin
       tap.finish();
       if (tap.rewrites) void writing.then(() => res.end());
     });
+    let clientLeft = false;
     response.once('close', () => {
       clearTimeout(idleTimer);
-      if (response.complete || res.writableEnded) return;
+      // A client that left is not the upstream's fault: the key is not judged for it.
+      if (response.complete || res.writableEnded || clientLeft) return;
       // The upstream stopped early. An SSE client gets a parseable error event and a clean end;
       // anything else is cut, so the client cannot mistake a truncated body for a whole one.
       ctx.outcome.error ??= 'upstream_closed_early';
@@ -403,6 +405,7 @@ function relay(ctx: RequestContext, upstream: UpstreamRuntime, response: Incomin
     res.once('close', () => {
       clearTimeout(idleTimer);
       if (!res.writableFinished) {
+        clientLeft = true;
         ctx.outcome.error ??= 'client_closed';
         response.destroy();
       }

@@ -4,6 +4,7 @@
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { HubConfig } from '../config/schema.js';
@@ -129,6 +130,7 @@ export function createHub(initialConfig: HubConfig, options: HubOptions): Hub {
   });
   server.on('request', (req, res) => void handle(req, res));
   server.on('clientError', answerClientError);
+  server.on('connect', refuseConnect);
 
   const alerts = config.alerts ? createAlerts(config.alerts, clock, log) : undefined;
   if (alerts) for (const upstream of upstreams) watchForAlerts(upstream, alerts);
@@ -474,6 +476,16 @@ function answerClientError(err: NodeJS.ErrnoException, socket: Socket): void {
     return;
   }
   const [status, reason, message] = clientErrorAnswer(err.code);
+  answerOnSocket(socket, status, reason, message);
+}
+
+/** aifd is no tunnel: CONNECT gets a 405 and the connection ends. */
+function refuseConnect(_req: IncomingMessage, socket: Duplex): void {
+  answerOnSocket(socket, 405, 'Method Not Allowed', 'CONNECT is not supported: aifd forwards API requests only');
+}
+
+/** An OpenAI-shaped error written straight to a socket that no request handler owns, then closed. */
+function answerOnSocket(socket: Duplex, status: number, reason: string, message: string): void {
   const body = openAIErrorBody(new AifdError('invalid_request', message));
   const head = `HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n`;
   // Destroyed once the answer is out: a client still sending (a slowloris) must not keep the socket.

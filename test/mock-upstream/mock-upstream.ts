@@ -75,13 +75,15 @@ export interface MockOptions {
   validKeys: Set<string> | undefined;
   /** The model ids `GET /v1/models` lists; undefined replays the recorded list. */
   modelIds: string[] | undefined;
+  /** Keep every request in `received` (a soak turns it off to measure, not to hoard). */
+  keepReceived: boolean;
 }
 
 const ANY = '*';
 
 export class MockUpstream extends EventEmitter {
   readonly received: ReceivedRequest[] = [];
-  readonly options: MockOptions = { streamChunks: 5, chunkDelayMs: 0, validKeys: undefined, modelIds: undefined };
+  readonly options: MockOptions = { streamChunks: 5, chunkDelayMs: 0, validKeys: undefined, modelIds: undefined, keepReceived: true };
   private readonly scripts = new Map<string, Behavior[]>();
   private readonly sticky = new Map<string, Behavior>();
   private readonly rateLimits = new Map<string, Partial<RateLimitState>>();
@@ -89,6 +91,8 @@ export class MockUpstream extends EventEmitter {
   private readonly server: http.Server;
   private seq = 0;
   port = 0;
+  /** Requests answered since start (kept or not). */
+  served = 0;
 
   constructor() {
     super();
@@ -196,7 +200,8 @@ export class MockUpstream extends EventEmitter {
       aborted: false,
       finished: false,
     };
-    this.received.push(request);
+    if (this.options.keepReceived) this.received.push(request);
+    this.served++;
     res.on('finish', () => {
       request.finished = true;
     });
@@ -211,7 +216,9 @@ export class MockUpstream extends EventEmitter {
       this.sendFixtureError(res, 'invalid_api_key');
       return;
     }
-    await this.answer(req, res, request, this.nextBehavior(key));
+    const asked = req.headers['x-mock-error'];
+    const behavior: Behavior = typeof asked === 'string' && asked in ERROR_FIXTURES ? { type: 'error', error: asked as ErrorFixtureName } : this.nextBehavior(key);
+    await this.answer(req, res, request, behavior);
   }
 
   private async answer(req: IncomingMessage, res: ServerResponse, request: ReceivedRequest, behavior: Behavior): Promise<void> {

@@ -94,8 +94,11 @@ describe('faults from clients', () => {
     // Leaving the loop early makes the SDK abort the request.
     for await (const _ of stream) if (++chunks === 3) break;
     await mock.waitForAbort(mock.received[0]!);
+    const pool = running.hub.upstreams[0]!.pool;
     const records = await closeAndRead();
     expect(records).toMatchObject([{ error: 'client_closed', status: 200, usageSource: 'estimated' }]);
+    // The client left; the upstream did nothing wrong: the key is not judged for it.
+    expect(pool.state(pool.keys[0]!.hash)).toMatchObject({ status: 'ok', consecutiveFailures: 0 });
     expect(records[0]!.usage!.completion_tokens).toBeGreaterThan(0);
   });
 

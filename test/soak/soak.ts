@@ -1,0 +1,255 @@
+/**
+ * The soak: many mixed requests (JSON, streams, upstream errors, client aborts) through a real
+ * `aifd run`, then the figures that show a leak: resident memory, open file descriptors and
+ * active handles (sockets, timers) after warm-up and at the end, and access records against
+ * requests sent. `npm run test:soak` runs 200,000; `npm test` runs a short version.
+ */
+import http from 'node:http';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { startMockUpstream } from '../mock-upstream/mock-upstream.js';
+import { startDaemon, type RunningDaemon } from '../helpers/cli.js';
+import { readJsonLines } from '../helpers/logs.js';
+
+const USER = 'fk-soak-user-000000000000000';
+const ADMIN_TOKEN = 'soak-admin-token-000000000000';
+const KEYS = Array.from({ length: 4 }, (_, i) => `sk-soak-pool-key-${i}-${'0'.repeat(24)}`);
+
+export interface SoakOptions {
+  requests: number;
+  concurrency: number;
+  /** Requests before the first measurement. */
+  warmup: number;
+  /** Quiet time before each measurement (see `snapshot`). */
+  settleMs?: number;
+  progress?: (line: string) => void;
+}
+
+export interface Snapshot {
+  rssMb: number;
+  heapUsedMb: number;
+  heapTotalMb: number;
+  externalMb: number;
+  fds: number;
+  /** Active handles by kind (TCPSocketWrap, Timeout, …), as the daemon reports them when idle. */
+  resources: Record<string, number>;
+}
+
+export interface SoakResult {
+  sent: number;
+  byKind: Record<Kind, number>;
+  /** Answers that were not what their kind should get. */
+  failures: string[];
+  afterWarmup: Snapshot;
+  atEnd: Snapshot;
+  rssGrowth: number;
+  accessRecords: number;
+  /** Access records by status and error code (client aborts and upstream 400s are expected). */
+  errors: Record<string, number>;
+  seconds: number;
+  requestsPerSecond: number;
+}
+
+type Kind = 'json' | 'stream' | 'error' | 'abort';
+
+/** 60 % JSON, 25 % streams, 10 % upstream errors, 5 % clients that leave mid-stream. */
+function kindOf(n: number): Kind {
+  const slot = n % 20;
+  if (slot < 12) return 'json';
+  if (slot < 17) return 'stream';
+  if (slot < 19) return 'error';
+  return 'abort';
+}
+
+export async function runSoak(options: SoakOptions): Promise<SoakResult> {
+  const mock = await startMockUpstream();
+  mock.options.keepReceived = false;
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'aifd-soak-'));
+  let daemon: RunningDaemon | undefined;
+  try {
+    await writeFile(
+      path.join(dir, 'hub.config.json'),
+      JSON.stringify({
+        store: 'sqlite://./state.sqlite',
+        upstreams: [{ name: 'openai', baseUrl: mock.url, keys: KEYS }],
+        auth: { forwardKeys: [{ key: USER, user: 'soak', roles: [] }] },
+        limits: { user: { requests: '100000000/hour', tokens: '100000000000/hour' } },
+        logs: { dir: './logs' },
+        admin: { port: 0, token: ADMIN_TOKEN },
+      }),
+    );
+    // SOAK_NODE_OPTIONS and SOAK_MALLOC_ARENA_MAX reach the daemon only (to study where memory goes).
+    const env: NodeJS.ProcessEnv = {};
+    if (process.env.SOAK_NODE_OPTIONS) env.NODE_OPTIONS = process.env.SOAK_NODE_OPTIONS;
+    if (process.env.SOAK_MALLOC_ARENA_MAX) env.MALLOC_ARENA_MAX = process.env.SOAK_MALLOC_ARENA_MAX;
+    daemon = await startDaemon(['--config', 'hub.config.json', '--port', '0', '--admin-port', '0'], { cwd: dir, env });
+    const adminUrl = (JSON.parse(await readRuntimeFile(dir)) as { adminUrl: string }).adminUrl;
+    const target = new URL(daemon.url);
+    const byKind: Record<Kind, number> = { json: 0, stream: 0, error: 0, abort: 0 };
+    const failures: string[] = [];
+    let next = 0;
+
+    const drive = async (until: number) => {
+      const agent = new http.Agent({ keepAlive: true, maxSockets: options.concurrency });
+      const worker = async () => {
+        while (next < until) {
+          const n = next++;
+          const kind = kindOf(n);
+          byKind[kind]++;
+          const problem = await send(agent, target, kind, n);
+          if (problem && failures.length < 20) failures.push(`#${n} ${kind}: ${problem}`);
+          else if (problem) failures.push('…');
+          if (n > 0 && n % Number(process.env.SOAK_PROGRESS ?? 20_000) === 0) options.progress?.(`${n} requests ${Math.round(performance.now())}`);
+        }
+      };
+      await Promise.all(Array.from({ length: options.concurrency }, worker));
+      agent.destroy();
+    };
+
+    const started = performance.now();
+    await drive(options.warmup);
+    options.progress?.(`warm-up done ${Math.round(performance.now())}`);
+    const afterWarmup = await snapshot(adminUrl, daemon.child.pid!, options.settleMs ?? 0);
+    options.progress?.(`snapshot done ${Math.round(performance.now())}`);
+    await drive(options.requests);
+    const seconds = (performance.now() - started) / 1000;
+    const atEnd = await snapshot(adminUrl, daemon.child.pid!, options.settleMs ?? 0);
+    const exitCode = await daemon.stop('SIGTERM');
+    if (exitCode !== 0) failures.push(`aifd exited with ${exitCode}`);
+    const records = await readJsonLines<{ error: string | null; status: number | null }>(path.join(dir, 'logs'), 'access-');
+    const errors: Record<string, number> = {};
+    for (const record of records) if (record.error) errors[`${record.status} ${record.error}`] = (errors[`${record.status} ${record.error}`] ?? 0) + 1;
+    return {
+      sent: next,
+      byKind,
+      failures,
+      afterWarmup,
+      atEnd,
+      rssGrowth: atEnd.rssMb / afterWarmup.rssMb - 1,
+      accessRecords: records.length,
+      errors,
+      seconds,
+      requestsPerSecond: next / seconds,
+    };
+  } finally {
+    await daemon?.stop('SIGKILL');
+    await mock.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** One request of a kind; undefined when it went as it should, else what was wrong. */
+function send(agent: http.Agent, target: URL, kind: Kind, n: number): Promise<string | undefined> {
+  const stream = kind === 'stream' || kind === 'abort';
+  const body = JSON.stringify({ model: 'gpt-4o-mini', stream, messages: [{ role: 'user', content: `soak ${n}` }] });
+  const headers: http.OutgoingHttpHeaders = { authorization: `Bearer ${USER}`, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) };
+  if (kind === 'error') headers['x-mock-error'] = 'context_length_exceeded';
+  if (kind === 'abort') Object.assign(headers, { 'x-mock-chunks': '20', 'x-mock-delay-ms': '5' });
+  return new Promise((resolve) => {
+    const req = http.request({ hostname: target.hostname, port: target.port, path: '/v1/chat/completions', method: 'POST', agent, headers }, (res) => {
+      const expected = kind === 'error' ? 400 : 200;
+      if (res.statusCode !== expected) {
+        res.resume();
+        resolve(`status ${res.statusCode}`);
+        return;
+      }
+      if (kind === 'abort') {
+        res.once('data', () => {
+          req.destroy();
+          resolve(undefined);
+        });
+        return;
+      }
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (text += chunk));
+      res.on('end', () => resolve(stream && !text.includes('data: [DONE]') ? 'stream without [DONE]' : undefined));
+      res.on('error', (err) => resolve(err.message));
+    });
+    req.on('error', (err) => resolve(kind === 'abort' ? undefined : err.message));
+    req.end(body);
+  });
+}
+
+/**
+ * The daemon's figures once it is idle: nothing in flight, and `settleMs` of quiet so that V8's
+ * memory reducer has run its collections (RSS right after a burst counts garbage not yet collected).
+ */
+async function snapshot(adminUrl: string, pid: number, settleMs: number): Promise<Snapshot> {
+  if (settleMs > 0) await new Promise((resolve) => setTimeout(resolve, settleMs));
+  let state = await adminState(adminUrl);
+  // Streams whose clients left finish on the daemon's side a moment later: wait until none is in flight.
+  for (let tries = 0; state.inFlight > 0 && tries < 100; tries++) {
+    await new Promise((resolve) => setImmediate(resolve));
+    state = await adminState(adminUrl);
+  }
+  // Sockets the client just closed take a moment to close on the daemon's side: read until steady.
+  let fds = (await readdir(`/proc/${pid}/fd`)).length;
+  for (let steady = 0, tries = 0; steady < 3 && tries < 200; tries++) {
+    state = await adminState(adminUrl);
+    const now = (await readdir(`/proc/${pid}/fd`)).length;
+    steady = now === fds ? steady + 1 : 0;
+    fds = now;
+  }
+  const mb = (bytes: number) => Math.round((bytes / 1024 / 1024) * 10) / 10;
+  const memory = state.process;
+  return { rssMb: mb(memory.rss), heapUsedMb: mb(memory.heapUsed), heapTotalMb: mb(memory.heapTotal), externalMb: mb(memory.external), fds, resources: memory.activeResources };
+}
+
+interface AdminState {
+  inFlight: number;
+  process: { rss: number; heapUsed: number; heapTotal: number; external: number; activeResources: Record<string, number> };
+}
+
+function adminState(adminUrl: string): Promise<AdminState> {
+  return new Promise((resolve, reject) => {
+    http
+      .get(`${adminUrl}/state`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` }, agent: false }, (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (text += chunk));
+        res.on('end', () => resolve(JSON.parse(text) as AdminState));
+      })
+      .on('error', reject);
+  });
+}
+
+/** `daemon.json`, which the daemon writes beside its SQLite state before it says it listens. */
+async function readRuntimeFile(dir: string): Promise<string> {
+  for (const candidate of [path.join(dir, 'aifd-data', 'daemon.json'), path.join(dir, 'daemon.json')]) {
+    const text = await readFile(candidate, 'utf8').catch(() => undefined);
+    if (text) return text;
+  }
+  throw new Error('the daemon wrote no daemon.json');
+}
+
+/** `npm run test:soak`: the long run, its figures, and exit 1 when a bar is missed. */
+async function main(): Promise<void> {
+  const requests = Number(process.env.SOAK_REQUESTS ?? 200_000);
+  const warmup = Number(process.env.SOAK_WARMUP ?? Math.round(requests / 10));
+  const settleMs = Number(process.env.SOAK_SETTLE_MS ?? 10_000);
+  const result = await runSoak({ requests, concurrency: 50, warmup, settleMs, progress: (line) => process.stderr.write(`${line}\n`) });
+  process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+  const problems = soakProblems(result, 0.1);
+  for (const problem of problems) process.stderr.write(`FAIL ${problem}\n`);
+  if (problems.length === 0) process.stderr.write('soak passed\n');
+  process.exitCode = problems.length === 0 ? 0 : 1;
+}
+
+/** What a soak result must show; `maxRssGrowth` is 10 % for the long run. */
+export function soakProblems(result: SoakResult, maxRssGrowth: number): string[] {
+  const problems: string[] = [];
+  if (result.failures.length > 0) problems.push(`unexpected answers: ${result.failures.join('; ')}`);
+  if (result.accessRecords !== result.sent) problems.push(`${result.sent} requests sent, ${result.accessRecords} access records`);
+  if (result.rssGrowth > maxRssGrowth) problems.push(`RSS grew ${(result.rssGrowth * 100).toFixed(1)} % after warm-up (bar ${maxRssGrowth * 100} %)`);
+  if (result.atEnd.fds > result.afterWarmup.fds + 2) problems.push(`open file descriptors ${result.afterWarmup.fds} → ${result.atEnd.fds}`);
+  for (const kind of ['TCPSocketWrap', 'Timeout']) {
+    const before = result.afterWarmup.resources[kind] ?? 0;
+    const after = result.atEnd.resources[kind] ?? 0;
+    if (after > before + 2) problems.push(`${kind} handles ${before} → ${after}`);
+  }
+  return problems;
+}
+
+if (process.argv[1] && import.meta.url.endsWith(path.basename(process.argv[1]))) await main();
