@@ -55,7 +55,12 @@ export function createAdminServer(hub: Hub, options: AdminOptions): AdminServer 
     if (!authorized(req)) {
       return send(res, 401, openAIErrorBody(new AifdError('invalid_token', 'the admin listener needs "Authorization: Bearer <admin.token>"')));
     }
-    if (req.method === 'GET' && url.pathname === '/state') return send(res, 200, JSON.stringify(await state()));
+    if (req.method === 'GET' && url.pathname === '/state') {
+      // ?gc=1: collect garbage first (node runs with --expose-gc), so memory figures show what is held.
+      const gc = (globalThis as { gc?: () => void }).gc;
+      if (url.searchParams.get('gc') === '1' && gc) gc();
+      return send(res, 200, JSON.stringify(await state()));
+    }
     if (req.method === 'GET' && url.pathname === '/metrics') {
       const text = await metrics.text();
       res.writeHead(200, { 'content-type': metrics.registry.contentType, 'content-length': Buffer.byteLength(text) });

@@ -129,6 +129,7 @@ export function createHub(initialConfig: HubConfig, options: HubOptions): Hub {
     connectionsCheckingInterval: Math.max(250, Math.min(30_000, headersTimeout / 4, requestTimeout / 4)),
   });
   server.on('request', (req, res) => void handle(req, res));
+  reapSilentConnections(server, headersTimeout);
   server.on('clientError', answerClientError);
   server.on('connect', refuseConnect);
 
@@ -382,7 +383,8 @@ export function createHub(initialConfig: HubConfig, options: HubOptions): Hub {
     return new Promise((resolve, reject) => {
       const onError = (err: Error) => reject(err);
       server.once('error', onError);
-      server.listen(config.listen.port, config.listen.host, () => {
+      // A deep accept queue: a burst of new connections waits for aifd instead of being dropped.
+      server.listen({ port: config.listen.port, host: config.listen.host, backlog: 4096 }, () => {
         server.off('error', onError);
         resolve(server.address() as AddressInfo);
       });
@@ -477,6 +479,30 @@ function answerClientError(err: NodeJS.ErrnoException, socket: Socket): void {
   }
   const [status, reason, message] = clientErrorAnswer(err.code);
   answerOnSocket(socket, status, reason, message);
+}
+
+const firstRequestTimer = Symbol('first request timer');
+
+/**
+ * Node times out headers only once a request has begun; a connection that never sends a byte
+ * would stay open for good. It gets `headersTimeout` to start its first request (one timer per
+ * connection, not per request: keep-alive connections are then kept by keepAliveTimeout).
+ */
+function reapSilentConnections(server: http.Server, headersTimeout: number): void {
+  server.on('connection', (socket: Socket & { [firstRequestTimer]?: NodeJS.Timeout }) => {
+    const timer = setTimeout(() => socket.destroy(), headersTimeout);
+    timer.unref();
+    socket[firstRequestTimer] = timer;
+    socket.once('close', () => clearTimeout(timer));
+  });
+  server.on('request', (req: IncomingMessage) => {
+    const socket = req.socket as Socket & { [firstRequestTimer]?: NodeJS.Timeout };
+    const timer = socket[firstRequestTimer];
+    if (timer) {
+      clearTimeout(timer);
+      socket[firstRequestTimer] = undefined;
+    }
+  });
 }
 
 /** aifd is no tunnel: CONNECT gets a 405 and the connection ends. */

@@ -115,6 +115,17 @@ describe('faults from clients', () => {
     expect((await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [] })).object).toBe('chat.completion');
   });
 
+  it('closes a connection that never sends a byte once headersTimeout has passed', async () => {
+    await start();
+    const socket = net.connect(port(), '127.0.0.1');
+    socket.on('error', () => undefined);
+    const closed = new Promise<number>((resolve) => socket.once('close', () => resolve(performance.now())));
+    await once(socket, 'connect');
+    const openedAt = performance.now();
+    // headersTimeout is 500 ms here; Node alone would keep a silent connection forever.
+    expect((await closed) - openedAt).toBeGreaterThanOrEqual(450);
+  });
+
   it('closes a request whose body never finishes, and records it', async () => {
     await start();
     const socket = net.connect(port(), '127.0.0.1');

@@ -5,6 +5,8 @@
  * requests sent. `npm run test:soak` runs 200,000; `npm test` runs a short version.
  */
 import http from 'node:http';
+import net from 'node:net';
+import { once } from 'node:events';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -23,6 +25,8 @@ export interface SoakOptions {
   warmup: number;
   /** Quiet time before each measurement (see `snapshot`). */
   settleMs?: number;
+  /** Idle connections opened after warm-up and held while the load runs (the daemon reaps them). */
+  idleConnections?: number;
   progress?: (line: string) => void;
 }
 
@@ -44,6 +48,8 @@ export interface SoakResult {
   afterWarmup: Snapshot;
   atEnd: Snapshot;
   rssGrowth: number;
+  /** Idle connections opened, and how many the daemon had closed by the end (headersTimeout). */
+  idle: { opened: number; closedByDaemon: number; droppedByKernel: number };
   accessRecords: number;
   /** Access records by status and error code (client aborts and upstream 400s are expected). */
   errors: Record<string, number>;
@@ -77,11 +83,12 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
         limits: { user: { requests: '100000000/hour', tokens: '100000000000/hour' } },
         logs: { dir: './logs' },
         admin: { port: 0, token: ADMIN_TOKEN },
+        listen: { headersTimeout: '5s' },
       }),
     );
     // SOAK_NODE_OPTIONS and SOAK_MALLOC_ARENA_MAX reach the daemon only (to study where memory goes).
-    const env: NodeJS.ProcessEnv = {};
-    if (process.env.SOAK_NODE_OPTIONS) env.NODE_OPTIONS = process.env.SOAK_NODE_OPTIONS;
+    // --expose-gc lets each measurement collect garbage first (GET /state?gc=1): memory then shows what is held.
+    const env: NodeJS.ProcessEnv = { NODE_OPTIONS: ['--expose-gc', process.env.SOAK_NODE_OPTIONS].filter(Boolean).join(' ') };
     if (process.env.SOAK_MALLOC_ARENA_MAX) env.MALLOC_ARENA_MAX = process.env.SOAK_MALLOC_ARENA_MAX;
     daemon = await startDaemon(['--config', 'hub.config.json', '--port', '0', '--admin-port', '0'], { cwd: dir, env });
     const adminUrl = (JSON.parse(await readRuntimeFile(dir)) as { adminUrl: string }).adminUrl;
@@ -108,10 +115,14 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
     };
 
     const started = performance.now();
+    // Idle connections come during warm-up, so the memory they took is in the first measurement.
+    const idle = await openIdleConnections(target, options.idleConnections ?? 0);
     await drive(options.warmup);
-    options.progress?.(`warm-up done ${Math.round(performance.now())}`);
+    const closedByDaemon = await idle.allClosed(IDLE_REAPED_WITHIN_MS);
+    const idleDroppedByKernel = idle.droppedByKernel;
+    idle.destroy();
+    options.progress?.(`warm-up done, ${closedByDaemon} idle connections closed by aifd`);
     const afterWarmup = await snapshot(adminUrl, daemon.child.pid!, options.settleMs ?? 0);
-    options.progress?.(`snapshot done ${Math.round(performance.now())}`);
     await drive(options.requests);
     const seconds = (performance.now() - started) / 1000;
     const atEnd = await snapshot(adminUrl, daemon.child.pid!, options.settleMs ?? 0);
@@ -127,6 +138,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
       afterWarmup,
       atEnd,
       rssGrowth: atEnd.rssMb / afterWarmup.rssMb - 1,
+      idle: { opened: options.idleConnections ?? 0, closedByDaemon, droppedByKernel: idleDroppedByKernel },
       accessRecords: records.length,
       errors,
       seconds,
@@ -137,6 +149,72 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
     await mock.close();
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+/** The soak's daemon gives a silent connection 5 s (listen.headersTimeout); all must be gone well within this. */
+const IDLE_REAPED_WITHIN_MS = 30_000;
+
+/**
+ * Opens `count` connections that never send a byte; `allClosed` waits for the daemon to close them.
+ * A connection the kernel dropped from a full accept queue (ListenOverflows) looks open to its
+ * client but never reached aifd: those are counted apart.
+ */
+async function openIdleConnections(
+  target: URL,
+  count: number,
+): Promise<{ allClosed(withinMs: number): Promise<number>; destroy(): void; droppedByKernel: number }> {
+  const overflowsBefore = await listenOverflows();
+  const sockets: net.Socket[] = [];
+  let closed = 0;
+  let onClosed: (() => void) | undefined;
+  let gone = false;
+  let dropped = 0;
+  const droppedByKernelSoFar = () => dropped;
+  for (let opened = 0; opened < count; opened += 200) {
+    await Promise.all(
+      Array.from({ length: Math.min(200, count - opened) }, async () => {
+        const socket = net.connect(Number(target.port), target.hostname);
+        socket.on('error', () => undefined);
+        socket.on('close', () => {
+          if (gone) return;
+          closed++;
+          if (closed === count - droppedByKernelSoFar()) onClosed?.();
+        });
+        await once(socket, 'connect');
+        sockets.push(socket);
+      }),
+    );
+  }
+  const droppedByKernel = (await listenOverflows()) - overflowsBefore;
+  dropped = droppedByKernel;
+  const reachable = count - droppedByKernel;
+  return {
+    droppedByKernel,
+    allClosed: async (withinMs) => {
+      if (closed < reachable) {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, withinMs);
+          onClosed = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+      }
+      return closed;
+    },
+    destroy: () => {
+      gone = true;
+      sockets.forEach((socket) => socket.destroy());
+    },
+  };
+}
+
+/** The kernel's count of connections dropped because a listen queue was full (all sockets). */
+async function listenOverflows(): Promise<number> {
+  const lines = (await readFile('/proc/net/netstat', 'utf8')).split('\n');
+  const names = lines.find((line) => line.startsWith('TcpExt:'))!.split(/\s+/);
+  const values = lines.filter((line) => line.startsWith('TcpExt:'))[1]!.split(/\s+/);
+  return Number(values[names.indexOf('ListenOverflows')] ?? 0);
 }
 
 /** One request of a kind; undefined when it went as it should, else what was wrong. */
@@ -184,10 +262,11 @@ async function snapshot(adminUrl: string, pid: number, settleMs: number): Promis
     await new Promise((resolve) => setImmediate(resolve));
     state = await adminState(adminUrl);
   }
+  state = await adminState(adminUrl, true);
   // Sockets the client just closed take a moment to close on the daemon's side: read until steady.
   let fds = (await readdir(`/proc/${pid}/fd`)).length;
   for (let steady = 0, tries = 0; steady < 3 && tries < 200; tries++) {
-    state = await adminState(adminUrl);
+    state = await adminState(adminUrl, true);
     const now = (await readdir(`/proc/${pid}/fd`)).length;
     steady = now === fds ? steady + 1 : 0;
     fds = now;
@@ -202,10 +281,10 @@ interface AdminState {
   process: { rss: number; heapUsed: number; heapTotal: number; external: number; activeResources: Record<string, number> };
 }
 
-function adminState(adminUrl: string): Promise<AdminState> {
+function adminState(adminUrl: string, collectGarbage = false): Promise<AdminState> {
   return new Promise((resolve, reject) => {
     http
-      .get(`${adminUrl}/state`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` }, agent: false }, (res) => {
+      .get(`${adminUrl}/state${collectGarbage ? '?gc=1' : ''}`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` }, agent: false }, (res) => {
         let text = '';
         res.setEncoding('utf8');
         res.on('data', (chunk: string) => (text += chunk));
@@ -228,8 +307,10 @@ async function readRuntimeFile(dir: string): Promise<string> {
 async function main(): Promise<void> {
   const requests = Number(process.env.SOAK_REQUESTS ?? 200_000);
   const warmup = Number(process.env.SOAK_WARMUP ?? Math.round(requests / 10));
-  const settleMs = Number(process.env.SOAK_SETTLE_MS ?? 10_000);
-  const result = await runSoak({ requests, concurrency: 50, warmup, settleMs, progress: (line) => process.stderr.write(`${line}\n`) });
+  // Both measurements alike: 8 s of quiet (pooled upstream connections time out), then a full GC.
+  const settleMs = Number(process.env.SOAK_SETTLE_MS ?? 8000);
+  const idleConnections = Number(process.env.SOAK_IDLE ?? 10_000);
+  const result = await runSoak({ requests, concurrency: 50, warmup, settleMs, idleConnections, progress: (line) => process.stderr.write(`${line}\n`) });
   process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
   const problems = soakProblems(result, 0.1);
   for (const problem of problems) process.stderr.write(`FAIL ${problem}\n`);
@@ -241,6 +322,8 @@ async function main(): Promise<void> {
 export function soakProblems(result: SoakResult, maxRssGrowth: number): string[] {
   const problems: string[] = [];
   if (result.failures.length > 0) problems.push(`unexpected answers: ${result.failures.join('; ')}`);
+  const idleOpen = result.idle.opened - result.idle.droppedByKernel - result.idle.closedByDaemon;
+  if (idleOpen > 0) problems.push(`${idleOpen} idle connections that reached aifd were still open after ${IDLE_REAPED_WITHIN_MS / 1000} s`);
   if (result.accessRecords !== result.sent) problems.push(`${result.sent} requests sent, ${result.accessRecords} access records`);
   if (result.rssGrowth > maxRssGrowth) problems.push(`RSS grew ${(result.rssGrowth * 100).toFixed(1)} % after warm-up (bar ${maxRssGrowth * 100} %)`);
   if (result.atEnd.fds > result.afterWarmup.fds + 2) problems.push(`open file descriptors ${result.afterWarmup.fds} → ${result.atEnd.fds}`);
