@@ -48,4 +48,13 @@ for (const node of profile.nodes) {
   self.set(key, (self.get(key) ?? 0) + t);
 }
 for (const [key, t] of [...self.entries()].sort((a, b) => b[1] - a[1]).slice(0, 30)) console.log(`${((t / total) * 100).toFixed(1).padStart(5)}% ${key}`);
+// Self time by where the code lives: aifd's own modules, http-proxy-3, node internals, other packages.
+const byPlace = new Map<string, number>();
+for (const node of profile.nodes) {
+  const url = node.callFrame.url;
+  const place = url.includes('/dist/') ? `aifd ${url.split('/dist/')[1]!.split('/')[0]}` : url.includes('http-proxy-3') ? 'http-proxy-3' : url.startsWith('node:') ? 'node' : url === '' ? node.callFrame.functionName || '(native)' : url.includes('node_modules') ? url.split('node_modules/')[1]!.split('/')[0]! : 'other';
+  byPlace.set(place, (byPlace.get(place) ?? 0) + (time.get(node.id) ?? 0));
+}
+console.log('--- by place');
+for (const [place, t] of [...byPlace.entries()].sort((a, b) => b[1] - a[1]).slice(0, 15)) console.log(`${((t / total) * 100).toFixed(1).padStart(5)}% ${place}`);
 process.exit(0);

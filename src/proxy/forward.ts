@@ -5,7 +5,7 @@
  */
 import type { ClientRequest, IncomingMessage, ServerResponse } from 'node:http';
 import type { Pacer } from '../limits/pacer.js';
-import { PassThrough } from 'node:stream';
+import type { Stream } from 'node:stream';
 import { performance } from 'node:perf_hooks';
 import { createProxyServer } from 'http-proxy-3';
 import { AifdError } from '../errors.js';
@@ -107,15 +107,13 @@ export function createForwarder(): Forwarder {
         },
       });
       res.once('close', onClientGone);
-      const bodyStream = new PassThrough();
-      bodyStream.end(ctx.body);
       proxy.web(
         req,
         res,
         {
           target: upstream.target,
           agent: upstream.agent,
-          buffer: bodyStream,
+          buffer: bodySource(ctx.body),
           headers: key ? keyHeaders(upstream.config, key.secret) : {},
         },
         (err) => finish({ kind: 'failed', error: connectionError(upstream, err as NodeJS.ErrnoException) }),
@@ -255,6 +253,14 @@ export function createForwarder(): Forwarder {
 const NO_KEYS: ReadonlySet<string> = new Set();
 
 /**
+ * The held body as http-proxy-3's `buffer` option: it only ever calls `pipe(proxyReq)`, so one
+ * `end(body)` does what a PassThrough stream per attempt would, without the stream.
+ */
+function bodySource(body: Buffer): Stream {
+  return { pipe: (destination: NodeJS.WritableStream) => destination.end(body) } as unknown as Stream;
+}
+
+/**
  * Points the request at `model` (a fallback or an alias's real model): the JSON body's `model`,
  * or the model in the path. Returns the path to forward.
  */
@@ -330,8 +336,9 @@ function relay(ctx: RequestContext, upstream: UpstreamRuntime, response: Incomin
   const isEventStream = contentType.startsWith('text/event-stream');
   const pacer = isEventStream && upstream.pacing ? upstream.pacing() : undefined;
   const kind = ctx.wantsAnswer || ctx.injectedUsage || ctx.cacheFill || ctx.alias ? tapKind(status, contentType, response.headers['content-encoding']) : 'none';
-  const tap = new AnswerTap(kind, ctx.injectedUsage, pacer !== undefined, ctx.alias);
-  ctx.exchange = tap.exchange;
+  // Nothing reads or rewrites the answer: no tap at all (the pass-through fast path).
+  const tap = kind === 'none' && !pacer && !ctx.injectedUsage && !ctx.alias ? undefined : new AnswerTap(kind, ctx.injectedUsage, pacer !== undefined, ctx.alias);
+  ctx.exchange = tap?.exchange;
   ctx.outcome.status = status;
   res.setHeader('x-aifd-overhead-ms', String(overheadMs(ctx, performance.now())));
   res.setHeader('x-aifd-upstream', upstream.config.name);
@@ -353,6 +360,7 @@ function relay(ctx: RequestContext, upstream: UpstreamRuntime, response: Incomin
     let writing = Promise.resolve();
     response.on('data', (chunk: Buffer) => {
       idleTimer.refresh();
+      if (!tap) return;
       if (tap.rewrites) {
         const events = tap.rewrite(chunk);
         if (pacer) {
@@ -379,8 +387,8 @@ function relay(ctx: RequestContext, upstream: UpstreamRuntime, response: Incomin
     });
     response.once('end', () => {
       ended = true;
-      tap.finish();
-      if (tap.rewrites) void writing.then(() => res.end());
+      tap?.finish();
+      if (tap?.rewrites) void writing.then(() => res.end());
     });
     let clientLeft = false;
     response.once('close', () => {
@@ -411,7 +419,7 @@ function relay(ctx: RequestContext, upstream: UpstreamRuntime, response: Incomin
       }
       resolve(result);
     });
-    if (!tap.rewrites) response.pipe(res);
+    if (!tap?.rewrites) response.pipe(res);
   });
 }
 

@@ -31,7 +31,8 @@ export interface OutgoingHeaderOptions {
 export function outgoingRequestHeaders(incoming: IncomingHttpHeaders, options: OutgoingHeaderOptions): IncomingHttpHeaders {
   const out: IncomingHttpHeaders = {};
   const named = connectionNamed(incoming.connection);
-  for (const [name, value] of Object.entries(incoming)) {
+  for (const name in incoming) {
+    const value = incoming[name];
     if (value === undefined) continue;
     if (HOP_BY_HOP.has(name) || RECOMPUTED_REQUEST_HEADERS.has(name) || named.has(name)) continue;
     if (name.startsWith('x-aifd-')) continue;
@@ -39,7 +40,7 @@ export function outgoingRequestHeaders(incoming: IncomingHttpHeaders, options: O
     out[name] = value;
   }
   if (options.hasBody) out['content-length'] = String(options.bodyLength);
-  for (const [name, value] of Object.entries(options.extra)) out[name.toLowerCase()] = value;
+  for (const name in options.extra) out[name.toLowerCase()] = options.extra[name];
   return out;
 }
 
@@ -50,7 +51,8 @@ export function outgoingRequestHeaders(incoming: IncomingHttpHeaders, options: O
 export function clientResponseHeaders(upstream: IncomingHttpHeaders, requestId: string, poolMode = false): OutgoingHttpHeaders {
   const out: OutgoingHttpHeaders = {};
   const named = connectionNamed(upstream.connection);
-  for (const [name, value] of Object.entries(upstream)) {
+  for (const name in upstream) {
+    const value = upstream[name];
     if (value === undefined || HOP_BY_HOP.has(name) || named.has(name)) continue;
     if (poolMode && name.startsWith('x-ratelimit-')) continue;
     out[name] = value;
