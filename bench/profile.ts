@@ -25,12 +25,34 @@ const mock = await start(['--import', 'tsx', 'bench/mock-server.ts']);
 const mockUrl = `http://127.0.0.1:${mock.port}`;
 const prof = ['--cpu-prof', `--cpu-prof-dir=${dir}`];
 let target;
+let authorization = 'Bearer x';
 if (which === 'bare') target = await start([...prof, '--import', 'tsx', 'bench/bare-proxy.ts'], { TARGET: mockUrl });
-else {
+else if (which === 'prod') {
+  // The benchmark's "full" config: pool of 8 keys, JWT, 20 ACL rules, request and token limits, access log.
+  const secret = 'bench-secret-that-is-long-enough-for-hs256!!';
+  const rules = Array.from({ length: 19 }, (_, i) => ({ roles: [`team-${i}`], paths: ['/v1/chat/completions'], models: ['gpt-4o-mini'], effect: 'allow' }));
+  await writeFile(
+    path.join(dir, 'c.json'),
+    JSON.stringify({
+      listen: { port: 0 },
+      admin: { port: 0 },
+      store: `sqlite://${path.join(dir, 'state.sqlite')}`,
+      upstreams: [{ name: 'mock', baseUrl: mockUrl, keys: Array.from({ length: 8 }, (_, i) => `sk-bench-pool-key-${i}-0000000000000000`) }],
+      auth: { jwt: { secret } },
+      acl: { default: 'deny', rules: [...rules, { roles: ['bench'], paths: ['/v1/*'], models: ['gpt-4o*'], effect: 'allow' }] },
+      limits: { user: { requests: '1000000/minute', tokens: '1000000000/day' } },
+      logs: { dir, access: true },
+    }),
+  );
+  const { signToken } = await import('../src/auth/tokens.js');
+  const { authSchema } = await import('../src/config/schema.js');
+  authorization = `Bearer ${(await signToken(authSchema.parse({ jwt: { secret } }).jwt!, { user: 'bench-user', roles: ['bench'], models: [], paths: [], expiresInSec: 3600 })).token}`;
+  target = await start([...prof, 'bin/aifd.js', 'run', '--config', path.join(dir, 'c.json')]);
+} else {
   await writeFile(path.join(dir, 'c.json'), JSON.stringify({ listen: { port: 0 }, admin: { enabled: false }, store: 'memory://', upstreams: [{ name: 'mock', baseUrl: mockUrl }], logs: { dir, access: which === 'full', sink: 'none' } }));
   target = await start([...prof, 'bin/aifd.js', 'run', '--config', path.join(dir, 'c.json')]);
 }
-const result = await autocannon({ url: `http://127.0.0.1:${target.port}/v1/chat/completions`, method: 'POST', connections: 50, duration: 5, headers: { 'content-type': 'application/json', authorization: 'Bearer x' }, body: JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] }) });
+const result = await autocannon({ url: `http://127.0.0.1:${target.port}/v1/chat/completions`, method: 'POST', connections: 50, duration: 5, headers: { 'content-type': 'application/json', authorization }, body: JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] }) });
 console.log(`${which}: ${Math.round(result.requests.average)} req/s`);
 target.kill();
 mock.kill();
