@@ -4,10 +4,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { validate } from '../../src/config/load.js';
 import type { HubConfig, HubConfigInput } from '../../src/config/schema.js';
-import { silentDiagnostics } from '../../src/logs/diagnostics.js';
+import { silentDiagnostics, type Diagnostics } from '../../src/logs/diagnostics.js';
 import { createHub, type Hub } from '../../src/proxy/hub.js';
 import { createAdminServer } from '../../src/admin/admin-server.js';
 import { openStore, type Store } from '../../src/store/open-store.js';
+import type { AccessRecord } from '../../src/logs/access-record.js';
+import { readJsonLines } from './logs.js';
 
 export interface RunningHub {
   hub: Hub;
@@ -16,9 +18,14 @@ export interface RunningHub {
   /** The OpenAI SDK base URL for a route prefix. */
   baseURL(route?: string): string;
   close(): Promise<void>;
+  /** Closes the gateway (it waits for requests still finishing) and returns its access-log records. */
+  closeAndReadAccessLog(): Promise<AccessRecord[]>;
 }
 
-export async function startHub(input: Partial<HubConfigInput> & Pick<HubConfigInput, 'upstreams'>, options: { store?: Store } = {}): Promise<RunningHub> {
+export async function startHub(
+  input: Partial<HubConfigInput> & Pick<HubConfigInput, 'upstreams'>,
+  options: { store?: Store; log?: Diagnostics } = {},
+): Promise<RunningHub> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'aifd-test-'));
   const config = validate(
     {
@@ -30,7 +37,7 @@ export async function startHub(input: Partial<HubConfigInput> & Pick<HubConfigIn
     'test config',
   );
   const store = options.store ?? (await openStore('memory://'));
-  const hub = createHub(config, { log: silentDiagnostics, store });
+  const hub = createHub(config, { log: options.log ?? silentDiagnostics, store });
   const address = await hub.listen();
   const url = `http://127.0.0.1:${address.port}`;
   return {
@@ -39,6 +46,10 @@ export async function startHub(input: Partial<HubConfigInput> & Pick<HubConfigIn
     url,
     baseURL: (route = '') => `${url}${route}/v1`,
     close: () => hub.close(1000),
+    closeAndReadAccessLog: async () => {
+      await hub.close(1000);
+      return readJsonLines<AccessRecord>(config.logs.dir, 'access-');
+    },
   };
 }
 

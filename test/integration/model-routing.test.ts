@@ -3,8 +3,6 @@ import OpenAI from 'openai';
 import { startMockUpstream, type MockUpstream } from '../mock-upstream/mock-upstream.js';
 import { startHub, type RunningHub } from '../helpers/hub.js';
 import { request } from '../helpers/http.js';
-import { readJsonLines } from '../helpers/logs.js';
-import type { AccessRecord } from '../../src/logs/access-record.js';
 import type { HubConfigInput } from '../../src/config/schema.js';
 
 const OPENAI_KEYS = ['sk-route-openai-a-11111111111111111111', 'sk-route-openai-b-22222222222222222222'];
@@ -71,12 +69,7 @@ describe('routing by model over real sockets', () => {
   const client = (apiKey: string) => new OpenAI({ apiKey, baseURL: running!.baseURL(), maxRetries: 0 });
   const served = () => ({ openai: openai.received.length, azure: azure.received.length, local: local.received.length });
 
-  async function accessRecords(): Promise<AccessRecord[]> {
-    const dir = running!.config.logs.dir;
-    await running!.close();
-    running = undefined;
-    return readJsonLines<AccessRecord>(dir, 'access-');
-  }
+  const accessRecords = () => running!.closeAndReadAccessLog();
 
   it('sends each model to the upstream that serves it, and says which one answered', async () => {
     const sdk = await start();

@@ -8,12 +8,10 @@ import OpenAI from 'openai';
 import { once } from 'node:events';
 import { Redis } from 'ioredis';
 import { startMockUpstream, type MockUpstream } from '../mock-upstream/mock-upstream.js';
-import { startAdmin, type RunningAdmin, type RunningHub } from '../helpers/hub.js';
+import { startAdmin, startHub, type RunningAdmin, type RunningHub } from '../helpers/hub.js';
 import { startTestRedis, type TestRedis } from '../helpers/redis-server.js';
 import { openStore, type Store } from '../../src/store/open-store.js';
 import type { Diagnostics } from '../../src/logs/diagnostics.js';
-import { createHub } from '../../src/proxy/hub.js';
-import { validate } from '../../src/config/load.js';
 
 const USER_KEY = 'fk-outage-user-000000000000';
 const ADMIN_TOKEN = 'outage-admin-token-0000000000';
@@ -52,23 +50,19 @@ describe('Redis outage', () => {
 
   async function start(onStoreDown: 'open' | 'closed', log = recordingDiagnostics()) {
     store = await openStore(redis.url, { prefix: 'outage:' });
-    const config = validate(
+    running = await startHub(
       {
         store: redis.url,
         storePrefix: 'outage:',
-        listen: { host: '127.0.0.1', port: 0 },
         logs: { access: false, sink: 'none' },
         upstreams: [{ name: 'openai', baseUrl: mock.url, keys: ['sk-outage-pool-key-0000000000000'] }],
         auth: { forwardKeys: [{ key: USER_KEY, user: 'ann', roles: [] }] },
         limits: { user: { requests: '1000/hour' }, onStoreDown },
       },
-      'test',
+      { store, log },
     );
-    const hub = createHub(config, { log, store });
-    const address = await hub.listen();
-    running = { hub, config, url: `http://127.0.0.1:${address.port}`, baseURL: () => `http://127.0.0.1:${address.port}/v1`, close: () => hub.close(1000) };
-    admin = await startAdmin(hub, ADMIN_TOKEN);
-    return { client: new OpenAI({ apiKey: USER_KEY, baseURL: running.baseURL(), maxRetries: 0 }), log, hub };
+    admin = await startAdmin(running.hub, ADMIN_TOKEN);
+    return { client: new OpenAI({ apiKey: USER_KEY, baseURL: running.baseURL(), maxRetries: 0 }), log, hub: running.hub };
   }
 
   const chat = (client: OpenAI) => client.chat.completions.create({ model: 'gpt-4o-mini', messages: [] });

@@ -9,7 +9,6 @@ import { once } from 'node:events';
 import { startMockUpstream, type MockUpstream } from '../mock-upstream/mock-upstream.js';
 import { startHub, type RunningHub } from '../helpers/hub.js';
 import { rawExchange, request } from '../helpers/http.js';
-import { readJsonLines } from '../helpers/logs.js';
 import type { AccessRecord } from '../../src/logs/access-record.js';
 
 const KEY = 'sk-client-fault-key-000000000000000000';
@@ -45,13 +44,13 @@ describe('faults from clients', () => {
 
   /** Closes the gateway (waiting for what is still finishing) and returns its access records. */
   async function closeAndRead(): Promise<AccessRecord[]> {
-    const { hub, config } = running;
-    await running.close();
+    const { hub } = running;
+    const records = await running.closeAndReadAccessLog();
     expect(hub.inFlight()).toBe(0);
     const pool = hub.upstreams[0]!.pool;
     expect(pool.keys.map((key) => pool.state(key.hash).inFlight)).toEqual([0]);
     expect(hub.upstreams[0]!.queue.length).toBe(0);
-    return readJsonLines<AccessRecord>(config.logs.dir, 'access-');
+    return records;
   }
 
   it('a client that leaves while queued for a key leaves the queue; the upstream never hears of it', async () => {
@@ -106,6 +105,7 @@ describe('faults from clients', () => {
     const client = await start();
     const socket = net.connect(port(), '127.0.0.1');
     socket.on('error', () => undefined);
+    socket.resume();
     const closed = new Promise((resolve) => socket.once('close', resolve));
     await once(socket, 'connect');
     socket.write('POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n');
@@ -118,6 +118,8 @@ describe('faults from clients', () => {
   it('closes a connection that never sends a byte once headersTimeout has passed', async () => {
     await start();
     const socket = net.connect(port(), '127.0.0.1');
+    // Flowing, so that the end of the connection is read (a paused socket may never see it).
+    socket.resume();
     socket.on('error', () => undefined);
     const closed = new Promise<number>((resolve) => socket.once('close', () => resolve(performance.now())));
     await once(socket, 'connect');

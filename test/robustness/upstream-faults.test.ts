@@ -7,8 +7,6 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import OpenAI from 'openai';
 import { startMockUpstream, type Behavior, type MockUpstream } from '../mock-upstream/mock-upstream.js';
 import { startHub, type RunningHub } from '../helpers/hub.js';
-import { readJsonLines } from '../helpers/logs.js';
-import type { AccessRecord } from '../../src/logs/access-record.js';
 import type { KeyStatus } from '../../src/keys/pool.js';
 
 const KEYS = ['sk-fault-key-one-11111111111111111111', 'sk-fault-key-two-22222222222222222222'];
@@ -75,12 +73,9 @@ describe('faults from upstreams', () => {
       expect(used.length).toBeGreaterThan(0);
       for (const key of used) expect(pool.state(key.hash).status).toBe(fault.keyStatus);
       // Closing waits for requests still finishing (their records), then nothing may be left.
-      const dir = running.config.logs.dir;
-      await running.close();
-      running = undefined;
+      const records = await running.closeAndReadAccessLog();
       expect(pool.keys.map((key) => pool.state(key.hash).inFlight)).toEqual([0, 0]);
       expect(hub.inFlight()).toBe(0);
-      const records = await readJsonLines<AccessRecord>(dir, 'access-');
       expect(records).toHaveLength(1);
       expect(records[0]).toMatchObject(fault.logged);
     });

@@ -177,6 +177,8 @@ async function openIdleConnections(
       Array.from({ length: Math.min(200, count - opened) }, async () => {
         const socket = net.connect(Number(target.port), target.hostname);
         socket.on('error', () => undefined);
+        // Flowing, so that the daemon closing the connection is seen.
+        socket.resume();
         socket.on('close', () => {
           if (gone) return;
           closed++;
