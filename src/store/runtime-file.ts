@@ -35,6 +35,13 @@ export async function readRuntimeFile(config: HubConfig): Promise<RuntimeInfo | 
   }
 }
 
-export async function removeRuntimeFile(config: HubConfig): Promise<void> {
-  await rm(runtimeFilePath(config), { force: true });
+/**
+ * Removes the file when it is this process's: another instance started from the same config
+ * (several instances on one machine) may have written it since, and is still running.
+ */
+export async function removeRuntimeFile(config: HubConfig, pid = process.pid): Promise<void> {
+  const file = runtimeFilePath(config);
+  const info = await readFile(file, 'utf8').then((text) => JSON.parse(text) as RuntimeInfo, () => undefined);
+  if (info && info.pid !== pid) return;
+  await rm(file, { force: true });
 }

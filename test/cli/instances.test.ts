@@ -5,7 +5,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import OpenAI from 'openai';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
@@ -101,5 +101,15 @@ describe('two aifd processes on one Redis', () => {
     expect(mock.received).toHaveLength(20);
     const refused = results.filter((result): result is PromiseRejectedResult => result.status === 'rejected');
     expect(refused.every((result) => result.reason instanceof OpenAI.RateLimitError)).toBe(true);
+
+    // Both wrote daemon.json in the shared logs folder; the one stopping first leaves the other's.
+    const runtimeFile = path.join(dir, 'logs', 'daemon.json');
+    const pidIn = async () => (JSON.parse(await readFile(runtimeFile, 'utf8')) as { pid: number }).pid;
+    const last = (await pidIn()) === second.child.pid ? second : first;
+    const other = last === second ? first : second;
+    expect(await other.stop('SIGTERM')).toBe(0);
+    expect(await pidIn()).toBe(last.child.pid);
+    expect(await last.stop('SIGTERM')).toBe(0);
+    await expect(readFile(runtimeFile, 'utf8')).rejects.toThrow(/ENOENT/);
   });
 });
