@@ -5,8 +5,8 @@
  * When Redis is away every instance fills for itself (a claim that cannot be made is ours).
  */
 import { randomUUID } from 'node:crypto';
-import { Redis } from 'ioredis';
-import { redisReconnectDelay } from '../store/open-store.js';
+import type { Redis } from 'ioredis';
+import { redisClient } from '../store/open-store.js';
 
 /** How long a claim holds (a filler that died frees it by then). */
 const CLAIM_MS = 120_000;
@@ -24,11 +24,8 @@ export class ClusterFills {
   }
 
   static async open(url: string, prefix: string): Promise<ClusterFills> {
-    const options = { enableOfflineQueue: false, maxRetriesPerRequest: 1, lazyConnect: true, retryStrategy: redisReconnectDelay };
-    const client = new Redis(url, options);
-    const subscriber = new Redis(url, { ...options, enableOfflineQueue: true });
-    client.on('error', () => undefined);
-    subscriber.on('error', () => undefined);
+    const client = redisClient(url);
+    const subscriber = redisClient(url, { offlineQueue: true });
     await Promise.all([client.connect(), subscriber.connect()]);
     const fills = new ClusterFills(client, subscriber, prefix);
     // ioredis subscribes again by itself after a reconnect.

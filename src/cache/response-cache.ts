@@ -78,8 +78,9 @@ export class ResponseCache {
       this.claimed.add(key);
       return undefined;
     }
-    await cluster.waitFor(key, CLUSTER_WAIT_MS, async () => (await this.get(key)) !== undefined);
-    return this.get(key);
+    let entry: CacheEntry | undefined;
+    await cluster.waitFor(key, CLUSTER_WAIT_MS, async () => (entry = await this.get(key)) !== undefined);
+    return entry ?? this.get(key);
   }
 
   /** Builds and stores an entry; undefined when it is too large. */

@@ -69,14 +69,28 @@ export function fetchModelList(upstream: UpstreamConfig, credential: Record<stri
   return get(url, { ...upstream.headers, ...credential }, timeoutMs);
 }
 
-export function modelIds(body: Buffer): string[] | undefined {
+/** One entry of an OpenAI-style model list. */
+export interface ModelEntry {
+  id: string;
+  object?: string;
+  created?: number;
+  owned_by?: string;
+  [field: string]: unknown;
+}
+
+/** The entries of a `GET /v1/models` body; undefined when it is not such a list. */
+export function modelEntries(body: Buffer): ModelEntry[] | undefined {
   try {
-    const parsed = JSON.parse(body.toString('utf8')) as { data?: { id?: unknown }[] };
+    const parsed = JSON.parse(body.toString('utf8')) as { data?: unknown };
     if (!Array.isArray(parsed.data)) return undefined;
-    return parsed.data.map((model) => model.id).filter((id): id is string => typeof id === 'string');
+    return parsed.data.filter((entry): entry is ModelEntry => typeof (entry as ModelEntry | null)?.id === 'string');
   } catch {
     return undefined;
   }
+}
+
+function modelIds(body: Buffer): string[] | undefined {
+  return modelEntries(body)?.map((entry) => entry.id);
 }
 
 function get(url: URL, headers: Record<string, string>, timeoutMs: number): Promise<{ status: number; body: Buffer }> {

@@ -13,10 +13,9 @@ import {
 import sqlite3 from 'sqlite3';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { Redis } from 'ioredis';
 import { AifdError } from '../errors.js';
 import type { StoreHealth } from '../store/store-health.js';
-import { redisReconnectDelay } from '../store/open-store.js';
+import { redisClient } from '../store/open-store.js';
 
 export interface Counters {
   /** Adds `points` to `key` (kept `ttlMs` after its first add) and returns the new total. */
@@ -78,7 +77,7 @@ function limiterCounters(limiter: RateLimiterStoreAbstract | RateLimiterMemory, 
  * with 503 (`closed`). ioredis reconnects by itself; counting in Redis resumes when it is back.
  */
 async function redisCounters(backend: Extract<CounterBackend, { kind: 'redis' }>): Promise<Counters> {
-  const client = new Redis(backend.url, { enableOfflineQueue: false, maxRetriesPerRequest: 1, lazyConnect: true, retryStrategy: redisReconnectDelay });
+  const client = redisClient(backend.url);
   const health = backend.health;
   client.on('error', (err: Error) => health?.failed('counters', err.message));
   // 'end' is our own disconnect (shutdown), not an outage.

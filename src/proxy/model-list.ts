@@ -5,7 +5,7 @@
  * is answered here too (the upstream does not know the alias).
  */
 import { mayUseModel } from '../auth/acl.js';
-import { fetchModelList } from '../keys/check.js';
+import { fetchModelList, modelEntries, type ModelEntry } from '../keys/check.js';
 import { anyGlobMatch } from '../util/glob.js';
 import type { RequestContext } from './context.js';
 import type { Hub } from './hub.js';
@@ -14,13 +14,6 @@ import type { RouteMatch } from './routes.js';
 import { keyHeaders } from './upstream-address.js';
 import type { UpstreamRuntime } from './upstreams.js';
 
-interface ModelEntry {
-  id: string;
-  object: string;
-  created: number;
-  owned_by: string;
-  [field: string]: unknown;
-}
 
 /** An upstream's list is asked for once a minute at most (pool mode; it is the same for everyone). */
 const LIST_TTL_MS = 60_000;
@@ -65,7 +58,7 @@ async function unionOfModels(ctx: RequestContext, hub: Hub, route: RouteMatch): 
       if (!/[*?]/.test(declared)) add({ id: declared, object: 'model', created: 0, owned_by: name }, mayUse(declared));
     }
   });
-  for (const { alias } of hub.router.aliasNames()) {
+  for (const alias of hub.router.aliasNames()) {
     let targets;
     try {
       targets = hub.router.plan(route, alias).targets;
@@ -84,42 +77,34 @@ function aliasEntry(alias: string): ModelEntry {
 /** One upstream's own list; empty when it has none, or cannot be asked (no usable key, an error). */
 async function upstreamModels(upstream: UpstreamRuntime, ctx: RequestContext, now: number): Promise<ModelEntry[]> {
   const config = upstream.config;
-  const timeoutMs = Math.min(config.timeouts.connectMs, config.timeouts.firstByteMs);
   if (upstream.passThrough) {
     const credential: Record<string, string> = {};
     for (const name of ['authorization', 'api-key', 'x-api-key']) {
       const value = ctx.req.headers[name];
       if (typeof value === 'string') credential[name] = value;
     }
-    return readList(fetchModelList(config, credential, timeoutMs));
+    return (await askForList(upstream, credential)) ?? [];
   }
   const cached = listCache.get(upstream);
   if (cached && now - cached.at < LIST_TTL_MS) return cached.entries;
   const lease = upstream.pool.acquire(undefined, new Set());
   if (!lease) return [];
-  let ok = false;
   try {
-    const entries = await readList(
-      fetchModelList(config, keyHeaders(config, lease.key.secret), timeoutMs).then((answer) => {
-        ok = answer.status === 200;
-        return answer;
-      }),
-    );
-    if (ok) listCache.set(upstream, { at: now, entries });
-    return entries;
+    const entries = await askForList(upstream, keyHeaders(config, lease.key.secret));
+    if (entries) listCache.set(upstream, { at: now, entries });
+    return entries ?? [];
   } finally {
     upstream.pool.release(lease, undefined);
   }
 }
 
-async function readList(answer: Promise<{ status: number; body: Buffer }>): Promise<ModelEntry[]> {
+/** The upstream's `GET /v1/models` entries; undefined when it gave no list. */
+async function askForList(upstream: UpstreamRuntime, credential: Record<string, string>): Promise<ModelEntry[] | undefined> {
+  const { timeouts } = upstream.config;
   try {
-    const { status, body } = await answer;
-    if (status !== 200) return [];
-    const parsed = JSON.parse(body.toString('utf8')) as { data?: unknown };
-    if (!Array.isArray(parsed.data)) return [];
-    return parsed.data.filter((entry): entry is ModelEntry => typeof (entry as ModelEntry | null)?.id === 'string');
+    const { status, body } = await fetchModelList(upstream.config, credential, Math.min(timeouts.connectMs, timeouts.firstByteMs));
+    return status === 200 ? modelEntries(body) : undefined;
   } catch {
-    return [];
+    return undefined;
   }
 }

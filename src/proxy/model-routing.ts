@@ -45,13 +45,8 @@ export class ModelRouter {
     return this.aliases.size > 0 || route.shared.length > 1 || route.upstream.config.models !== undefined;
   }
 
-  isAlias(model: string): boolean {
-    return this.aliases.has(model);
-  }
-
-  /** The alias names with the first model each stands for. */
-  aliasNames(): { alias: string; model: string }[] {
-    return [...this.aliases].map(([alias, targets]) => ({ alias, model: targets[0]!.model }));
+  aliasNames(): string[] {
+    return [...this.aliases.keys()];
   }
 
   /** Where a request for `model` on `route` goes, in the order to try; 404 when nothing serves it. */

@@ -5,8 +5,6 @@ export interface RouteMatch {
   upstream: UpstreamRuntime;
   /** Every upstream on the matched route prefix, in config order (one unless they share it). */
   readonly shared: readonly UpstreamRuntime[];
-  /** The route prefix that matched. */
-  readonly prefix: string;
   /** The path (with query) the upstream sees: the route prefix stripped. */
   forwardPath: string;
   /** The path without query, as the client sent it (for logs). */
@@ -43,12 +41,12 @@ export class RouteTable {
     const pathname = queryAt === -1 ? url : url.slice(0, queryAt);
     for (const route of this.entries) {
       const { prefix } = route;
-      if (prefix === '/') return { upstream: route.fallback, shared: route.upstreams, prefix, forwardPath: url, pathname, apiPath: pathname };
+      if (prefix === '/') return { upstream: route.fallback, shared: route.upstreams, forwardPath: url, pathname, apiPath: pathname };
       if (pathname === prefix || pathname.startsWith(prefix + '/')) {
         const rest = url.slice(prefix.length);
         const forwardPath = rest.startsWith('/') ? rest : '/' + rest;
         const apiPath = pathname.slice(prefix.length) || '/';
-        return { upstream: route.fallback, shared: route.upstreams, prefix, forwardPath, pathname, apiPath };
+        return { upstream: route.fallback, shared: route.upstreams, forwardPath, pathname, apiPath };
       }
     }
     return undefined;

@@ -97,7 +97,7 @@ function authorize(ctx: RequestContext, hub: Hub): StageResult {
     // Each target is judged on its own; the ones the caller may not use drop out of the chain.
     const decisions = ctx.targets.map((target) => decideFor(target.upstream.config.name, ctx.alias ?? target.model, ctx.alias ? target.model : undefined));
     const allowed = ctx.targets.filter((_target, index) => decisions[index]!.allowed);
-    decision = allowed.length > 0 ? decisions[ctx.targets.indexOf(allowed[0]!)]! : decisions[0]!;
+    decision = decisions.find((candidate) => candidate.allowed) ?? decisions[0]!;
     if (allowed.length > 0) {
       ctx.targets = allowed;
       route.upstream = allowed[0]!.upstream;

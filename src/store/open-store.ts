@@ -7,6 +7,7 @@ import path from 'node:path';
 import Keyv from 'keyv';
 import KeyvSqlite from '@keyv/sqlite';
 import KeyvRedis from '@keyv/redis';
+import { Redis } from 'ioredis';
 import { StoreHealth } from './store-health.js';
 
 export type StoreKind = 'sqlite' | 'memory' | 'redis';
@@ -98,8 +99,19 @@ async function redisStore(url: string, prefix: string): Promise<Store> {
 }
 
 /** Reconnect soon, then every 2 s at most: Redis coming back is noticed within seconds. */
-export function redisReconnectDelay(attempt: number): number {
+function redisReconnectDelay(attempt: number): number {
   return Math.min(100 * 2 ** attempt, 2000);
+}
+
+/**
+ * An ioredis client (not yet connected) for what keyv cannot do (counters, claims, pub/sub) with
+ * the store's policy: commands fail at once while Redis is away (no offline queue, one try) and
+ * the client reconnects by itself. Errors are the caller's to watch; unwatched, they are dropped.
+ */
+export function redisClient(url: string, options: { offlineQueue?: boolean } = {}): Redis {
+  const client = new Redis(url, { enableOfflineQueue: options.offlineQueue ?? false, maxRetriesPerRequest: 1, lazyConnect: true, retryStrategy: redisReconnectDelay });
+  client.on('error', () => undefined);
+  return client;
 }
 
 /** A store URL as it may be shown: without a password. */
