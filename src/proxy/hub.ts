@@ -134,8 +134,7 @@ export function createHub(initialConfig: HubConfig, options: HubOptions): Hub {
   server.on('connect', refuseConnect);
 
   const alerts = config.alerts ? createAlerts(config.alerts, clock, log) : undefined;
-  if (alerts) for (const upstream of upstreams) watchForAlerts(upstream, alerts);
-  if (options.store) reportStoreOutages(options.store, config, log, alerts);
+  if (options.store) reportStoreOutages(options.store, () => config, log, alerts);
 
   const hub: Hub = {
     config,
@@ -196,14 +195,14 @@ export function createHub(initialConfig: HubConfig, options: HubOptions): Hub {
 
   async function applyReload(next: HubConfig): Promise<ReloadResult> {
     if (shuttingDown) return { ok: false, error: 'aifd is shutting down' };
-    const plan = planReload(config, next);
+    const plan = planReload(config, next, countersOnStoreDown);
     const wanted = plan.config;
     try {
       // Everything that can fail is made first; the swap below cannot fail halfway.
       const authenticator = wanted.auth ? await createAuthenticator(wanted.auth, revocations) : undefined;
       const limits = wanted.limits ? await limitsFor(wanted) : undefined;
       const swap = swapUpstreams(upstreams, wanted.upstreams, (upstream) => createUpstreamRuntime(upstream, clock));
-      for (const upstream of swap.created) await wireUpstream(upstream, wanted);
+      for (const upstream of swap.created) await wireUpstream(upstream);
 
       config = wanted;
       upstreams = swap.upstreams;
@@ -216,6 +215,7 @@ export function createHub(initialConfig: HubConfig, options: HubOptions): Hub {
       hub.authenticator = authenticator;
       hub.limits = limits;
       for (const upstream of upstreams) setPacing(upstream, wanted);
+      if (wanted.auth?.jwt) await followRevocations();
       for (const upstream of swap.retired) retired.add(upstream);
       closeRetired();
       scheduleChecks();
@@ -231,20 +231,36 @@ export function createHub(initialConfig: HubConfig, options: HubOptions): Hub {
 
   /** Limits for `wanted`, on the counters already open (opened now if limits are new). */
   async function limitsFor(wanted: HubConfig): Promise<Limits> {
-    counters ??= await openCounters(counterBackend(wanted, options.store));
+    if (!counters) {
+      const backend = counterBackend(wanted, options.store);
+      counters = await openCounters(backend);
+      if (backend.kind === 'redis') countersOnStoreDown = backend.onDown;
+    }
     return new Limits(wanted.limits!, counters, clock, priceTable(wanted.prices), (budget, counter, share) =>
       alerts?.notify({ id: `budget:${counter}`, event: 'budget_soft_limit', message: `the ${budget} is ${Math.round(share * 100)}% spent`, details: { budget, spent: share } }),
     );
   }
 
-  /** Restores and follows a new upstream's key state, and lets alerts watch it. */
-  async function wireUpstream(upstream: UpstreamRuntime, wanted: HubConfig): Promise<void> {
+  /** Restores and follows an upstream's key state, and lets alerts watch it. */
+  async function wireUpstream(upstream: UpstreamRuntime): Promise<void> {
     if (keyStore) {
       await keyStore.restore(upstream.pool);
       keyStore.track(upstream.pool);
     }
     if (alerts) watchForAlerts(upstream, alerts);
-    setPacing(upstream, wanted);
+  }
+
+  let followingRevocations = false;
+
+  /** Token revocations matter with JWT only: they are read, then followed, once JWT is configured. */
+  async function followRevocations(): Promise<void> {
+    if (!revocations || followingRevocations) return;
+    followingRevocations = true;
+    await revocations.refresh();
+    // During a store outage the last revocations read stay in force; the outage is reported once.
+    revocations.follow(500, (err) => {
+      if (options.store?.health.up !== false) log.warn('could not read token revocations', { error: err.message });
+    });
   }
 
   function closeRetired(): void {
@@ -343,12 +359,15 @@ export function createHub(initialConfig: HubConfig, options: HubOptions): Hub {
   let sink: SqlSink | undefined;
 
   let counters: Counters | undefined;
+  /** How the open Redis counters treat an outage (fixed once they are open). */
+  let countersOnStoreDown: 'open' | 'closed' | undefined;
   let clusterFills: ClusterFills | undefined;
 
   async function listen(): Promise<AddressInfo> {
-    if (config.limits) {
-      hub.limits = await limitsFor(config);
-      for (const upstream of upstreams) setPacing(upstream, config);
+    if (config.limits) hub.limits = await limitsFor(config);
+    for (const upstream of upstreams) {
+      setPacing(upstream, config);
+      await wireUpstream(upstream);
     }
     const sinkAt = sinkUrl(config);
     if (sinkAt) {
@@ -364,21 +383,9 @@ export function createHub(initialConfig: HubConfig, options: HubOptions): Hub {
       hub.cache.cluster = clusterFills;
     }
     if (config.auth) hub.authenticator = await createAuthenticator(config.auth, revocations);
-    if (revocations) {
-      await revocations.refresh();
-      // During a store outage the last revocations read stay in force; the outage is reported once.
-      revocations.follow(500, (err) => {
-        if (options.store?.health.up !== false) log.warn('could not read token revocations', { error: err.message });
-      });
-    }
-    if (keyStore) {
-      for (const upstream of upstreams) {
-        await keyStore.restore(upstream.pool);
-        keyStore.track(upstream.pool);
-      }
-      // Instances sharing the store see each other's key status changes within a second.
-      keyStore.follow(() => upstreams.map((upstream) => upstream.pool), 500);
-    }
+    if (config.auth?.jwt) await followRevocations();
+    // Instances sharing the store see each other's key status changes within a second.
+    keyStore?.follow(() => upstreams.map((upstream) => upstream.pool), 500);
     scheduleChecks();
     return new Promise((resolve, reject) => {
       const onError = (err: Error) => reject(err);
@@ -544,10 +551,10 @@ function watchForAlerts(upstream: UpstreamRuntime, alerts: Alerts): void {
 }
 
 /** A store outage is logged (and alerted) once when it starts and once when it ends. */
-function reportStoreOutages(store: Store, config: HubConfig, log: Diagnostics, alerts: Alerts | undefined): void {
-  const onDown = config.limits?.onStoreDown ?? 'open';
+function reportStoreOutages(store: Store, currentConfig: () => HubConfig, log: Diagnostics, alerts: Alerts | undefined): void {
   store.health.on('down', (outage: StoreOutage) => {
-    const effect = !config.limits ? '' : onDown === 'open' ? '; limits count in this instance only until it is back' : '; requests that limits count are refused until it is back';
+    const limits = currentConfig().limits;
+    const effect = !limits ? '' : limits.onStoreDown === 'open' ? '; limits count in this instance only until it is back' : '; requests that limits count are refused until it is back';
     log.error(`the store (${store.location}) cannot be reached${effect}`, { reason: outage.reason });
     alerts?.notify({ id: 'store_down', event: 'store_down', message: `the store ${store.location} cannot be reached: ${outage.reason}`, details: { store: store.location } });
   });

@@ -18,10 +18,18 @@ export interface ReloadPlan {
   needRestart: string[];
 }
 
-export function planReload(running: HubConfig, next: HubConfig): ReloadPlan {
-  const needRestart = RESTART_ONLY.filter((section) => !sameJson(running[section], next[section]));
+/**
+ * `countersOnStoreDown`: how the open Redis counters treat an outage; it is fixed when they are
+ * opened, so a new `limits.onStoreDown` waits for a restart too.
+ */
+export function planReload(running: HubConfig, next: HubConfig, countersOnStoreDown?: 'open' | 'closed'): ReloadPlan {
+  const needRestart: string[] = RESTART_ONLY.filter((section) => !sameJson(running[section], next[section]));
   const config = { ...next } as Record<string, unknown>;
   for (const section of RESTART_ONLY) config[section] = running[section];
+  if (next.limits && countersOnStoreDown && next.limits.onStoreDown !== countersOnStoreDown) {
+    config.limits = { ...next.limits, onStoreDown: countersOnStoreDown };
+    needRestart.push('limits.onStoreDown');
+  }
   return { config: config as HubConfig, needRestart };
 }
 
