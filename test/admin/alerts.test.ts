@@ -1,9 +1,9 @@
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { useMockUpstream } from '../helpers/mock.js';
 import OpenAI from 'openai';
 import http from 'node:http';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
-import { startMockUpstream, type MockUpstream } from '../mock-upstream/mock-upstream.js';
 import { startHub, type RunningHub } from '../helpers/hub.js';
 
 /** A local webhook receiver that keeps every body it gets. */
@@ -23,15 +23,9 @@ async function receiver() {
 }
 
 describe('alerts', () => {
-  let mock: MockUpstream;
+  const mock = useMockUpstream();
   let hook: Awaited<ReturnType<typeof receiver>>;
   let running: RunningHub | undefined;
-  beforeAll(async () => {
-    mock = await startMockUpstream();
-  });
-  afterAll(async () => {
-    await mock.close();
-  });
   beforeEach(async () => {
     hook = await receiver();
   });
@@ -39,7 +33,6 @@ describe('alerts', () => {
     await running?.hub.alerts?.settled();
     await running?.close();
     running = undefined;
-    mock.reset();
     await hook.close();
   });
 

@@ -1,9 +1,9 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
+import { useMockUpstream } from '../helpers/mock.js';
 import OpenAI from 'openai';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { startMockUpstream, type MockUpstream } from '../mock-upstream/mock-upstream.js';
 import { startHub, type RunningHub } from '../helpers/hub.js';
 import { request } from '../helpers/http.js';
 import { openStore } from '../../src/store/open-store.js';
@@ -15,18 +15,11 @@ const KEY_A = 'sk-pool-a-1111111111111111111111111111';
 const KEY_B = 'sk-pool-b-2222222222222222222222222222';
 
 describe('key pool over real sockets', () => {
-  let mock: MockUpstream;
+  const mock = useMockUpstream();
   let running: RunningHub;
 
-  beforeAll(async () => {
-    mock = await startMockUpstream();
-  });
-  afterAll(async () => {
-    await mock.close();
-  });
   afterEach(async () => {
     await running?.close();
-    mock.reset();
   });
 
   async function hubWith(keys: unknown[], extra: Record<string, unknown> = {}) {

@@ -1,7 +1,7 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
+import { useMockUpstream } from '../helpers/mock.js';
 import OpenAI from 'openai';
 import * as jose from 'jose';
-import { startMockUpstream, type MockUpstream } from '../mock-upstream/mock-upstream.js';
 import { startHub, type RunningHub } from '../helpers/hub.js';
 import { request } from '../helpers/http.js';
 
@@ -12,18 +12,11 @@ async function token(sub: string, claims: Record<string, unknown> = {}) {
 }
 
 describe('limits over HTTP', () => {
-  let mock: MockUpstream;
+  const mock = useMockUpstream();
   let running: RunningHub | undefined;
-  beforeAll(async () => {
-    mock = await startMockUpstream();
-  });
-  afterAll(async () => {
-    await mock.close();
-  });
   afterEach(async () => {
     await running?.close();
     running = undefined;
-    mock.reset();
   });
 
   async function hub(limits: Record<string, unknown>) {

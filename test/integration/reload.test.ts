@@ -2,12 +2,12 @@
  * Hot reload over real sockets: a config file changes under a running gateway, and POST /reload
  * applies it without dropping what is in flight.
  */
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { useMockUpstream } from '../helpers/mock.js';
 import OpenAI from 'openai';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { startMockUpstream, type MockUpstream } from '../mock-upstream/mock-upstream.js';
 import { startAdmin, type RunningAdmin } from '../helpers/hub.js';
 import { loadConfig } from '../../src/config/load.js';
 import { createHub, type Hub } from '../../src/proxy/hub.js';
@@ -21,19 +21,13 @@ const BOB = 'fk-reload-bob-00000000000000';
 const ADMIN_TOKEN = 'reload-admin-token-000000000000';
 
 describe('hot reload', () => {
-  let mock: MockUpstream;
+  const mock = useMockUpstream();
   let dir: string;
   let file: string;
   let hub: Hub;
   let admin: RunningAdmin;
   let url: string;
 
-  beforeAll(async () => {
-    mock = await startMockUpstream();
-  });
-  afterAll(async () => {
-    await mock.close();
-  });
   beforeEach(async () => {
     dir = await mkdtemp(path.join(os.tmpdir(), 'aifd-reload-'));
     file = path.join(dir, 'hub.config.json');
@@ -41,7 +35,6 @@ describe('hot reload', () => {
   afterEach(async () => {
     await admin?.close();
     await hub?.close(1000);
-    mock.reset();
   });
 
   function configWith(extra: { keys?: string[]; acl?: unknown; forwardKeys?: unknown[]; limits?: unknown } = {}) {

@@ -1,8 +1,8 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
+import { useMockUpstream } from '../helpers/mock.js';
 import OpenAI from 'openai';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { startMockUpstream, type MockUpstream } from '../mock-upstream/mock-upstream.js';
 import { fixtureJson } from '../mock-upstream/fixtures.js';
 import { startHub, type RunningHub } from '../helpers/hub.js';
 import { request } from '../helpers/http.js';
@@ -16,19 +16,12 @@ const POOL_KEY = 'sk-usage-test-key-99999999999999999999';
 const linesOf = readJsonLines;
 
 describe('usage accounting and logs', () => {
-  let mock: MockUpstream;
+  const mock = useMockUpstream();
   let running: RunningHub | undefined;
 
-  beforeAll(async () => {
-    mock = await startMockUpstream();
-  });
-  afterAll(async () => {
-    await mock.close();
-  });
   afterEach(async () => {
     await running?.close();
     running = undefined;
-    mock.reset();
   });
 
   async function hub(chat = false) {

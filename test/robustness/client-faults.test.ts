@@ -2,11 +2,11 @@
  * Faults from clients: disconnects at every stage, slow and malformed HTTP, idle connections,
  * oversized and ill-typed requests. Nothing crashes, nothing leaks, every request is recorded.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
+import { useMockUpstream } from '../helpers/mock.js';
 import OpenAI from 'openai';
 import net from 'node:net';
 import { once } from 'node:events';
-import { startMockUpstream, type MockUpstream } from '../mock-upstream/mock-upstream.js';
 import { startHub, type RunningHub } from '../helpers/hub.js';
 import { rawExchange, request } from '../helpers/http.js';
 import type { AccessRecord } from '../../src/logs/access-record.js';
@@ -15,18 +15,11 @@ const KEY = 'sk-client-fault-key-000000000000000000';
 const USER = 'fk-client-fault-user-00000000';
 
 describe('faults from clients', () => {
-  let mock: MockUpstream;
+  const mock = useMockUpstream();
   let running: RunningHub;
 
-  beforeAll(async () => {
-    mock = await startMockUpstream();
-  });
-  afterAll(async () => {
-    await mock.close();
-  });
   afterEach(async () => {
     await running?.close();
-    mock.reset();
   });
 
   async function start(extra: Record<string, unknown> = {}) {

@@ -3,9 +3,10 @@
  * OpenAI-shaped error or a properly ended answer, the key is judged for what happened, the access
  * log records it, and every in-flight counter is back at 0.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
+import { useMockUpstream } from '../helpers/mock.js';
 import OpenAI from 'openai';
-import { startMockUpstream, type Behavior, type MockUpstream } from '../mock-upstream/mock-upstream.js';
+import type { Behavior } from '../mock-upstream/mock-upstream.js';
 import { startHub, type RunningHub } from '../helpers/hub.js';
 import type { KeyStatus } from '../../src/keys/pool.js';
 
@@ -38,19 +39,12 @@ const CASES: Case[] = [
 ];
 
 describe('faults from upstreams', () => {
-  let mock: MockUpstream;
+  const mock = useMockUpstream();
   let running: RunningHub | undefined;
 
-  beforeAll(async () => {
-    mock = await startMockUpstream();
-  });
-  afterAll(async () => {
-    await mock.close();
-  });
   afterEach(async () => {
     await running?.close();
     running = undefined;
-    mock.reset();
   });
 
   for (const fault of CASES) {
