@@ -335,9 +335,10 @@ function relay(ctx: RequestContext, upstream: UpstreamRuntime, response: Incomin
   const contentType = response.headers['content-type'] ?? '';
   const isEventStream = contentType.startsWith('text/event-stream');
   const pacer = isEventStream && upstream.pacing ? upstream.pacing() : undefined;
-  const kind = ctx.wantsAnswer || ctx.injectedUsage || ctx.cacheFill || ctx.alias ? tapKind(status, contentType, response.headers['content-encoding']) : 'none';
-  // Nothing reads or rewrites the answer: no tap at all (the pass-through fast path).
-  const tap = kind === 'none' && !pacer && !ctx.injectedUsage && !ctx.alias ? undefined : new AnswerTap(kind, ctx.injectedUsage, pacer !== undefined, ctx.alias);
+  // Nothing reads the answer (no usage, logs, cache or rewrite): no tap at all, the pass-through fast path.
+  // Otherwise a tap even for an answer it cannot read (gzip, another type): usage is then estimated.
+  const readsAnswer = ctx.wantsAnswer || ctx.injectedUsage || ctx.cacheFill !== undefined || ctx.alias !== undefined;
+  const tap = readsAnswer ? new AnswerTap(tapKind(status, contentType, response.headers['content-encoding']), ctx.injectedUsage, pacer !== undefined, ctx.alias) : undefined;
   ctx.exchange = tap?.exchange;
   ctx.outcome.status = status;
   res.setHeader('x-aifd-overhead-ms', String(overheadMs(ctx, performance.now())));

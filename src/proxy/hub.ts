@@ -384,8 +384,8 @@ export function createHub(initialConfig: HubConfig, options: HubOptions): Hub {
     }
     if (config.auth) hub.authenticator = await createAuthenticator(config.auth, revocations);
     if (config.auth?.jwt) await followRevocations();
-    // Instances sharing the store see each other's key status changes within a second.
-    keyStore?.follow(() => upstreams.map((upstream) => upstream.pool), 500);
+    // Instances sharing the store see each other's key status changes within a second (a memory store has no others).
+    if (options.store?.kind !== 'memory') keyStore?.follow(() => upstreams.map((upstream) => upstream.pool), 500);
     scheduleChecks();
     return new Promise((resolve, reject) => {
       const onError = (err: Error) => reject(err);

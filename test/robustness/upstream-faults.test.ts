@@ -21,18 +21,18 @@ interface Case {
   expect: { answer: true } | { error: string; status?: number };
   /** How the keys that served it are judged afterwards. */
   keyStatus: KeyStatus;
-  /** The access log's `error` and `status`. */
-  logged: { error: string | null; status: number | null };
+  /** The access log's `error` and `status` (and where usage came from, where it matters). */
+  logged: { error: string | null; status: number | null; usageSource?: string };
 }
 
 const CASES: Case[] = [
   { name: 'an HTML error page with status 200', behavior: { type: 'garbage' }, stream: false, expect: { error: 'upstream_bad_response', status: 502 }, keyStatus: 'cooling', logged: { error: 'upstream_bad_response', status: 502 } },
-  { name: 'JSON under a wrong content type', behavior: { type: 'wrong-type' }, stream: false, expect: { answer: true }, keyStatus: 'ok', logged: { error: null, status: 200 } },
+  { name: 'JSON under a wrong content type', behavior: { type: 'wrong-type' }, stream: false, expect: { answer: true }, keyStatus: 'ok', logged: { error: null, status: 200, usageSource: 'estimated' } },
   { name: 'a stream cut after 3 chunks', behavior: { type: 'drop-mid-stream', afterChunks: 3 }, stream: true, expect: { error: 'upstream_bad_response' }, keyStatus: 'cooling', logged: { error: 'upstream_closed_early', status: 200 } },
   { name: 'a stream that stops sending and never ends', behavior: { type: 'stall-mid-stream', afterChunks: 2 }, stream: true, expect: { error: 'upstream_bad_response' }, keyStatus: 'cooling', logged: { error: 'upstream_timeout', status: 200 } },
   { name: 'stream headers, then silence', behavior: { type: 'hang-after-headers' }, stream: true, expect: { error: 'upstream_bad_response' }, keyStatus: 'cooling', logged: { error: 'upstream_timeout', status: 200 } },
-  { name: 'a gzip answer', behavior: { type: 'gzip' }, stream: false, expect: { answer: true }, keyStatus: 'ok', logged: { error: null, status: 200 } },
-  { name: 'a chunked answer in 7 pieces', behavior: { type: 'chunked', pieces: 7 }, stream: false, expect: { answer: true }, keyStatus: 'ok', logged: { error: null, status: 200 } },
+  { name: 'a gzip answer', behavior: { type: 'gzip' }, stream: false, expect: { answer: true }, keyStatus: 'ok', logged: { error: null, status: 200, usageSource: 'estimated' } },
+  { name: 'a chunked answer in 7 pieces', behavior: { type: 'chunked', pieces: 7 }, stream: false, expect: { answer: true }, keyStatus: 'ok', logged: { error: null, status: 200, usageSource: 'upstream' } },
   { name: 'a slow trickle, 64 bytes every 20 ms', behavior: { type: 'trickle', bytes: 64, delayMs: 20 }, stream: false, expect: { answer: true }, keyStatus: 'ok', logged: { error: null, status: 200 } },
   { name: 'a connection reset before answering', behavior: { type: 'reset' }, stream: false, expect: { error: 'upstream_unreachable', status: 502 }, keyStatus: 'cooling', logged: { error: 'upstream_unreachable', status: 502 } },
   { name: 'no answer at all', behavior: { type: 'hang' }, stream: false, expect: { error: 'upstream_timeout', status: 504 }, keyStatus: 'cooling', logged: { error: 'upstream_timeout', status: 504 } },
