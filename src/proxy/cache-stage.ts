@@ -7,10 +7,12 @@ import { cacheKey } from '../cache/cache-key.js';
 import { chatCompletionEvents, storableBody, type CacheEntry } from '../cache/entry.js';
 import type { RequestContext } from './context.js';
 import type { Hub } from './hub.js';
+import type { ResponseCache } from '../cache/response-cache.js';
 
 const CACHEABLE = ['/chat/completions', '/embeddings', '/completions'];
 
-export async function serveFromCache(ctx: RequestContext, hub: Hub): Promise<'next' | 'done'> {
+/** Synchronous for the requests that bypass the cache (most of them): no promise, no microtask. */
+export function serveFromCache(ctx: RequestContext, hub: Hub): Promise<'next' | 'done'> | 'next' {
   const json = ctx.info.json;
   const bodyOptIn = json?.caching === true;
   if (json && 'caching' in json) {
@@ -19,16 +21,19 @@ export async function serveFromCache(ctx: RequestContext, hub: Hub): Promise<'ne
     ctx.bodyChanged = true;
   }
   const decision = decide(ctx, hub, bodyOptIn);
-  ctx.res.setHeader('x-aifd-cache', decision === 'lookup' ? 'miss' : 'bypass');
+  ctx.answerHeaders['x-aifd-cache'] = decision === 'lookup' ? 'miss' : 'bypass';
   if (decision !== 'lookup') {
     ctx.cacheStatus = 'bypass';
     if (hub.cache) hub.cache.counters.bypasses++;
     return 'next';
   }
-  const cache = hub.cache!;
+  return lookUp(ctx, hub, hub.cache!, json!);
+}
+
+async function lookUp(ctx: RequestContext, hub: Hub, cache: ResponseCache, json: Record<string, unknown>): Promise<'next' | 'done'> {
   const route = ctx.route!;
   const path = route.apiPath;
-  const key = cacheKey(route.upstream.config.name, path, json!, hub.config.cache.scope === 'user' ? (ctx.identity?.user ?? ctx.clientIp) : undefined);
+  const key = cacheKey(route.upstream.config.name, path, json, hub.config.cache.scope === 'user' ? (ctx.identity?.user ?? ctx.clientIp) : undefined);
   const stored = await cache.get(key);
   if (stored) return serveHit(ctx, hub, stored);
   const claim = cache.join(key);
@@ -49,10 +54,14 @@ export async function serveFromCache(ctx: RequestContext, hub: Hub): Promise<'ne
 }
 
 /** After forwarding: store a complete answer and hand it to requests waiting for the same key. */
-export async function fillCache(ctx: RequestContext, hub: Hub): Promise<void> {
+export function fillCache(ctx: RequestContext, hub: Hub): Promise<void> | undefined {
   const fill = ctx.cacheFill;
-  if (!fill) return;
+  if (!fill) return undefined;
   ctx.cacheFill = undefined;
+  return store(ctx, hub, fill);
+}
+
+async function store(ctx: RequestContext, hub: Hub, fill: NonNullable<RequestContext['cacheFill']>): Promise<void> {
   let entry: CacheEntry | undefined;
   try {
     const path = ctx.route!.apiPath;
@@ -87,16 +96,16 @@ function serveHit(ctx: RequestContext, hub: Hub, entry: CacheEntry): 'done' {
   ctx.outcome.status = 200;
   ctx.outcome.ttfbMs = performance.now() - ctx.startedAt;
   const { res } = ctx;
-  res.setHeader('x-aifd-cache', 'hit');
+  ctx.answerHeaders['x-aifd-cache'] = 'hit';
   // Stored as the upstream answered; a client that asked for an alias sees the alias.
   const body = ctx.alias ? { ...entry.body, model: ctx.alias } : entry.body;
   if (ctx.info.stream) {
     const includeUsage = (ctx.info.json?.stream_options as { include_usage?: unknown } | undefined)?.include_usage === true && !ctx.injectedUsage;
-    res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' });
+    res.writeHead(200, { ...ctx.answerHeaders, 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' });
     res.end(chatCompletionEvents(body, includeUsage).join(''));
   } else {
     const text = JSON.stringify(body);
-    res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+    res.writeHead(200, { ...ctx.answerHeaders, 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
     res.end(text);
   }
   return 'done';

@@ -1,4 +1,4 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { Identity } from '../auth/identity.js';
 import type { Exchange } from '../usage/exchange.js';
 import type { Admission } from '../limits/limits.js';
@@ -16,6 +16,12 @@ export interface RequestContext {
   readonly req: IncomingMessage;
   readonly res: ServerResponse;
   readonly clientIp: string;
+  /**
+   * Headers aifd adds to the answer, whoever writes it: the request id, the cache status, the
+   * caller's limits. Collected here and written once with the status line (a setHeader before
+   * writeHead makes Node merge two header sets on every request).
+   */
+  readonly answerHeaders: OutgoingHttpHeaders;
   /** Aborted when the client goes away before its answer is complete. */
   readonly clientGone: AbortSignal;
   /** Who is asking (set by authentication); undefined when the gateway has no auth section. */

@@ -17,7 +17,7 @@ import { overheadMs, type RequestContext } from './context.js';
 import { clientResponseHeaders, outgoingRequestHeaders } from './headers.js';
 import { sendError, sseErrorEvent } from './respond.js';
 import type { UpstreamRuntime } from './upstreams.js';
-import { keyHeaders, withUpstreamQuery } from './upstream-address.js';
+import { presentKey, withUpstreamQuery } from './upstream-address.js';
 import { withPathModel } from './inspect-body.js';
 import { exchangeFromJson } from '../usage/exchange.js';
 
@@ -107,15 +107,11 @@ export function createForwarder(): Forwarder {
         },
       });
       res.once('close', onClientGone);
+      if (key) presentKey(req.headers, upstream.config, key.secret);
       proxy.web(
         req,
         res,
-        {
-          target: upstream.target,
-          agent: upstream.agent,
-          buffer: bodySource(ctx.body),
-          headers: key ? keyHeaders(upstream.config, key.secret) : {},
-        },
+        { target: upstream.target, agent: upstream.agent, buffer: bodySource(ctx.body) },
         (err) => finish({ kind: 'failed', error: connectionError(upstream, err as NodeJS.ErrnoException) }),
       );
     });
@@ -160,7 +156,7 @@ export function createForwarder(): Forwarder {
     const error = failure!.error!;
     ctx.outcome.error = error.code;
     ctx.outcome.status = error.status;
-    sendError(ctx.res, ctx.id, error);
+    sendError(ctx.res, ctx.answerHeaders, error);
   }
 
   /** One upstream, with retries on its other keys; undefined once the client has its answer (or left). */
@@ -204,7 +200,8 @@ export function createForwarder(): Forwarder {
       }
       const { response } = result;
       const status = response.statusCode ?? 502;
-      const rateLimit = parseRateLimitHeaders(response.headers);
+      // What the upstream says of the key's limits; a pass-through request holds no pool key.
+      const rateLimit = lease ? parseRateLimitHeaders(response.headers) : undefined;
       if (isErrorPage(ctx, response)) {
         // An HTML page where the API answers JSON: a proxy or load balancer in front of the upstream failed.
         await readAnswer(response);
@@ -341,9 +338,10 @@ function relay(ctx: RequestContext, upstream: UpstreamRuntime, response: Incomin
   const tap = readsAnswer ? new AnswerTap(tapKind(status, contentType, response.headers['content-encoding']), ctx.injectedUsage, pacer !== undefined, ctx.alias) : undefined;
   ctx.exchange = tap?.exchange;
   ctx.outcome.status = status;
-  res.setHeader('x-aifd-overhead-ms', String(overheadMs(ctx, performance.now())));
-  res.setHeader('x-aifd-upstream', upstream.config.name);
-  res.writeHead(status, clientResponseHeaders(response.headers, ctx.id, !upstream.passThrough));
+  const headers = clientResponseHeaders(response.headers, ctx.answerHeaders, !upstream.passThrough);
+  headers['x-aifd-overhead-ms'] = String(overheadMs(ctx, performance.now()));
+  headers['x-aifd-upstream'] = upstream.config.name;
+  res.writeHead(status, headers);
   if (isEventStream) res.flushHeaders();
 
   const idleMs = upstream.config.timeouts.idleMs;
@@ -479,7 +477,7 @@ async function relayRewritten(ctx: RequestContext, response: IncomingMessage, re
     }
   }
   if (!out) {
-    sendError(ctx.res, ctx.id, new AifdError('upstream_bad_response', 'the upstream answer could not be read'));
+    sendError(ctx.res, ctx.answerHeaders, new AifdError('upstream_bad_response', 'the upstream answer could not be read'));
     ctx.outcome.status = 502;
     return { verdict: 'server_error', error: 'unreadable JSON answer' };
   }
@@ -490,7 +488,7 @@ async function relayRewritten(ctx: RequestContext, response: IncomingMessage, re
 function sendBuffered(ctx: RequestContext, answer: BufferedAnswer): void {
   const status = answer.response.statusCode ?? 502;
   ctx.outcome.status = status;
-  const headers = clientResponseHeaders(answer.response.headers, ctx.id, !ctx.route!.upstream.passThrough);
+  const headers = clientResponseHeaders(answer.response.headers, ctx.answerHeaders, !ctx.route!.upstream.passThrough);
   headers['content-length'] = answer.body.length;
   headers['x-aifd-overhead-ms'] = String(overheadMs(ctx, performance.now()));
   headers['x-aifd-upstream'] = ctx.route!.upstream.config.name;

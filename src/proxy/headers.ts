@@ -45,11 +45,12 @@ export function outgoingRequestHeaders(incoming: IncomingHttpHeaders, options: O
 }
 
 /**
- * The upstream's response headers as the client should get them. In pool mode the upstream's
- * `x-ratelimit-*` describe a pool key, not the caller: they stay behind (aifd sends the caller's own).
+ * The upstream's response headers as the client should get them, over aifd's own for the request
+ * (`answerHeaders`; its request id always stays). In pool mode the upstream's `x-ratelimit-*`
+ * describe a pool key, not the caller: they stay behind (aifd sends the caller's own).
  */
-export function clientResponseHeaders(upstream: IncomingHttpHeaders, requestId: string, poolMode = false): OutgoingHttpHeaders {
-  const out: OutgoingHttpHeaders = {};
+export function clientResponseHeaders(upstream: IncomingHttpHeaders, answerHeaders: OutgoingHttpHeaders, poolMode = false): OutgoingHttpHeaders {
+  const out: OutgoingHttpHeaders = { ...answerHeaders };
   const named = connectionNamed(upstream.connection);
   for (const name in upstream) {
     const value = upstream[name];
@@ -57,7 +58,7 @@ export function clientResponseHeaders(upstream: IncomingHttpHeaders, requestId: 
     if (poolMode && name.startsWith('x-ratelimit-')) continue;
     out[name] = value;
   }
-  out['x-aifd-request-id'] = requestId;
+  out['x-aifd-request-id'] = answerHeaders['x-aifd-request-id'];
   return out;
 }
 

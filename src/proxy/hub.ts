@@ -299,13 +299,15 @@ export function createHub(initialConfig: HubConfig, options: HubOptions): Hub {
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const id = randomUUID();
     const ctx: RequestContext = {
-      id: randomUUID(),
+      id,
       startedAt: performance.now(),
       req,
       res,
       clientIp: clientAddress(req, config.listen.trustProxy),
       clientGone: clientGoneSignal(res),
+      answerHeaders: shuttingDown ? { 'x-aifd-request-id': id, connection: 'close' } : { 'x-aifd-request-id': id },
       identity: undefined,
       rewriteJson: undefined,
       injectedUsage: false,
@@ -326,8 +328,6 @@ export function createHub(initialConfig: HubConfig, options: HubOptions): Hub {
       outcome: newOutcome(),
     };
     active.add(ctx);
-    res.setHeader('x-aifd-request-id', ctx.id);
-    if (shuttingDown) res.setHeader('connection', 'close');
     try {
       for (const stage of STAGES) {
         // Most stages answer synchronously; awaiting only real promises saves a microtask each.
@@ -337,7 +337,8 @@ export function createHub(initialConfig: HubConfig, options: HubOptions): Hub {
     } catch (err) {
       answerStageError(ctx, err);
     } finally {
-      await recorder.finish(ctx);
+      const recording = recorder.finish(ctx);
+      if (recording) await recording;
       active.delete(ctx);
       if (retired.size > 0) closeRetired();
       if (active.size === 0) drained?.();
@@ -351,9 +352,9 @@ export function createHub(initialConfig: HubConfig, options: HubOptions): Hub {
     ctx.outcome.error = error.code;
     if (error.code === 'request_too_large' || error.code === 'invalid_request') {
       // The rest of the body is not read; the connection cannot be reused.
-      ctx.res.setHeader('connection', 'close');
+      ctx.answerHeaders.connection = 'close';
     }
-    sendError(ctx.res, ctx.id, error);
+    sendError(ctx.res, ctx.answerHeaders, error);
   }
 
   let sink: SqlSink | undefined;

@@ -25,12 +25,12 @@ export async function answerModelList(ctx: RequestContext, hub: Hub): Promise<'n
   if (route.apiPath === '/v1/models') {
     const data = await unionOfModels(ctx, hub, route);
     ctx.outcome.status = 200;
-    sendJson(ctx.res, ctx.id, 200, { object: 'list', data });
+    sendJson(ctx.res, ctx.answerHeaders, 200, { object: 'list', data });
     return 'done';
   }
   if (ctx.alias) {
     ctx.outcome.status = 200;
-    sendJson(ctx.res, ctx.id, 200, aliasEntry(ctx.alias));
+    sendJson(ctx.res, ctx.answerHeaders, 200, aliasEntry(ctx.alias));
     return 'done';
   }
   return 'next';

@@ -15,7 +15,8 @@ export interface RecordListener {
 }
 
 export interface Recorder {
-  finish(ctx: RequestContext): Promise<void>;
+  /** Undefined when there is nothing to record (no promise to wait on). */
+  finish(ctx: RequestContext): Promise<void> | undefined;
   /** Called with every access record (the SQL sink, metrics). */
   onRecord(listener: RecordListener): void;
   readonly failures: number;
@@ -30,9 +31,13 @@ export function createRecorder(config: HubConfig, log: Diagnostics): Recorder {
   const chat: JsonLinesFile | undefined = config.logs.chat ? createJsonLinesFile({ dir: config.logs.dir, filename: 'chat-%DATE%.log', log }) : undefined;
   const listeners: RecordListener[] = [];
 
-  async function finish(ctx: RequestContext): Promise<void> {
+  function finish(ctx: RequestContext): Promise<void> | undefined {
     // Nothing keeps records and nothing reads usage: there is nothing to do.
-    if (!ctx.wantsAnswer && !access && !chat && listeners.length === 0) return;
+    if (!ctx.wantsAnswer && !access && !chat && listeners.length === 0) return undefined;
+    return record(ctx);
+  }
+
+  async function record(ctx: RequestContext): Promise<void> {
     try {
       await settleUsage(ctx);
       // A cache hit costs nothing: its reservation is returned whole.

@@ -1,17 +1,20 @@
-import type { ServerResponse } from 'node:http';
+import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { AifdError, openAIErrorBody } from '../errors.js';
 
-/** The only writer of aifd's own error responses: always OpenAI-shaped, never a stack trace. */
-export function sendError(res: ServerResponse, requestId: string, err: AifdError): void {
+/**
+ * The only writer of aifd's own error responses: always OpenAI-shaped, never a stack trace.
+ * `answerHeaders` are the request's own (its id, the caller's limits, …).
+ */
+export function sendError(res: ServerResponse, answerHeaders: OutgoingHttpHeaders, err: AifdError): void {
   if (res.headersSent || res.destroyed) {
     if (!res.writableEnded) res.destroy();
     return;
   }
   const body = openAIErrorBody(err);
-  const headers: Record<string, string | number> = {
+  const headers: OutgoingHttpHeaders = {
+    ...answerHeaders,
     'content-type': 'application/json; charset=utf-8',
     'content-length': Buffer.byteLength(body),
-    'x-aifd-request-id': requestId,
     ...err.headers,
   };
   if (err.retryAfterSec !== undefined) headers['retry-after'] = String(Math.max(1, Math.ceil(err.retryAfterSec)));
@@ -19,12 +22,12 @@ export function sendError(res: ServerResponse, requestId: string, err: AifdError
   res.end(body);
 }
 
-export function sendJson(res: ServerResponse, requestId: string, status: number, payload: unknown): void {
+export function sendJson(res: ServerResponse, answerHeaders: OutgoingHttpHeaders, status: number, payload: unknown): void {
   const body = JSON.stringify(payload);
   res.writeHead(status, {
+    ...answerHeaders,
     'content-type': 'application/json; charset=utf-8',
     'content-length': Buffer.byteLength(body),
-    'x-aifd-request-id': requestId,
   });
   res.end(body);
 }

@@ -11,7 +11,8 @@ import { inspectBody, modelFromPath } from './inspect-body.js';
 import { answerModelList } from './model-list.js';
 import { normalizeTarget } from './normalize-path.js';
 import { sendJson } from './respond.js';
-import type { TokenRequest } from '../limits/limits.js';
+import type { Limits, TokenRequest } from '../limits/limits.js';
+import type { Authenticator } from '../auth/authenticate.js';
 import { fillCache, serveFromCache } from './cache-stage.js';
 import { consumesTokens } from '../usage/account.js';
 import { estimatePromptTokens } from '../usage/estimate.js';
@@ -25,7 +26,7 @@ const DONE: StageResult = 'done';
 function healthz(ctx: RequestContext, hub: Hub): StageResult {
   if (ctx.req.url !== '/healthz' || (ctx.req.method !== 'GET' && ctx.req.method !== 'HEAD')) return NEXT;
   ctx.outcome.status = 200;
-  sendJson(ctx.res, ctx.id, 200, { status: hub.isShuttingDown() ? 'shutting_down' : 'ok' });
+  sendJson(ctx.res, ctx.answerHeaders, 200, { status: hub.isShuttingDown() ? 'shutting_down' : 'ok' });
   return DONE;
 }
 
@@ -35,10 +36,10 @@ function normalizePath(ctx: RequestContext): StageResult {
   return NEXT;
 }
 
-async function checkAddress(ctx: RequestContext, hub: Hub): Promise<StageResult> {
+function checkAddress(ctx: RequestContext, hub: Hub): Promise<StageResult> | StageResult {
   hub.network.check(ctx.clientIp);
-  await hub.limits?.checkAddress(ctx.clientIp);
-  return NEXT;
+  if (!hub.limits) return NEXT;
+  return hub.limits.checkAddress(ctx.clientIp).then(() => NEXT);
 }
 
 function matchRoute(ctx: RequestContext, hub: Hub): StageResult {
@@ -48,10 +49,13 @@ function matchRoute(ctx: RequestContext, hub: Hub): StageResult {
 }
 
 /** Before the body is read, so that nobody unknown makes aifd hold a large body. */
-async function authenticate(ctx: RequestContext, hub: Hub): Promise<StageResult> {
-  if (!hub.authenticator) return NEXT;
+function authenticate(ctx: RequestContext, hub: Hub): Promise<StageResult> | StageResult {
+  return hub.authenticator ? authenticateWith(hub.authenticator, ctx, hub) : NEXT;
+}
+
+async function authenticateWith(authenticator: Authenticator, ctx: RequestContext, hub: Hub): Promise<StageResult> {
   try {
-    ctx.identity = await hub.authenticator.authenticate(ctx.req.headers);
+    ctx.identity = await authenticator.authenticate(ctx.req.headers);
   } catch (err) {
     // Failed credentials count against the address (limits.ip), a brake on guessing.
     await hub.limits?.recordAuthFailure(ctx.clientIp);
@@ -135,9 +139,11 @@ function requestStreamUsage(ctx: RequestContext): StageResult {
 }
 
 /** Counts the request against the caller's limits and reserves its tokens and cost. */
-async function applyLimits(ctx: RequestContext, hub: Hub): Promise<StageResult> {
-  const limits = hub.limits;
-  if (!limits) return NEXT;
+function applyLimits(ctx: RequestContext, hub: Hub): Promise<StageResult> | StageResult {
+  return hub.limits ? admitTo(hub.limits, ctx) : NEXT;
+}
+
+async function admitTo(limits: Limits, ctx: RequestContext): Promise<StageResult> {
   const identity = ctx.identity;
   const path = ctx.route!.apiPath;
   const method = ctx.req.method ?? 'GET';
@@ -163,7 +169,7 @@ async function applyLimits(ctx: RequestContext, hub: Hub): Promise<StageResult> 
     },
     tokens,
   );
-  for (const [name, value] of Object.entries(ctx.admission.headers)) ctx.res.setHeader(name, value);
+  Object.assign(ctx.answerHeaders, ctx.admission.headers);
   return NEXT;
 }
 
@@ -177,7 +183,8 @@ async function forward(ctx: RequestContext, hub: Hub): Promise<StageResult> {
   try {
     await hub.forwarder.forward(ctx);
   } finally {
-    await fillCache(ctx, hub);
+    const filling = fillCache(ctx, hub);
+    if (filling) await filling;
   }
   return DONE;
 }

@@ -6,7 +6,14 @@ import type { UpstreamConfig } from '../config/schema.js';
 
 /** The header(s) that present a pool key to this upstream. */
 export function keyHeaders(config: Pick<UpstreamConfig, 'keyHeader'>, secret: string): Record<string, string> {
-  return config.keyHeader === 'authorization' ? { authorization: `Bearer ${secret}` } : { [config.keyHeader]: secret };
+  const headers: Record<string, string> = {};
+  presentKey(headers, config, secret);
+  return headers;
+}
+
+/** Sets the header that presents a pool key on headers being sent. */
+export function presentKey(headers: Record<string, string | string[] | undefined>, config: Pick<UpstreamConfig, 'keyHeader'>, secret: string): void {
+  headers[config.keyHeader] = config.keyHeader === 'authorization' ? `Bearer ${secret}` : secret;
 }
 
 /** `path` (with its query) plus the upstream's own query parameters, which win over the client's. */

@@ -9,6 +9,27 @@ type Counter = (text: string) => number;
 
 const counters = new Map<string, Promise<Counter>>();
 
+/**
+ * Every turn of a chat sends the whole conversation again (the system prompt first): counts of
+ * recent texts are kept, so each is tokenized once rather than on every request that repeats it.
+ */
+const REMEMBERED_TEXTS = 4096;
+const LONGEST_REMEMBERED = 64 * 1024;
+
+function remembering(count: Counter): Counter {
+  const known = new Map<string, number>();
+  return (text) => {
+    if (text.length > LONGEST_REMEMBERED) return count(text);
+    let tokens = known.get(text);
+    if (tokens === undefined) {
+      tokens = count(text);
+      if (known.size >= REMEMBERED_TEXTS) known.delete(known.keys().next().value!);
+      known.set(text, tokens);
+    }
+    return tokens;
+  };
+}
+
 function encodingFor(model: string | undefined): 'o200k_base' | 'cl100k_base' {
   if (!model) return 'o200k_base';
   return /^(gpt-4o|gpt-4\.1|gpt-4\.5|gpt-5|o\d|chatgpt-4o|omni)/.test(model) ? 'o200k_base' : 'cl100k_base';
@@ -19,7 +40,7 @@ async function counterFor(model: string | undefined): Promise<Counter> {
   let counter = counters.get(encoding);
   if (!counter) {
     counter = (encoding === 'o200k_base' ? import('gpt-tokenizer/encoding/o200k_base') : import('gpt-tokenizer/encoding/cl100k_base')).then(
-      (module) => (text: string) => module.countTokens(text),
+      (module) => remembering((text: string) => module.countTokens(text)),
     );
     counters.set(encoding, counter);
   }

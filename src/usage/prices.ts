@@ -29,7 +29,22 @@ export function priceTable(overrides: PriceTable | undefined): PriceTable {
   return { ...BUILT_IN_PRICES, ...overrides };
 }
 
+/** Each table's answers by model: a glob search over the table costs microseconds on every request. */
+const resolved = new WeakMap<PriceTable, Map<string, PriceConfig | undefined>>();
+/** Model names come from clients; past this many, a table's answers start over. */
+const MAX_RESOLVED = 1000;
+
 export function priceFor(table: PriceTable, model: string): PriceConfig | undefined {
+  let answers = resolved.get(table);
+  if (!answers) resolved.set(table, (answers = new Map()));
+  if (answers.has(model)) return answers.get(model);
+  if (answers.size >= MAX_RESOLVED) answers.clear();
+  const price = searchPrice(table, model);
+  answers.set(model, price);
+  return price;
+}
+
+function searchPrice(table: PriceTable, model: string): PriceConfig | undefined {
   if (table[model]) return table[model];
   let best: { pattern: string; price: PriceConfig } | undefined;
   for (const [pattern, price] of Object.entries(table)) {

@@ -42,7 +42,7 @@ describe('header hygiene', () => {
     expect(out).toEqual({ authorization: 'Bearer mine' });
   });
   it('drops hop-by-hop headers coming down and adds the request id', () => {
-    const out = clientResponseHeaders({ 'content-type': 'text/event-stream', 'transfer-encoding': 'chunked', connection: 'keep-alive', 'keep-alive': 'timeout=5', 'x-request-id': 'req_1' }, 'id-1');
+    const out = clientResponseHeaders({ 'content-type': 'text/event-stream', 'transfer-encoding': 'chunked', connection: 'keep-alive', 'keep-alive': 'timeout=5', 'x-request-id': 'req_1' }, { 'x-aifd-request-id': 'id-1' });
     expect(out).toEqual({ 'content-type': 'text/event-stream', 'x-request-id': 'req_1', 'x-aifd-request-id': 'id-1' });
   });
 });
