@@ -24,8 +24,7 @@ export class ClusterFills {
   }
 
   static async open(url: string, prefix: string): Promise<ClusterFills> {
-    const client = redisClient(url);
-    const subscriber = redisClient(url, { offlineQueue: true });
+    const [client, subscriber] = await Promise.all([redisClient(url), redisClient(url, { offlineQueue: true })]);
     await Promise.all([client.connect(), subscriber.connect()]);
     const fills = new ClusterFills(client, subscriber, prefix);
     // ioredis subscribes again by itself after a reconnect.

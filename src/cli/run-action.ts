@@ -6,7 +6,7 @@ import { renderBanner } from './banner.js';
 import type { AddressInfo } from 'node:net';
 import { watch } from 'node:fs';
 import path from 'node:path';
-import { createAdminServer, type AdminServer } from '../admin/admin-server.js';
+import type { AdminServer } from '../admin/admin-server.js';
 import type { HubConfig } from '../config/schema.js';
 import type { Hub } from '../proxy/hub.js';
 import { removeRuntimeFile, writeRuntimeFile } from '../store/runtime-file.js';
@@ -87,6 +87,7 @@ async function startAdmin(hub: Hub, config: HubConfig): Promise<{ server: AdminS
   if (!config.admin.enabled) return undefined;
   let server: AdminServer;
   try {
+    const { createAdminServer } = await import('../admin/admin-server.js');
     server = createAdminServer(hub, { host: config.admin.host, port: config.admin.port, token: config.admin.token, version: packageVersion() });
   } catch (err) {
     throw new CliError((err as Error).message, EXIT_USAGE, 'set admin.token, or keep admin.host on loopback');

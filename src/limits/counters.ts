@@ -10,7 +10,7 @@ import {
   RateLimiterSQLite,
   type RateLimiterStoreAbstract,
 } from 'rate-limiter-flexible';
-import sqlite3 from 'sqlite3';
+import type sqlite3 from 'sqlite3';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { AifdError } from '../errors.js';
@@ -77,7 +77,7 @@ function limiterCounters(limiter: RateLimiterStoreAbstract | RateLimiterMemory, 
  * with 503 (`closed`). ioredis reconnects by itself; counting in Redis resumes when it is back.
  */
 async function redisCounters(backend: Extract<CounterBackend, { kind: 'redis' }>): Promise<Counters> {
-  const client = redisClient(backend.url);
+  const client = await redisClient(backend.url);
   const health = backend.health;
   client.on('error', (err: Error) => health?.failed('counters', err.message));
   // 'end' is our own disconnect (shutdown), not an outage.
@@ -113,9 +113,10 @@ function refusingWhenDown(counters: Counters): Counters {
 }
 
 async function sqliteLimiter(file: string): Promise<{ limiter: RateLimiterStoreAbstract; db: sqlite3.Database }> {
+  const { default: sqlite } = await import('sqlite3');
   await mkdir(path.dirname(file), { recursive: true });
   const db = await new Promise<sqlite3.Database>((resolve, reject) => {
-    const opened = new sqlite3.Database(file, (err) => (err ? reject(err) : resolve(opened)));
+    const opened = new sqlite.Database(file, (err) => (err ? reject(err) : resolve(opened)));
   });
   db.configure('busyTimeout', 5000);
   let limiter!: RateLimiterStoreAbstract;

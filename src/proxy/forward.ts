@@ -14,7 +14,7 @@ import type { Lease, Outcome, PoolKey } from '../keys/pool.js';
 import { parseRateLimitHeaders, parseRetryAfter } from '../keys/ratelimit-headers.js';
 import { AnswerTap } from './answer-tap.js';
 import { overheadMs, type RequestContext } from './context.js';
-import { clientResponseHeaders, outgoingRequestHeaders } from './headers.js';
+import { clientResponseHeaders, outgoingRequestHeaders, rawHeader } from './headers.js';
 import { sendError, sseErrorEvent } from './respond.js';
 import type { UpstreamRuntime } from './upstreams.js';
 import { presentKey, withUpstreamQuery } from './upstream-address.js';
@@ -306,7 +306,7 @@ function isRetryable(status: number, upstream: UpstreamRuntime): boolean {
 }
 
 function isErrorPage(ctx: RequestContext, response: IncomingMessage): boolean {
-  return ctx.route!.apiPath.startsWith('/v1/') && (response.headers['content-type'] ?? '').startsWith('text/html');
+  return ctx.route!.apiPath.startsWith('/v1/') && (rawHeader(response.rawHeaders, 'content-type') ?? '').startsWith('text/html');
 }
 
 function hasBodySemantics(method: string | undefined): boolean {
@@ -329,18 +329,18 @@ interface Relayed {
 function relay(ctx: RequestContext, upstream: UpstreamRuntime, response: IncomingMessage): Promise<Relayed> {
   const { res } = ctx;
   const status = response.statusCode ?? 502;
-  const contentType = response.headers['content-type'] ?? '';
+  const raw = response.rawHeaders;
+  const contentType = rawHeader(raw, 'content-type') ?? '';
   const isEventStream = contentType.startsWith('text/event-stream');
   const pacer = isEventStream && upstream.pacing ? upstream.pacing() : undefined;
   // Nothing reads the answer (no usage, logs, cache or rewrite): no tap at all, the pass-through fast path.
   // Otherwise a tap even for an answer it cannot read (gzip, another type): usage is then estimated.
   const readsAnswer = ctx.wantsAnswer || ctx.injectedUsage || ctx.cacheFill !== undefined || ctx.alias !== undefined;
-  const tap = readsAnswer ? new AnswerTap(tapKind(status, contentType, response.headers['content-encoding']), ctx.injectedUsage, pacer !== undefined, ctx.alias) : undefined;
+  const tap = readsAnswer ? new AnswerTap(tapKind(status, contentType, rawHeader(raw, 'content-encoding')), ctx.injectedUsage, pacer !== undefined, ctx.alias) : undefined;
   ctx.exchange = tap?.exchange;
   ctx.outcome.status = status;
-  const headers = clientResponseHeaders(response.headers, ctx.answerHeaders, !upstream.passThrough);
-  headers['x-aifd-overhead-ms'] = String(overheadMs(ctx, performance.now()));
-  headers['x-aifd-upstream'] = upstream.config.name;
+  const headers = clientResponseHeaders(raw, ctx.answerHeaders, { poolMode: !upstream.passThrough });
+  headers.push('x-aifd-overhead-ms', String(overheadMs(ctx, performance.now())), 'x-aifd-upstream', upstream.config.name);
   res.writeHead(status, headers);
   if (isEventStream) res.flushHeaders();
 
@@ -460,7 +460,8 @@ function readAnswer(response: IncomingMessage, limit = MAX_ERROR_BODY): Promise<
 }
 
 function isJson(response: IncomingMessage): boolean {
-  return (response.headers['content-type'] ?? '').startsWith('application/json') && !response.headers['content-encoding'];
+  const raw = response.rawHeaders;
+  return (rawHeader(raw, 'content-type') ?? '').startsWith('application/json') && rawHeader(raw, 'content-encoding') === undefined;
 }
 
 /** Reads a (small) JSON answer whole, rewrites it, and sends the result. */
@@ -488,10 +489,8 @@ async function relayRewritten(ctx: RequestContext, response: IncomingMessage, re
 function sendBuffered(ctx: RequestContext, answer: BufferedAnswer): void {
   const status = answer.response.statusCode ?? 502;
   ctx.outcome.status = status;
-  const headers = clientResponseHeaders(answer.response.headers, ctx.answerHeaders, !ctx.route!.upstream.passThrough);
-  headers['content-length'] = answer.body.length;
-  headers['x-aifd-overhead-ms'] = String(overheadMs(ctx, performance.now()));
-  headers['x-aifd-upstream'] = ctx.route!.upstream.config.name;
+  const headers = clientResponseHeaders(answer.response.rawHeaders, ctx.answerHeaders, { poolMode: !ctx.route!.upstream.passThrough, dropLength: true });
+  headers.push('content-length', String(answer.body.length), 'x-aifd-overhead-ms', String(overheadMs(ctx, performance.now())), 'x-aifd-upstream', ctx.route!.upstream.config.name);
   ctx.res.writeHead(status, headers);
   ctx.res.end(answer.body);
 }

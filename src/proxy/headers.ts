@@ -45,21 +45,48 @@ export function outgoingRequestHeaders(incoming: IncomingHttpHeaders, options: O
 }
 
 /**
- * The upstream's response headers as the client should get them, over aifd's own for the request
- * (`answerHeaders`; its request id always stays). In pool mode the upstream's `x-ratelimit-*`
- * describe a pool key, not the caller: they stay behind (aifd sends the caller's own).
+ * The upstream's response headers as the client should get them, as a flat name/value list for
+ * `writeHead`, read from `rawHeaders` (Node builds `message.headers` only when asked, and copying
+ * that object cost more than the rest of the relay). aifd's own headers for the request follow
+ * (`answerHeaders`), unless the upstream sent the same name; the upstream's `x-aifd-*` describe
+ * another hop and stay behind. In pool mode the upstream's `x-ratelimit-*` describe a pool key,
+ * not the caller: they stay behind too (aifd sends the caller's own).
  */
-export function clientResponseHeaders(upstream: IncomingHttpHeaders, answerHeaders: OutgoingHttpHeaders, poolMode = false): OutgoingHttpHeaders {
-  const out: OutgoingHttpHeaders = { ...answerHeaders };
-  const named = connectionNamed(upstream.connection);
-  for (const name in upstream) {
-    const value = upstream[name];
-    if (value === undefined || HOP_BY_HOP.has(name) || named.has(name)) continue;
-    if (poolMode && name.startsWith('x-ratelimit-')) continue;
-    out[name] = value;
+export function clientResponseHeaders(raw: readonly string[], answerHeaders: OutgoingHttpHeaders, options: RelayOptions): string[] {
+  const out: string[] = [];
+  const named = connectionNamed(rawHeader(raw, 'connection'));
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    if (relays(name.toLowerCase(), named, options)) out.push(name, raw[i + 1]!);
   }
-  out['x-aifd-request-id'] = answerHeaders['x-aifd-request-id'];
+  for (const name in answerHeaders) {
+    const value = answerHeaders[name];
+    if (value === undefined || (relays(name, named, options) && rawHeader(raw, name) !== undefined)) continue;
+    out.push(name, String(value));
+  }
   return out;
+}
+
+interface RelayOptions {
+  poolMode: boolean;
+  /** The body is not the upstream's as sent: its length is set anew. */
+  dropLength?: boolean;
+}
+
+/** Whether an upstream response header (lower-case name) reaches the client. */
+function relays(name: string, named: Set<string>, options: RelayOptions): boolean {
+  if (HOP_BY_HOP.has(name) || named.has(name) || name.startsWith('x-aifd-')) return false;
+  if (options.poolMode && name.startsWith('x-ratelimit-')) return false;
+  return !(options.dropLength && name === 'content-length');
+}
+
+/** A header's first value in a `rawHeaders` list (`name` in lower case), without `message.headers`. */
+export function rawHeader(raw: readonly string[], name: string): string | undefined {
+  for (let i = 0; i < raw.length; i += 2) {
+    const candidate = raw[i]!;
+    if (candidate.length === name.length && (candidate === name || candidate.toLowerCase() === name)) return raw[i + 1];
+  }
+  return undefined;
 }
 
 /** Headers listed in `Connection:` are hop-by-hop too. */

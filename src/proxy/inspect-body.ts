@@ -3,7 +3,7 @@
  * real media type (JSON with any parameters, multipart forms) or from the path where the API puts
  * the model. Bodies are never changed here.
  */
-import busboy from 'busboy';
+import type busboy from 'busboy';
 import { Readable } from 'node:stream';
 import { AifdError } from '../errors.js';
 
@@ -18,17 +18,21 @@ export interface BodyInfo {
 
 export const NO_BODY: BodyInfo = Object.freeze({ json: undefined, model: undefined, stream: false, modelUnknown: false });
 
-export async function inspectBody(contentType: string | undefined, body: Buffer, path: string): Promise<BodyInfo> {
+/** Synchronous but for multipart forms, which are parsed as a stream. */
+export function inspectBody(contentType: string | undefined, body: Buffer, path: string): BodyInfo | Promise<BodyInfo> {
   const fromPath = modelFromPath(path);
   if (body.length === 0) return fromPath === undefined ? NO_BODY : { ...NO_BODY, model: fromPath };
   const media = mediaType(contentType);
+  if (media === 'multipart/form-data') return fromMultipart(contentType!, body).then((info) => withModelFromPath(info, fromPath));
   let info: BodyInfo;
   if (media === 'application/json' || media.endsWith('+json')) info = fromJson(body, true);
-  else if (media === 'multipart/form-data') info = await fromMultipart(contentType!, body);
   else if (looksLikeJson(body)) info = fromJson(body, false);
   else info = { ...NO_BODY, modelUnknown: true };
-  if (info.model === undefined && fromPath !== undefined) return { ...info, model: fromPath, modelUnknown: false };
-  return info;
+  return withModelFromPath(info, fromPath);
+}
+
+function withModelFromPath(info: BodyInfo, fromPath: string | undefined): BodyInfo {
+  return info.model === undefined && fromPath !== undefined ? { ...info, model: fromPath, modelUnknown: false } : info;
 }
 
 const MODEL_IN_PATH = /^(\/(?:v1\/models|openai\/deployments)\/)([^/?]+)/;
@@ -108,12 +112,13 @@ function countTopLevelKey(text: string, key: string): number {
 }
 
 /** The `model` field of a multipart form (audio transcriptions, image edits), read with busboy. */
-function fromMultipart(contentType: string, body: Buffer): Promise<BodyInfo> {
+async function fromMultipart(contentType: string, body: Buffer): Promise<BodyInfo> {
+  const { default: parseForm } = await import('busboy');
   return new Promise((resolve) => {
     let model: string | undefined;
     let parser: busboy.Busboy;
     try {
-      parser = busboy({ headers: { 'content-type': contentType }, limits: { fieldSize: 1024 } });
+      parser = parseForm({ headers: { 'content-type': contentType }, limits: { fieldSize: 1024 } });
     } catch {
       resolve({ ...NO_BODY, modelUnknown: true });
       return;

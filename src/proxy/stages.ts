@@ -67,7 +67,8 @@ async function authenticateWith(authenticator: Authenticator, ctx: RequestContex
 
 async function readRequestBody(ctx: RequestContext, hub: Hub): Promise<StageResult> {
   ctx.body = await readBody(ctx.req, hub.config.listen.maxBodySize);
-  ctx.info = await inspectBody(ctx.req.headers['content-type'], ctx.body, ctx.route!.forwardPath);
+  const info = inspectBody(ctx.req.headers['content-type'], ctx.body, ctx.route!.forwardPath);
+  ctx.info = info instanceof Promise ? await info : info;
   return NEXT;
 }
 

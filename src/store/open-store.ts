@@ -5,9 +5,7 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import Keyv from 'keyv';
-import KeyvSqlite from '@keyv/sqlite';
-import KeyvRedis from '@keyv/redis';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { StoreHealth } from './store-health.js';
 
 export type StoreKind = 'sqlite' | 'memory' | 'redis';
@@ -75,6 +73,7 @@ function memoryStore(prefix: string): Store {
  * wait on a dead store), the client reconnects by itself, and StoreHealth hears of both.
  */
 async function redisStore(url: string, prefix: string): Promise<Store> {
+  const { default: KeyvRedis } = await import('@keyv/redis');
   const health = new StoreHealth();
   const store = storeOf(
     'redis',
@@ -108,7 +107,8 @@ function redisReconnectDelay(attempt: number): number {
  * the store's policy: commands fail at once while Redis is away (no offline queue, one try) and
  * the client reconnects by itself. Errors are the caller's to watch; unwatched, they are dropped.
  */
-export function redisClient(url: string, options: { offlineQueue?: boolean } = {}): Redis {
+export async function redisClient(url: string, options: { offlineQueue?: boolean } = {}): Promise<Redis> {
+  const { Redis } = await import('ioredis');
   const client = new Redis(url, { enableOfflineQueue: options.offlineQueue ?? false, maxRetriesPerRequest: 1, lazyConnect: true, retryStrategy: redisReconnectDelay });
   client.on('error', () => undefined);
   return client;
@@ -122,6 +122,7 @@ function redactUrl(url: string): string {
 }
 
 async function sqliteStore(file: string, prefix: string): Promise<Store> {
+  const { default: KeyvSqlite } = await import('@keyv/sqlite');
   await mkdir(path.dirname(file), { recursive: true });
   // One table per concern: no two concerns share an adapter's namespace or its clear().
   const store = storeOf('sqlite', file, prefix, (name) => {

@@ -1,8 +1,16 @@
 import { describe, expect, it } from 'vitest';
-import { inspectBody } from '../../src/proxy/inspect-body.js';
+import { inspectBody as inspectNow } from '../../src/proxy/inspect-body.js';
 import { AifdError } from '../../src/errors.js';
 
 const json = (value: unknown) => Buffer.from(JSON.stringify(value));
+/** inspectBody answers JSON synchronously (and throws); as a promise, both ways read alike here. */
+const inspectBody = async (...args: Parameters<typeof inspectNow>) => inspectNow(...args);
+
+it('answers a JSON body without a promise, a multipart one with one', () => {
+  expect(inspectNow('application/json', json({ model: 'gpt-4o' }), '/v1/chat/completions')).not.toBeInstanceOf(Promise);
+  const form = multipart([['model', 'whisper-1']]);
+  expect(inspectNow(form.type, form.body, '/v1/audio/transcriptions')).toBeInstanceOf(Promise);
+});
 
 function multipart(fields: [string, string][], fileBytes = Buffer.from('RIFF....WAVE')): { type: string; body: Buffer } {
   const boundary = '----aifdtest' + 'x'.repeat(8);

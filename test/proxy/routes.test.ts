@@ -3,7 +3,7 @@ import { validate } from '../../src/config/load.js';
 import { RouteTable } from '../../src/proxy/routes.js';
 import { createUpstreamRuntime, destroyUpstreamRuntime } from '../../src/proxy/upstreams.js';
 import { systemClock } from '../../src/util/clock.js';
-import { clientResponseHeaders, outgoingRequestHeaders } from '../../src/proxy/headers.js';
+import { clientResponseHeaders, outgoingRequestHeaders, rawHeader } from '../../src/proxy/headers.js';
 
 function table(routes: string[]): RouteTable {
   const config = validate({ upstreams: routes.map((route, i) => ({ name: `u${i}`, route, baseUrl: 'http://127.0.0.1:9' })) }, 'test');
@@ -42,7 +42,18 @@ describe('header hygiene', () => {
     expect(out).toEqual({ authorization: 'Bearer mine' });
   });
   it('drops hop-by-hop headers coming down and adds the request id', () => {
-    const out = clientResponseHeaders({ 'content-type': 'text/event-stream', 'transfer-encoding': 'chunked', connection: 'keep-alive', 'keep-alive': 'timeout=5', 'x-request-id': 'req_1' }, { 'x-aifd-request-id': 'id-1' });
-    expect(out).toEqual({ 'content-type': 'text/event-stream', 'x-request-id': 'req_1', 'x-aifd-request-id': 'id-1' });
+    const raw = ['Content-Type', 'text/event-stream', 'Transfer-Encoding', 'chunked', 'Connection', 'keep-alive, x-hop', 'Keep-Alive', 'timeout=5', 'x-request-id', 'req_1', 'X-Hop', 'dropped'];
+    const out = clientResponseHeaders(raw, { 'x-aifd-request-id': 'id-1' }, { poolMode: false });
+    expect(out).toEqual(['Content-Type', 'text/event-stream', 'x-request-id', 'req_1', 'x-aifd-request-id', 'id-1']);
+  });
+  it("keeps the upstream's rate-limit headers in pass-through mode, the caller's own in pool mode", () => {
+    const raw = ['x-ratelimit-remaining-requests', '99', 'x-aifd-cache', 'hit', 'content-length', '12'];
+    const answer = { 'x-aifd-request-id': 'id-2', 'x-ratelimit-remaining-requests': '5', 'x-aifd-cache': 'miss' };
+    expect(clientResponseHeaders(raw, answer, { poolMode: false })).toEqual(['x-ratelimit-remaining-requests', '99', 'content-length', '12', 'x-aifd-request-id', 'id-2', 'x-aifd-cache', 'miss']);
+    expect(clientResponseHeaders(raw, answer, { poolMode: true, dropLength: true })).toEqual(['x-aifd-request-id', 'id-2', 'x-ratelimit-remaining-requests', '5', 'x-aifd-cache', 'miss']);
+  });
+  it('finds a raw header whatever its case', () => {
+    expect(rawHeader(['Content-Type', 'application/json', 'content-type', 'text/plain'], 'content-type')).toBe('application/json');
+    expect(rawHeader(['X-Other', '1'], 'content-type')).toBeUndefined();
   });
 });

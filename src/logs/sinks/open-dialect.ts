@@ -1,8 +1,5 @@
 import type { HubConfig } from '../../config/schema.js';
 import type { SqlDialect } from './dialect.js';
-import { openMysqlDialect } from './mysql.js';
-import { openPostgresDialect } from './postgres.js';
-import { openSqliteDialect } from './sqlite.js';
 
 /** Where request records go for reports: `auto` is the store's SQLite file, when the store is SQLite. */
 export function sinkUrl(config: HubConfig): string | undefined {
@@ -13,8 +10,9 @@ export function sinkUrl(config: HubConfig): string | undefined {
 }
 
 export async function openDialect(url: string): Promise<SqlDialect> {
-  if (url.startsWith('sqlite://')) return openSqliteDialect(url.slice('sqlite://'.length));
-  if (url.startsWith('postgres://') || url.startsWith('postgresql://')) return openPostgresDialect(url);
-  if (url.startsWith('mysql://') || url.startsWith('mariadb://')) return openMysqlDialect(url.replace(/^mariadb:/, 'mysql:'));
+  // Each driver loads only when its database is used.
+  if (url.startsWith('sqlite://')) return (await import('./sqlite.js')).openSqliteDialect(url.slice('sqlite://'.length));
+  if (url.startsWith('postgres://') || url.startsWith('postgresql://')) return (await import('./postgres.js')).openPostgresDialect(url);
+  if (url.startsWith('mysql://') || url.startsWith('mariadb://')) return (await import('./mysql.js')).openMysqlDialect(url.replace(/^mariadb:/, 'mysql:'));
   throw new Error(`unknown sink "${url}" (expected sqlite://, postgres:// or mysql://)`);
 }
