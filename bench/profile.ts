@@ -1,61 +1,32 @@
-// `node --import tsx bench/profile.ts <minimal|full|bare>`: runs one target under --cpu-prof with
-// load from autocannon and prints where its CPU went (self time by function), for tuning.
-import { spawn } from 'node:child_process';
-import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
+// `node --import tsx bench/profile.ts <bare|minimal|full>`: runs one target of the benchmark under
+// --cpu-prof with load from autocannon and prints where its CPU went: self time by function (µs per
+// request), aifd's own functions with what they call, and self time by place. PROF_INTERVAL (µs)
+// sets the sampling interval.
+import { mkdtemp, readdir, readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import autocannon from 'autocannon';
+import { benchToken, fullConfig, minimalConfig, startAifd, startBare, startMock, stopProcess } from './targets.js';
 
 const which = process.argv[2] ?? 'minimal';
 const dir = await mkdtemp(path.join(os.tmpdir(), 'aifd-profile-'));
-function start(args: string[], env: Record<string, string> = {}): Promise<{ port: number; kill: () => Promise<void> }> {
-  const child = spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  return new Promise((resolve) => {
-    let out = '';
-    const on = (chunk: Buffer) => {
-      out += chunk;
-      const match = /"port":(\d+)/.exec(out) ?? /listening on http:\/\/[^:]+:(\d+)/.exec(out);
-      if (match) resolve({ port: Number(match[1]), kill: () => new Promise<void>((done) => { child.once('exit', () => done()); child.kill('SIGTERM'); }) });
-    };
-    child.stdout!.on('data', on);
-    child.stderr!.on('data', on);
-  });
-}
-const mock = await start(['--import', 'tsx', 'bench/mock-server.ts']);
+const mock = await startMock();
 const mockUrl = `http://127.0.0.1:${mock.port}`;
 const prof = ['--cpu-prof', `--cpu-prof-dir=${dir}`, ...(process.env.PROF_INTERVAL ? [`--cpu-prof-interval=${process.env.PROF_INTERVAL}`] : [])];
-let target;
-let authorization = 'Bearer x';
-if (which === 'bare') target = await start([...prof, '--import', 'tsx', 'bench/bare-proxy.ts'], { TARGET: mockUrl });
-else if (which === 'prod') {
-  // The benchmark's "full" config: pool of 8 keys, JWT, 20 ACL rules, request and token limits, access log.
-  const secret = 'bench-secret-that-is-long-enough-for-hs256!!';
-  const rules = Array.from({ length: 19 }, (_, i) => ({ roles: [`team-${i}`], paths: ['/v1/chat/completions'], models: ['gpt-4o-mini'], effect: 'allow' }));
-  await writeFile(
-    path.join(dir, 'c.json'),
-    JSON.stringify({
-      listen: { port: 0 },
-      admin: { port: 0 },
-      store: `sqlite://${path.join(dir, 'state.sqlite')}`,
-      upstreams: [{ name: 'mock', baseUrl: mockUrl, keys: Array.from({ length: 8 }, (_, i) => `sk-bench-pool-key-${i}-0000000000000000`) }],
-      auth: { jwt: { secret } },
-      acl: { default: 'deny', rules: [...rules, { roles: ['bench'], paths: ['/v1/*'], models: ['gpt-4o*'], effect: 'allow' }] },
-      limits: { user: { requests: '1000000/minute', tokens: '1000000000/day' } },
-      logs: { dir, access: true },
-    }),
-  );
-  const { signToken } = await import('../src/auth/tokens.js');
-  const { authSchema } = await import('../src/config/schema.js');
-  authorization = `Bearer ${(await signToken(authSchema.parse({ jwt: { secret } }).jwt!, { user: 'bench-user', roles: ['bench'], models: [], paths: [], expiresInSec: 3600 })).token}`;
-  target = await start([...prof, 'bin/aifd.js', 'run', '--config', path.join(dir, 'c.json')]);
-} else {
-  await writeFile(path.join(dir, 'c.json'), JSON.stringify({ listen: { port: 0 }, admin: { enabled: false }, store: 'memory://', upstreams: [{ name: 'mock', baseUrl: mockUrl }], logs: { dir, access: which === 'full', sink: 'none' } }));
-  target = await start([...prof, 'bin/aifd.js', 'run', '--config', path.join(dir, 'c.json')]);
-}
-const result = await autocannon({ url: `http://127.0.0.1:${target.port}/v1/chat/completions`, method: 'POST', connections: 50, duration: 5, headers: { 'content-type': 'application/json', authorization }, body: JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] }) });
+const target =
+  which === 'bare' ? await startBare(mockUrl, prof) : await startAifd(which, which === 'full' ? fullConfig(mockUrl, dir) : minimalConfig(mockUrl, dir), dir, prof);
+const authorization = which === 'full' ? `Bearer ${await benchToken()}` : 'Bearer sk-direct';
+const result = await autocannon({
+  url: `http://127.0.0.1:${target.port}/v1/chat/completions`,
+  method: 'POST',
+  connections: 50,
+  duration: 5,
+  headers: { 'content-type': 'application/json', authorization },
+  body: JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Say hello in one short sentence, please.' }] }),
+});
 console.log(`${which}: ${Math.round(result.requests.average)} req/s`);
-await target.kill();
-await mock.kill();
+await stopProcess(target.child);
+await stopProcess(mock.child);
 const file = (await readdir(dir)).find((name) => name.endsWith('.cpuprofile'))!;
 const profile = JSON.parse(await readFile(path.join(dir, file), 'utf8')) as { nodes: { id: number; callFrame: { functionName: string; url: string; lineNumber: number } }[]; samples: number[]; timeDeltas: number[] };
 const time = new Map<number, number>();

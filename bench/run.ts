@@ -8,18 +8,14 @@ import { mkdtemp, readFile, writeFile, mkdir } from 'node:fs/promises';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
-import { signToken } from '../src/auth/tokens.js';
-import { authSchema } from '../src/config/schema.js';
+import { ROOT, benchToken, fullConfig, minimalConfig, startAifd, startBare, startMock, stopProcess } from './targets.js';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const DURATION_S = Number(process.env.BENCH_DURATION ?? 4);
 const STREAMS_PER_ROUND = Number(process.env.BENCH_STREAMS ?? 60);
 const OPEN_STREAMS = (process.env.BENCH_OPEN_STREAMS ?? '1000,9000').split(',').map(Number);
 const CLK_TCK = 100;
-const JWT_SECRET = 'bench-secret-that-is-long-enough-for-hs256!!';
 const CHAT_BODY = JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Say hello in one short sentence, please.' }] });
 const STREAM_BODY = JSON.stringify({ model: 'gpt-4o-mini', stream: true, messages: [{ role: 'user', content: 'Stream twenty chunks.' }] });
 
@@ -29,21 +25,6 @@ interface Running {
   /** The process whose CPU and memory count (the proxy; the mock for "direct"). */
   child: ChildProcess;
   headers: Record<string, string>;
-}
-
-function startProcess(command: string, args: string[], env: Record<string, string>, portFrom: 'stdout' | 'banner'): Promise<{ child: ChildProcess; port: number }> {
-  const child = spawn(command, args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  return new Promise((resolve, reject) => {
-    let output = '';
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString();
-      const match = portFrom === 'stdout' ? /"port":(\d+)/.exec(output) : /listening on http:\/\/[^:]+:(\d+)/.exec(output);
-      if (match) resolve({ child, port: Number(match[1]) });
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
-    child.once('exit', (code) => reject(new Error(`${args.join(' ')} exited with ${code}:\n${output}`)));
-  });
 }
 
 function cpuMs(pid: number): Promise<number> {
@@ -150,28 +131,12 @@ async function helpWallMs(): Promise<number> {
 
 async function main(): Promise<void> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'aifd-bench-'));
-  const mock = await startProcess(process.execPath, ['--import', 'tsx', 'bench/mock-server.ts'], {}, 'stdout');
+  const mock = await startMock();
   const mockUrl = `http://127.0.0.1:${mock.port}`;
-  const bare = await startProcess(process.execPath, ['--import', 'tsx', 'bench/bare-proxy.ts'], { TARGET: mockUrl }, 'stdout');
-
-  const minimalConfig = { listen: { port: 0 }, admin: { enabled: false }, store: 'memory://', upstreams: [{ name: 'mock', baseUrl: mockUrl }], logs: { dir: path.join(dir, 'minimal-logs'), access: false, sink: 'none' } };
-  const rules = Array.from({ length: 19 }, (_, i) => ({ roles: [`team-${i}`], paths: ['/v1/chat/completions', '/v1/embeddings'], models: ['gpt-4o-mini', 'text-embedding-*'], effect: 'allow' }));
-  const fullConfig = {
-    listen: { port: 0 },
-    admin: { port: 0 },
-    store: `sqlite://${path.join(dir, 'full', 'state.sqlite')}`,
-    upstreams: [{ name: 'mock', baseUrl: mockUrl, keys: Array.from({ length: 8 }, (_, i) => `sk-bench-pool-key-${i}-0000000000000000`) }],
-    auth: { jwt: { secret: JWT_SECRET } },
-    acl: { default: 'deny', rules: [...rules, { roles: ['bench'], paths: ['/v1/*'], models: ['gpt-4o*'], effect: 'allow' }] },
-    limits: { user: { requests: '1000000/minute', tokens: '1000000000/day' } },
-    cache: { chatCompletions: false },
-    logs: { dir: path.join(dir, 'full-logs'), access: true },
-  };
-  await writeFile(path.join(dir, 'minimal.json'), JSON.stringify(minimalConfig));
-  await writeFile(path.join(dir, 'full.json'), JSON.stringify(fullConfig));
-  const minimal = await startProcess(process.execPath, ['bin/aifd.js', 'run', '--config', path.join(dir, 'minimal.json')], {}, 'banner');
-  const full = await startProcess(process.execPath, ['bin/aifd.js', 'run', '--config', path.join(dir, 'full.json')], {}, 'banner');
-  const token = (await signToken(authSchema.parse({ jwt: { secret: JWT_SECRET } }).jwt!, { user: 'bench-user', roles: ['bench'], models: [], paths: [], expiresInSec: 3600 })).token;
+  const bare = await startBare(mockUrl);
+  const minimal = await startAifd('minimal', minimalConfig(mockUrl, dir), dir);
+  const full = await startAifd('full', fullConfig(mockUrl, dir), dir);
+  const token = await benchToken();
 
   const targets: Running[] = [
     { name: 'direct', url: mockUrl, child: mock.child, headers: { authorization: 'Bearer sk-direct' } },
@@ -261,7 +226,7 @@ async function main(): Promise<void> {
   const file = path.join(ROOT, 'bench', 'results', `${new Date().toISOString().slice(0, 10)}.json`);
   await writeFile(file, JSON.stringify({ date: new Date().toISOString(), machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, memGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version }, rounds: ROUNDS, durationS: DURATION_S, figures, memory, helpMs, checks: checks.map(([figure, target, value, bar, ok]) => ({ figure, target, value, bar, ok })), table: lines }, null, 2) + '\n');
   process.stderr.write(`saved ${path.relative(ROOT, file)}\n`);
-  for (const child of [mock.child, bare.child, minimal.child, full.child]) child.kill('SIGTERM');
+  await Promise.all([mock.child, bare.child, minimal.child, full.child].map(stopProcess));
 }
 
 await main();

@@ -4,12 +4,7 @@
  * here; the library does the atomic increment and the expiry, the windows are aifd's (aligned to
  * the clock, so tests move time instead of sleeping).
  */
-import {
-  RateLimiterMemory,
-  RateLimiterRedis,
-  RateLimiterSQLite,
-  type RateLimiterStoreAbstract,
-} from 'rate-limiter-flexible';
+import { RateLimiterMemory, RateLimiterRedis, type RateLimiterStoreAbstract } from 'rate-limiter-flexible';
 import type sqlite3 from 'sqlite3';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
@@ -29,7 +24,8 @@ export interface Counters {
 
 export type CounterBackend =
   | { kind: 'memory' }
-  | { kind: 'sqlite'; file: string }
+  /** `flushMs`: how often touched counters are saved (1 s). */
+  | { kind: 'sqlite'; file: string; flushMs?: number }
   | {
       kind: 'redis';
       url: string;
@@ -44,7 +40,7 @@ const UNLIMITED = Number.MAX_SAFE_INTEGER;
 export async function openCounters(backend: CounterBackend): Promise<Counters> {
   if (backend.kind === 'redis') return redisCounters(backend);
   const memory = limiterCounters(new RateLimiterMemory(BASE));
-  return backend.kind === 'sqlite' ? persistedCounters(memory, await sqliteLimiter(backend.file)) : memory;
+  return backend.kind === 'sqlite' ? persistedCounters(memory, await counterTable(backend.file), backend.flushMs) : memory;
 }
 
 const BASE = { points: UNLIMITED, duration: 60, keyPrefix: 'aifd' };
@@ -112,39 +108,54 @@ function refusingWhenDown(counters: Counters): Counters {
   };
 }
 
-async function sqliteLimiter(file: string): Promise<{ limiter: RateLimiterStoreAbstract; db: sqlite3.Database }> {
+/** The table counters are saved in (rate-limiter-flexible's SQLite layout, which earlier versions wrote). */
+async function counterTable(file: string): Promise<sqlite3.Database> {
   const { default: sqlite } = await import('sqlite3');
   await mkdir(path.dirname(file), { recursive: true });
   const db = await new Promise<sqlite3.Database>((resolve, reject) => {
     const opened = new sqlite.Database(file, (err) => (err ? reject(err) : resolve(opened)));
   });
   db.configure('busyTimeout', 5000);
-  let limiter!: RateLimiterStoreAbstract;
-  await new Promise<void>((resolve, reject) => {
-    limiter = new RateLimiterSQLite({ ...BASE, storeClient: db, storeType: 'sqlite3', tableName: 'aifd_limits' }, (err?: Error) => (err ? reject(err) : resolve()));
-  });
-  return { limiter, db };
+  await run(db, 'CREATE TABLE IF NOT EXISTS aifd_limits (key TEXT PRIMARY KEY, points INTEGER NOT NULL DEFAULT 0, expire INTEGER)');
+  return db;
 }
+
+function run(db: sqlite3.Database, sql: string, params: unknown[] = []): Promise<void> {
+  return new Promise((resolve, reject) => db.run(sql, params, (err) => (err ? reject(err) : resolve())));
+}
+
+/** Rows per INSERT: three parameters each, under SQLite's oldest limit of 999. */
+const ROWS_PER_INSERT = 300;
 
 /**
  * Counters in memory, written behind to SQLite: a write to disk on every request would cost more
  * than the whole proxy hop. Every touched counter is saved within `flushMs` and on close, and read
  * back at start, so spend survives a restart (a crash loses at most the last `flushMs`).
+ *
+ * Saved with plain multi-row INSERTs, each atomic by itself. rate-limiter-flexible's SQLite `set`
+ * wraps each row in a savepoint that, with node-sqlite3, can stay open and hold the file's write
+ * lock: the SQL sink in the same file then waited out its busy timeout, and shutdown took 40 s.
  */
-async function persistedCounters(
-  memory: Counters & { remainingMs(key: string): Promise<number> },
-  disk: { limiter: RateLimiterStoreAbstract; db: sqlite3.Database },
-  flushMs = 1000,
-): Promise<Counters> {
-  await restore(memory, disk.db);
+async function persistedCounters(memory: Counters & { remainingMs(key: string): Promise<number> }, db: sqlite3.Database, flushMs = 1000): Promise<Counters> {
+  await restore(memory, db);
   const dirty = new Set<string>();
   const flush = async () => {
     const keys = [...dirty];
     dirty.clear();
+    const rows: unknown[][] = [];
     for (const key of keys) {
       const [points, remaining] = await Promise.all([memory.get(key), memory.remainingMs(key)]);
-      if (remaining <= 0) continue;
-      await disk.limiter.set(key, points, Math.max(1, Math.ceil(remaining / 1000)));
+      if (remaining > 0) rows.push([`${BASE.keyPrefix}:${key}`, points, Date.now() + remaining]);
+    }
+    for (let at = 0; at < rows.length; at += ROWS_PER_INSERT) {
+      const chunk = rows.slice(at, at + ROWS_PER_INSERT);
+      try {
+        await run(db, `INSERT OR REPLACE INTO aifd_limits (key, points, expire) VALUES ${chunk.map(() => '(?, ?, ?)').join(', ')}`, chunk.flat());
+      } catch (err) {
+        // Saved again with the next flush.
+        for (const row of chunk) dirty.add((row[0] as string).slice(BASE.keyPrefix.length + 1));
+        throw err;
+      }
     }
   };
   const timer = setInterval(() => void flush().catch(() => undefined), flushMs);
@@ -161,8 +172,8 @@ async function persistedCounters(
     get: (key) => memory.get(key),
     async close() {
       clearInterval(timer);
-      await flush();
-      await new Promise<void>((resolve) => disk.db.close(() => resolve()));
+      await flush().catch(() => undefined);
+      await new Promise<void>((resolve) => db.close(() => resolve()));
     },
   };
 }

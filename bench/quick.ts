@@ -1,0 +1,61 @@
+/**
+ * `node --import tsx bench/quick.ts [bare,minimal,full]`: CPU per request at c=50 only, for tuning
+ * between full `npm run bench` runs. Targets take turns, round by round; each round's CPU is also
+ * divided by the bare proxy's in the same round, and the median of those ratios is the figure to
+ * read (on a noisy machine a round's neighbours share its conditions). Env: ROUNDS (9), SECONDS (1),
+ * AIFD_FLAGS (node flags for the aifd processes).
+ */
+import type { ChildProcess } from 'node:child_process';
+import { mkdtemp, readFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import autocannon from 'autocannon';
+import { benchToken, fullConfig, minimalConfig, startAifd, startBare, startMock, stopProcess, type Started } from './targets.js';
+
+const names = (process.argv[2] ?? 'bare,minimal,full').split(',');
+const rounds = Number(process.env.ROUNDS ?? 9);
+const seconds = Number(process.env.SECONDS ?? 1);
+const aifdFlags = process.env.AIFD_FLAGS ? process.env.AIFD_FLAGS.split(' ') : [];
+const body = JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Say hello in one short sentence, please.' }] });
+
+interface Target extends Started {
+  name: string;
+  authorization: string;
+  cpuUs: number[];
+}
+
+const cpuMs = async (child: ChildProcess): Promise<number> => {
+  const fields = (await readFile(`/proc/${child.pid}/stat`, 'utf8')).split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+};
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+
+const dir = await mkdtemp(path.join(os.tmpdir(), 'aifd-quick-'));
+const mock = await startMock();
+const mockUrl = `http://127.0.0.1:${mock.port}`;
+const targets: Target[] = [];
+for (const name of names) {
+  const started =
+    name === 'bare' ? await startBare(mockUrl) : await startAifd(name, name === 'full' ? fullConfig(mockUrl, dir) : minimalConfig(mockUrl, dir), dir, aifdFlags);
+  targets.push({ ...started, name, authorization: name === 'full' ? `Bearer ${await benchToken()}` : 'Bearer sk-direct', cpuUs: [] });
+}
+const load = (target: Target, duration: number) =>
+  autocannon({ url: `http://127.0.0.1:${target.port}/v1/chat/completions`, method: 'POST', connections: 50, duration, headers: { 'content-type': 'application/json', authorization: target.authorization }, body });
+
+for (const target of targets) await load(target, 1);
+for (let round = 0; round < rounds; round++) {
+  for (const target of targets) {
+    const before = await cpuMs(target.child);
+    const result = await load(target, seconds);
+    if (result.non2xx > 0 || result.requests.total === 0) throw new Error(`${target.name}: ${result.non2xx} non-2xx of ${result.requests.total}`);
+    target.cpuUs.push((((await cpuMs(target.child)) - before) * 1000) / result.requests.total);
+  }
+}
+const bare = targets.find((target) => target.name === 'bare');
+for (const target of targets) {
+  const ratios = bare && target !== bare ? target.cpuUs.map((cpu, i) => cpu / bare.cpuUs[i]!) : [];
+  const ratio = ratios.length > 0 ? `, ÷ bare per round: median ${median(ratios).toFixed(2)} (${ratios.map((r) => r.toFixed(2)).join(' ')})` : '';
+  console.log(`${target.name}: ${median(target.cpuUs).toFixed(0)} µs CPU/req (min ${Math.min(...target.cpuUs).toFixed(0)})${ratio}`);
+}
+await Promise.all([...targets, mock].map((started) => stopProcess(started.child)));
+process.exit(0);

@@ -1,0 +1,85 @@
+/**
+ * What the benchmark tools measure, in one place: the processes they start (the mock upstream, the
+ * bare http-proxy-3 proxy, aifd) and aifd's two configs, minimal and full.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { signToken } from '../src/auth/tokens.js';
+import { authSchema } from '../src/config/schema.js';
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const JWT_SECRET = 'bench-secret-that-is-long-enough-for-hs256!!';
+
+export interface Started {
+  child: ChildProcess;
+  port: number;
+}
+
+/** Starts a process and resolves with the port it prints ({"port":N} or aifd's banner). */
+export function startProcess(args: string[], env: Record<string, string> = {}): Promise<Started> {
+  const child = spawn(process.execPath, args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  return new Promise((resolve, reject) => {
+    let output = '';
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      const match = /"port":(\d+)/.exec(output) ?? /listening on http:\/\/[^:]+:(\d+)/.exec(output);
+      if (match) resolve({ child, port: Number(match[1]) });
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`${args.join(' ')} exited with ${code}:\n${output}`)));
+  });
+}
+
+/** Stops a process and waits until it is gone (so that a CPU profile it writes on exit exists). */
+export function stopProcess(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    child.once('exit', () => resolve());
+    child.kill('SIGTERM');
+  });
+}
+
+export const startMock = (): Promise<Started> => startProcess(['--import', 'tsx', 'bench/mock-server.ts']);
+
+export const startBare = (mockUrl: string, nodeFlags: string[] = []): Promise<Started> =>
+  startProcess([...nodeFlags, '--import', 'tsx', 'bench/bare-proxy.ts'], { TARGET: mockUrl });
+
+/** aifd minimal: one pass-through upstream, memory store, no logs, no admin. */
+export function minimalConfig(mockUrl: string, dir: string): object {
+  return { listen: { port: 0 }, admin: { enabled: false }, store: 'memory://', upstreams: [{ name: 'mock', baseUrl: mockUrl }], logs: { dir: path.join(dir, 'minimal-logs'), access: false, sink: 'none' } };
+}
+
+/**
+ * aifd full, a realistic production config: 8 pool keys, JWT auth, a 20-rule ACL, per-user request
+ * and token limits, access log, admin (metrics), SQLite store and its SQL sink, cache configured.
+ */
+export function fullConfig(mockUrl: string, dir: string): object {
+  const rules = Array.from({ length: 19 }, (_, i) => ({ roles: [`team-${i}`], paths: ['/v1/chat/completions', '/v1/embeddings'], models: ['gpt-4o-mini', 'text-embedding-*'], effect: 'allow' }));
+  return {
+    listen: { port: 0 },
+    admin: { port: 0 },
+    store: `sqlite://${path.join(dir, 'full', 'state.sqlite')}`,
+    upstreams: [{ name: 'mock', baseUrl: mockUrl, keys: Array.from({ length: 8 }, (_, i) => `sk-bench-pool-key-${i}-0000000000000000`) }],
+    auth: { jwt: { secret: JWT_SECRET } },
+    acl: { default: 'deny', rules: [...rules, { roles: ['bench'], paths: ['/v1/*'], models: ['gpt-4o*'], effect: 'allow' }] },
+    limits: { user: { requests: '1000000/minute', tokens: '1000000000/day' } },
+    cache: { chatCompletions: false },
+    logs: { dir: path.join(dir, 'full-logs'), access: true },
+  };
+}
+
+/** Starts aifd with `config` (written to `dir`). */
+export async function startAifd(name: string, config: object, dir: string, nodeFlags: string[] = []): Promise<Started> {
+  const file = path.join(dir, `${name}.json`);
+  await writeFile(file, JSON.stringify(config));
+  return startProcess([...nodeFlags, 'bin/aifd.js', 'run', '--config', file]);
+}
+
+/** A token the full config accepts: user bench-user, role bench. */
+export async function benchToken(): Promise<string> {
+  const jwt = authSchema.parse({ jwt: { secret: JWT_SECRET } }).jwt!;
+  return (await signToken(jwt, { user: 'bench-user', roles: ['bench'], models: [], paths: [], expiresInSec: 36_000 })).token;
+}
