@@ -47,6 +47,14 @@ async function counterFor(model: string | undefined): Promise<Counter> {
   return counter;
 }
 
+/**
+ * Loads the encoders now, not on the first request that needs one (building them takes a few
+ * hundred milliseconds, which that request would wait for).
+ */
+export async function loadTokenizers(): Promise<void> {
+  await Promise.all([counterFor('gpt-4o'), counterFor('gpt-3.5-turbo')]);
+}
+
 /** Tokens a chat request's messages (or a completion prompt, or an embedding input) take. */
 export async function estimatePromptTokens(model: string | undefined, body: Record<string, unknown> | undefined): Promise<number> {
   if (!body) return 0;
