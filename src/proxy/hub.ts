@@ -30,7 +30,7 @@ import type { KeyState, PoolKey } from '../keys/pool.js';
 import { Pacer } from '../limits/pacer.js';
 import { parseRateString } from '../config/rate-string.js';
 import { priceTable } from '../usage/prices.js';
-import { loadTokenizers } from '../usage/estimate.js';
+import { loadTokenizer } from '../usage/estimate.js';
 import { NO_BODY } from './inspect-body.js';
 import { createAuthenticator, type Authenticator } from '../auth/authenticate.js';
 import { NetworkPolicy } from '../auth/network.js';
@@ -368,7 +368,7 @@ export function createHub(initialConfig: HubConfig, options: HubOptions): Hub {
   async function listen(): Promise<AddressInfo> {
     if (config.limits) hub.limits = await limitsFor(config);
     // Token limits estimate every prompt: the tokenizer loads with the daemon, not on a request.
-    if (hub.limits?.countsTokens) await loadTokenizers();
+    if (hub.limits?.countsTokens) await loadTokenizer();
     for (const upstream of upstreams) {
       setPacing(upstream, config);
       await wireUpstream(upstream);

@@ -48,11 +48,12 @@ async function counterFor(model: string | undefined): Promise<Counter> {
 }
 
 /**
- * Loads the encoders now, not on the first request that needs one (building them takes a few
- * hundred milliseconds, which that request would wait for).
+ * Loads the current models' encoder (o200k_base) now, not on the first request that needs it:
+ * building it takes a few hundred milliseconds, which that request would wait for. The older
+ * encoder (about as large in memory) still loads on first use, for deployments that use such models.
  */
-export async function loadTokenizers(): Promise<void> {
-  await Promise.all([counterFor('gpt-4o'), counterFor('gpt-3.5-turbo')]);
+export async function loadTokenizer(): Promise<void> {
+  await counterFor(undefined);
 }
 
 /** Tokens a chat request's messages (or a completion prompt, or an embedding input) take. */
