@@ -1,5 +1,6 @@
 /**
  * `node --import tsx bench/quick.ts [bare,minimal,full]`: CPU per request at c=50 only, for tuning
+ * (`full-sink`, `full-access`, `full-limits`, `full-admin`: full without that feature, to price it)
  * between full `npm run bench` runs. Targets take turns, round by round; each round's CPU is also
  * divided by the bare proxy's in the same round, and the median of those ratios is the figure to
  * read (on a noisy machine a round's neighbours share its conditions). Env: ROUNDS (9), SECONDS (1),
@@ -35,10 +36,20 @@ const mock = await startMock();
 const mockUrl = `http://127.0.0.1:${mock.port}`;
 const targets: Target[] = [];
 for (const name of names) {
-  const started =
-    name === 'bare' ? await startBare(mockUrl) : await startAifd(name, name === 'full' ? fullConfig(mockUrl, dir) : minimalConfig(mockUrl, dir), dir, aifdFlags);
-  targets.push({ ...started, name, authorization: name === 'full' ? `Bearer ${await benchToken()}` : 'Bearer sk-direct', cpuUs: [] });
+  const full = name.startsWith('full');
+  const started = name === 'bare' ? await startBare(mockUrl) : await startAifd(name, full ? fullWithout(name.slice(5)) : minimalConfig(mockUrl, dir), dir, aifdFlags);
+  targets.push({ ...started, name, authorization: full ? `Bearer ${await benchToken()}` : 'Bearer sk-direct', cpuUs: [] });
 }
+/** The full config without one feature (`sink`, `access`, `limits`, `admin`), or whole. */
+function fullWithout(feature: string): object {
+  const config = fullConfig(mockUrl, dir) as { logs: Record<string, unknown>; limits?: unknown; admin: Record<string, unknown> };
+  if (feature === 'sink') config.logs.sink = 'none';
+  if (feature === 'access') config.logs.access = false;
+  if (feature === 'limits') delete config.limits;
+  if (feature === 'admin') config.admin = { enabled: false };
+  return config;
+}
+
 const load = (target: Target, duration: number) =>
   autocannon({ url: `http://127.0.0.1:${target.port}/v1/chat/completions`, method: 'POST', connections: 50, duration, headers: { 'content-type': 'application/json', authorization: target.authorization }, body });
 
