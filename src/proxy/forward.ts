@@ -107,6 +107,7 @@ export function createForwarder(): Forwarder {
         },
       });
       res.once('close', onClientGone);
+      // From here req.headers are the outgoing headers and carry the pool key: nothing may log or echo them.
       if (key) presentKey(req.headers, upstream.config, key.secret);
       proxy.web(
         req,
