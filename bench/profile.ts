@@ -1,4 +1,4 @@
-// `node --import tsx bench/profile.ts <bare|minimal|full>`: runs one target of the benchmark under
+// `node --import tsx bench/profile.ts <bare|minimal|full|full-limits|…>`: runs one target of the benchmark under
 // --cpu-prof with load from autocannon and prints where its CPU went: self time by function (µs per
 // request), aifd's own functions with what they call, and self time by place. PROF_INTERVAL (µs)
 // sets the sampling interval.
@@ -6,7 +6,7 @@ import { mkdtemp, readdir, readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import autocannon from 'autocannon';
-import { benchToken, fullConfig, minimalConfig, startAifd, startBare, startMock, stopProcess } from './targets.js';
+import { benchToken, configFor, startAifd, startBare, startMock, stopProcess } from './targets.js';
 
 const which = process.argv[2] ?? 'minimal';
 const dir = await mkdtemp(path.join(os.tmpdir(), 'aifd-profile-'));
@@ -14,8 +14,8 @@ const mock = await startMock();
 const mockUrl = `http://127.0.0.1:${mock.port}`;
 const prof = ['--cpu-prof', `--cpu-prof-dir=${dir}`, ...(process.env.PROF_INTERVAL ? [`--cpu-prof-interval=${process.env.PROF_INTERVAL}`] : [])];
 const target =
-  which === 'bare' ? await startBare(mockUrl, prof) : await startAifd(which, which === 'full' ? fullConfig(mockUrl, dir) : minimalConfig(mockUrl, dir), dir, prof);
-const authorization = which === 'full' ? `Bearer ${await benchToken()}` : 'Bearer sk-direct';
+  which === 'bare' ? await startBare(mockUrl, prof) : await startAifd(which, configFor(which, mockUrl, dir), dir, prof);
+const authorization = which.startsWith('full') ? `Bearer ${await benchToken()}` : 'Bearer sk-direct';
 const result = await autocannon({
   url: `http://127.0.0.1:${target.port}/v1/chat/completions`,
   method: 'POST',

@@ -11,7 +11,7 @@ import { mkdtemp, readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import autocannon from 'autocannon';
-import { benchToken, fullConfig, minimalConfig, startAifd, startBare, startMock, stopProcess, type Started } from './targets.js';
+import { benchToken, configFor, startAifd, startBare, startMock, stopProcess, type Started } from './targets.js';
 
 const names = (process.argv[2] ?? 'bare,minimal,full').split(',');
 const rounds = Number(process.env.ROUNDS ?? 9);
@@ -37,19 +37,9 @@ const mockUrl = `http://127.0.0.1:${mock.port}`;
 const targets: Target[] = [];
 for (const name of names) {
   const full = name.startsWith('full');
-  const started = name === 'bare' ? await startBare(mockUrl) : await startAifd(name, full ? fullWithout(name.slice(5)) : minimalConfig(mockUrl, dir), dir, aifdFlags);
+  const started = name === 'bare' ? await startBare(mockUrl) : await startAifd(name, configFor(name, mockUrl, dir), dir, aifdFlags);
   targets.push({ ...started, name, authorization: full ? `Bearer ${await benchToken()}` : 'Bearer sk-direct', cpuUs: [] });
 }
-/** The full config without one feature (`sink`, `access`, `limits`, `admin`), or whole. */
-function fullWithout(feature: string): object {
-  const config = fullConfig(mockUrl, dir) as { logs: Record<string, unknown>; limits?: unknown; admin: Record<string, unknown> };
-  if (feature === 'sink') config.logs.sink = 'none';
-  if (feature === 'access') config.logs.access = false;
-  if (feature === 'limits') delete config.limits;
-  if (feature === 'admin') config.admin = { enabled: false };
-  return config;
-}
-
 const load = (target: Target, duration: number) =>
   autocannon({ url: `http://127.0.0.1:${target.port}/v1/chat/completions`, method: 'POST', connections: 50, duration, headers: { 'content-type': 'application/json', authorization: target.authorization }, body });
 

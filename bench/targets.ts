@@ -71,6 +71,21 @@ export function fullConfig(mockUrl: string, dir: string): object {
   };
 }
 
+/**
+ * A target's config by name: `minimal`, `full`, or `full-<feature>` (full without `sink`, `access`,
+ * `limits` or `admin`, to price that feature).
+ */
+export function configFor(name: string, mockUrl: string, dir: string): object {
+  if (!name.startsWith('full')) return minimalConfig(mockUrl, dir);
+  const config = fullConfig(mockUrl, dir) as { logs: Record<string, unknown>; limits?: unknown; admin: Record<string, unknown> };
+  const without = name.slice('full-'.length);
+  if (without === 'sink') config.logs.sink = 'none';
+  if (without === 'access') config.logs.access = false;
+  if (without === 'limits') delete config.limits;
+  if (without === 'admin') config.admin = { enabled: false };
+  return config;
+}
+
 /** Starts aifd with `config` (written to `dir`). */
 export async function startAifd(name: string, config: object, dir: string, nodeFlags: string[] = []): Promise<Started> {
   const file = path.join(dir, `${name}.json`);
