@@ -1,6 +1,6 @@
 /**
- * Atomic counters with expiry, on rate-limiter-flexible: memory, the SQLite store, or Redis (so
- * several aifd instances count together). aifd's limits, token limits and budgets are all counters
+ * Atomic counters with expiry, on rate-limiter-flexible: memory, memory saved behind to the SQLite
+ * store, or Redis (so several aifd instances count together). aifd's limits, token limits and budgets are all counters
  * here; the library does the atomic increment and the expiry, the windows are aifd's (aligned to
  * the clock, so tests move time instead of sleeping).
  */
@@ -124,6 +124,9 @@ function run(db: sqlite3.Database, sql: string, params: unknown[] = []): Promise
   return new Promise((resolve, reject) => db.run(sql, params, (err) => (err ? reject(err) : resolve())));
 }
 
+/** How a counter's key is saved: rate-limiter-flexible's layout, which earlier versions wrote. */
+const SAVED_KEY_PREFIX = `${BASE.keyPrefix}:`;
+
 /** Rows per INSERT: three parameters each, under SQLite's oldest limit of 999. */
 const ROWS_PER_INSERT = 300;
 
@@ -142,18 +145,19 @@ async function persistedCounters(memory: Counters & { remainingMs(key: string): 
   const flush = async () => {
     const keys = [...dirty];
     dirty.clear();
-    const rows: unknown[][] = [];
+    const rows: { key: string; points: number; expire: number }[] = [];
     for (const key of keys) {
       const [points, remaining] = await Promise.all([memory.get(key), memory.remainingMs(key)]);
-      if (remaining > 0) rows.push([`${BASE.keyPrefix}:${key}`, points, Date.now() + remaining]);
+      if (remaining > 0) rows.push({ key, points, expire: Date.now() + remaining });
     }
     for (let at = 0; at < rows.length; at += ROWS_PER_INSERT) {
       const chunk = rows.slice(at, at + ROWS_PER_INSERT);
       try {
-        await run(db, `INSERT OR REPLACE INTO aifd_limits (key, points, expire) VALUES ${chunk.map(() => '(?, ?, ?)').join(', ')}`, chunk.flat());
+        const values = chunk.flatMap((row) => [SAVED_KEY_PREFIX + row.key, row.points, row.expire]);
+        await run(db, `INSERT OR REPLACE INTO aifd_limits (key, points, expire) VALUES ${chunk.map(() => '(?, ?, ?)').join(', ')}`, values);
       } catch (err) {
-        // Saved again with the next flush.
-        for (const row of chunk) dirty.add((row[0] as string).slice(BASE.keyPrefix.length + 1));
+        // This chunk and the ones after it are saved with the next flush.
+        for (const row of rows.slice(at)) dirty.add(row.key);
         throw err;
       }
     }
@@ -183,9 +187,8 @@ async function restore(memory: Counters, db: sqlite3.Database): Promise<void> {
   const rows = await new Promise<{ key: string; points: number; expire: number | null }[]>((resolve, reject) =>
     db.all('SELECT key, points, expire FROM aifd_limits WHERE expire IS NULL OR expire > ?', [Date.now()], (err, found) => (err ? reject(err) : resolve(found as never))),
   );
-  const prefix = `${BASE.keyPrefix}:`;
   for (const row of rows) {
-    const key = row.key.startsWith(prefix) ? row.key.slice(prefix.length) : row.key;
+    const key = row.key.startsWith(SAVED_KEY_PREFIX) ? row.key.slice(SAVED_KEY_PREFIX.length) : row.key;
     await memory.add(key, row.points, row.expire ? row.expire - Date.now() : 86_400_000);
   }
 }
