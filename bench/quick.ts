@@ -6,12 +6,11 @@
  * read (on a noisy machine a round's neighbours share its conditions). Env: ROUNDS (9), SECONDS (1),
  * AIFD_FLAGS (node flags for the aifd processes).
  */
-import type { ChildProcess } from 'node:child_process';
-import { mkdtemp, readFile } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import autocannon from 'autocannon';
-import { benchToken, configFor, startAifd, startBare, startMock, stopProcess, type Started } from './targets.js';
+import { benchToken, configFor, cpuMs, median, startAifd, startBare, startMock, stopProcess, type Started } from './targets.js';
 
 const names = (process.argv[2] ?? 'bare,minimal,full').split(',');
 const rounds = Number(process.env.ROUNDS ?? 9);
@@ -25,11 +24,6 @@ interface Target extends Started {
   cpuUs: number[];
 }
 
-const cpuMs = async (child: ChildProcess): Promise<number> => {
-  const fields = (await readFile(`/proc/${child.pid}/stat`, 'utf8')).split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * 10;
-};
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
 const dir = await mkdtemp(path.join(os.tmpdir(), 'aifd-quick-'));
 const mock = await startMock();
@@ -46,10 +40,10 @@ const load = (target: Target, duration: number) =>
 for (const target of targets) await load(target, 1);
 for (let round = 0; round < rounds; round++) {
   for (const target of targets) {
-    const before = await cpuMs(target.child);
+    const before = await cpuMs(target.child.pid!);
     const result = await load(target, seconds);
     if (result.non2xx > 0 || result.requests.total === 0) throw new Error(`${target.name}: ${result.non2xx} non-2xx of ${result.requests.total}`);
-    target.cpuUs.push((((await cpuMs(target.child)) - before) * 1000) / result.requests.total);
+    target.cpuUs.push((((await cpuMs(target.child.pid!)) - before) * 1000) / result.requests.total);
   }
 }
 const bare = targets.find((target) => target.name === 'bare');

@@ -9,13 +9,12 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import autocannon from 'autocannon';
-import { ROOT, benchToken, fullConfig, minimalConfig, startAifd, startBare, startMock, stopProcess } from './targets.js';
+import { ROOT, benchToken, cpuMs, fullConfig, median, minimalConfig, startAifd, startBare, startMock, stopProcess } from './targets.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const DURATION_S = Number(process.env.BENCH_DURATION ?? 3);
 const STREAMS_PER_ROUND = Number(process.env.BENCH_STREAMS ?? 60);
 const OPEN_STREAMS = (process.env.BENCH_OPEN_STREAMS ?? '1000,9000').split(',').map(Number);
-const CLK_TCK = 100;
 const CHAT_BODY = JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Say hello in one short sentence, please.' }] });
 const STREAM_BODY = JSON.stringify({ model: 'gpt-4o-mini', stream: true, messages: [{ role: 'user', content: 'Stream twenty chunks.' }] });
 
@@ -27,20 +26,8 @@ interface Running {
   headers: Record<string, string>;
 }
 
-function cpuMs(pid: number): Promise<number> {
-  return readFile(`/proc/${pid}/stat`, 'utf8').then((stat) => {
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLK_TCK;
-  });
-}
-
 function rssMb(pid: number): Promise<number> {
   return readFile(`/proc/${pid}/status`, 'utf8').then((status) => Number(/VmRSS:\s+(\d+)/.exec(status)![1]) / 1024);
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)]!;
 }
 
 async function load(target: Running, connections: number) {

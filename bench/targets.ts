@@ -1,9 +1,9 @@
 /**
  * What the benchmark tools measure, in one place: the processes they start (the mock upstream, the
- * bare http-proxy-3 proxy, aifd) and aifd's two configs, minimal and full.
+ * bare http-proxy-3 proxy, aifd), aifd's configs, and how a process's CPU time is read.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { signToken } from '../src/auth/tokens.js';
@@ -97,4 +97,19 @@ export async function startAifd(name: string, config: object, dir: string, nodeF
 export async function benchToken(): Promise<string> {
   const jwt = authSchema.parse({ jwt: { secret: JWT_SECRET } }).jwt!;
   return (await signToken(jwt, { user: 'bench-user', roles: ['bench'], models: [], paths: [], expiresInSec: 36_000 })).token;
+}
+
+/** Kernel clock ticks per second (USER_HZ) for /proc/<pid>/stat. */
+const CLK_TCK = 100;
+
+/** CPU time (user + system) a process has used so far, in milliseconds. */
+export async function cpuMs(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLK_TCK;
+}
+
+export function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)]!;
 }
