@@ -10,6 +10,7 @@ import { performance } from 'node:perf_hooks';
 import type { HubConfig } from '../config/schema.js';
 import { AifdError, isAifdError, openAIErrorBody } from '../errors.js';
 import type { Diagnostics } from '../logs/diagnostics.js';
+import { ActiveRequests } from './active-requests.js';
 import { newOutcome, type RequestContext } from './context.js';
 import { createForwarder, type Forwarder } from './forward.js';
 import { sendError } from './respond.js';
@@ -117,7 +118,7 @@ export function createHub(initialConfig: HubConfig, options: HubOptions): Hub {
   const retired = new Set<UpstreamRuntime>();
   let closeFallback: (() => Promise<void>) | undefined;
   const log = options.log;
-  const active = new Set<RequestContext>();
+  const active = new ActiveRequests<RequestContext>();
   let shuttingDown = false;
   let drained: (() => void) | undefined;
 
@@ -266,7 +267,7 @@ export function createHub(initialConfig: HubConfig, options: HubOptions): Hub {
 
   function closeRetired(): void {
     for (const upstream of retired) {
-      if (![...active].some((ctx) => ctx.route?.upstream === upstream || ctx.targets?.some((target) => target.upstream === upstream))) {
+      if (!active.some((ctx) => ctx.route?.upstream === upstream || ctx.targets?.some((target) => target.upstream === upstream))) {
         retired.delete(upstream);
         destroyUpstreamRuntime(upstream);
       }
@@ -328,7 +329,7 @@ export function createHub(initialConfig: HubConfig, options: HubOptions): Hub {
       info: NO_BODY,
       outcome: newOutcome(),
     };
-    active.add(ctx);
+    const entry = active.add(ctx);
     try {
       for (const stage of STAGES) {
         // Most stages answer synchronously; awaiting only real promises saves a microtask each.
@@ -340,7 +341,7 @@ export function createHub(initialConfig: HubConfig, options: HubOptions): Hub {
     } finally {
       const recording = recorder.finish(ctx);
       if (recording) await recording;
-      active.delete(ctx);
+      active.remove(entry);
       if (retired.size > 0) closeRetired();
       if (active.size === 0) drained?.();
     }
