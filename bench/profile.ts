@@ -1,12 +1,11 @@
 // `node --import tsx bench/profile.ts <bare|minimal|full|full-limits|…>`: runs one target of the benchmark under
 // --cpu-prof with load from autocannon and prints where its CPU went: self time by function (µs per
 // request), aifd's own functions with what they call, and self time by place. PROF_INTERVAL (µs)
-// sets the sampling interval.
+// sets the sampling interval; POS=<function name or file:line> prints that function's ticks by line.
 import { mkdtemp, readdir, readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import autocannon from 'autocannon';
-import { benchToken, configFor, startAifd, startBare, startMock, stopProcess } from './targets.js';
+import { authorizationFor, chatLoad, configFor, startAifd, startBare, startMock, stopProcess } from './targets.js';
 
 const which = process.argv[2] ?? 'minimal';
 const dir = await mkdtemp(path.join(os.tmpdir(), 'aifd-profile-'));
@@ -15,15 +14,7 @@ const mockUrl = `http://127.0.0.1:${mock.port}`;
 const prof = ['--cpu-prof', `--cpu-prof-dir=${dir}`, ...(process.env.PROF_INTERVAL ? [`--cpu-prof-interval=${process.env.PROF_INTERVAL}`] : [])];
 const target =
   which === 'bare' ? await startBare(mockUrl, prof) : await startAifd(which, configFor(which, mockUrl, dir), dir, prof);
-const authorization = which.startsWith('full') ? `Bearer ${await benchToken()}` : 'Bearer sk-direct';
-const result = await autocannon({
-  url: `http://127.0.0.1:${target.port}/v1/chat/completions`,
-  method: 'POST',
-  connections: 50,
-  duration: 5,
-  headers: { 'content-type': 'application/json', authorization },
-  body: JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Say hello in one short sentence, please.' }] }),
-});
+const result = await chatLoad(`http://127.0.0.1:${target.port}`, { authorization: await authorizationFor(which) }, { connections: 50, seconds: 5 });
 console.log(`${which}: ${Math.round(result.requests.average)} req/s`);
 await stopProcess(target.child);
 await stopProcess(mock.child);
@@ -46,7 +37,7 @@ for (const [key, t] of [...self.entries()].sort((a, b) => b[1] - a[1]).slice(0, 
 const byPlace = new Map<string, number>();
 for (const node of profile.nodes) {
   const url = node.callFrame.url;
-  const place = url.includes('/dist/') ? `aifd ${url.split('/dist/')[1]!.split('/')[0]}` : url.includes('http-proxy-3') ? 'http-proxy-3' : url.startsWith('node:') ? 'node' : url === '' ? node.callFrame.functionName || '(native)' : url.includes('node_modules') ? url.split('node_modules/')[1]!.split('/')[0]! : 'other';
+  const place = url.includes('node_modules/') ? url.split('node_modules/').at(-1)!.split('/')[0]! : url.includes('/dist/') ? `aifd ${url.split('/dist/')[1]!.split('/')[0]}` : url.startsWith('node:') ? 'node' : url === '' ? node.callFrame.functionName || '(native)' : 'other';
   byPlace.set(place, (byPlace.get(place) ?? 0) + (time.get(node.id) ?? 0));
 }
 // Inclusive time of aifd's own functions (what each costs with everything it calls).
@@ -57,7 +48,7 @@ const inclusive = new Map<string, number>();
 const walk = (id: number, seen: Set<string>): number => {
   const node = byId.get(id)!;
   const key = `${node.callFrame.functionName || '(anon)'} ${node.callFrame.url.split('/').slice(-2).join('/')}:${node.callFrame.lineNumber}`;
-  const mine = node.callFrame.url.includes('/dist/') && !node.callFrame.url.includes('node_modules');
+  const mine = node.callFrame.url.includes('/dist/') && !node.callFrame.url.includes('node_modules/');
   const inner = new Set(seen);
   if (mine) inner.add(key);
   let t = time.get(id) ?? 0;
@@ -70,4 +61,10 @@ console.log('--- aifd inclusive');
 for (const [key, t] of [...inclusive.entries()].sort((a, b) => b[1] - a[1]).slice(0, 25)) console.log(`${((t / total) * 100).toFixed(1).padStart(5)}% ${key}`);
 console.log('--- by place');
 for (const [place, t] of [...byPlace.entries()].sort((a, b) => b[1] - a[1]).slice(0, 15)) console.log(`${((t / total) * 100).toFixed(1).padStart(5)}% ${place}`);
+if (process.env.POS) {
+  for (const node of profile.nodes as { callFrame: { functionName: string; url: string; lineNumber: number }; positionTicks?: { line: number; ticks: number }[] }[]) {
+    if (node.callFrame.functionName !== process.env.POS && !`${node.callFrame.url}:${node.callFrame.lineNumber}`.endsWith(process.env.POS)) continue;
+    console.log(node.callFrame.functionName, node.callFrame.url, JSON.stringify(node.positionTicks ?? []));
+  }
+}
 process.exit(0);

@@ -9,14 +9,12 @@
 import { mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import autocannon from 'autocannon';
-import { benchToken, configFor, cpuMs, median, startAifd, startBare, startMock, stopProcess, type Started } from './targets.js';
+import { authorizationFor, chatLoad, configFor, cpuMs, median, startAifd, startBare, startMock, stopProcess, type Started } from './targets.js';
 
 const names = (process.argv[2] ?? 'bare,minimal,full').split(',');
 const rounds = Number(process.env.ROUNDS ?? 9);
 const seconds = Number(process.env.SECONDS ?? 1);
 const aifdFlags = process.env.AIFD_FLAGS ? process.env.AIFD_FLAGS.split(' ') : [];
-const body = JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Say hello in one short sentence, please.' }] });
 
 interface Target extends Started {
   name: string;
@@ -30,12 +28,10 @@ const mock = await startMock();
 const mockUrl = `http://127.0.0.1:${mock.port}`;
 const targets: Target[] = [];
 for (const name of names) {
-  const full = name.startsWith('full');
   const started = name === 'bare' ? await startBare(mockUrl) : await startAifd(name, configFor(name, mockUrl, dir), dir, aifdFlags);
-  targets.push({ ...started, name, authorization: full ? `Bearer ${await benchToken()}` : 'Bearer sk-direct', cpuUs: [] });
+  targets.push({ ...started, name, authorization: await authorizationFor(name), cpuUs: [] });
 }
-const load = (target: Target, duration: number) =>
-  autocannon({ url: `http://127.0.0.1:${target.port}/v1/chat/completions`, method: 'POST', connections: 50, duration, headers: { 'content-type': 'application/json', authorization: target.authorization }, body });
+const load = (target: Target, seconds: number) => chatLoad(`http://127.0.0.1:${target.port}`, { authorization: target.authorization }, { connections: 50, seconds });
 
 for (const target of targets) await load(target, 1);
 for (let round = 0; round < rounds; round++) {

@@ -8,14 +8,12 @@ import { mkdtemp, readFile, writeFile, mkdir } from 'node:fs/promises';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import autocannon from 'autocannon';
-import { ROOT, benchToken, cpuMs, fullConfig, median, minimalConfig, startAifd, startBare, startMock, stopProcess } from './targets.js';
+import { ROOT, benchToken, chatLoad, cpuMs, fullConfig, median, minimalConfig, startAifd, startBare, startMock, stopProcess } from './targets.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const DURATION_S = Number(process.env.BENCH_DURATION ?? 3);
 const STREAMS_PER_ROUND = Number(process.env.BENCH_STREAMS ?? 60);
 const OPEN_STREAMS = (process.env.BENCH_OPEN_STREAMS ?? '1000,9000').split(',').map(Number);
-const CHAT_BODY = JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Say hello in one short sentence, please.' }] });
 const STREAM_BODY = JSON.stringify({ model: 'gpt-4o-mini', stream: true, messages: [{ role: 'user', content: 'Stream twenty chunks.' }] });
 
 interface Running {
@@ -32,14 +30,7 @@ function rssMb(pid: number): Promise<number> {
 
 async function load(target: Running, connections: number) {
   const before = await cpuMs(target.child.pid!);
-  const result = await autocannon({
-    url: `${target.url}/v1/chat/completions`,
-    method: 'POST',
-    connections,
-    duration: DURATION_S,
-    headers: { 'content-type': 'application/json', ...target.headers },
-    body: CHAT_BODY,
-  });
+  const result = await chatLoad(target.url, target.headers, { connections, seconds: DURATION_S });
   const cpu = (await cpuMs(target.child.pid!)) - before;
   const ok = result.requests.total - result.non2xx;
   if (result.non2xx > 0 || result.errors > 0) throw new Error(`${target.name}: ${result.non2xx} non-2xx and ${result.errors} errors under load`);
@@ -136,7 +127,7 @@ async function main(): Promise<void> {
   const samples: Record<string, Sample[]> = Object.fromEntries(targets.map((t) => [t.name, []]));
   // warm-up: JIT, connection pools, tokenizer
   for (const target of targets) {
-    await autocannon({ url: `${target.url}/v1/chat/completions`, method: 'POST', connections: 10, amount: 2000, headers: { 'content-type': 'application/json', ...target.headers }, body: CHAT_BODY });
+    await chatLoad(target.url, target.headers, { connections: 10, amount: 2000 });
     await oneStream(target);
   }
   for (let round = 0; round < ROUNDS; round++) {

@@ -3,6 +3,7 @@
  * bare http-proxy-3 proxy, aifd), aifd's configs, and how a process's CPU time is read.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import autocannon from 'autocannon';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -91,6 +92,26 @@ export async function startAifd(name: string, config: object, dir: string, nodeF
   const file = path.join(dir, `${name}.json`);
   await writeFile(file, JSON.stringify(config));
   return startProcess([...nodeFlags, 'bin/aifd.js', 'run', '--config', file]);
+}
+
+/** The non-streaming request every load sends. */
+export const CHAT_BODY = JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Say hello in one short sentence, please.' }] });
+
+/** Sends CHAT_BODY to `baseUrl` from `connections` keep-alive connections, for `seconds` or `amount` requests. */
+export function chatLoad(baseUrl: string, headers: Record<string, string>, options: { connections: number; seconds?: number; amount?: number }): Promise<autocannon.Result> {
+  return autocannon({
+    url: `${baseUrl}/v1/chat/completions`,
+    method: 'POST',
+    connections: options.connections,
+    ...(options.amount === undefined ? { duration: options.seconds ?? 1 } : { amount: options.amount }),
+    headers: { 'content-type': 'application/json', ...headers },
+    body: CHAT_BODY,
+  });
+}
+
+/** The credential a target takes: a JWT for the full configs, any key for the rest. */
+export async function authorizationFor(name: string): Promise<string> {
+  return name.startsWith('full') ? `Bearer ${await benchToken()}` : 'Bearer sk-direct';
 }
 
 /** A token the full config accepts: user bench-user, role bench. */

@@ -1,0 +1,103 @@
+/**
+ * `node --import tsx bench/gc.ts <bare|minimal|full|full-…> [--sites]`: what one target allocates
+ * per request at c=50, what of it is promoted to old space, and the GC time it costs (from
+ * --trace-gc-nvp). Bare http-proxy-3 promotes next to nothing: a request's objects die young. When
+ * aifd promotes kilobytes a request, something keeps finished requests reachable across young GCs;
+ * `--sites` then lists where the surviving objects were allocated (stack tails, bytes a request).
+ * Env: SECONDS (4), DEPTH (stack frames shown, 4), TOP (sites shown, 25).
+ */
+import { mkdtemp, readFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+import { authorizationFor, chatLoad, configFor, startAifd, startBare, startMock, stopProcess } from './targets.js';
+
+const which = process.argv[2] ?? 'minimal';
+const withSites = process.argv.includes('--sites');
+const seconds = Number(process.env.SECONDS ?? 4);
+const depth = Number(process.env.DEPTH ?? 4);
+
+const dir = await mkdtemp(path.join(os.tmpdir(), 'aifd-gc-'));
+const samplesFile = path.join(dir, 'survivors.json');
+process.env.SURVIVOR_SAMPLES = samplesFile;
+const flags = ['--trace-gc-nvp', ...(withSites ? ['--import', './bench/survivor-sampler.mjs'] : [])];
+const mock = await startMock();
+const mockUrl = `http://127.0.0.1:${mock.port}`;
+const target = which === 'bare' ? await startBare(mockUrl, flags) : await startAifd(which, configFor(which, mockUrl, dir), dir, flags);
+const baseUrl = `http://127.0.0.1:${target.port}`;
+const headers = { authorization: await authorizationFor(which) };
+
+let output = '';
+target.child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+target.child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+const said = (text: string) => waitForOutput(target.child.stderr!, () => output.includes(text));
+
+await chatLoad(baseUrl, headers, { connections: 50, seconds: 2 });
+if (withSites) {
+  target.child.kill('SIGUSR2');
+  await said('survivor-sampler: on');
+}
+const from = output.length;
+const result = await chatLoad(baseUrl, headers, { connections: 50, seconds });
+const traced = output.slice(from);
+if (withSites) {
+  target.child.kill('SIGUSR2');
+  await said('survivor-sampler: written');
+}
+const requests = result.requests.total;
+
+const gc = { allocated: 0, promoted: 0, pauseMs: 0, young: 0, full: 0 };
+for (const line of traced.split('\n')) {
+  const kind = /\bgc=(\w+)/.exec(line)?.[1];
+  if (!kind) continue;
+  const field = (name: string) => Number(new RegExp(`\\b${name}=([\\d.]+)`).exec(line)?.[1] ?? 0);
+  gc.allocated += field('allocated');
+  gc.promoted += field('promoted');
+  gc.pauseMs += field('pause');
+  if (kind === 's') gc.young++;
+  else gc.full++;
+}
+const kb = (bytes: number) => (bytes / requests / 1024).toFixed(2);
+console.log(
+  `${which}: ${requests} requests; allocated ${kb(gc.allocated)} KB a request, promoted ${kb(gc.promoted)} KB; ` +
+    `${gc.young} young and ${gc.full} other GCs, pausing ${((gc.pauseMs * 1000) / requests).toFixed(1)} µs a request`,
+);
+
+if (withSites) {
+  interface SampleNode {
+    callFrame: { functionName: string; url: string; lineNumber: number };
+    selfSize: number;
+    children?: SampleNode[];
+  }
+  const profile = JSON.parse(await readFile(samplesFile, 'utf8')) as { head: SampleNode };
+  const bytesBySite = new Map<string, number>();
+  const walk = (node: SampleNode, stack: string[]) => {
+    const { functionName, url, lineNumber } = node.callFrame;
+    const here = [...stack, `${functionName || '(anon)'} ${url.split('/').slice(-2).join('/')}:${lineNumber}`];
+    if (node.selfSize > 0) {
+      const site = here.slice(-depth).join(' > ');
+      bytesBySite.set(site, (bytesBySite.get(site) ?? 0) + node.selfSize);
+    }
+    for (const child of node.children ?? []) walk(child, here);
+  };
+  walk(profile.head, []);
+  const total = [...bytesBySite.values()].reduce((sum, bytes) => sum + bytes, 0);
+  console.log(`survived a young GC (sampled): ${(total / requests).toFixed(0)} bytes a request`);
+  const top = [...bytesBySite.entries()].sort((a, b) => b[1] - a[1]).slice(0, Number(process.env.TOP ?? 25));
+  for (const [site, bytes] of top) console.log(`${(bytes / requests).toFixed(0).padStart(7)} B  ${site}`);
+}
+
+await Promise.all([stopProcess(target.child), stopProcess(mock.child)]);
+process.exit(0);
+
+function waitForOutput(stream: Readable, done: () => boolean): Promise<void> {
+  return new Promise((resolve) => {
+    if (done()) return resolve();
+    const check = () => {
+      if (!done()) return;
+      stream.off('data', check);
+      resolve();
+    };
+    stream.on('data', check);
+  });
+}
