@@ -5,7 +5,6 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { HubConfig } from '../config/schema.js';
 import { AifdError, isAifdError, openAIErrorBody } from '../errors.js';
@@ -44,6 +43,7 @@ import { poolViews, type KeyView } from '../keys/snapshot.js';
 import type { Store } from '../store/open-store.js';
 import type { StoreHealth, StoreOutage } from '../store/store-health.js';
 import { systemClock, type Clock } from '../util/clock.js';
+import { requestId } from '../util/request-id.js';
 
 /**
  * The running gateway. `config`, `routes`, `router`, `upstreams`, `network`, `authenticator` and
@@ -301,7 +301,7 @@ export function createHub(initialConfig: HubConfig, options: HubOptions): Hub {
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const id = randomUUID();
+    const id = requestId();
     const ctx: RequestContext = {
       id,
       startedAt: performance.now(),
