@@ -8,13 +8,12 @@ import { mkdtemp, readFile, writeFile, mkdir } from 'node:fs/promises';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { ROOT, benchToken, chatLoad, cpuMs, fullConfig, median, minimalConfig, startAifd, startBare, startMock, stopProcess } from './targets.js';
+import { ROOT, STREAM_BODY, benchToken, chatLoad, cpuMs, fullConfig, median, minimalConfig, startAifd, startBare, startMock, stopProcess, streamOnce } from './targets.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const DURATION_S = Number(process.env.BENCH_DURATION ?? 3);
 const STREAMS_PER_ROUND = Number(process.env.BENCH_STREAMS ?? 60);
 const OPEN_STREAMS = (process.env.BENCH_OPEN_STREAMS ?? '1000,9000').split(',').map(Number);
-const STREAM_BODY = JSON.stringify({ model: 'gpt-4o-mini', stream: true, messages: [{ role: 'user', content: 'Stream twenty chunks.' }] });
 
 interface Running {
   name: string;
@@ -37,35 +36,12 @@ async function load(target: Running, connections: number) {
   return { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, cpuPerRequestUs: (cpu * 1000) / ok };
 }
 
-const streamAgent = new http.Agent({ keepAlive: true, maxSockets: 1 });
-
-function oneStream(target: Running): Promise<{ ttfb: number; total: number }> {
-  return new Promise((resolve, reject) => {
-    const started = performance.now();
-    const req = http.request(`${target.url}/v1/chat/completions`, { method: 'POST', agent: streamAgent, headers: { 'content-type': 'application/json', ...target.headers } }, (res) => {
-      let ttfb = 0;
-      let text = '';
-      res.on('data', (chunk: Buffer) => {
-        if (!ttfb) ttfb = performance.now() - started;
-        text += chunk.toString();
-      });
-      res.on('end', () => {
-        const events = text.split('\n\n').filter((event) => event.startsWith('data: '));
-        if (res.statusCode !== 200 || !text.includes('data: [DONE]') || events.length < 23) reject(new Error(`${target.name}: an incomplete stream (${res.statusCode}, ${events.length} events)`));
-        else resolve({ ttfb, total: performance.now() - started });
-      });
-    });
-    req.on('error', reject);
-    req.end(STREAM_BODY);
-  });
-}
-
 async function streams(target: Running) {
   const before = await cpuMs(target.child.pid!);
   const ttfb: number[] = [];
   const total: number[] = [];
   for (let i = 0; i < STREAMS_PER_ROUND; i++) {
-    const one = await oneStream(target);
+    const one = await streamOnce(target.url, target.headers, target.name);
     ttfb.push(one.ttfb);
     total.push(one.total);
   }
@@ -128,7 +104,7 @@ async function main(): Promise<void> {
   // warm-up: JIT, connection pools, tokenizer
   for (const target of targets) {
     await chatLoad(target.url, target.headers, { connections: 10, amount: 2000 });
-    await oneStream(target);
+    await streamOnce(target.url, target.headers, target.name);
   }
   for (let round = 0; round < ROUNDS; round++) {
     for (const target of targets) {

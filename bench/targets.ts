@@ -5,6 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import autocannon from 'autocannon';
 import { readFile, writeFile } from 'node:fs/promises';
+import http from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { signToken } from '../src/auth/tokens.js';
@@ -106,6 +107,36 @@ export function chatLoad(baseUrl: string, headers: Record<string, string>, optio
     ...(options.amount === undefined ? { duration: options.seconds ?? 1 } : { amount: options.amount }),
     headers: { 'content-type': 'application/json', ...headers },
     body: CHAT_BODY,
+  });
+}
+
+/** The streamed request: the mock answers it with 20 chunks 5 ms apart. */
+export const STREAM_BODY = JSON.stringify({ model: 'gpt-4o-mini', stream: true, messages: [{ role: 'user', content: 'Stream twenty chunks.' }] });
+
+const streamAgent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+
+/**
+ * One streamed request, read to its end: time to the first body byte and to the last (ms).
+ * Rejects a stream that did not arrive whole (every event and `[DONE]`).
+ */
+export function streamOnce(baseUrl: string, headers: Record<string, string>, name: string): Promise<{ ttfb: number; total: number }> {
+  return new Promise((resolve, reject) => {
+    const started = performance.now();
+    const req = http.request(`${baseUrl}/v1/chat/completions`, { method: 'POST', agent: streamAgent, headers: { 'content-type': 'application/json', ...headers } }, (res) => {
+      let ttfb = 0;
+      let text = '';
+      res.on('data', (chunk: Buffer) => {
+        if (!ttfb) ttfb = performance.now() - started;
+        text += chunk.toString();
+      });
+      res.on('end', () => {
+        const events = text.split('\n\n').filter((event) => event.startsWith('data: '));
+        if (res.statusCode !== 200 || !text.includes('data: [DONE]') || events.length < 23) reject(new Error(`${name}: an incomplete stream (${res.statusCode}, ${events.length} events)`));
+        else resolve({ ttfb, total: performance.now() - started });
+      });
+    });
+    req.on('error', reject);
+    req.end(STREAM_BODY);
   });
 }
 
