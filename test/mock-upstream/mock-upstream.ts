@@ -360,7 +360,7 @@ export class MockUpstream extends EventEmitter {
         res.end(`data: ${JSON.stringify(body)}\n\n`);
         return;
       }
-      if (delayMs > 0 && i > 0) await sleep(delayMs);
+      if (delayMs > 0 && i > 0 && !isTrailer(events[i]!)) await sleep(delayMs);
       if (res.destroyed) return;
       // wait for the bytes to leave, so that a scripted drop cuts after them and not before
       await new Promise<void>((resolve) => res.write(events[i], () => resolve()));
@@ -423,6 +423,14 @@ export class MockUpstream extends EventEmitter {
       'x-ratelimit-reset-tokens': state.resetTokens,
     };
   }
+}
+
+/**
+ * The usage-only chunk and `[DONE]` that close a stream are not generated tokens: OpenAI sends
+ * them right after the finish chunk, so the mock does not wait before them.
+ */
+function isTrailer(event: string): boolean {
+  return event === 'data: [DONE]\n\n' || event.includes('"choices":[],');
 }
 
 /** `x-mock-chunks` / `x-mock-delay-ms` request headers shape a stream (benchmarks send them through aifd). */
