@@ -38,9 +38,10 @@ export function decide(acl: AclConfig | undefined, request: AclRequest): AclDeci
 function decideByRules(acl: AclConfig, request: AclRequest): AclDecision {
   // An allow rule that fit but for the model: a default deny then names the model.
   let missedOnModel = false;
+  const path = request.path.toLowerCase();
   for (let index = 0; index < acl.rules.length; index++) {
     const rule = acl.rules[index]!;
-    if (!matchesWho(rule, request) || !matchesWhere(rule, request)) continue;
+    if (!matchesWho(rule, request) || !matchesWhere(rule, request, path)) continue;
     const model = modelCondition(rule.models, request);
     if (model === 'unknown') {
       return {
@@ -91,15 +92,30 @@ function narrowByClaims(request: AclRequest): AclDecision {
 function matchesWho(rule: Rule, request: AclRequest): boolean {
   const { identity } = request;
   if (rule.users && !anyGlobMatch(rule.users, identity.user)) return false;
-  if (rule.roles && !rule.roles.some((role) => role === '*' || identity.roles.includes(role))) return false;
+  if (rule.roles && !hasAnyRole(rule.roles, identity.roles)) return false;
   return true;
 }
 
-function matchesWhere(rule: Rule, request: AclRequest): boolean {
+function hasAnyRole(wanted: readonly string[], held: readonly string[]): boolean {
+  for (const role of wanted) if (role === '*' || held.includes(role)) return true;
+  return false;
+}
+
+/** `path`: the request's path in lower case (paths match case-insensitively). */
+function matchesWhere(rule: Rule, request: AclRequest, path: string): boolean {
   if (rule.upstreams && !rule.upstreams.includes(request.upstream)) return false;
   if (rule.methods && !rule.methods.some((method) => method === '*' || method.toUpperCase() === request.method)) return false;
-  if (rule.paths && !anyGlobMatch(rule.paths.map(lower), request.path.toLowerCase())) return false;
+  if (rule.paths && !anyGlobMatch(lowered(rule.paths), path)) return false;
   return true;
+}
+
+/** A rule's path globs in lower case, made once per rule (rules live as long as their config). */
+const loweredPaths = new WeakMap<readonly string[], readonly string[]>();
+
+function lowered(paths: readonly string[]): readonly string[] {
+  let out = loweredPaths.get(paths);
+  if (!out) loweredPaths.set(paths, (out = paths.map(lower)));
+  return out;
 }
 
 /**

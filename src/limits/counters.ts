@@ -165,11 +165,11 @@ async function persistedCounters(memory: Counters & { remainingMs(key: string): 
   const timer = setInterval(() => void flush().catch(() => undefined), flushMs);
   timer.unref();
   return {
-    async add(key, points, ttlMs) {
+    add(key, points, ttlMs) {
       dirty.add(key);
       return memory.add(key, points, ttlMs);
     },
-    async remove(key, points) {
+    remove(key, points) {
       dirty.add(key);
       return memory.remove(key, points);
     },

@@ -86,6 +86,11 @@ export class Limits {
     return Boolean(this.config.user?.tokens || this.config.budgets || Object.values(this.config.roles ?? {}).some((role) => role.tokens));
   }
 
+  /** Whether failed credentials count against the caller's address (`limits.ip`). */
+  get checksAddresses(): boolean {
+    return this.config.ip !== undefined;
+  }
+
   /** Refuses repeated failed credentials from one address (before authentication runs). */
   async checkAddress(ip: string): Promise<void> {
     if (!this.config.ip) return;
@@ -333,13 +338,19 @@ function mergeHeaders(headers: LimitHeaders, limit: CounterLimit, remaining: num
     if (limit.soft !== undefined && limit.limit - left >= limit.soft * limit.limit) headers['x-aifd-budget-warning'] = `${limit.name}: ${Math.round(((limit.limit - left) / limit.limit) * 100)}% spent`;
     return;
   }
-  const suffix = limit.dimension;
-  const existing = headers[`x-ratelimit-remaining-${suffix}`];
+  const names = RATE_LIMIT_HEADERS[limit.dimension];
+  const existing = headers[names.remaining];
   if (existing !== undefined && Number(existing) <= left) return;
-  headers[`x-ratelimit-limit-${suffix}`] = String(limit.limit);
-  headers[`x-ratelimit-remaining-${suffix}`] = String(left);
-  headers[`x-ratelimit-reset-${suffix}`] = formatReset(resetMs);
+  headers[names.limit] = String(limit.limit);
+  headers[names.remaining] = String(left);
+  headers[names.reset] = formatReset(resetMs);
 }
+
+/** OpenAI's rate-limit header names, per dimension. */
+const RATE_LIMIT_HEADERS = {
+  requests: { limit: 'x-ratelimit-limit-requests', remaining: 'x-ratelimit-remaining-requests', reset: 'x-ratelimit-reset-requests' },
+  tokens: { limit: 'x-ratelimit-limit-tokens', remaining: 'x-ratelimit-remaining-tokens', reset: 'x-ratelimit-reset-tokens' },
+} as const;
 
 /** OpenAI's duration format: `6m0s`, `1s`, `20ms`. */
 export function formatReset(ms: number): string {

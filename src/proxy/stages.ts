@@ -38,7 +38,7 @@ function normalizePath(ctx: RequestContext): StageResult {
 
 function checkAddress(ctx: RequestContext, hub: Hub): Promise<StageResult> | StageResult {
   hub.network.check(ctx.clientIp);
-  if (!hub.limits) return NEXT;
+  if (!hub.limits?.checksAddresses) return NEXT;
   return hub.limits.checkAddress(ctx.clientIp).then(() => NEXT);
 }
 

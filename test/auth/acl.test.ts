@@ -12,6 +12,7 @@ const acl: AclConfig = {
     { roles: ['research'], models: ['o1*'], effect: 'deny' },
     { roles: ['research'], paths: ['/v1/*'], effect: 'allow' },
     { users: ['admin'], paths: ['*'], models: ['*'], effect: 'allow' },
+    { roles: ['ops'], paths: ['/V1/Audio/*'], effect: 'allow' },
     { upstreams: ['local'], effect: 'allow' },
   ],
 };
@@ -47,6 +48,8 @@ describe('ACL decisions', () => {
     ['a rule for the local upstream', req(who('zed'), 'POST', '/v1/chat/completions', 'llama3', { upstream: 'local' }), true],
     ['paths compare without case', req(who('ann', ['dev']), 'POST', '/V1/CHAT/COMPLETIONS', 'gpt-4o-mini'), true],
     ['case does not escape a deny either', req(who('mallory'), 'POST', '/V1/Chat/Completions', 'gpt-4o-mini'), 'path_not_allowed'],
+    ["a rule's path in capitals matches too", req(who('olga', ['ops']), 'POST', '/v1/audio/speech'), true],
+    ['and only its own paths', req(who('olga', ['ops']), 'POST', '/v1/chat/completions', 'gpt-4o-mini'), 'path_not_allowed'],
   ];
   for (const [name, request, expected] of cases) {
     it(name, () => {
