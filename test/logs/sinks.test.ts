@@ -12,6 +12,7 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import mysql from 'mysql2/promise';
+import sqlite3 from 'sqlite3';
 import type { AccessRecord } from '../../src/logs/access-record.js';
 import { openDialect } from '../../src/logs/sinks/open-dialect.js';
 import { SqlSink } from '../../src/logs/sinks/sql-sink.js';
@@ -151,6 +152,27 @@ async function fallbackLines(name: string): Promise<string[]> {
   return lines;
 }
 
+/** One row as a database keeps it, without `ts` (each keeps time its own way), comparable across databases. */
+async function storedRow(name: string, id: string): Promise<Record<string, unknown>> {
+  let row: Record<string, unknown>;
+  if (name === 'sqlite') {
+    const db = new sqlite3.Database(`${dir}/sink.sqlite`);
+    row = await new Promise((resolve, reject) => db.get('SELECT * FROM aifd_requests WHERE id = ?', [id], (err, found) => (err ? reject(err) : resolve(found as Record<string, unknown>))));
+    await new Promise((resolve) => db.close(resolve));
+  } else if (name === 'postgres') {
+    const client = new pg.Client({ connectionString: postgres.url() });
+    await client.connect();
+    row = (await client.query('SELECT * FROM aifd_requests WHERE id = $1', [id])).rows[0];
+    await client.end();
+  } else {
+    const connection = await mysql.createConnection({ uri: mariadb.url() });
+    row = ((await connection.query('SELECT * FROM aifd_requests WHERE id = ?', [id]))[0] as Record<string, unknown>[])[0]!;
+    await connection.end();
+  }
+  const { ts: _ts, stream, ...rest } = row;
+  return { ...rest, stream: stream === null ? null : Boolean(Number(stream)) };
+}
+
 describe('every SQL sink receives the same rows', () => {
   const summaries: Record<string, unknown> = {};
   const backends: [string, () => Promise<SqlDialect>, (() => Promise<void>) | undefined][] = [
@@ -174,6 +196,13 @@ describe('every SQL sink receives the same rows', () => {
         expect(byUser.find((row) => row.group === 'ann' && row.model === 'gpt-4o')).toMatchObject({ requests: 20, promptTokens: 200, completionTokens: 100 });
         expect(byDay.map((row) => row.group)).toEqual(expect.arrayContaining(['2026-11-21', '2026-11-22']));
         expect(byDay.some((row) => row.group === '2026-11-20')).toBe(false);
+        // every column holds its field, nulls and booleans included
+        expect(await storedRow(name, `req-${RUN}-9`)).toEqual({
+          id: `req-${RUN}-9`, user_name: 'bob', ip: '127.0.0.1', method: 'POST', route: '/', path: '/v1/chat/completions', model: 'gpt-4o',
+          stream: true, status: 500, upstream: 'openai', key_hash: 'abcdef012345', attempts: 1, cache: null, ttfb_ms: 12.5, duration_ms: 40.1,
+          prompt_tokens: 10, completion_tokens: 5, total_tokens: 15, cached_tokens: null, usage_source: 'upstream', error: 'server_error',
+        });
+        expect(await storedRow(name, `req-${RUN}-4`)).toMatchObject({ user_name: 'ann', model: 'gpt-4o-mini', stream: false, status: 200, cached_tokens: 2, error: null });
         await sink.close();
         await fallback.close();
         expect(await fallbackLines(name)).toHaveLength(0);

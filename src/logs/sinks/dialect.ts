@@ -23,57 +23,46 @@ export interface SqlDialect {
   close(): Promise<void>;
 }
 
-/** The columns of `aifd_requests`, in insert order. */
-export const COLUMNS = [
-  'id',
-  'ts',
-  'user_name',
-  'ip',
-  'method',
-  'route',
-  'path',
-  'model',
-  'stream',
-  'status',
-  'upstream',
-  'key_hash',
-  'attempts',
-  'cache',
-  'ttfb_ms',
-  'duration_ms',
-  'prompt_tokens',
-  'completion_tokens',
-  'total_tokens',
-  'cached_tokens',
-  'usage_source',
-  'error',
+/** The columns of `aifd_requests`, in insert order, and the access-record field each holds. */
+const RECORD_COLUMNS = [
+  ['id', 'id'],
+  ['ts', 'ts'],
+  ['user_name', 'user'],
+  ['ip', 'ip'],
+  ['method', 'method'],
+  ['route', 'route'],
+  ['path', 'path'],
+  ['model', 'model'],
+  ['stream', 'stream'],
+  ['status', 'status'],
+  ['upstream', 'upstream'],
+  ['key_hash', 'key'],
+  ['attempts', 'attempts'],
+  ['cache', 'cache'],
+  ['ttfb_ms', 'ttfbMs'],
+  ['duration_ms', 'durationMs'],
+  ['prompt_tokens', 'usage.prompt_tokens'],
+  ['completion_tokens', 'usage.completion_tokens'],
+  ['total_tokens', 'usage.total_tokens'],
+  ['cached_tokens', 'usage.cached_tokens'],
+  ['usage_source', 'usageSource'],
+  ['error', 'error'],
 ] as const;
 
+export const COLUMNS = RECORD_COLUMNS.map(([column]) => column);
+
+/** Where each column's value sits in a record's JSON, for databases that read the records as JSON. */
+export const JSON_PATHS = RECORD_COLUMNS.map(([, field]) => `$.${field}`);
+
+const FIELD_PATHS = RECORD_COLUMNS.map(([, field]) => field.split('.'));
+
+/** A record's values in column order (null for what it lacks). */
 export function rowOf(record: AccessRecord): unknown[] {
-  return [
-    record.id,
-    record.ts,
-    record.user,
-    record.ip,
-    record.method,
-    record.route,
-    record.path,
-    record.model,
-    record.stream,
-    record.status,
-    record.upstream,
-    record.key,
-    record.attempts,
-    record.cache,
-    record.ttfbMs,
-    record.durationMs,
-    record.usage?.prompt_tokens ?? null,
-    record.usage?.completion_tokens ?? null,
-    record.usage?.total_tokens ?? null,
-    record.usage?.cached_tokens ?? null,
-    record.usageSource,
-    record.error,
-  ];
+  return FIELD_PATHS.map((path) => {
+    let value: unknown = record;
+    for (const name of path) value = (value as Record<string, unknown> | null | undefined)?.[name];
+    return value ?? null;
+  });
 }
 
 /** The SQL expression that names a group, per dimension (`day` differs per database). */
