@@ -1,7 +1,8 @@
-// `node --import tsx bench/profile.ts <bare|minimal|full|full-limits|…>`: runs one target of the benchmark under
-// --cpu-prof with load from autocannon and prints where its CPU went: self time by function (µs per
-// request), aifd's own functions with what they call, and self time by place. PROF_INTERVAL (µs)
-// sets the sampling interval; POS=<function name or file:line> prints that function's ticks by line.
+// `node --import tsx bench/profile.ts <bare|minimal|full|full-limits|…>`: runs one target of the
+// benchmark under --cpu-prof with load from autocannon and prints where its CPU went during the
+// measured load (after a warm-up): self time by function (µs per request), aifd's own functions with
+// what they call, and self time by place. PROF_INTERVAL (µs) sets the sampling interval;
+// POS=<function name or file:line> prints that function's ticks by line.
 import { mkdtemp, readdir, readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -14,14 +15,26 @@ const mockUrl = `http://127.0.0.1:${mock.port}`;
 const prof = ['--cpu-prof', `--cpu-prof-dir=${dir}`, ...(process.env.PROF_INTERVAL ? [`--cpu-prof-interval=${process.env.PROF_INTERVAL}`] : [])];
 const target =
   which === 'bare' ? await startBare(mockUrl, prof) : await startAifd(which, configFor(which, mockUrl, dir), dir, prof);
-const result = await chatLoad(`http://127.0.0.1:${target.port}`, { authorization: await authorizationFor(which) }, { connections: 50, seconds: 5 });
+const baseUrl = `http://127.0.0.1:${target.port}`;
+const headers = { authorization: await authorizationFor(which) };
+// Start-up and a warm-up load (module compiles, lazy imports, JIT) stay out of the figures: only
+// samples taken during the measured load count (both clocks are CLOCK_MONOTONIC).
+await chatLoad(baseUrl, headers, { connections: 50, seconds: 2 });
+const measuredFrom = Number(process.hrtime.bigint() / 1000n);
+const result = await chatLoad(baseUrl, headers, { connections: 50, seconds: 5 });
+const measuredTo = Number(process.hrtime.bigint() / 1000n);
 console.log(`${which}: ${Math.round(result.requests.average)} req/s`);
 await stopProcess(target.child);
 await stopProcess(mock.child);
 const file = (await readdir(dir)).find((name) => name.endsWith('.cpuprofile'))!;
-const profile = JSON.parse(await readFile(path.join(dir, file), 'utf8')) as { nodes: { id: number; callFrame: { functionName: string; url: string; lineNumber: number } }[]; samples: number[]; timeDeltas: number[] };
+const profile = JSON.parse(await readFile(path.join(dir, file), 'utf8')) as { nodes: { id: number; callFrame: { functionName: string; url: string; lineNumber: number } }[]; startTime: number; samples: number[]; timeDeltas: number[] };
 const time = new Map<number, number>();
-profile.samples.forEach((id, i) => time.set(id, (time.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0)));
+let sampledAt = profile.startTime;
+profile.samples.forEach((id, i) => {
+  const delta = profile.timeDeltas[i] ?? 0;
+  sampledAt += delta;
+  if (sampledAt >= measuredFrom && sampledAt <= measuredTo) time.set(id, (time.get(id) ?? 0) + delta);
+});
 const self = new Map<string, number>();
 let total = 0;
 for (const node of profile.nodes) {
