@@ -64,7 +64,8 @@ export class AnswerTap {
   finish(): void {
     if (!this.jsonChunks || this.jsonSize > MAX_JSON_ANSWER || this.jsonSize === 0) return;
     try {
-      Object.assign(this.exchange, exchangeFromJson(JSON.parse(Buffer.concat(this.jsonChunks, this.jsonSize).toString('utf8'))));
+      const body = this.jsonChunks.length === 1 ? this.jsonChunks[0]! : Buffer.concat(this.jsonChunks, this.jsonSize);
+      Object.assign(this.exchange, exchangeFromJson(JSON.parse(body.toString('utf8'))));
     } catch {
       // not JSON after all: nothing to learn
     }
