@@ -41,7 +41,9 @@ export type Behavior =
   /** The recorded chat completion under a content type that is not JSON. */
   | { type: 'wrong-type' }
   /** The recorded chat completion one `bytes`-sized piece every `delayMs`. */
-  | { type: 'trickle'; bytes: number; delayMs: number };
+  | { type: 'trickle'; bytes: number; delayMs: number }
+  /** A JSON answer of `bytes` bytes, written as fast as the reader takes it (see `largeBytesWritten`). */
+  | { type: 'large'; bytes: number };
 
 export interface ReceivedRequest {
   readonly seq: number;
@@ -83,6 +85,8 @@ const ANY = '*';
 
 export class MockUpstream extends EventEmitter {
   readonly received: ReceivedRequest[] = [];
+  /** Bytes of the last `large` answer handed to its socket so far (they wait there for the reader). */
+  largeBytesWritten = 0;
   readonly options: MockOptions = { streamChunks: 5, chunkDelayMs: 0, validKeys: undefined, modelIds: undefined, keepReceived: true };
   private readonly scripts = new Map<string, Behavior[]>();
   private readonly sticky = new Map<string, Behavior>();
@@ -252,6 +256,9 @@ export class MockUpstream extends EventEmitter {
         res.end(body);
         return;
       }
+      case 'large':
+        await this.sendLarge(res, request, behavior.bytes);
+        return;
       case 'wrong-type':
         this.sendJson(res, request, 200, fixture('chat-completion.json'), { 'content-type': 'text/plain; charset=utf-8' });
         return;
@@ -366,6 +373,25 @@ export class MockUpstream extends EventEmitter {
       await new Promise<void>((resolve) => res.write(events[i], () => resolve()));
     }
     res.end();
+  }
+
+  private async sendLarge(res: ServerResponse, request: ReceivedRequest, bytes: number): Promise<void> {
+    const head = '{"object":"padding","padding":"';
+    const tail = '"}';
+    const piece = Buffer.alloc(64 * 1024, 'x');
+    this.largeBytesWritten = 0;
+    res.writeHead(200, { 'content-type': 'application/json', 'content-length': bytes, ...this.openaiHeaders(request) });
+    const write = (chunk: Buffer | string) => {
+      this.largeBytesWritten += chunk.length;
+      return res.write(chunk);
+    };
+    write(head);
+    for (let left = bytes - head.length - tail.length; left > 0; left -= piece.length) {
+      if (res.destroyed) return;
+      if (!write(left >= piece.length ? piece : piece.subarray(0, left))) await Promise.race([once(res, 'drain'), once(res, 'close')]);
+    }
+    this.largeBytesWritten += tail.length;
+    res.end(tail);
   }
 
   private replay(res: ServerResponse, request: ReceivedRequest, file: string, contentType?: string, status = 200): void {

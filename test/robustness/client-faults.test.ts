@@ -5,6 +5,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { useMockUpstream } from '../helpers/mock.js';
 import OpenAI from 'openai';
+import http from 'node:http';
 import net from 'node:net';
 import { once } from 'node:events';
 import { startHub, type RunningHub } from '../helpers/hub.js';
@@ -92,6 +93,50 @@ describe('faults from clients', () => {
     // The client left; the upstream did nothing wrong: the key is not judged for it.
     expect(pool.state(pool.keys[0]!.hash)).toMatchObject({ status: 'ok', consecutiveFailures: 0 });
     expect(records[0]!.usage!.completion_tokens).toBeGreaterThan(0);
+  });
+
+  /**
+   * A client that reads a large answer slowly: the upstream may only get ahead of it by what socket
+   * buffers hold. Were aifd to take the answer from the upstream as fast as it comes and keep what
+   * the client has not read yet, the upstream would get ahead by nearly the whole answer.
+   */
+  async function readsSlowly(headers: Record<string, string>): Promise<void> {
+    const size = 96 * 1024 * 1024;
+    const mostAhead = 32 * 1024 * 1024;
+    mock.script('*', { type: 'large', bytes: size });
+    const answer = await new Promise<http.IncomingMessage>((resolve, reject) => {
+      const req = http.request(`${running.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers } }, resolve);
+      req.on('error', reject);
+      req.end(JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'a long answer, please' }] }));
+    });
+    let received = 0;
+    let ahead = 0;
+    answer.on('data', (chunk: Buffer) => {
+      received += chunk.length;
+      ahead = Math.max(ahead, mock.largeBytesWritten - received);
+      // a slow reader: a pause after every chunk
+      answer.pause();
+      setTimeout(() => answer.resume(), 1);
+    });
+    await once(answer, 'end');
+    expect(answer.statusCode).toBe(200);
+    expect(received).toBe(size);
+    expect(ahead).toBeGreaterThan(0);
+    expect(ahead).toBeLessThan(mostAhead);
+  }
+
+  it('a client that stops reading holds the upstream back; aifd does not buffer the answer (pool mode, answer read for usage)', async () => {
+    await start();
+    await readsSlowly({ authorization: `Bearer ${USER}` });
+    const [record] = await closeAndRead();
+    expect(record).toMatchObject({ status: 200, error: null });
+  });
+
+  it('a client that stops reading holds the upstream back; aifd does not buffer the answer (pass-through, answer not read)', async () => {
+    await start({ upstreams: [{ name: 'openai', baseUrl: mock.url }], auth: undefined, limits: undefined, logs: { access: false } });
+    await readsSlowly({ authorization: 'Bearer sk-the-clients-own-key' });
+    await running.close();
+    expect(running.hub.inFlight()).toBe(0);
   });
 
   it('closes connections that send their headers too slowly (slowloris), and keeps serving', async () => {
