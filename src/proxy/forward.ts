@@ -358,10 +358,21 @@ function relay(ctx: RequestContext, upstream: UpstreamRuntime, response: Incomin
     }
     let ended = false;
     let writing = Promise.resolve();
+    // Written by hand rather than piped (pipe adds and removes eight listeners a request): the
+    // upstream is paused while the client's socket is full, and resumed when it drains.
+    const resume = () => response.resume();
+    const send = (data: Buffer | string) => {
+      if (!res.write(data)) {
+        response.pause();
+        res.once('drain', resume);
+      }
+    };
     response.on('data', (chunk: Buffer) => {
       idleTimer.refresh();
-      if (!tap) return;
-      if (tap.rewrites) {
+      if (!tap?.rewrites) {
+        tap?.observe(chunk);
+        send(chunk);
+      } else {
         const events = tap.rewrite(chunk);
         if (pacer) {
           // Paced: the upstream waits while the events of this chunk go out one slot at a time.
@@ -370,13 +381,11 @@ function relay(ctx: RequestContext, upstream: UpstreamRuntime, response: Incomin
             idleTimer.refresh();
             if (!ended) response.resume();
           });
-        } else if (events.length > 0 && !res.write(events.join(''))) {
-          response.pause();
-          res.once('drain', () => response.resume());
+        } else if (events.length > 0) {
+          send(events.join(''));
         }
-      } else {
-        tap.observe(chunk);
       }
+      if (!tap) return;
       const code = tap.exchange.streamError;
       if (code !== undefined && result.error === undefined) {
         // An error inside a 200 stream counts against the key like the same error as a status.
@@ -389,6 +398,7 @@ function relay(ctx: RequestContext, upstream: UpstreamRuntime, response: Incomin
       ended = true;
       tap?.finish();
       if (tap?.rewrites) void writing.then(() => res.end());
+      else res.end();
     });
     let clientLeft = false;
     response.once('close', () => {
@@ -419,7 +429,6 @@ function relay(ctx: RequestContext, upstream: UpstreamRuntime, response: Incomin
       }
       resolve(result);
     });
-    if (!tap?.rewrites) response.pipe(res);
   });
 }
 
