@@ -3,7 +3,8 @@
  * per request at c=50, what of it is promoted to old space, and the GC time it costs (from
  * --trace-gc-nvp). Bare http-proxy-3 promotes next to nothing: a request's objects die young. When
  * aifd promotes kilobytes a request, something keeps finished requests reachable across young GCs;
- * `--sites` then lists where the surviving objects were allocated (stack tails, bytes a request).
+ * `--sites` then lists where the surviving objects were allocated (stack tails, bytes a request);
+ * `--sites=all` lists where everything was allocated, by aifd's innermost function on the stack.
  * Env: SECONDS (4), DEPTH (stack frames shown, 4), TOP (sites shown, 25).
  */
 import { mkdtemp, readFile } from 'node:fs/promises';
@@ -13,13 +14,16 @@ import type { Readable } from 'node:stream';
 import { authorizationFor, chatLoad, configFor, startAifd, startBare, startMock, stopProcess } from './targets.js';
 
 const which = process.argv[2] ?? 'minimal';
-const withSites = process.argv.includes('--sites');
+const sitesArg = process.argv.find((arg) => arg.startsWith('--sites'));
+const withSites = sitesArg !== undefined;
+const allSites = sitesArg === '--sites=all';
 const seconds = Number(process.env.SECONDS ?? 4);
 const depth = Number(process.env.DEPTH ?? 4);
 
 const dir = await mkdtemp(path.join(os.tmpdir(), 'aifd-gc-'));
 const samplesFile = path.join(dir, 'survivors.json');
 process.env.SURVIVOR_SAMPLES = samplesFile;
+if (allSites) process.env.SAMPLE_ALL = '1';
 const flags = ['--trace-gc-nvp', ...(withSites ? ['--import', './bench/survivor-sampler.mjs'] : [])];
 const mock = await startMock();
 const mockUrl = `http://127.0.0.1:${mock.port}`;
@@ -71,18 +75,21 @@ if (withSites) {
   }
   const profile = JSON.parse(await readFile(samplesFile, 'utf8')) as { head: SampleNode };
   const bytesBySite = new Map<string, number>();
-  const walk = (node: SampleNode, stack: string[]) => {
+  // Survivors by the tail of their allocation stack; everything (--sites=all) by aifd's innermost function.
+  const walk = (node: SampleNode, stack: string[], owner: string) => {
     const { functionName, url, lineNumber } = node.callFrame;
-    const here = [...stack, `${functionName || '(anon)'} ${url.split('/').slice(-2).join('/')}:${lineNumber}`];
+    const name = `${functionName || '(anon)'} ${url.split('/').slice(-2).join('/')}:${lineNumber}`;
+    const here = [...stack, name];
+    const ours = url.includes('/dist/') && !url.includes('node_modules/') ? name : owner;
     if (node.selfSize > 0) {
-      const site = here.slice(-depth).join(' > ');
+      const site = allSites ? ours : here.slice(-depth).join(' > ');
       bytesBySite.set(site, (bytesBySite.get(site) ?? 0) + node.selfSize);
     }
-    for (const child of node.children ?? []) walk(child, here);
+    for (const child of node.children ?? []) walk(child, here, ours);
   };
-  walk(profile.head, []);
+  walk(profile.head, [], '(outside aifd)');
   const total = [...bytesBySite.values()].reduce((sum, bytes) => sum + bytes, 0);
-  console.log(`survived a young GC (sampled): ${(total / requests).toFixed(0)} bytes a request`);
+  console.log(`${allSites ? 'allocated' : 'survived a young GC'} (sampled): ${(total / requests).toFixed(0)} bytes a request`);
   const top = [...bytesBySite.entries()].sort((a, b) => b[1] - a[1]).slice(0, Number(process.env.TOP ?? 25));
   for (const [site, bytes] of top) console.log(`${(bytes / requests).toFixed(0).padStart(7)} B  ${site}`);
 }
