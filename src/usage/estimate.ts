@@ -5,26 +5,35 @@
  */
 import type { Usage } from './usage.js';
 
-type Counter = (text: string) => number;
+export type Counter = (text: string) => number;
 
 const counters = new Map<string, Promise<Counter>>();
 
 /**
  * Every turn of a chat sends the whole conversation again (the system prompt first): counts of
  * recent texts are kept, so each is tokenized once rather than on every request that repeats it.
+ * Bounded by count and by their total length, so long prompts cannot make it hold hundreds of MB.
  */
 const REMEMBERED_TEXTS = 4096;
+const REMEMBERED_CHARS = 4 * 1024 * 1024;
 const LONGEST_REMEMBERED = 64 * 1024;
 
-function remembering(count: Counter): Counter {
+export function remembering(count: Counter, limits = { texts: REMEMBERED_TEXTS, chars: REMEMBERED_CHARS }): Counter {
   const known = new Map<string, number>();
+  let chars = 0;
   return (text) => {
-    if (text.length > LONGEST_REMEMBERED) return count(text);
+    if (text.length > LONGEST_REMEMBERED || text.length > limits.chars) return count(text);
     let tokens = known.get(text);
     if (tokens === undefined) {
       tokens = count(text);
-      if (known.size >= REMEMBERED_TEXTS) known.delete(known.keys().next().value!);
+      // Map keys keep their insertion order: the first is the oldest.
+      while (known.size > 0 && (known.size >= limits.texts || chars + text.length > limits.chars)) {
+        const oldest = known.keys().next().value!;
+        known.delete(oldest);
+        chars -= oldest.length;
+      }
       known.set(text, tokens);
+      chars += text.length;
     }
     return tokens;
   };
