@@ -48,7 +48,7 @@ if (withSites) {
   target.child.kill('SIGUSR2');
   await said('survivor-sampler: written');
 }
-const requests = result.requests.total;
+const requests = result.requests;
 
 const gc = { allocated: 0, promoted: 0, pauseMs: 0, young: 0, full: 0 };
 for (const line of traced.split('\n')) {

@@ -23,7 +23,7 @@ await chatLoad(baseUrl, headers, { connections: 50, seconds: 2 });
 const measuredFrom = Number(process.hrtime.bigint() / 1000n);
 const result = await chatLoad(baseUrl, headers, { connections: 50, seconds: 5 });
 const measuredTo = Number(process.hrtime.bigint() / 1000n);
-console.log(`${which}: ${Math.round(result.requests.average)} req/s`);
+console.log(`${which}: ${Math.round(result.rps)} req/s`);
 await stopProcess(target.child);
 await stopProcess(mock.child);
 const file = (await readdir(dir)).find((name) => name.endsWith('.cpuprofile'))!;
@@ -43,7 +43,7 @@ for (const node of profile.nodes) {
   const key = `${node.callFrame.functionName || '(anon)'} ${node.callFrame.url.split('/').slice(-2).join('/')}:${node.callFrame.lineNumber}`;
   self.set(key, (self.get(key) ?? 0) + t);
 }
-const perRequest = (t: number) => `${(t / result.requests.total).toFixed(2).padStart(6)} µs/req`;
+const perRequest = (t: number) => `${(t / result.requests).toFixed(2).padStart(6)} µs/req`;
 console.log(`total ${perRequest(total)}`);
 for (const [key, t] of [...self.entries()].sort((a, b) => b[1] - a[1]).slice(0, Number(process.env.TOP ?? 30))) console.log(`${((t / total) * 100).toFixed(1).padStart(5)}% ${perRequest(t)} ${key}`);
 // Self time by where the code lives: aifd's own modules, http-proxy-3, node internals, other packages.

@@ -48,8 +48,8 @@ async function load(target: Target, duration: number): Promise<number> {
     return count;
   }
   const result = await chatLoad(target.baseUrl, target.headers, { connections: 50, seconds: duration });
-  if (result.non2xx > 0 || result.requests.total === 0) throw new Error(`${target.name}: ${result.non2xx} non-2xx of ${result.requests.total}`);
-  return result.requests.total;
+  if (result.non2xx > 0 || result.requests === 0) throw new Error(`${target.name}: ${result.non2xx} non-2xx of ${result.requests}`);
+  return result.requests;
 }
 
 for (const target of targets) await load(target, 1);

@@ -8,7 +8,7 @@ import { mkdtemp, readFile, writeFile, mkdir } from 'node:fs/promises';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { ROOT, STREAM_BODY, benchToken, chatLoad, cpuMs, fullConfig, median, minimalConfig, startAifd, startBare, startMock, stopProcess, streamOnce } from './targets.js';
+import { LOADER, ROOT, STREAM_BODY, benchToken, chatLoad, cpuMs, fullConfig, median, minimalConfig, startAifd, startBare, startMock, stopProcess, streamOnce } from './targets.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const DURATION_S = Number(process.env.BENCH_DURATION ?? 3);
@@ -31,9 +31,9 @@ async function load(target: Running, connections: number) {
   const before = await cpuMs(target.child.pid!);
   const result = await chatLoad(target.url, target.headers, { connections, seconds: DURATION_S });
   const cpu = (await cpuMs(target.child.pid!)) - before;
-  const ok = result.requests.total - result.non2xx;
+  const ok = result.requests - result.non2xx;
   if (result.non2xx > 0 || result.errors > 0) throw new Error(`${target.name}: ${result.non2xx} non-2xx and ${result.errors} errors under load`);
-  return { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, cpuPerRequestUs: (cpu * 1000) / ok };
+  return { rps: result.rps, p50: result.p50Ms, p99: result.p99Ms, cpuPerRequestUs: (cpu * 1000) / ok };
 }
 
 async function streams(target: Running) {
@@ -166,7 +166,7 @@ async function main(): Promise<void> {
   check('aifd --help wall time (ms)', 'minimal', helpMs, '≤ 150', helpMs <= 150);
 
   const lines = [
-    `machine: ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}; ${ROUNDS} rounds of ${DURATION_S} s, medians`,
+    `machine: ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}; load from ${LOADER}; ${ROUNDS} rounds of ${DURATION_S} s, medians`,
     '',
     '| target | req/s c=1 | p50/p99 ms c=1 | req/s c=50 | p50/p99 ms c=50 | CPU µs/req | SSE TTFB p50 ms | SSE total p50 ms | CPU µs/stream |',
     '|---|---|---|---|---|---|---|---|---|',
@@ -186,7 +186,7 @@ async function main(): Promise<void> {
   process.stdout.write(lines.join('\n') + '\n');
   await mkdir(path.join(ROOT, 'bench', 'results'), { recursive: true });
   const file = path.join(ROOT, 'bench', 'results', `${new Date().toISOString().slice(0, 10)}.json`);
-  await writeFile(file, JSON.stringify({ date: new Date().toISOString(), machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, memGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version }, rounds: ROUNDS, durationS: DURATION_S, figures, memory, helpMs, checks: checks.map(([figure, target, value, bar, ok]) => ({ figure, target, value, bar, ok })), table: lines }, null, 2) + '\n');
+  await writeFile(file, JSON.stringify({ date: new Date().toISOString(), machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, memGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version }, loader: LOADER, rounds: ROUNDS, durationS: DURATION_S, figures, memory, helpMs, checks: checks.map(([figure, target, value, bar, ok]) => ({ figure, target, value, bar, ok })), table: lines }, null, 2) + '\n');
   process.stderr.write(`saved ${path.relative(ROOT, file)}\n`);
   await Promise.all([mock.child, bare.child, minimal.child, full.child].map(stopProcess));
 }

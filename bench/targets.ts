@@ -10,6 +10,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { signToken } from '../src/auth/tokens.js';
 import { authSchema } from '../src/config/schema.js';
+import { runWrk, wrkInstalled, type WrkResult } from './wrk.js';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const JWT_SECRET = 'bench-secret-that-is-long-enough-for-hs256!!';
@@ -98,16 +99,28 @@ export async function startAifd(name: string, config: object, dir: string, nodeF
 /** The non-streaming request every load sends. */
 export const CHAT_BODY = JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Say hello in one short sentence, please.' }] });
 
-/** Sends CHAT_BODY to `baseUrl` from `connections` keep-alive connections, for `seconds` or `amount` requests. */
-export function chatLoad(baseUrl: string, headers: Record<string, string>, options: { connections: number; seconds?: number; amount?: number }): Promise<autocannon.Result> {
-  return autocannon({
-    url: `${baseUrl}/v1/chat/completions`,
+/** What a load measured: requests answered, their rate and latency, and what went wrong. */
+export type LoadResult = WrkResult;
+
+/** The load generator: wrk when installed (BENCH_LOADER=autocannon overrides), else autocannon. */
+export const LOADER: 'wrk' | 'autocannon' = process.env.BENCH_LOADER !== 'autocannon' && wrkInstalled() ? 'wrk' : 'autocannon';
+
+/**
+ * Sends CHAT_BODY to `baseUrl` from `connections` keep-alive connections, for `seconds` (or, with
+ * autocannon, for `amount` requests; wrk, which counts time only, then runs a second).
+ */
+export async function chatLoad(baseUrl: string, headers: Record<string, string>, options: { connections: number; seconds?: number; amount?: number }): Promise<LoadResult> {
+  const url = `${baseUrl}/v1/chat/completions`;
+  if (LOADER === 'wrk') return runWrk(url, headers, CHAT_BODY, options.connections, options.seconds ?? 1);
+  const result = await autocannon({
+    url,
     method: 'POST',
     connections: options.connections,
     ...(options.amount === undefined ? { duration: options.seconds ?? 1 } : { amount: options.amount }),
     headers: { 'content-type': 'application/json', ...headers },
     body: CHAT_BODY,
   });
+  return { requests: result.requests.total, rps: result.requests.average, p50Ms: result.latency.p50, p99Ms: result.latency.p99, non2xx: result.non2xx, errors: result.errors };
 }
 
 /** The streamed request: the mock answers it with 20 chunks 5 ms apart. */
