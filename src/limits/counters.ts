@@ -1,16 +1,14 @@
 /**
  * Atomic counters with expiry, on rate-limiter-flexible: memory, memory saved behind to the SQLite
- * store, or Redis (so several aifd instances count together). aifd's limits, token limits and budgets are all counters
- * here; the library does the atomic increment and the expiry, the windows are aifd's (aligned to
- * the clock, so tests move time instead of sleeping).
+ * store, or Redis (so several aifd instances count together). aifd's limits, token limits and
+ * budgets are all counters here; the library does the atomic increment and the expiry, the windows
+ * are aifd's (aligned to the clock, so tests move time instead of sleeping).
  */
 import { RateLimiterMemory, RateLimiterRedis, type RateLimiterStoreAbstract } from 'rate-limiter-flexible';
-import type sqlite3 from 'sqlite3';
-import { mkdir } from 'node:fs/promises';
-import path from 'node:path';
 import { AifdError } from '../errors.js';
 import type { StoreHealth } from '../store/store-health.js';
 import { redisClient } from '../store/open-store.js';
+import type { SqliteFile } from '../store/sqlite-file.js';
 
 export interface Counters {
   /** Adds `points` to `key` (kept `ttlMs` after its first add) and returns the new total. */
@@ -109,19 +107,11 @@ function refusingWhenDown(counters: Counters): Counters {
 }
 
 /** The table counters are saved in (rate-limiter-flexible's SQLite layout, which earlier versions wrote). */
-async function counterTable(file: string): Promise<sqlite3.Database> {
-  const { default: sqlite } = await import('sqlite3');
-  await mkdir(path.dirname(file), { recursive: true });
-  const db = await new Promise<sqlite3.Database>((resolve, reject) => {
-    const opened = new sqlite.Database(file, (err) => (err ? reject(err) : resolve(opened)));
-  });
-  db.configure('busyTimeout', 5000);
-  await run(db, 'CREATE TABLE IF NOT EXISTS aifd_limits (key TEXT PRIMARY KEY, points INTEGER NOT NULL DEFAULT 0, expire INTEGER)');
+async function counterTable(file: string): Promise<SqliteFile> {
+  const { openSqliteFile } = await import('../store/sqlite-file.js');
+  const db = await openSqliteFile(file);
+  await db.run('CREATE TABLE IF NOT EXISTS aifd_limits (key TEXT PRIMARY KEY, points INTEGER NOT NULL DEFAULT 0, expire INTEGER)');
   return db;
-}
-
-function run(db: sqlite3.Database, sql: string, params: unknown[] = []): Promise<void> {
-  return new Promise((resolve, reject) => db.run(sql, params, (err) => (err ? reject(err) : resolve())));
 }
 
 /** How a counter's key is saved: rate-limiter-flexible's layout, which earlier versions wrote. */
@@ -139,7 +129,7 @@ const ROWS_PER_INSERT = 300;
  * wraps each row in a savepoint that, with node-sqlite3, can stay open and hold the file's write
  * lock: the SQL sink in the same file then waited out its busy timeout, and shutdown took 40 s.
  */
-async function persistedCounters(memory: Counters & { remainingMs(key: string): Promise<number> }, db: sqlite3.Database, flushMs = 1000): Promise<Counters> {
+async function persistedCounters(memory: Counters & { remainingMs(key: string): Promise<number> }, db: SqliteFile, flushMs = 1000): Promise<Counters> {
   await restore(memory, db);
   const dirty = new Set<string>();
   const flush = async () => {
@@ -154,7 +144,7 @@ async function persistedCounters(memory: Counters & { remainingMs(key: string): 
       const chunk = rows.slice(at, at + ROWS_PER_INSERT);
       try {
         const values = chunk.flatMap((row) => [SAVED_KEY_PREFIX + row.key, row.points, row.expire]);
-        await run(db, `INSERT OR REPLACE INTO aifd_limits (key, points, expire) VALUES ${chunk.map(() => '(?, ?, ?)').join(', ')}`, values);
+        await db.run(`INSERT OR REPLACE INTO aifd_limits (key, points, expire) VALUES ${chunk.map(() => '(?, ?, ?)').join(', ')}`, values);
       } catch (err) {
         // This chunk and the ones after it are saved with the next flush.
         for (const row of rows.slice(at)) dirty.add(row.key);
@@ -177,16 +167,14 @@ async function persistedCounters(memory: Counters & { remainingMs(key: string): 
     async close() {
       clearInterval(timer);
       await flush().catch(() => undefined);
-      await new Promise<void>((resolve) => db.close(() => resolve()));
+      await db.close();
     },
   };
 }
 
 /** Reads every unexpired counter back from the table rate-limiter-flexible keeps in SQLite. */
-async function restore(memory: Counters, db: sqlite3.Database): Promise<void> {
-  const rows = await new Promise<{ key: string; points: number; expire: number | null }[]>((resolve, reject) =>
-    db.all('SELECT key, points, expire FROM aifd_limits WHERE expire IS NULL OR expire > ?', [Date.now()], (err, found) => (err ? reject(err) : resolve(found as never))),
-  );
+async function restore(memory: Counters, db: SqliteFile): Promise<void> {
+  const rows = await db.all<{ key: string; points: number; expire: number | null }>('SELECT key, points, expire FROM aifd_limits WHERE expire IS NULL OR expire > ?', [Date.now()]);
   for (const row of rows) {
     const key = row.key.startsWith(SAVED_KEY_PREFIX) ? row.key.slice(SAVED_KEY_PREFIX.length) : row.key;
     await memory.add(key, row.points, row.expire ? row.expire - Date.now() : 86_400_000);

@@ -1,7 +1,5 @@
-import sqlite3 from 'sqlite3';
-import { mkdir } from 'node:fs/promises';
-import path from 'node:path';
 import type { AccessRecord } from '../access-record.js';
+import { openSqliteFile } from '../../store/sqlite-file.js';
 import { COLUMNS, JSON_PATHS, summarySql, toUsageRows, type SqlDialect, type UsageDimension } from './dialect.js';
 
 /**
@@ -13,15 +11,7 @@ const INSERT_FROM_JSON = `INSERT OR IGNORE INTO aifd_requests (${COLUMNS.join(',
   SELECT ${JSON_PATHS.map((path) => `json_extract(value, '${path}')`).join(', ')} FROM json_each(?)`;
 
 export async function openSqliteDialect(file: string): Promise<SqlDialect> {
-  await mkdir(path.dirname(file), { recursive: true });
-  const db = await new Promise<sqlite3.Database>((resolve, reject) => {
-    const opened = new sqlite3.Database(file, (err) => (err ? reject(err) : resolve(opened)));
-  });
-  db.configure('busyTimeout', 5000);
-  const run = (sql: string, params: unknown[] = []) =>
-    new Promise<void>((resolve, reject) => db.run(sql, params, (err) => (err ? reject(err) : resolve())));
-  const all = (sql: string, params: unknown[] = []) =>
-    new Promise<Record<string, unknown>[]>((resolve, reject) => db.all(sql, params, (err, rows) => (err ? reject(err) : resolve(rows as Record<string, unknown>[]))));
+  const { run, all, close } = await openSqliteFile(file);
   return {
     name: 'sqlite',
     async prepare() {
@@ -39,6 +29,6 @@ export async function openSqliteDialect(file: string): Promise<SqlDialect> {
     async summarize(by: UsageDimension, since: Date) {
       return toUsageRows(await all(summarySql(by, 'substr(ts, 1, 10)', '?'), [since.toISOString()]));
     },
-    close: () => new Promise((resolve) => db.close(() => resolve())),
+    close,
   };
 }
