@@ -8,7 +8,7 @@ import { mkdtemp, readFile, writeFile, mkdir } from 'node:fs/promises';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { LOADER, ROOT, STREAM_BODY, benchToken, chatLoad, cpuMs, fullConfig, median, minimalConfig, startAifd, startBare, startMock, stopProcess, streamOnce } from './targets.js';
+import { LOADER, ROOT, STREAM_BODY, authorizationFor, chatLoad, cpuMs, fullConfig, median, minimalConfig, startAifd, startBare, startMock, stopProcess, streamOnce } from './targets.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const DURATION_S = Number(process.env.BENCH_DURATION ?? 3);
@@ -90,14 +90,15 @@ async function main(): Promise<void> {
   const bare = await startBare(mockUrl);
   const minimal = await startAifd('minimal', minimalConfig(mockUrl, dir), dir);
   const full = await startAifd('full', fullConfig(mockUrl, dir), dir);
-  const token = await benchToken();
 
-  const targets: Running[] = [
-    { name: 'direct', url: mockUrl, child: mock.child, headers: { authorization: 'Bearer sk-direct' } },
-    { name: 'bare', url: `http://127.0.0.1:${bare.port}`, child: bare.child, headers: { authorization: 'Bearer sk-direct' } },
-    { name: 'minimal', url: `http://127.0.0.1:${minimal.port}`, child: minimal.child, headers: { authorization: 'Bearer sk-direct' } },
-    { name: 'full', url: `http://127.0.0.1:${full.port}`, child: full.child, headers: { authorization: `Bearer ${token}` } },
+  const running: [string, string, ChildProcess][] = [
+    ['direct', mockUrl, mock.child],
+    ['bare', `http://127.0.0.1:${bare.port}`, bare.child],
+    ['minimal', `http://127.0.0.1:${minimal.port}`, minimal.child],
+    ['full', `http://127.0.0.1:${full.port}`, full.child],
   ];
+  const targets: Running[] = [];
+  for (const [name, url, child] of running) targets.push({ name, url, child, headers: { authorization: await authorizationFor(name) } });
 
   type Sample = Record<string, number>;
   const samples: Record<string, Sample[]> = Object.fromEntries(targets.map((t) => [t.name, []]));
