@@ -11,7 +11,7 @@ import { mkdtemp, readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
-import { authorizationFor, chatLoad, configFor, startAifd, startBare, startMock, stopProcess } from './targets.js';
+import { authorizationFor, chatLoad, startMock, startTarget, stopProcess } from './targets.js';
 
 const which = process.argv[2] ?? 'minimal';
 const sitesArg = process.argv.find((arg) => arg.startsWith('--sites'));
@@ -27,7 +27,7 @@ if (allSites) process.env.SAMPLE_ALL = '1';
 const flags = ['--trace-gc-nvp', ...(withSites ? ['--import', './bench/survivor-sampler.mjs'] : [])];
 const mock = await startMock();
 const mockUrl = `http://127.0.0.1:${mock.port}`;
-const target = which === 'bare' ? await startBare(mockUrl, flags) : await startAifd(which, configFor(which, mockUrl, dir), dir, flags);
+const target = await startTarget(which, mockUrl, dir, flags);
 const baseUrl = `http://127.0.0.1:${target.port}`;
 const headers = { authorization: await authorizationFor(which) };
 

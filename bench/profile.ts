@@ -6,15 +6,14 @@
 import { mkdtemp, readdir, readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { authorizationFor, chatLoad, configFor, startAifd, startBare, startMock, stopProcess } from './targets.js';
+import { authorizationFor, chatLoad, startMock, startTarget, stopProcess } from './targets.js';
 
 const which = process.argv[2] ?? 'minimal';
 const dir = await mkdtemp(path.join(os.tmpdir(), 'aifd-profile-'));
 const mock = await startMock();
 const mockUrl = `http://127.0.0.1:${mock.port}`;
 const prof = ['--cpu-prof', `--cpu-prof-dir=${dir}`, ...(process.env.PROF_INTERVAL ? [`--cpu-prof-interval=${process.env.PROF_INTERVAL}`] : [])];
-const target =
-  which === 'bare' ? await startBare(mockUrl, prof) : await startAifd(which, configFor(which, mockUrl, dir), dir, prof);
+const target = await startTarget(which, mockUrl, dir, prof);
 const baseUrl = `http://127.0.0.1:${target.port}`;
 const headers = { authorization: await authorizationFor(which) };
 // Start-up and a warm-up load (module compiles, lazy imports, JIT) stay out of the figures: only

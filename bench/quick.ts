@@ -7,13 +7,14 @@
  *
  * KIND=stream measures CPU per stream instead (streams one after another, 20 chunks 5 ms apart).
  * A target named `minimal@NAME` runs aifd minimal with the environment variable NAME=1, for A/B
- * tests of a change behind `process.env.NAME`. Env: ROUNDS (9), SECONDS (1, a round's length),
- * AIFD_FLAGS (node flags for the aifd processes).
+ * tests of a change behind `process.env.NAME`. `bare+relay+body`, `bare~5` and the like are the
+ * bare proxy with pieces of aifd's work added (bench/bare-variants.ts), to price them.
+ * Env: ROUNDS (9), SECONDS (1, a round's length), AIFD_FLAGS (node flags for the aifd processes).
  */
 import { mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { authorizationFor, chatLoad, configFor, cpuMs, median, startAifd, startBare, startMock, stopProcess, streamOnce, type Started } from './targets.js';
+import { authorizationFor, chatLoad, cpuMs, median, startMock, startTarget, stopProcess, streamOnce, type Started } from './targets.js';
 
 const names = (process.argv[2] ?? 'bare,minimal,full').split(',');
 const rounds = Number(process.env.ROUNDS ?? 9);
@@ -35,7 +36,7 @@ const targets: Target[] = [];
 for (const name of names) {
   const [config, flag] = name.split('@') as [string, string | undefined];
   if (flag) process.env[flag] = '1';
-  const started = config === 'bare' ? await startBare(mockUrl) : await startAifd(name.replace('@', '-'), configFor(config, mockUrl, dir), dir, aifdFlags);
+  const started = await startTarget(config, mockUrl, dir, config.startsWith('bare') ? [] : aifdFlags);
   if (flag) delete process.env[flag];
   targets.push({ ...started, name, baseUrl: `http://127.0.0.1:${started.port}`, headers: { authorization: await authorizationFor(config) }, cpuUs: [] });
 }

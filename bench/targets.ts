@@ -89,6 +89,21 @@ export function configFor(name: string, mockUrl: string, dir: string): object {
   return config;
 }
 
+/**
+ * Starts a target by name: `bare`; a variant of bare (bare-variants.ts) such as `bare+relay+body`
+ * or `bare~5` (parts after `+`, a busy loop of N µs a request after `~`); or an aifd config
+ * (`configFor`).
+ */
+export function startTarget(name: string, mockUrl: string, dir: string, nodeFlags: string[] = []): Promise<Started> {
+  if (name === 'bare') return startBare(mockUrl, nodeFlags);
+  const variant = /^bare([+~].*)$/.exec(name);
+  if (variant) {
+    const [parts, spinUs] = variant[1]!.split('~') as [string, string | undefined];
+    return startProcess([...nodeFlags, '--import', 'tsx', 'bench/bare-variants.ts'], { TARGET: mockUrl, PARTS: parts, SPIN_US: spinUs ?? '0' });
+  }
+  return startAifd(name, configFor(name, mockUrl, dir), dir, nodeFlags);
+}
+
 /** Starts aifd with `config` (written to `dir`). */
 export async function startAifd(name: string, config: object, dir: string, nodeFlags: string[] = []): Promise<Started> {
   const file = path.join(dir, `${name}.json`);
@@ -153,7 +168,7 @@ export function streamOnce(baseUrl: string, headers: Record<string, string>, nam
   });
 }
 
-/** The credential a target takes: a JWT for the full configs, any key for the rest. */
+/** The credential a target takes: a JWT for the full configs, any key for the rest (bare's too). */
 export async function authorizationFor(name: string): Promise<string> {
   return name.startsWith('full') ? `Bearer ${await benchToken()}` : 'Bearer sk-direct';
 }
