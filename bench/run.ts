@@ -8,7 +8,7 @@ import { mkdtemp, readFile, writeFile, mkdir } from 'node:fs/promises';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { LOADER, ROOT, STREAM_BODY, authorizationFor, chatLoad, cpuMs, fullConfig, median, minimalConfig, startAifd, startBare, startMock, stopProcess, streamOnce } from './targets.js';
+import { LOADER, ROOT, STREAM_BODY, authorizationFor, chatLoad, cpuMs, median, startMock, startTarget, stopProcess, streamOnce } from './targets.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const DURATION_S = Number(process.env.BENCH_DURATION ?? 3);
@@ -87,9 +87,9 @@ async function main(): Promise<void> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'aifd-bench-'));
   const mock = await startMock();
   const mockUrl = `http://127.0.0.1:${mock.port}`;
-  const bare = await startBare(mockUrl);
-  const minimal = await startAifd('minimal', minimalConfig(mockUrl, dir), dir);
-  const full = await startAifd('full', fullConfig(mockUrl, dir), dir);
+  const bare = await startTarget('bare', mockUrl, dir);
+  const minimal = await startTarget('minimal', mockUrl, dir);
+  const full = await startTarget('full', mockUrl, dir);
 
   const running: [string, string, ChildProcess][] = [
     ['direct', mockUrl, mock.child],

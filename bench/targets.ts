@@ -47,11 +47,11 @@ export function stopProcess(child: ChildProcess): Promise<void> {
 
 export const startMock = (): Promise<Started> => startProcess(['--import', 'tsx', 'bench/mock-server.ts']);
 
-export const startBare = (mockUrl: string, nodeFlags: string[] = []): Promise<Started> =>
+const startBare = (mockUrl: string, nodeFlags: string[] = []): Promise<Started> =>
   startProcess([...nodeFlags, '--import', 'tsx', 'bench/bare-proxy.ts'], { TARGET: mockUrl });
 
 /** aifd minimal: one pass-through upstream, memory store, no logs, no admin. */
-export function minimalConfig(mockUrl: string, dir: string): object {
+function minimalConfig(mockUrl: string, dir: string): object {
   return { listen: { port: 0 }, admin: { enabled: false }, store: 'memory://', upstreams: [{ name: 'mock', baseUrl: mockUrl }], logs: { dir: path.join(dir, 'minimal-logs'), access: false, sink: 'none' } };
 }
 
@@ -59,7 +59,7 @@ export function minimalConfig(mockUrl: string, dir: string): object {
  * aifd full, a realistic production config: 8 pool keys, JWT auth, a 20-rule ACL, per-user request
  * and token limits, access log, admin (metrics), SQLite store and its SQL sink, cache configured.
  */
-export function fullConfig(mockUrl: string, dir: string): object {
+function fullConfig(mockUrl: string, dir: string): object {
   const rules = Array.from({ length: 19 }, (_, i) => ({ roles: [`team-${i}`], paths: ['/v1/chat/completions', '/v1/embeddings'], models: ['gpt-4o-mini', 'text-embedding-*'], effect: 'allow' }));
   return {
     listen: { port: 0 },
@@ -105,7 +105,7 @@ export function startTarget(name: string, mockUrl: string, dir: string, nodeFlag
 }
 
 /** Starts aifd with `config` (written to `dir`). */
-export async function startAifd(name: string, config: object, dir: string, nodeFlags: string[] = []): Promise<Started> {
+async function startAifd(name: string, config: object, dir: string, nodeFlags: string[] = []): Promise<Started> {
   const file = path.join(dir, `${name}.json`);
   await writeFile(file, JSON.stringify(config));
   return startProcess([...nodeFlags, 'bin/aifd.js', 'run', '--config', file]);
