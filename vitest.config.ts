@@ -7,5 +7,6 @@ export default defineConfig({
     hookTimeout: 20_000,
     pool: 'forks',
     globalSetup: ['test/secret-scan.global.ts'],
+    setupFiles: ['test/setup/fail-on-timer-overflow.ts'],
   },
 });

@@ -24,6 +24,13 @@ const parsedNumber = (parse: (value: string | number) => number | undefined, kin
     });
 
 const durationMs = parsedNumber(parseDuration, 'a duration (e.g. 500ms, 30s, 15m, 1h, 7d)');
+
+/** Node fires a timer longer than 2^31-1 ms (about 24.8 days) after 1 ms, with only a warning. */
+const LONGEST_TIMER_MS = 24 * 86_400_000;
+
+/** A duration that aifd waits out with a timer: at most 24 days. */
+const timerMs = (description: string) => durationMs(description).refine((ms) => ms <= LONGEST_TIMER_MS, 'must be at most 24d (the longest a timer can wait)');
+const timerMsNumber = z.number().int().positive().max(LONGEST_TIMER_MS, 'must be at most 24 days in ms (the longest a timer can wait)');
 const byteSize = parsedNumber(parseBytes, 'a size (e.g. 512kb, 25mb)');
 
 const rate = (description: string) =>
@@ -66,10 +73,10 @@ export const listenSchema = z.strictObject({
   host: z.string().min(1).default('127.0.0.1'),
   port: port.default(8000),
   maxBodySize: byteSize('largest request body accepted (413 above it)').prefault('25mb'),
-  shutdownGrace: durationMs('how long in-flight requests may run on after SIGTERM').prefault('30s'),
+  shutdownGrace: timerMs('how long in-flight requests may run on after SIGTERM').prefault('30s'),
   trustProxy: z.number().int().min(0).default(0).describe('proxy hops in front of aifd whose x-forwarded-for is believed'),
-  headersTimeout: durationMs('a client must send its request headers within this (slowloris guard)').prefault('30s'),
-  requestTimeout: durationMs('a client must send its whole request (headers and body) within this').prefault('5m'),
+  headersTimeout: timerMs('a client must send its request headers within this (slowloris guard)').prefault('30s'),
+  requestTimeout: timerMs('a client must send its whole request (headers and body) within this').prefault('5m'),
 }).refine((listen) => listen.headersTimeout <= listen.requestTimeout, { path: ['headersTimeout'], message: 'must not be longer than requestTimeout' });
 
 export const adminSchema = z.strictObject({
@@ -80,10 +87,10 @@ export const adminSchema = z.strictObject({
 });
 
 const timeoutsSchema = z.strictObject({
-  connectMs: z.number().int().positive().default(10_000),
-  firstByteMs: z.number().int().positive().default(600_000),
-  streamFirstByteMs: z.number().int().positive().default(60_000),
-  idleMs: z.number().int().positive().default(120_000),
+  connectMs: timerMsNumber.default(10_000),
+  firstByteMs: timerMsNumber.default(600_000),
+  streamFirstByteMs: timerMsNumber.default(60_000),
+  idleMs: timerMsNumber.default(120_000),
 });
 
 const poolKeySchema = z.union([
@@ -114,11 +121,11 @@ export const upstreamSchema = z.strictObject({
   models: stringList.optional().describe('model globs this upstream serves; on a shared route the request\'s model picks the upstream'),
   queue: z
     .strictObject({
-      maxWait: durationMs('how long a request may wait for a usable key').prefault('10s'),
+      maxWait: timerMs('how long a request may wait for a usable key').prefault('10s'),
       maxLength: z.number().int().min(0).default(1000).describe('requests waiting at most; more get 429 at once'),
     })
     .prefault({}),
-  checkEvery: durationMs('probe every key this often (0 = only on demand)').prefault('0s'),
+  checkEvery: timerMs('probe every key this often (0 = only on demand)').prefault('0s'),
   injectStreamUsage: z.boolean().default(true).describe('ask for usage on streamed chat/completions (and hide it from clients that did not)'),
   overQuotaRecheck: durationMs('how long an over-quota key rests before one request rechecks it').prefault('15m'),
 });

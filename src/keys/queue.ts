@@ -155,7 +155,8 @@ export class KeyQueue extends EventEmitter {
     this.wakeTimer = undefined;
     this.wakeAt = soonest;
     if (soonest === Infinity) return;
-    const delay = Math.max(0, soonest - this.clock.now());
+    // A reset further off than a timer can hold wakes the queue early; it then re-arms.
+    const delay = Math.min(MAX_TIMER_MS, Math.max(0, soonest - this.clock.now()));
     this.wakeTimer = setTimeout(() => {
       this.wakeTimer = undefined;
       this.wakeAt = Infinity;
@@ -164,6 +165,9 @@ export class KeyQueue extends EventEmitter {
     this.wakeTimer.unref?.();
   }
 }
+
+/** The longest delay Node's timers hold (2^31-1 ms); a longer one fires at once. */
+const MAX_TIMER_MS = 2_147_483_647 - 1;
 
 function noKey(message: string, retryAfterMs: number | undefined): AifdError {
   return new AifdError('no_key_available', message, { retryAfterSec: Math.max(1, Math.ceil((retryAfterMs ?? 60_000) / 1000)) });

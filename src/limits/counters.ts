@@ -1,10 +1,10 @@
 /**
- * Atomic counters with expiry, on rate-limiter-flexible: memory, memory saved behind to the SQLite
- * store, or Redis (so several aifd instances count together). aifd's limits, token limits and
- * budgets are all counters here; the library does the atomic increment and the expiry, the windows
- * are aifd's (aligned to the clock, so tests move time instead of sleeping).
+ * Atomic counters with expiry: in memory, in memory saved behind to the SQLite store, or in Redis on
+ * rate-limiter-flexible (so several aifd instances count together). aifd's limits, token limits and
+ * budgets are all counters here; the windows are aifd's (aligned to the clock, so tests move time
+ * instead of sleeping).
  */
-import { RateLimiterMemory, RateLimiterRedis, type RateLimiterStoreAbstract } from 'rate-limiter-flexible';
+import { RateLimiterRedis, type RateLimiterStoreAbstract } from 'rate-limiter-flexible';
 import { AifdError } from '../errors.js';
 import type { StoreHealth } from '../store/store-health.js';
 import { redisClient } from '../store/open-store.js';
@@ -37,14 +37,72 @@ const UNLIMITED = Number.MAX_SAFE_INTEGER;
 
 export async function openCounters(backend: CounterBackend): Promise<Counters> {
   if (backend.kind === 'redis') return redisCounters(backend);
-  const memory = limiterCounters(new RateLimiterMemory(BASE));
+  const memory = new MemoryCounters();
   return backend.kind === 'sqlite' ? persistedCounters(memory, await counterTable(backend.file), backend.flushMs) : memory;
 }
 
 const BASE = { points: UNLIMITED, duration: 60, keyPrefix: 'aifd' };
 
-function limiterCounters(limiter: RateLimiterStoreAbstract | RateLimiterMemory, close: () => Promise<void> = async () => undefined): Counters & { remainingMs(key: string): Promise<number> } {
-  const store = limiter as RateLimiterStoreAbstract;
+interface MemoryEntry {
+  points: number;
+  expiresAt: number;
+}
+
+/**
+ * Counters in this process's memory, expired when read and by a sweep once a minute.
+ * rate-limiter-flexible's memory store arms one timer per key for its whole lifetime, and Node fires
+ * a timer longer than 2^31-1 ms (24.8 days) after 1 ms: a monthly window or budget vanished at once.
+ */
+export class MemoryCounters implements Counters {
+  private readonly entries = new Map<string, MemoryEntry>();
+  private readonly sweeper = setInterval(() => this.sweep(), 60_000);
+
+  constructor() {
+    this.sweeper.unref();
+  }
+
+  async add(key: string, points: number, ttlMs: number): Promise<number> {
+    const entry = this.live(key);
+    if (entry) return (entry.points += points);
+    this.entries.set(key, { points, expiresAt: Date.now() + Math.max(1, ttlMs) });
+    return points;
+  }
+
+  async remove(key: string, points: number): Promise<void> {
+    const entry = this.live(key);
+    if (entry && points > 0) entry.points -= points;
+  }
+
+  async get(key: string): Promise<number> {
+    return this.live(key)?.points ?? 0;
+  }
+
+  /** Milliseconds until `key` expires (0 when absent). */
+  async remainingMs(key: string): Promise<number> {
+    const entry = this.live(key);
+    return entry ? entry.expiresAt - Date.now() : 0;
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.sweeper);
+  }
+
+  private live(key: string): MemoryEntry | undefined {
+    const entry = this.entries.get(key);
+    if (entry && entry.expiresAt <= Date.now()) {
+      this.entries.delete(key);
+      return undefined;
+    }
+    return entry;
+  }
+
+  private sweep(): void {
+    const now = Date.now();
+    for (const [key, entry] of this.entries) if (entry.expiresAt <= now) this.entries.delete(key);
+  }
+}
+
+function limiterCounters(store: RateLimiterStoreAbstract, close: () => Promise<void>): Counters {
   return {
     async add(key, points, ttlMs) {
       const result = await store.consume(key, points, { customDuration: Math.max(1, Math.ceil(ttlMs / 1000)) });
@@ -57,18 +115,14 @@ function limiterCounters(limiter: RateLimiterStoreAbstract | RateLimiterMemory, 
       const result = await store.get(key);
       return result?.consumedPoints ?? 0;
     },
-    async remainingMs(key) {
-      const result = await store.get(key);
-      return result?.msBeforeNext ?? 0;
-    },
     close,
   };
 }
 
 /**
- * Redis counters. Commands fail at once while Redis is away (no offline queue), and then
- * rate-limiter-flexible's insurance limiter counts in memory (`open`), or the request is refused
- * with 503 (`closed`). ioredis reconnects by itself; counting in Redis resumes when it is back.
+ * Redis counters. Commands fail at once while Redis is away (no offline queue), and then this
+ * instance counts in its own memory (`open`), or the request is refused with 503 (`closed`). ioredis
+ * reconnects by itself; counting in Redis resumes when it is back.
  */
 async function redisCounters(backend: Extract<CounterBackend, { kind: 'redis' }>): Promise<Counters> {
   const client = await redisClient(backend.url);
@@ -78,16 +132,24 @@ async function redisCounters(backend: Extract<CounterBackend, { kind: 'redis' }>
   client.on('close', () => client.status !== 'end' && health?.failed('counters', 'connection closed'));
   client.on('ready', () => health?.ready('counters'));
   await client.connect();
-  const limiter = new RateLimiterRedis({
-    ...BASE,
-    keyPrefix: `${backend.prefix}limits`,
-    storeClient: client,
-    insuranceLimiter: backend.onDown === 'open' ? new RateLimiterMemory({ ...BASE, keyPrefix: `${backend.prefix}limits` }) : undefined,
-  });
+  const limiter = new RateLimiterRedis({ ...BASE, keyPrefix: `${backend.prefix}limits`, storeClient: client });
   const counters = limiterCounters(limiter, async () => {
     client.disconnect();
   });
-  return backend.onDown === 'open' ? counters : refusingWhenDown(counters);
+  return backend.onDown === 'open' ? countingInMemoryWhenDown(counters, new MemoryCounters()) : refusingWhenDown(counters);
+}
+
+/** `open`: while Redis cannot be reached, this instance counts alone, in memory. */
+function countingInMemoryWhenDown(counters: Counters, insurance: MemoryCounters): Counters {
+  return {
+    add: (key, points, ttlMs) => counters.add(key, points, ttlMs).catch(() => insurance.add(key, points, ttlMs)),
+    remove: (key, points) => counters.remove(key, points).catch(() => insurance.remove(key, points)),
+    get: (key) => counters.get(key).catch(() => insurance.get(key)),
+    close: async () => {
+      await insurance.close();
+      await counters.close();
+    },
+  };
 }
 
 /** `closed`: a counter that cannot be reached refuses the request instead of guessing. */
@@ -129,7 +191,7 @@ const ROWS_PER_INSERT = 300;
  * wraps each row in a savepoint that, with node-sqlite3, can stay open and hold the file's write
  * lock: the SQL sink in the same file then waited out its busy timeout, and shutdown took 40 s.
  */
-async function persistedCounters(memory: Counters & { remainingMs(key: string): Promise<number> }, db: SqliteFile, flushMs = 1000): Promise<Counters> {
+async function persistedCounters(memory: MemoryCounters, db: SqliteFile, flushMs = 1000): Promise<Counters> {
   await restore(memory, db);
   const dirty = new Set<string>();
   const flush = async () => {
@@ -168,6 +230,7 @@ async function persistedCounters(memory: Counters & { remainingMs(key: string): 
       clearInterval(timer);
       await flush().catch(() => undefined);
       await db.close();
+      await memory.close();
     },
   };
 }

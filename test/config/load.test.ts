@@ -128,6 +128,10 @@ describe('loadConfig', () => {
       [{ upstreams: [{ name: 'a', baseUrl: 'http://h' }, { name: 'b', baseUrl: 'http://h' }] }, 'upstreams[1].route'],
       [{ upstreams: [{ name: 'a', baseUrl: 'http://h', route: 'no-slash' }] }, 'upstreams[0].route'],
       [{ upstreams: [] }, 'upstreams'],
+      // a timer longer than 2^31-1 ms would fire at once
+      [{ upstreams: [{ name: 'a', baseUrl: 'http://h', queue: { maxWait: '30d' } }] }, 'upstreams[0].queue.maxWait'],
+      [{ upstreams: [{ name: 'a', baseUrl: 'http://h', timeouts: { idleMs: 3_000_000_000 } }] }, 'upstreams[0].timeouts.idleMs'],
+      [{ upstreams: [{ name: 'a', baseUrl: 'http://h' }], listen: { shutdownGrace: '25d' } }, 'listen.shutdownGrace'],
     ];
     for (const [raw, fieldPath] of cases) {
       const dir = await withFile('hub.config.json', JSON.stringify(raw));
@@ -143,6 +147,8 @@ describe('parseRateString', () => {
     expect(parseRateString('60/minute;600/hour').map((w) => w.durationMs)).toEqual([60_000, 3_600_000]);
     expect(parseRateString('100/2minutes')[0]).toMatchObject({ points: 100, durationMs: 120_000 });
     expect(parseRateString('5/second')[0]!.durationMs).toBe(1000);
+    expect(parseRateString('3/week')[0]!.durationMs).toBe(7 * 86_400_000);
+    expect(parseRateString('3/month;10/2months').map((w) => w.durationMs)).toEqual([30 * 86_400_000, 60 * 86_400_000]);
   });
   it('rejects what is not a rate', () => {
     for (const bad of ['', '60', '60/fortnight', '-1/minute', '0/minute', 'ten/minute']) {

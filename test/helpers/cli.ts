@@ -54,6 +54,7 @@ export async function startDaemon(args: string[], options: CliOptions = {}): Pro
   const url = await new Promise<string>((resolve, reject) => {
     child.stderr!.on('data', (chunk: Buffer) => {
       stderr += chunk.toString();
+      if (stderr.includes('TimeoutOverflowWarning')) throw new Error(`the daemon armed a timer Node cannot hold:\n${stderr}`);
       const match = /listening on (http:\/\/[^\s]+)/.exec(stderr) ?? /"address":"(http:\/\/[^"]+)"/.exec(stderr);
       if (match) resolve(match[1]!);
     });

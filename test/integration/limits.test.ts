@@ -1,9 +1,13 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, onTestFinished } from 'vitest';
 import { useMockUpstream } from '../helpers/mock.js';
 import OpenAI from 'openai';
 import * as jose from 'jose';
 import { startHub, type RunningHub } from '../helpers/hub.js';
 import { request } from '../helpers/http.js';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { openStore } from '../../src/store/open-store.js';
 
 const SECRET = 'limits-test-secret-that-is-long-enough-0000';
 
@@ -64,6 +68,40 @@ describe('limits over HTTP', () => {
     const ok = await ann.chat.completions.create({ model: 'gpt-4o-mini', max_tokens: 100, messages: [{ role: 'user', content: 'hi' }] }).withResponse();
     expect(Number(ok.response.headers.get('x-ratelimit-remaining-tokens'))).toBeLessThan(500);
   });
+
+  for (const store of ['memory', 'sqlite'] as const) {
+    async function monthlyHub(limits: Record<string, unknown>) {
+      const dir = await mkdtemp(path.join(os.tmpdir(), 'aifd-monthly-'));
+      onTestFinished(() => rm(dir, { recursive: true, force: true }));
+      const storeUrl = store === 'sqlite' ? `sqlite://${path.join(dir, 'state.sqlite')}` : 'memory://';
+      running = await startHub(
+        { store: storeUrl, upstreams: [{ name: 'openai', baseUrl: mock.url, keys: ['sk-limits-pool-key-00000000000000'] }], auth: { jwt: { secret: SECRET } }, limits },
+        { store: await openStore(storeUrl) },
+      );
+      return running;
+    }
+    const statusOf = (call: Promise<unknown>) => call.then(() => 200, (err: InstanceType<typeof OpenAI.APIError>) => `${err.status} ${err.code}`);
+
+    it(`counts a per-month request limit with the real clock (${store} store)`, async () => {
+      const { url } = await monthlyHub({ user: { requests: '3/month' } });
+      const ann = await client(url, 'ann');
+      const statuses: unknown[] = [];
+      for (let i = 0; i < 6; i++) statuses.push(await statusOf(ann.chat.completions.create({ model: 'gpt-4o-mini', messages: [] })));
+      expect(statuses).toEqual([200, 200, 200, '429 rate_limit_exceeded', '429 rate_limit_exceeded', '429 rate_limit_exceeded']);
+    });
+
+    it(`refuses once a monthly budget is spent, with the real clock (${store} store)`, async () => {
+      // gpt-4o-mini at list price: each of these requests costs a few millionths of a dollar.
+      const { url } = await monthlyHub({ budgets: { users: { cara: { monthly: 0.00002 } } } });
+      const cara = await client(url, 'cara');
+      const statuses: unknown[] = [];
+      for (let i = 0; i < 20; i++) statuses.push(await statusOf(cara.chat.completions.create({ model: 'gpt-4o-mini', max_tokens: 5, messages: [{ role: 'user', content: 'hi' }] })));
+      const passed = statuses.filter((status) => status === 200).length;
+      expect(passed).toBeGreaterThan(0);
+      expect(passed).toBeLessThan(20);
+      expect(statuses.slice(passed).every((status) => status === '429 budget_exceeded')).toBe(true);
+    });
+  }
 
   it('brakes credential guessing per address', async () => {
     const { url } = await hub({ ip: '3/hour' });

@@ -8,6 +8,7 @@ import { Limits, formatReset, type LimitSubject } from '../../src/limits/limits.
 import { openCounters, type CounterBackend, type Counters } from '../../src/limits/counters.js';
 import { periodAt } from '../../src/limits/calendar.js';
 import { Pacer } from '../../src/limits/pacer.js';
+import { startTestRedis } from '../helpers/redis-server.js';
 import { limitsSchema } from '../../src/config/schema.js';
 import { AifdError } from '../../src/errors.js';
 import { priceTable } from '../../src/usage/prices.js';
@@ -18,6 +19,10 @@ class TestClock {
 }
 
 const MINUTE = 60_000;
+const DAY = 24 * 60 * MINUTE;
+
+/** Lets due timers run: a counter store that armed a timer Node cannot hold drops its count then. */
+const yieldToTimers = () => new Promise<void>((resolve) => setTimeout(resolve, 2));
 const REDIS_PREFIX = `aifd-test-${randomBytes(4).toString('hex')}:`;
 let dir: string;
 
@@ -127,6 +132,87 @@ for (const [name, backend] of backends()) {
       await l.admit(subject, { model: 'test-model', promptTokens: 100, maxTokens: 100 });
     });
 
+    for (const [unit, durationMs] of [
+      ['second', 1000],
+      ['minute', MINUTE],
+      ['hour', 60 * MINUTE],
+      ['day', DAY],
+      ['week', 7 * DAY],
+      ['month', 30 * DAY],
+      ['2months', 60 * DAY],
+    ] as const) {
+      for (const strategy of ['fixed-window', 'moving-window'] as const) {
+        it(`counts 3/${unit} exactly (${strategy}): 3 pass, the rest are refused until the window has passed`, async () => {
+          const clock = new TestClock(Date.UTC(2026, 10, 3, 12));
+          const subject = user(`${unit}-${strategy}-${randomBytes(3).toString('hex')}`);
+          const l = limits({ strategy, user: { requests: `3/${unit}` } }, clock);
+          for (let i = 0; i < 3; i++) await l.admit(subject, undefined);
+          for (let i = 0; i < 3; i++) {
+            await yieldToTimers();
+            const error = await refusal(l.admit(subject, undefined));
+            expect(error.code).toBe('rate_limit_exceeded');
+            expect(error.retryAfterSec! * 1000).toBeLessThanOrEqual(2 * durationMs);
+          }
+          // Past two windows neither the current nor the previous one counts.
+          clock.t += 2 * durationMs;
+          for (let i = 0; i < 3; i++) await l.admit(subject, undefined);
+          await refusal(l.admit(subject, undefined));
+        });
+      }
+    }
+
+    it('counts several windows joined by ";" each on its own (5/hour;7/month)', async () => {
+      const clock = new TestClock(Date.UTC(2026, 10, 3, 12));
+      const subject = user(`joined-${randomBytes(3).toString('hex')}`);
+      const l = limits({ strategy: 'fixed-window', user: { requests: '5/hour;7/month' } }, clock);
+      for (let i = 0; i < 5; i++) await l.admit(subject, undefined);
+      expect((await refusal(l.admit(subject, undefined))).message).toContain('limit of 5');
+      clock.t += 60 * MINUTE;
+      await yieldToTimers();
+      await l.admit(subject, undefined);
+      await l.admit(subject, undefined);
+      expect((await refusal(l.admit(subject, undefined))).message).toContain('limit of 7');
+    });
+
+    it('counts a monthly token limit across days', async () => {
+      const clock = new TestClock(Date.UTC(2026, 10, 3, 12));
+      const subject = user(`tokmonth-${randomBytes(3).toString('hex')}`);
+      const l = limits({ strategy: 'fixed-window', user: { tokens: '1000/month' } }, clock);
+      for (let day = 0; day < 3; day++) {
+        const admission = await l.admit(subject, { model: 'test-model', promptTokens: 100, maxTokens: 200 });
+        await admission.settle({ prompt_tokens: 100, completion_tokens: 200, total_tokens: 300 }, 'test-model');
+        clock.t += DAY;
+        await yieldToTimers();
+      }
+      const error = await refusal(l.admit(subject, { model: 'test-model', promptTokens: 100, maxTokens: 200 }));
+      expect(error.code).toBe('tokens_limit_exceeded');
+      expect(error.headers['x-ratelimit-remaining-tokens']).toBe('100');
+    });
+
+    for (const period of ['daily', 'weekly', 'monthly'] as const) {
+      it(`a ${period} budget refuses once spent and is new in the next ${period === 'daily' ? 'day' : period.slice(0, -2)}`, async () => {
+        // Monday 2026-11-02, 12:00 UTC: the week ends Monday the 9th, the month 29 days later.
+        const clock = new TestClock(Date.UTC(2026, 10, 2, 12));
+        const subject = user(`${period}-${randomBytes(3).toString('hex')}`);
+        const l = limits({ budgets: { timezone: 'UTC', users: { [subject.user!]: { [period]: 0.001 } } } }, clock);
+        const spend = async () => {
+          const admission = await l.admit(subject, { model: 'test-model', promptTokens: 200, maxTokens: 200 });
+          await admission.settle({ prompt_tokens: 200, completion_tokens: 200, total_tokens: 400 }, 'test-model');
+        };
+        await spend();
+        await spend(); // $0.0008 of $0.001 spent
+        await yieldToTimers();
+        clock.t += 6 * 60 * MINUTE;
+        expect((await refusal(l.admit(subject, { model: 'test-model', promptTokens: 200, maxTokens: 200 }))).code).toBe('budget_exceeded');
+        const end = periodAt(period, clock.t, 'UTC').endsAt;
+        clock.t = end - 1000;
+        await yieldToTimers();
+        expect((await refusal(l.admit(subject, { model: 'test-model', promptTokens: 200, maxTokens: 200 }))).code).toBe('budget_exceeded');
+        clock.t = end;
+        await spend();
+      });
+    }
+
     it('token limits and budgets refuse, then recover when the period ends', async () => {
       const clock = new TestClock(Date.UTC(2026, 10, 29, 23, 59));
       const subject = user(`period-${randomBytes(3).toString('hex')}`);
@@ -158,6 +244,30 @@ describe('limits that last', () => {
     const error = await refusal(new Limits(config, after, clock, prices).admit(user('ann'), { model: 'test-model', promptTokens: 100, maxTokens: 200 }));
     expect(error.code).toBe('budget_exceeded');
     await after.close();
+  });
+});
+
+describe('Redis counters while Redis is away (onDown: open)', () => {
+  it('count a monthly window and budget exactly in memory', async () => {
+    const redis = await startTestRedis();
+    const counters = await openCounters({ kind: 'redis', url: redis.url, prefix: `${REDIS_PREFIX}insurance:`, onDown: 'open' });
+    try {
+      await redis.stop();
+      const clock = new TestClock(Date.UTC(2026, 10, 2, 12));
+      const l = new Limits(limitsSchema.parse({ user: { requests: '3/month' }, budgets: { timezone: 'UTC', users: { '*': { monthly: 0.001 } } } }), counters, clock, priceTable({ 'test-model': { input: 1, output: 1 } }));
+      for (let i = 0; i < 2; i++) {
+        const admission = await l.admit(user('ann'), { model: 'test-model', promptTokens: 200, maxTokens: 200 });
+        await admission.settle({ prompt_tokens: 200, completion_tokens: 200, total_tokens: 400 }, 'test-model');
+        await yieldToTimers();
+      }
+      expect((await refusal(l.admit(user('ann'), { model: 'test-model', promptTokens: 200, maxTokens: 200 }))).code).toBe('budget_exceeded');
+      await l.admit(user('ann'), undefined);
+      await yieldToTimers();
+      expect((await refusal(l.admit(user('ann'), undefined))).code).toBe('rate_limit_exceeded');
+    } finally {
+      await counters.close();
+      await redis.stop();
+    }
   });
 });
 
