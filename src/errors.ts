@@ -18,6 +18,7 @@ export type ErrorCode =
   | 'model_not_allowed'
   | 'route_not_found'
   | 'model_not_found'
+  | 'model_not_priced'
   | 'invalid_json'
   | 'invalid_request'
   | 'request_too_large'
@@ -52,6 +53,7 @@ export const ERROR_CATALOGUE: Record<ErrorCode, CatalogueEntry> = {
   model_not_allowed: { status: 403, type: 'permission_error' },
   route_not_found: { status: 404, type: 'invalid_request_error' },
   model_not_found: { status: 404, type: 'invalid_request_error' },
+  model_not_priced: { status: 403, type: 'permission_error' },
   invalid_json: { status: 400, type: 'invalid_request_error' },
   invalid_request: { status: 400, type: 'invalid_request_error' },
   request_too_large: { status: 413, type: 'invalid_request_error' },

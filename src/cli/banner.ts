@@ -1,5 +1,5 @@
 import chalk from 'chalk';
-import type { HubConfig } from '../config/schema.js';
+import type { BudgetConfig, HubConfig } from '../config/schema.js';
 
 export interface BannerFacts {
   version: string;
@@ -24,7 +24,9 @@ export function renderBanner(facts: BannerFacts): string {
   }
   lines.push(`  auth     ${describeAuth(config)}`);
   lines.push(`  acl      ${config.acl ? `${config.acl.rules.length} rule(s), default ${config.acl.default}` : chalk.dim('none')}`);
-  lines.push(`  limits   ${describeLimits(config)}`);
+  const [firstLimit, ...moreLimits] = describeLimits(config);
+  lines.push(`  limits   ${firstLimit}`);
+  for (const line of moreLimits) lines.push(`           ${line}`);
   lines.push(`  cache    ${config.cache.chatCompletions ? `all chat completions, ttl ${config.cache.ttl / 1000}s` : 'opt-in per request'}`);
   lines.push(`  store    ${facts.storeLocation}`);
   lines.push(`  admin    ${facts.adminAddress ? `${facts.adminAddress}${config.admin.token ? ' (token required)' : ''}` : chalk.dim('off')}`);
@@ -42,13 +44,34 @@ function describeAuth(config: HubConfig): string {
   return parts.join(', ') || chalk.red('no credential accepted');
 }
 
-function describeLimits(config: HubConfig): string {
+/** Every limit in force, one line each, so an operator sees at start what callers will meet. */
+function describeLimits(config: HubConfig): string[] {
   const limits = config.limits;
-  if (!limits) return chalk.dim('none');
-  const parts: string[] = [];
-  if (limits.global) parts.push(`global ${limits.global}`);
-  if (limits.user?.requests) parts.push(`user ${limits.user.requests}`);
-  if (limits.user?.tokens) parts.push(`user tokens ${limits.user.tokens}`);
-  if (limits.ip) parts.push(`ip ${limits.ip}`);
-  return parts.join(', ') || chalk.dim('none');
+  if (!limits) return [chalk.dim('none')];
+  const rows: [string, string][] = [];
+  if (limits.global) rows.push(['global', `${limits.global} (all callers together)`]);
+  for (const [route, rate] of Object.entries(limits.routes ?? {})) rows.push(['route', `${route} ${rate} (shared by all callers)`]);
+  for (const [route, rate] of Object.entries(limits.routesPerUser ?? {})) rows.push(['route', `${route} ${rate} per user`]);
+  const both = (requests: string | undefined, tokens: string | undefined) =>
+    [requests && `${requests} requests`, tokens && `${tokens} tokens`].filter(Boolean).join(', ');
+  if (limits.user?.requests || limits.user?.tokens) rows.push(['user', `${both(limits.user.requests, limits.user.tokens)} per user`]);
+  for (const [role, rates] of Object.entries(limits.roles ?? {})) {
+    if (rates.requests || rates.tokens) rows.push([`role ${role}`, `${both(rates.requests, rates.tokens)} per member`]);
+  }
+  if (limits.ip) rows.push(['ip', `${limits.ip} per address (${limits.ipAppliesTo === 'all' ? 'every caller' : 'anonymous callers'}; failed credentials always)`]);
+  if (limits.streamTokenRate) rows.push(['stream', `${limits.streamTokenRate} events per stream`]);
+  const budgets = limits.budgets;
+  if (budgets) {
+    const describe = (spec: BudgetConfig) =>
+      (['daily', 'weekly', 'monthly'] as const)
+        .filter((period) => spec[period] !== undefined)
+        .map((period) => `$${spec[period]} ${period}`)
+        .join(', ');
+    for (const [user, spec] of Object.entries(budgets.users ?? {})) rows.push(['budget', `user ${user}: ${describe(spec)}`]);
+    for (const [role, spec] of Object.entries(budgets.roles ?? {})) rows.push(['budget', `role ${role}: ${describe(spec)}`]);
+    rows.push(['budgets', `calendar ${budgets.timezone}; models without a price ${budgets.unpriced === 'deny' ? 'refused' : chalk.yellow('let through uncounted')}`]);
+  }
+  if (rows.length === 0) return [chalk.dim('none')];
+  const width = Math.max(...rows.map(([name]) => name.length));
+  return [limits.strategy, ...rows.map(([name, text]) => `  ${name.padEnd(width)}  ${text}`)];
 }

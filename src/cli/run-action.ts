@@ -3,6 +3,7 @@ import { createDiagnostics } from '../logs/diagnostics.js';
 import { createHub } from '../proxy/hub.js';
 import { openConfiguredStore } from './store-access.js';
 import { renderBanner } from './banner.js';
+import { budgetWarnings } from '../limits/unpriced.js';
 import type { AddressInfo } from 'node:net';
 import { watch } from 'node:fs';
 import path from 'node:path';
@@ -44,6 +45,7 @@ export async function runDaemon(options: RunOptions): Promise<void> {
     process.stderr.write(renderBanner({ version: packageVersion(), config, configFile: file, address: shown, adminAddress: admin?.url, storeLocation: store.location }));
   }
   log.info('aifd started', { address: shown, upstreams: config.upstreams.length });
+  for (const warning of budgetWarnings(config)) log.warn(warning);
 
   let stopping = false;
   const stop = async (signal: string) => {

@@ -43,6 +43,7 @@ export async function usage(options: UsageOptions): Promise<void> {
     return;
   }
   const total = report.reduce((sum, group) => sum + group.costUsd, 0);
+  const unpricedTotal = report.reduce((sum, group) => sum + group.unpricedRequests, 0);
   process.stdout.write(
     renderTable(
       [options.by.toUpperCase(), 'REQUESTS', 'ERRORS', 'PROMPT', 'CACHED', 'COMPLETION', 'COST USD', 'UNPRICED'],
@@ -55,9 +56,9 @@ export async function usage(options: UsageOptions): Promise<void> {
           String(group.cachedTokens),
           String(group.completionTokens),
           group.costUsd.toFixed(4),
-          group.unpriced.join(', ') || '-',
+          group.unpricedRequests > 0 ? `${group.unpricedRequests} (${group.unpriced.join(', ')})` : '-',
         ]),
-        ['total', String(report.reduce((s, g) => s + g.requests, 0)), '', '', '', '', total.toFixed(4), ''],
+        ['total', String(report.reduce((s, g) => s + g.requests, 0)), '', '', '', '', unpricedTotal > 0 ? `≥ ${total.toFixed(4)}` : total.toFixed(4), unpricedTotal > 0 ? String(unpricedTotal) : ''],
       ],
     ),
   );

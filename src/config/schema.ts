@@ -224,7 +224,15 @@ export const limitsSchema = z.strictObject({
     .record(z.string(), z.strictObject({ requests: rate('requests per role member').optional(), tokens: rate('tokens per role member').optional() }))
     .optional(),
   ip: rate('requests per client address').optional(),
-  routes: z.record(z.string(), rate('requests per route')).optional(),
+  ipAppliesTo: z
+    .enum(['anonymous', 'all'])
+    .default('anonymous')
+    .describe('who limits.ip counts: anonymous callers only, or every caller (each address on its own)'),
+  routes: z.record(z.string(), rate('requests per route, one count shared by every caller')).optional().describe('per API path, one count shared by every caller'),
+  routesPerUser: z
+    .record(z.string(), rate('requests per route for each caller'))
+    .optional()
+    .describe("per API path, counted for each user on their own (anonymous callers per address): openai-forward's REQ_RATE_LIMIT"),
   streamTokenRate: rate('streamed chunks per second per stream').optional(),
   budgets: z
     .strictObject({
@@ -234,6 +242,10 @@ export const limitsSchema = z.strictObject({
         .refine(isTimeZone, 'must be an IANA time zone such as UTC or Europe/Berlin'),
       users: z.record(z.string(), budgetSchema).optional().describe('per user ("*" for every user)'),
       roles: z.record(z.string(), budgetSchema).optional().describe('per role member'),
+      unpriced: z
+        .enum(['deny', 'allow'])
+        .default('deny')
+        .describe('a request for a model without a price, from a caller with a USD budget: refused (deny), or let through uncounted (allow)'),
     })
     .optional(),
   typicalOutputTokens: z.number().int().positive().default(512).describe('reserved for an answer when the request sets no max_tokens'),

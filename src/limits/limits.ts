@@ -119,9 +119,14 @@ export class Limits {
     if (!tokens) return { headers, settle: async () => undefined };
     const reservedTokens = tokens.promptTokens + (tokens.maxTokens ?? this.typicalOutputFor(tokens.model));
     const reservedCost = this.microUsd(tokens.model, { prompt_tokens: tokens.promptTokens, completion_tokens: reservedTokens - tokens.promptTokens });
+    const budgets = this.budgetLimits(subject);
+    if (reservedCost === undefined && budgets.length > 0 && this.config.budgets!.unpriced === 'deny') {
+      await this.giveBack(takenRequests);
+      throw unpricedRefusal(tokens.model, budgets[0]!.name);
+    }
     const reservations = [
       ...this.tokenLimits(subject).map((limit) => ({ limit, points: reservedTokens })),
-      ...(reservedCost === undefined ? [] : this.budgetLimits(subject).map((limit) => ({ limit, points: reservedCost }))),
+      ...(reservedCost === undefined ? [] : budgets.map((limit) => ({ limit, points: reservedCost }))),
     ];
     let taken: Taken[];
     try {
@@ -232,9 +237,11 @@ export class Limits {
       if (!text) return;
       for (const window of this.windows(text)) out.push({ name, key, limit: window.points, window: { kind: 'rate', durationMs: window.durationMs }, dimension: 'requests' });
     };
+    const caller = subject.anonymous || subject.user === undefined ? `ip:${subject.ip}` : `user:${subject.user}`;
     add('global', 'req:global', this.config.global);
     add(`route ${subject.path}`, `req:route:${subject.path}`, this.config.routes?.[subject.path]);
-    if (subject.anonymous) add(`address ${subject.ip}`, `req:ip:${subject.ip}`, this.config.ip);
+    add(`route ${subject.path} (per caller)`, `req:route:${subject.path}:${caller}`, this.config.routesPerUser?.[subject.path]);
+    if (subject.anonymous || this.config.ipAppliesTo === 'all') add(`address ${subject.ip}`, `req:ip:${subject.ip}`, this.config.ip);
     if (subject.user !== undefined && !subject.anonymous) {
       add(`user ${subject.user}`, `req:user:${subject.user}`, this.config.user?.requests);
       for (const role of subject.roles) add(`role ${role}`, `req:role:${role}:${subject.user}`, this.config.roles?.[role]?.requests);
@@ -308,6 +315,11 @@ export class Limits {
   private refusal(code: ErrorCode, message: string, waitMs: number, headers: LimitHeaders): AifdError {
     return new AifdError(code, message, { retryAfterSec: Math.max(1, Math.ceil(waitMs / 1000)), headers });
   }
+}
+
+function unpricedRefusal(model: string | undefined, budget: string): AifdError {
+  const what = model === undefined ? 'this request names no model, so its cost' : `the model "${model}" has no price, so its cost`;
+  return new AifdError('model_not_priced', `${what} cannot be counted against the ${budget}; ask the operator to add a price for it`, { param: 'model' });
 }
 
 function codeFor(limit: CounterLimit): ErrorCode {

@@ -104,6 +104,24 @@ describe('aifd run', () => {
     expect(await exited).toBe(0);
   });
 
+  it('warns at start about models a USD budget cannot price, and shows every limit in the banner', async () => {
+    const cwd = await tempDir();
+    await writeFile(
+      path.join(cwd, 'hub.config.json'),
+      JSON.stringify({
+        upstreams: [{ name: 'openai', baseUrl: mock.url, keys: ['${KEY}'], models: ['gpt-4o*', 'gpt-4'] }],
+        auth: { forwardKeys: [{ key: TEAM_A, user: 'ann' }] },
+        limits: { routes: { '/v1/chat/completions': '100/minute' }, budgets: { users: { '*': { daily: 5 } } } },
+      }),
+    );
+    const daemon = await startDaemon(['--port', '0', '--admin-port', '0'], { cwd, env: { KEY: KEY_1 } });
+    daemons.push(daemon);
+    await daemon.waitForStderr(/models without a price are refused to callers with a USD budget: gpt-4;/);
+    expect(daemon.stderr()).toMatch(/route\s+\/v1\/chat\/completions 100\/minute \(shared by all callers\)/);
+    expect(daemon.stderr()).toMatch(/budget\s+user \*: \$5 daily/);
+    expect(daemon.stderr()).not.toContain(KEY_1);
+  });
+
   it('says in one line that the port is in use, exit 1', async () => {
     const blocker = net.createServer();
     await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', () => resolve()));

@@ -103,6 +103,46 @@ describe('limits over HTTP', () => {
     });
   }
 
+  it('refuses a model without a price to a caller with a budget, before calling upstream; gpt-3.5-turbo is counted', async () => {
+    const { url } = await hub({ budgets: { users: { '*': { daily: 0.0000001 } } } });
+    const ann = await client(url, 'ann');
+    for (const model of ['gpt-4', 'gpt-5', 'o1']) {
+      const error = (await ann.chat.completions.create({ model, messages: [{ role: 'user', content: 'hi' }] }).catch((err: unknown) => err)) as InstanceType<typeof OpenAI.APIError>;
+      expect(error).toBeInstanceOf(OpenAI.PermissionDeniedError);
+      expect(error.code).toBe('model_not_priced');
+      expect(error.message).toContain(`"${model}" has no price`);
+    }
+    const priced = (await ann.chat.completions.create({ model: 'gpt-3.5-turbo', messages: [{ role: 'user', content: 'hi' }] }).catch((err: unknown) => err)) as InstanceType<typeof OpenAI.APIError>;
+    expect(priced.code).toBe('budget_exceeded');
+    expect(mock.received).toHaveLength(0);
+  });
+
+  it('lets a model without a price through with budgets.unpriced: allow', async () => {
+    const { url } = await hub({ budgets: { unpriced: 'allow', users: { '*': { daily: 0.0000001 } } } });
+    const ann = await client(url, 'ann');
+    for (let i = 0; i < 3; i++) await ann.chat.completions.create({ model: 'gpt-4', messages: [{ role: 'user', content: 'hi' }] });
+    expect(mock.received).toHaveLength(3);
+  });
+
+  it('counts routesPerUser for each user, routes for all together', async () => {
+    const { url } = await hub({ strategy: 'fixed-window', routesPerUser: { '/v1/chat/completions': '2/hour' }, routes: { '/v1/embeddings': '2/hour' } });
+    const [alice, bob] = [await client(url, 'alice'), await client(url, 'bob')];
+    const chat = (who: OpenAI) => who.chat.completions.create({ model: 'gpt-4o-mini', messages: [] }).then(() => 200, (err: InstanceType<typeof OpenAI.APIError>) => err.status);
+    const embed = (who: OpenAI) => who.embeddings.create({ model: 'text-embedding-3-small', input: 'x' }).then(() => 200, (err: InstanceType<typeof OpenAI.APIError>) => err.status);
+    expect([await chat(alice), await chat(alice), await chat(alice), await chat(bob), await chat(bob), await chat(bob)]).toEqual([200, 200, 429, 200, 200, 429]);
+    expect([await embed(alice), await embed(alice), await embed(bob)]).toEqual([200, 200, 429]);
+  });
+
+  it('applies limits.ip to authenticated callers too with ipAppliesTo: "all"', async () => {
+    const { url } = await hub({ ip: '2/minute', ipAppliesTo: 'all' });
+    const [ann, bob] = [await client(url, 'ann'), await client(url, 'bob')];
+    await ann.models.list();
+    await bob.models.list();
+    const error = (await ann.models.list().catch((err: unknown) => err)) as InstanceType<typeof OpenAI.APIError>;
+    expect(error.status).toBe(429);
+    expect(error.message).toContain('address 127.0.0.1');
+  });
+
   it('brakes credential guessing per address', async () => {
     const { url } = await hub({ ip: '3/hour' });
     for (let i = 0; i < 3; i++) expect((await request(`${url}/v1/models`, { headers: { authorization: 'Bearer guess-' + i } })).status).toBe(401);

@@ -213,6 +213,62 @@ for (const [name, backend] of backends()) {
       });
     }
 
+    it('refuses a model without a price to a caller with a USD budget (unpriced: deny, the default), lets it through with allow', async () => {
+      const clock = new TestClock(Date.UTC(2026, 10, 3, 12));
+      const subject = user(`unpriced-${randomBytes(3).toString('hex')}`);
+      const deny = limits({ user: { requests: '100/minute' }, budgets: { users: { '*': { daily: 0.000001 } } } }, clock);
+      const refused = await refusal(deny.admit(subject, { model: 'gpt-4', promptTokens: 10, maxTokens: 10 }));
+      expect(refused.code).toBe('model_not_priced');
+      expect(refused.status).toBe(403);
+      expect(refused.message).toContain('"gpt-4" has no price');
+      const priced = await refusal(deny.admit(subject, { model: 'test-model', promptTokens: 10, maxTokens: 10 }));
+      expect(priced.code).toBe('budget_exceeded');
+      // neither refused request used up a request
+      expect((await deny.admit(subject, undefined)).headers['x-ratelimit-remaining-requests']).toBe('99');
+      const allow = limits({ budgets: { unpriced: 'allow', users: { '*': { daily: 0.000001 } } } }, clock);
+      for (let i = 0; i < 3; i++) await allow.admit(subject, { model: 'gpt-4', promptTokens: 10, maxTokens: 10 });
+      // a caller without a budget is not refused either way
+      const noBudget = limits({ budgets: { users: { someone: { daily: 1 } } } }, clock);
+      await noBudget.admit(subject, { model: 'gpt-4', promptTokens: 10, maxTokens: 10 });
+    });
+
+    it('routes: one count shared by every caller; routesPerUser: a count for each caller', async () => {
+      const clock = new TestClock(Date.UTC(2026, 10, 3, 12));
+      const tag = randomBytes(3).toString('hex');
+      const [alice, bob] = [user(`alice-${tag}`), user(`bob-${tag}`)];
+      const shared = limits({ strategy: 'fixed-window', routes: { '/v1/chat/completions': '2/minute' } }, clock);
+      await shared.admit(alice, undefined);
+      await shared.admit(alice, undefined);
+      expect((await refusal(shared.admit(bob, undefined))).message).toContain('route /v1/chat/completions');
+      clock.t += MINUTE;
+      const perUser = limits({ strategy: 'fixed-window', routesPerUser: { '/v1/chat/completions': '2/minute' } }, clock);
+      await perUser.admit(alice, undefined);
+      await perUser.admit(alice, undefined);
+      expect((await refusal(perUser.admit(alice, undefined))).message).toContain('per caller');
+      await perUser.admit(bob, undefined);
+      await perUser.admit(bob, undefined);
+      // another route is not counted; anonymous callers count per address
+      await perUser.admit(user(`alice-${tag}`, { path: '/v1/embeddings' }), undefined);
+      const anon = (ip: string) => user('anonymous', { anonymous: true, ip });
+      await perUser.admit(anon(`10.1.${tag.length}.1`), undefined);
+      await perUser.admit(anon(`10.1.${tag.length}.1`), undefined);
+      await refusal(perUser.admit(anon(`10.1.${tag.length}.1`), undefined));
+      await perUser.admit(anon(`10.1.${tag.length}.2`), undefined);
+    });
+
+    it('limits.ip counts anonymous callers only unless ipAppliesTo is "all"', async () => {
+      const clock = new TestClock(Date.UTC(2026, 10, 3, 13));
+      const ip = `10.2.${randomBytes(1)[0]}.${randomBytes(1)[0]}`;
+      const authenticated = user(`ipuser-${randomBytes(3).toString('hex')}`, { ip });
+      const anonymousOnly = limits({ strategy: 'fixed-window', ip: '2/minute' }, clock);
+      for (let i = 0; i < 4; i++) await anonymousOnly.admit(authenticated, undefined);
+      clock.t += MINUTE;
+      const everyone = limits({ strategy: 'fixed-window', ip: '2/minute', ipAppliesTo: 'all' }, clock);
+      await everyone.admit(authenticated, undefined);
+      await everyone.admit(user(`other-${randomBytes(3).toString('hex')}`, { ip }), undefined);
+      expect((await refusal(everyone.admit(authenticated, undefined))).message).toContain(`address ${ip}`);
+    });
+
     it('token limits and budgets refuse, then recover when the period ends', async () => {
       const clock = new TestClock(Date.UTC(2026, 10, 29, 23, 59));
       const subject = user(`period-${randomBytes(3).toString('hex')}`);
