@@ -55,18 +55,58 @@ export async function loadConfig(options: LoadOptions = {}): Promise<LoadedConfi
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
     throw new ConfigError(label, '', 'the config must be a JSON object');
   }
-  const interpolated = interpolateEnv(raw, env, (fieldPath, problem) => new ConfigError(label, fieldPath, problem));
+  const fromEnv = new Set<string>();
+  const interpolated = interpolateEnv(raw, env, (fieldPath, problem) => new ConfigError(label, fieldPath, problem), fromEnv);
   const withOverrides = applyOverrides(interpolated as Record<string, unknown>, options.overrides);
-  const config = validate(withOverrides, label);
+  const config = validate(withOverrides, label, fromEnv);
   resolvePaths(config, found ? path.dirname(found.file) : cwd);
   return { config: deepFreeze(config), file: found?.file };
 }
 
-/** Validates an already-read object (used by reload and by tests). */
-export function validate(raw: unknown, label: string): HubConfig {
-  const result = hubConfigSchema.safeParse(raw);
-  if (!result.success) throw toConfigError(result.error, label);
-  return result.data;
+/**
+ * Validates an already-read object (used by reload and by tests). A value that came from an
+ * environment variable (`fromEnv`, its paths) is always a string; where the field wants a boolean
+ * or a number, the string is read as one ("true", "8000"), or named precisely when it is neither.
+ */
+export function validate(raw: unknown, label: string, fromEnv: ReadonlySet<string> = new Set()): HubConfig {
+  for (;;) {
+    const result = hubConfigSchema.safeParse(raw);
+    if (result.success) return result.data;
+    if (!convertFromEnv(raw, result.error, fromEnv, label)) throw toConfigError(result.error, label);
+  }
+}
+
+/** Converts, in place, the strings from variables that the schema wanted as booleans or numbers; false when there were none. */
+function convertFromEnv(raw: unknown, error: z.ZodError, fromEnv: ReadonlySet<string>, label: string): boolean {
+  let converted = false;
+  for (const issue of error.issues) {
+    if (issue.code !== 'invalid_type' || (issue.expected !== 'boolean' && issue.expected !== 'number')) continue;
+    const where = formatPath(issue.path);
+    const parent = issue.path.slice(0, -1).reduce<unknown>((node, key) => (node as Record<PropertyKey, unknown> | undefined)?.[key], raw) as Record<PropertyKey, unknown> | undefined;
+    const key = issue.path.at(-1)!;
+    const text = parent?.[key];
+    if (!fromEnv.has(where) || typeof text !== 'string') continue;
+    const value = issue.expected === 'boolean' ? readBoolean(text) : readNumber(text);
+    if (value === undefined) {
+      const wanted = issue.expected === 'boolean' ? 'a boolean (true or false)' : 'a number';
+      const shown = text.length <= 16 ? `"${text}"` : 'the value';
+      throw new ConfigError(label, where, `${shown} (from the environment) is not ${wanted}`);
+    }
+    parent![key] = value;
+    converted = true;
+  }
+  return converted;
+}
+
+function readBoolean(text: string): boolean | undefined {
+  const value = text.trim().toLowerCase();
+  return value === 'true' ? true : value === 'false' ? false : undefined;
+}
+
+function readNumber(text: string): number | undefined {
+  if (text.trim() === '') return undefined;
+  const value = Number(text);
+  return Number.isFinite(value) ? value : undefined;
 }
 
 async function readConfigFile(explicit: string | undefined, cwd: string): Promise<{ raw: unknown; file: string } | undefined> {
@@ -91,17 +131,11 @@ function readErrorToConfigError(err: unknown, where: string, cwd: string): Confi
   return new ConfigError(label, '', `cannot be parsed: ${cleaned}`);
 }
 
-/** No config file: a pass-through forwarder to OpenAI (or OPENAI_BASE_URL). */
+/** No config file: a pass-through forwarder to OpenAI (or OPENAI_BASE_URL; its `/v1` goes as in a file). */
 function zeroConfig(env: NodeJS.ProcessEnv): HubConfigInput {
   return {
-    upstreams: [{ name: 'openai', route: '/', baseUrl: baseUrlFromEnv(env.OPENAI_BASE_URL), keys: [] }],
+    upstreams: [{ name: 'openai', route: '/', baseUrl: env.OPENAI_BASE_URL || 'https://api.openai.com', keys: [] }],
   };
-}
-
-/** SDKs write OPENAI_BASE_URL with `/v1`; clients already send `/v1/...`, so it is dropped here. */
-function baseUrlFromEnv(value: string | undefined): string {
-  if (!value) return 'https://api.openai.com';
-  return value.replace(/\/+$/, '').replace(/\/v1$/, '');
 }
 
 function applyOverrides(raw: Record<string, unknown>, overrides: LoadOptions['overrides']): Record<string, unknown> {

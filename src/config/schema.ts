@@ -64,6 +64,14 @@ const httpUrl = z
     }
   });
 
+/**
+ * Clients send `/v1/...` themselves, so an upstream URL written the SDK way (`http://host:9101/v1`,
+ * `https://openrouter.ai/api/v1`) loses its trailing `/v1` (and slashes); with a config file or without.
+ */
+export function withoutApiVersion(url: string): string {
+  return url.replace(/\/+$/, '').replace(/\/v1$/i, '');
+}
+
 const routePrefix = z
   .string()
   .regex(/^\/[^\s?#]*$/, 'must be a path starting with "/" (e.g. "/" or "/local")')
@@ -93,10 +101,17 @@ const timeoutsSchema = z.strictObject({
   idleMs: timerMsNumber.default(120_000),
 });
 
+/** One key; the message never shows it. A comma means a list that was meant to be spread. */
+const poolKey = z
+  .string()
+  .min(1, 'a key must not be empty')
+  .refine((key) => !key.includes(','), 'a key must not contain a comma; for a comma-separated list in one variable write "...${NAME}" as the array item')
+  .refine((key) => !/\s/.test(key), 'a key must not contain white space');
+
 const poolKeySchema = z.union([
-  z.string().min(1, 'a key must not be empty'),
+  poolKey,
   z.strictObject({
-    key: z.string().min(1, 'a key must not be empty'),
+    key: poolKey,
     name: z.string().min(1).optional(),
     weight: z.number().positive().default(1),
     models: stringList.optional(),
@@ -106,7 +121,7 @@ const poolKeySchema = z.union([
 export const upstreamSchema = z.strictObject({
   name: z.string().regex(/^[A-Za-z0-9_.-]+$/, 'use letters, digits, "_", "." or "-"'),
   route: routePrefix.default('/'),
-  baseUrl: httpUrl,
+  baseUrl: httpUrl.transform(withoutApiVersion),
   keys: z.array(poolKeySchema).default([]),
   retries: z.number().int().min(0).max(10).default(2),
   timeouts: timeoutsSchema.prefault({}),
@@ -338,6 +353,15 @@ export const hubConfigSchema = z
         }
       });
     }
+    config.upstreams.forEach((upstream, at) => {
+      const seen = new Map<string, number>();
+      upstream.keys.forEach((entry, index) => {
+        const key = typeof entry === 'string' ? entry : entry.key;
+        const first = seen.get(key);
+        if (first === undefined) seen.set(key, index);
+        else ctx.addIssue({ code: 'custom', path: ['upstreams', at, 'keys', index], message: `the same key as keys[${first}]; list each pool key once (a weight says how much traffic it takes)` });
+      });
+    });
     const hasPoolKeys = config.upstreams.some((upstream) => upstream.keys.length > 0);
     if (hasPoolKeys && !config.auth) {
       ctx.addIssue({

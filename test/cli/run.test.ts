@@ -122,6 +122,23 @@ describe('aifd run', () => {
     expect(daemon.stderr()).not.toContain(KEY_1);
   });
 
+  it('takes a pool from one comma-separated variable, and forwards to a baseUrl written with /v1 without doubling it', async () => {
+    const cwd = await tempDir();
+    await writeFile(
+      path.join(cwd, 'hub.config.json'),
+      JSON.stringify({ upstreams: [{ name: 'openai', baseUrl: '${OPENAI_BASE_URL}', keys: ['...${OPENAI_API_KEY}'] }], auth: { forwardKeys: [{ key: TEAM_A, user: 'ann' }] } }),
+    );
+    const daemon = await startDaemon(['--port', '0', '--admin-port', '0'], { cwd, env: { OPENAI_API_KEY: `${KEY_1},${KEY_2}`, OPENAI_BASE_URL: `${mock.url}/v1` } });
+    daemons.push(daemon);
+    expect(daemon.stderr()).toContain('2 pool key(s)');
+    const client = new OpenAI({ apiKey: TEAM_A, baseURL: `${daemon.url}/v1`, maxRetries: 0 });
+    await client.models.list();
+    await client.models.list();
+    expect(mock.received.map((request) => request.url)).toEqual(['/v1/models', '/v1/models']);
+    expect(new Set(mock.received.map((request) => request.headers.authorization))).toEqual(new Set([`Bearer ${KEY_1}`, `Bearer ${KEY_2}`]));
+    expect(daemon.stderr()).not.toContain(KEY_1);
+  });
+
   it('says in one line that the port is in use, exit 1', async () => {
     const blocker = net.createServer();
     await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', () => resolve()));

@@ -141,6 +141,79 @@ describe('loadConfig', () => {
   });
 });
 
+describe('values from the environment', () => {
+  const write = (config: unknown) => withFile('hub.config.json', JSON.stringify(config));
+
+  it('spreads a comma-separated variable into a list with "...${NAME}", and refuses a key with a comma or white space', async () => {
+    const dir = await write({ upstreams: [{ name: 'a', baseUrl: 'http://h', keys: ['...${OPENAI_API_KEY}', 'sk-third'] }], auth: { anonymous: true } });
+    const { config } = await loadConfig({ cwd: dir, env: { OPENAI_API_KEY: 'sk-first, sk-second,' } });
+    expect(config.upstreams[0]!.keys).toEqual(['sk-first', 'sk-second', 'sk-third']);
+    const plain = await write({ upstreams: [{ name: 'a', baseUrl: 'http://h', keys: ['${OPENAI_API_KEY}'] }], auth: { anonymous: true } });
+    const comma = await configError(loadConfig({ cwd: plain, env: { OPENAI_API_KEY: 'sk-secret-first,sk-secret-second' } }));
+    expect(comma.fieldPath).toBe('upstreams[0].keys[0]');
+    expect(comma.problem).toContain('"...${NAME}"');
+    expect(comma.message).not.toContain('sk-secret');
+    const space = await configError(loadConfig({ cwd: plain, env: { OPENAI_API_KEY: 'sk-secret-first sk-secret-second' } }));
+    expect(space.problem).toContain('white space');
+    expect(space.message).not.toContain('sk-secret');
+    const missing = await configError(loadConfig({ cwd: dir, env: {} }));
+    expect(missing.problem).toBe('environment variable OPENAI_API_KEY is not set');
+  });
+
+  it('refuses the same pool key listed twice in one upstream, naming both places', async () => {
+    const dir = await write({ upstreams: [{ name: 'a', baseUrl: 'http://h', keys: ['sk-one-secret', { key: 'sk-two-secret' }, { key: 'sk-one-secret', weight: 2 }] }], auth: { anonymous: true } });
+    const error = await configError(loadConfig({ cwd: dir, env: {} }));
+    expect(error.fieldPath).toBe('upstreams[0].keys[2]');
+    expect(error.problem).toContain('the same key as keys[0]');
+    expect(error.message).not.toContain('sk-one-secret');
+    // one key in two upstreams is two pools, and allowed
+    const two = await write({ upstreams: [{ name: 'a', baseUrl: 'http://h', keys: ['sk-one'] }, { name: 'b', route: '/b', baseUrl: 'http://h', keys: ['sk-one'] }], auth: { anonymous: true } });
+    expect((await loadConfig({ cwd: two, env: {} })).config.upstreams).toHaveLength(2);
+  });
+
+  it('drops a trailing /v1 of baseUrl by one rule, with a config file and without', async () => {
+    for (const [written, kept] of [
+      ['http://127.0.0.1:9101/v1', 'http://127.0.0.1:9101'],
+      ['http://127.0.0.1:9101/v1/', 'http://127.0.0.1:9101'],
+      ['https://openrouter.ai/api/v1', 'https://openrouter.ai/api'],
+      ['https://team.openai.azure.com/openai', 'https://team.openai.azure.com/openai'],
+      ['http://127.0.0.1:9101/v1beta', 'http://127.0.0.1:9101/v1beta'],
+    ]) {
+      const withFile_ = await write({ upstreams: [{ name: 'a', baseUrl: '${OPENAI_BASE_URL:-https://api.openai.com}' }] });
+      expect((await loadConfig({ cwd: withFile_, env: { OPENAI_BASE_URL: written } })).config.upstreams[0]!.baseUrl).toBe(kept);
+      const without = await withFile('unrelated.txt', '');
+      expect((await loadConfig({ cwd: without, env: { OPENAI_BASE_URL: written } })).config.upstreams[0]!.baseUrl).toBe(kept);
+    }
+  });
+
+  it('reads booleans and numbers from variables where the schema wants them, and names a value that is neither', async () => {
+    const dir = await write({
+      listen: { port: '${PORT}', trustProxy: '${HOPS:-0}' },
+      logs: { chat: '${LOG_CHAT}', access: '${LOG_ACCESS:-true}' },
+      cache: { chatCompletions: '${CACHE_CHAT_COMPLETION:-false}' },
+      upstreams: [{ name: 'a', baseUrl: 'http://h', retries: '${RETRIES}', injectStreamUsage: '${INJECT:-true}' }],
+    });
+    const { config } = await loadConfig({ cwd: dir, env: { PORT: '9100', LOG_CHAT: 'true', RETRIES: '4', HOPS: '1' } });
+    expect(config.listen.port).toBe(9100);
+    expect(config.listen.trustProxy).toBe(1);
+    expect(config.logs.chat).toBe(true);
+    expect(config.logs.access).toBe(true);
+    expect(config.cache.chatCompletions).toBe(false);
+    expect(config.upstreams[0]).toMatchObject({ retries: 4, injectStreamUsage: true });
+    const bad = await configError(loadConfig({ cwd: dir, env: { PORT: '9100', LOG_CHAT: 'maybe', RETRIES: '4' } }));
+    expect(bad.fieldPath).toBe('logs.chat');
+    expect(bad.problem).toBe('"maybe" (from the environment) is not a boolean (true or false)');
+    const badNumber = await configError(loadConfig({ cwd: dir, env: { PORT: 'eighty', LOG_CHAT: 'true', RETRIES: '4' } }));
+    expect(badNumber.fieldPath).toBe('listen.port');
+    expect(badNumber.problem).toContain('is not a number');
+    const outOfRange = await configError(loadConfig({ cwd: dir, env: { PORT: '9100', LOG_CHAT: 'true', RETRIES: '40' } }));
+    expect(outOfRange.fieldPath).toBe('upstreams[0].retries');
+    // a literal string in the file is still an error: only values from variables are read this way
+    const literal = await write({ upstreams: [{ name: 'a', baseUrl: 'http://h' }], logs: { chat: 'true' } });
+    expect((await configError(loadConfig({ cwd: literal, env: {} }))).fieldPath).toBe('logs.chat');
+  });
+});
+
 describe('parseRateString', () => {
   it('reads single and joined windows', () => {
     expect(parseRateString('60/minute')).toEqual([{ points: 60, durationMs: 60_000, text: '60/minute' }]);
