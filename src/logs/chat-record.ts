@@ -20,5 +20,7 @@ export interface ChatRecord {
   usage: Usage | null;
   /** The answer did not complete (client or upstream went away, or an error arrived). */
   aborted: boolean;
+  /** `hit` when the reply was replayed from the response cache. */
+  cache: 'hit' | null;
   error: string | null;
 }

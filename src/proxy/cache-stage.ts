@@ -6,6 +6,7 @@
 import { cacheKey } from '../cache/cache-key.js';
 import { chatCompletionEvents, storableBody, type CacheEntry } from '../cache/entry.js';
 import type { RequestContext } from './context.js';
+import { exchangeFromJson } from '../usage/exchange.js';
 import type { Hub } from './hub.js';
 import type { ResponseCache } from '../cache/response-cache.js';
 
@@ -93,6 +94,8 @@ function serveHit(ctx: RequestContext, hub: Hub, entry: CacheEntry): 'done' {
   ctx.cacheStatus = 'hit';
   ctx.usage = entry.usage;
   ctx.usageSource = entry.usage ? 'upstream' : undefined;
+  // The records (chat log, model) describe the answer replayed, as if it had come from upstream.
+  ctx.exchange = exchangeFromJson(entry.body);
   ctx.outcome.status = 200;
   ctx.outcome.ttfbMs = performance.now() - ctx.startedAt;
   const { res } = ctx;

@@ -141,6 +141,7 @@ function chatRecordOf(ctx: RequestContext): ChatRecord {
     finish_reason: exchange?.finishReason ?? null,
     usage: ctx.usage ?? null,
     aborted: !exchange?.complete || ctx.outcome.error !== undefined,
+    cache: ctx.cacheStatus === 'hit' ? 'hit' : null,
     error: ctx.outcome.error ?? null,
   };
 }

@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import OpenAI from 'openai';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
@@ -9,6 +9,9 @@ import KeyvRedis from '@keyv/redis';
 import { startMockUpstream, type MockUpstream } from '../mock-upstream/mock-upstream.js';
 import { startHub, type RunningHub } from '../helpers/hub.js';
 import { request } from '../helpers/http.js';
+import { readJsonLines } from '../helpers/logs.js';
+import { runCli } from '../helpers/cli.js';
+import type { ChatRecord } from '../../src/logs/chat-record.js';
 import { openStore, type Store } from '../../src/store/open-store.js';
 import { ResponseCache } from '../../src/cache/response-cache.js';
 import { canonicalJson, cacheKey } from '../../src/cache/cache-key.js';
@@ -46,6 +49,27 @@ describe('response cache', () => {
   }
   const sdk = (hubUrl: string, key = 'ann-cache-key-000000') => new OpenAI({ apiKey: key, baseURL: `${hubUrl}/v1`, maxRetries: 0 });
   const ask = { model: 'gpt-4o-mini', messages: [{ role: 'user' as const, content: 'cache me' }] };
+
+  it('logs a hit in the chat log with the reply it replayed, JSON and streamed alike, and logs convert exports it', async () => {
+    const running = await hub({ cache: { chatCompletions: true }, logs: { chat: true } });
+    const filled = await sdk(running.url).chat.completions.create(ask);
+    const reply = filled.choices[0]!.message.content;
+    expect(reply).toBeTruthy();
+    await sdk(running.url).chat.completions.create(ask);
+    const stream = await sdk(running.url).chat.completions.create({ ...ask, stream: true });
+    for await (const _ of stream) void _;
+    expect(mock.received).toHaveLength(1);
+    await running.close();
+    const records = await readJsonLines<ChatRecord>(running.config.logs.dir, 'chat-');
+    expect(records).toHaveLength(3);
+    expect(records[0]).toMatchObject({ assistant: reply, finish_reason: 'stop', aborted: false, cache: null });
+    for (const hit of records.slice(1)) expect(hit).toMatchObject({ assistant: reply, finish_reason: 'stop', aborted: false, cache: 'hit', model: filled.model });
+    const converted = path.join(dir, `converted-${randomBytes(3).toString('hex')}.json`);
+    const result = await runCli(['logs', 'convert', '--input', running.config.logs.dir, '--output', converted]);
+    expect(result.code).toBe(0);
+    const exchanges = JSON.parse(await readFile(converted, 'utf8')) as { assistant: string }[];
+    expect(exchanges.map((exchange) => exchange.assistant)).toEqual([reply, reply, reply]);
+  });
 
   it('misses, then hits without calling the upstream; the body field never goes upstream', async () => {
     const { url } = await hub();

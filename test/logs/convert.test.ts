@@ -27,6 +27,7 @@ function chat(i: number, overrides: Partial<ChatRecord> = {}): ChatRecord {
     finish_reason: 'stop',
     usage: { prompt_tokens: 10, completion_tokens: 2, total_tokens: 12 },
     aborted: false,
+    cache: null,
     error: null,
     ...overrides,
   };
