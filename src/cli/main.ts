@@ -33,6 +33,7 @@ export function buildProgram(): Command {
 }
 
 export async function main(argv: string[]): Promise<number> {
+  endQuietlyWhenStdoutCloses();
   const program = buildProgram();
   try {
     await program.parseAsync(argv);
@@ -42,7 +43,23 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
+/**
+ * `aifd logs convert --output - | head`: once the reader is gone, nothing more can be said; as Unix
+ * tools do, the command ends at once, quietly, with status 0.
+ */
+function endQuietlyWhenStdoutCloses(): void {
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(EXIT_OK);
+    throw err;
+  });
+}
+
+function isClosedPipe(err: unknown): boolean {
+  return (err as NodeJS.ErrnoException | undefined)?.code === 'EPIPE';
+}
+
 function reportError(err: unknown, debug: boolean): number {
+  if (isClosedPipe(err)) return EXIT_OK;
   if (err instanceof CommanderError) {
     if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return EXIT_OK;
     return EXIT_USAGE;

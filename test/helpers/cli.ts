@@ -14,6 +14,8 @@ export interface CliResult {
 export interface CliOptions {
   cwd?: string;
   env?: NodeJS.ProcessEnv;
+  /** Read this many bytes of stdout, then close it, as `| head -c N` does (0: closed before a byte). */
+  closeStdoutAfter?: number;
 }
 
 function childEnv(env: NodeJS.ProcessEnv | undefined): NodeJS.ProcessEnv {
@@ -26,7 +28,12 @@ export async function runCli(args: string[], options: CliOptions = {}): Promise<
   const child = spawn(process.execPath, [AIFD_BIN, ...args], { cwd: options.cwd, env: childEnv(options.env), stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  const limit = options.closeStdoutAfter;
+  if (limit === 0) child.stdout.destroy();
+  child.stdout.on('data', (chunk: Buffer) => {
+    stdout += chunk.toString();
+    if (limit !== undefined && stdout.length >= limit) child.stdout.destroy();
+  });
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const [code] = (await once(child, 'close')) as [number | null];
   return { code, stdout, stderr };
