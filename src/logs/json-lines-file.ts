@@ -28,32 +28,39 @@ export interface JsonLinesOptions {
 const MAX_BATCH = 1000;
 
 export function createJsonLinesFile(options: JsonLinesOptions): JsonLinesFile {
-  const transport = new DailyRotateFile({
-    dirname: options.dir,
-    filename: options.filename,
-    datePattern: 'YYYY-MM-DD',
-    utc: true,
-    zippedArchive: true,
-    maxSize: options.maxSize ?? '100m',
-    maxFiles: options.maxFiles ?? '30d',
-    auditFile: `${options.dir}/.${options.filename.replace('%DATE%', 'audit')}.json`,
-    format: winston.format.printf((info) => String(info.message)),
-  });
-  const logger = winston.createLogger({ level: 'info', transports: [transport], exitOnError: false });
   let failures = 0;
   const onError = (err: Error) => {
     failures++;
     if (failures === 1) options.log.error(`cannot write ${options.filename} in ${options.dir}; further failures are only counted`, { error: err.message });
   };
-  transport.on('error', onError);
-  logger.on('error', onError);
+  // The file (and its rotation's audit file) is made with the first line: a log that is never
+  // written, such as the SQL sink's fallback, leaves no empty file behind.
+  let opened: { logger: winston.Logger; transport: DailyRotateFile } | undefined;
+  const open = () => {
+    const transport = new DailyRotateFile({
+      dirname: options.dir,
+      filename: options.filename,
+      datePattern: 'YYYY-MM-DD',
+      utc: true,
+      zippedArchive: true,
+      maxSize: options.maxSize ?? '100m',
+      maxFiles: options.maxFiles ?? '30d',
+      auditFile: `${options.dir}/.${options.filename.replace('%DATE%', 'audit')}.json`,
+      format: winston.format.printf((info) => String(info.message)),
+    });
+    const logger = winston.createLogger({ level: 'info', transports: [transport], exitOnError: false });
+    transport.on('error', onError);
+    logger.on('error', onError);
+    return { logger, transport };
+  };
   let pending: string[] = [];
   const flush = () => {
     if (pending.length === 0) return;
     const lines = pending;
     pending = [];
     try {
-      logger.info(lines.length === 1 ? lines[0]! : lines.join('\n'));
+      opened ??= open();
+      opened.logger.info(lines.length === 1 ? lines[0]! : lines.join('\n'));
     } catch (err) {
       onError(err as Error);
     }
@@ -70,8 +77,9 @@ export function createJsonLinesFile(options: JsonLinesOptions): JsonLinesFile {
     close: () =>
       new Promise((resolve) => {
         flush();
-        transport.once('finish', () => resolve());
-        logger.end();
+        if (!opened) return resolve();
+        opened.transport.once('finish', () => resolve());
+        opened.logger.end();
         setTimeout(resolve, 2000).unref();
       }),
   };

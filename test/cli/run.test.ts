@@ -87,6 +87,18 @@ describe('aifd run', () => {
     expect(written.some((file) => file.endsWith(path.join('aifd-data', 'state.sqlite')))).toBe(true);
   });
 
+  it('creates a log file only when it has something to write: no empty sink-fallback file', async () => {
+    const cwd = await tempDir();
+    const daemon = await startDaemon(['--port', '0', '--admin-port', '0'], { cwd, env: { OPENAI_BASE_URL: mock.url } });
+    daemons.push(daemon);
+    await new OpenAI({ apiKey: 'sk-own', baseURL: `${daemon.url}/v1`, maxRetries: 0 }).models.list();
+    expect(await daemon.stop('SIGTERM')).toBe(0);
+    const logs = (await filesUnder(path.join(cwd, 'aifd-logs'))).map((file) => path.basename(file));
+    expect(logs.some((name) => name.startsWith('access-'))).toBe(true);
+    expect(logs.filter((name) => name.includes('sink-fallback'))).toEqual([]);
+    for (const file of await filesUnder(path.join(cwd, 'aifd-logs'))) expect((await readFile(file)).length, file).toBeGreaterThan(0);
+  });
+
   it('lets a stream finish after SIGTERM, then exits 0', async () => {
     const cwd = await tempDir();
     const daemon = await startDaemon(['--port', '0', '--admin-port', '0'], { cwd, env: { OPENAI_BASE_URL: mock.url } });
