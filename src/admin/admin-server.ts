@@ -9,7 +9,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { AifdError, openAIErrorBody } from '../errors.js';
 import type { Hub } from '../proxy/hub.js';
 import { createMetrics } from './metrics.js';
-import { LiveStats } from './live-stats.js';
+import { LiveStats, liveKeyName } from './live-stats.js';
 
 export interface AdminServer {
   listen(): Promise<AddressInfo>;
@@ -122,7 +122,7 @@ export function createAdminServer(hub: Hub, options: AdminOptions): AdminServer 
         keys: upstream.pool.size,
         queueLength: upstream.queue.length,
       })),
-      keys: hub.keyViews(),
+      keys: hub.keyViews().map((key) => ({ ...key, tokensPerMinute: totals.tokensPerMinuteByKey[liveKeyName(key.upstream, key.hash)] ?? 0 })),
       totals,
       cache: hub.cache?.counters ?? null,
       store: storeState(hub),

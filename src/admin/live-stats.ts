@@ -11,7 +11,10 @@ export interface LiveTotals {
   errorRate: number;
   p50Ms: number;
   p99Ms: number;
+  /** Tokens of the answers that ended in the last 60 s (cache hits and pass-through included). */
   tokensPerMinute: number;
+  /** The same, per pool key (`upstream/hash`): the part of `tokensPerMinute` each key served. */
+  tokensPerMinuteByKey: Record<string, number>;
   users: { user: string; requests: number; tokens: number; nearest?: { limit: string; share: number } | null }[];
   recentErrors: { at: string; error: string; path: string; user: string | null }[];
 }
@@ -31,6 +34,12 @@ interface Second {
   tokens: number;
   latency: Uint32Array;
   users: Map<string, { requests: number; tokens: number }>;
+  keys: Map<string, number>;
+}
+
+/** How a pool key is named in `tokensPerMinuteByKey`. */
+export function liveKeyName(upstream: string, hash: string): string {
+  return `${upstream}/${hash}`;
 }
 
 interface RecentError {
@@ -57,6 +66,10 @@ export class LiveStats {
       user.tokens += tokens;
       bucket.users.set(record.user, user);
     }
+    if (record.key && record.upstream && tokens > 0) {
+      const name = liveKeyName(record.upstream, record.key);
+      bucket.keys.set(name, (bucket.keys.get(name) ?? 0) + tokens);
+    }
     if (record.error !== null) {
       this.errors.push({ at: now, error: record.error, path: record.path, user: record.user });
       if (this.errors.length > RECENT_ERRORS) this.errors.shift();
@@ -71,7 +84,9 @@ export class LiveStats {
     let tokens = 0;
     const latency = new Uint32Array(LATENCY_BUCKETS);
     const users = new Map<string, { user: string; requests: number; tokens: number }>();
+    const byKey: Record<string, number> = {};
     for (const bucket of recent) {
+      for (const [name, keyTokens] of bucket.keys) byKey[name] = (byKey[name] ?? 0) + keyTokens;
       requests += bucket.requests;
       failed += bucket.failed;
       tokens += bucket.tokens;
@@ -90,6 +105,7 @@ export class LiveStats {
       p50Ms: percentile(latency, requests, 0.5),
       p99Ms: percentile(latency, requests, 0.99),
       tokensPerMinute: tokens,
+      tokensPerMinuteByKey: byKey,
       users: [...users.values()].sort((a, b) => b.requests - a.requests).slice(0, 10),
       recentErrors: this.errors
         .filter((error) => error.at >= from)
@@ -103,7 +119,7 @@ export class LiveStats {
     const slot = second % WINDOW_SECONDS;
     let bucket = this.seconds[slot];
     if (!bucket || bucket.second !== second) {
-      bucket = { second, requests: 0, failed: 0, tokens: 0, latency: bucket?.latency.fill(0) ?? new Uint32Array(LATENCY_BUCKETS), users: new Map() };
+      bucket = { second, requests: 0, failed: 0, tokens: 0, latency: bucket?.latency.fill(0) ?? new Uint32Array(LATENCY_BUCKETS), users: new Map(), keys: new Map() };
       this.seconds[slot] = bucket;
     }
     return bucket;

@@ -19,6 +19,8 @@ export interface KeyView {
   promptTokens: number;
   completionTokens: number;
   requestsPerMinute: number;
+  /** Tokens this key served in the last 60 s, as the live totals count them (the admin listener adds it). */
+  tokensPerMinute?: number;
   remainingRequests: number | null;
   remainingTokens: number | null;
   resetRequestsInMs: number | null;

@@ -28,7 +28,6 @@ export function App({ source, onGiveUp, interactive = true }: { source: EventsSo
             const past = before[key.hash];
             next[key.hash] = {
               requestsPerMinute: [...(past?.requestsPerMinute ?? []), key.requestsPerMinute].slice(-20),
-              tokens: [...(past?.tokens ?? []), key.promptTokens + key.completionTokens].slice(-60),
             };
           }
           return next;

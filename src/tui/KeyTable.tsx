@@ -52,15 +52,6 @@ function compact(value: number | null): string {
 /** What the view remembers of a key across snapshots (about one a second). */
 export interface KeyHistory {
   requestsPerMinute: readonly number[];
-  /** Total tokens at each snapshot. */
-  tokens: readonly number[];
-}
-
-/** Tokens per minute from the change of the running total over the remembered snapshots. */
-export function tokensPerMinute(history: KeyHistory | undefined, snapshotEveryMs = 1000): number {
-  const tokens = history?.tokens ?? [];
-  if (tokens.length < 2) return 0;
-  return Math.round(((tokens.at(-1)! - tokens[0]!) / ((tokens.length - 1) * snapshotEveryMs)) * 60_000);
 }
 
 export function KeyTable({ keys, sort, focused, rows, history = {} }: { keys: readonly KeyView[]; sort: KeySort; focused: boolean; rows: number; history?: Readonly<Record<string, KeyHistory>> }) {
@@ -80,7 +71,7 @@ export function KeyTable({ keys, sort, focused, rows, history = {} }: { keys: re
           {`${bar(key.inFlight, busiest)} ${String(key.inFlight).padEnd(4)}`}
           {String(key.requestsPerMinute).slice(0, 6).padEnd(8)}
           {sparkline(history[key.hash]?.requestsPerMinute ?? [], 6) + ' '}
-          {compact(tokensPerMinute(history[key.hash])).padEnd(8)}
+          {compact(key.tokensPerMinute ?? 0).padEnd(8)}
           {`${compact(key.remainingRequests)}/${compact(key.remainingTokens)}`.padEnd(13)}
           {countdown(key.recoversInMs)}
         </Text>

@@ -77,6 +77,15 @@ describe('admin listener', () => {
     expect(families.some((f) => f.name === 'aifd_process_cpu_seconds_total')).toBe(true);
   });
 
+  it("gives each key's tokens per minute by the totals' definition: the keys add up to the total", async () => {
+    const state = (await get('/state', TOKEN)).json();
+    const keys = state.keys as { tokensPerMinute: number }[];
+    expect(keys).toHaveLength(2);
+    expect(state.totals.tokensPerMinute).toBeGreaterThan(0);
+    expect(keys.reduce((sum, key) => sum + key.tokensPerMinute, 0)).toBe(state.totals.tokensPerMinute);
+    expect(keys.every((key) => key.tokensPerMinute > 0)).toBe(true);
+  });
+
   it('puts users nearest their own limits first in the state', async () => {
     const state = (await get('/state', TOKEN)).json();
     expect(state.totals.users[0]).toMatchObject({ user: 'ann', nearest: { limit: 'user ann requests', share: 1 } });

@@ -32,4 +32,22 @@ describe('live totals of the last minute', () => {
     expect(totals.users).toHaveLength(7);
     expect(totals.users.reduce((sum, user) => sum + user.requests, 0)).toBe(59 * 2000);
   });
+
+  it('counts tokens per minute per key by the same definition as the total', () => {
+    const stats = new LiveStats();
+    const t0 = 3_000_000;
+    const usage = (total: number) => ({ prompt_tokens: total - 1, completion_tokens: 1, total_tokens: total });
+    // Spread over 90 s: only the last 60 s count, for the total and for each key alike.
+    for (let s = 0; s < 90; s++) {
+      stats.add(record(1, { upstream: 'openai', key: 'aaaaaaaaaaaa', usage: usage(100) }), t0 + s * 1000);
+      stats.add(record(1, { upstream: 'openai', key: 'bbbbbbbbbbbb', usage: usage(50) }), t0 + s * 1000);
+      if (s % 2 === 0) stats.add(record(1, { upstream: 'openai', key: 'cccccccccccc', usage: usage(30) }), t0 + s * 1000);
+    }
+    const totals = stats.totals(t0 + 89_500);
+    expect(totals.tokensPerMinuteByKey).toEqual({ 'openai/aaaaaaaaaaaa': 6000, 'openai/bbbbbbbbbbbb': 3000, 'openai/cccccccccccc': 900 });
+    expect(Object.values(totals.tokensPerMinuteByKey).reduce((sum, tokens) => sum + tokens, 0)).toBe(totals.tokensPerMinute);
+    // a cache hit (no key) is in the total only
+    stats.add(record(1, { usage: usage(7) }), t0 + 89_600);
+    expect(stats.totals(t0 + 89_700).tokensPerMinute).toBe(9907);
+  });
 });

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { render } from 'ink-testing-library';
 import { once } from 'node:events';
 import { Dashboard } from '../../src/tui/Dashboard.js';
-import { sparkline, tokensPerMinute } from '../../src/tui/KeyTable.js';
+import { sparkline } from '../../src/tui/KeyTable.js';
 import { App } from '../../src/tui/App.js';
 import type { Connection, HubSnapshot } from '../../src/tui/snapshot.js';
 import type { KeyView } from '../../src/keys/snapshot.js';
@@ -43,7 +43,7 @@ function snapshot(keys: KeyView[]): HubSnapshot {
     inFlight: 2,
     upstreams: [{ name: 'openai', route: '/', mode: 'pool', keys: keys.length, queueLength: 0 }],
     keys,
-    totals: { requestsPerSecond: 3.2, errorRate: 0.01, p50Ms: 120, p99Ms: 900, tokensPerMinute: 12345, users: [{ user: 'ann', requests: 42, tokens: 9000 }], recentErrors: [{ at: '2026-11-29T20:01:02.000Z', error: 'rate_limit_exceeded', path: '/v1/chat/completions', user: 'ann' }] },
+    totals: { requestsPerSecond: 3.2, errorRate: 0.01, p50Ms: 120, p99Ms: 900, tokensPerMinute: 12345, tokensPerMinuteByKey: {}, users: [{ user: 'ann', requests: 42, tokens: 9000 }], recentErrors: [{ at: '2026-11-29T20:01:02.000Z', error: 'rate_limit_exceeded', path: '/v1/chat/completions', user: 'ann' }] },
   };
 }
 
@@ -73,12 +73,11 @@ describe('Dashboard frames', () => {
   });
 
   it('draws each key\'s recent load as a sparkline, and users nearest their limits', () => {
-    const s = snapshot([key({})]);
+    const s = snapshot([key({ tokensPerMinute: 6000 })]);
     s.totals.users = [{ user: 'ann', requests: 42, tokens: 9000, nearest: { limit: 'user ann daily budget', share: 0.86 } }];
-    const frame = render(<Dashboard connection={live(s)} sort="load" pane="users" paused={false} rows={24} history={{ abcdef012345: { requestsPerMinute: [0, 1, 2, 4, 8], tokens: [1000, 1100, 1200, 1300, 1400] } }} />).lastFrame()!;
+    const frame = render(<Dashboard connection={live(s)} sort="load" pane="users" paused={false} rows={24} history={{ abcdef012345: { requestsPerMinute: [0, 1, 2, 4, 8] } }} />).lastFrame()!;
     expect(frame).toContain('▂▃▅█');
     expect(frame).toMatch(/▂▃▅█\s+6000\s/);
-    expect(tokensPerMinute(undefined)).toBe(0);
     expect(frame).toContain('86% of user ann daily budget');
     expect(sparkline([5, 5, 5])).toBe('███     ');
     expect(sparkline([])).toBe('        ');
