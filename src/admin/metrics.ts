@@ -136,6 +136,9 @@ export function createMetrics(hub: Hub): Metrics {
         tokens.inc({ kind: 'prompt', model }, record.usage.prompt_tokens);
         tokens.inc({ kind: 'completion', model }, record.usage.completion_tokens);
         if (record.usage.cached_tokens) tokens.inc({ kind: 'cached', model }, record.usage.cached_tokens);
+        if (record.usage.audio_prompt_tokens) tokens.inc({ kind: 'audio_prompt', model }, record.usage.audio_prompt_tokens);
+        if (record.usage.audio_completion_tokens) tokens.inc({ kind: 'audio_completion', model }, record.usage.audio_completion_tokens);
+        if (record.usage.reasoning_tokens) tokens.inc({ kind: 'reasoning', model }, record.usage.reasoning_tokens);
       }
       if (record.attempts > 1 && record.upstream) retries.inc({ upstream: record.upstream }, record.attempts - 1);
       if (record.cache) cache.inc({ result: record.cache });

@@ -46,7 +46,7 @@ export async function usage(options: UsageOptions): Promise<void> {
   const unpricedTotal = report.reduce((sum, group) => sum + group.unpricedRequests, 0);
   process.stdout.write(
     renderTable(
-      [options.by.toUpperCase(), 'REQUESTS', 'ERRORS', 'PROMPT', 'CACHED', 'COMPLETION', 'COST USD', 'UNPRICED'],
+      [options.by.toUpperCase(), 'REQUESTS', 'ERRORS', 'PROMPT', 'CACHED', 'AUDIO IN', 'COMPLETION', 'REASONING', 'AUDIO OUT', 'COST USD', 'UNPRICED'],
       [
         ...report.map((group) => [
           group.group,
@@ -54,11 +54,14 @@ export async function usage(options: UsageOptions): Promise<void> {
           String(group.errors),
           String(group.promptTokens),
           String(group.cachedTokens),
+          String(group.audioPromptTokens),
           String(group.completionTokens),
+          String(group.reasoningTokens),
+          String(group.audioCompletionTokens),
           group.costUsd.toFixed(4),
           group.unpricedRequests > 0 ? `${group.unpricedRequests} (${group.unpriced.join(', ')})` : '-',
         ]),
-        ['total', String(report.reduce((s, g) => s + g.requests, 0)), '', '', '', '', unpricedTotal > 0 ? `≥ ${total.toFixed(4)}` : total.toFixed(4), unpricedTotal > 0 ? String(unpricedTotal) : ''],
+        ['total', String(report.reduce((s, g) => s + g.requests, 0)), '', '', '', '', '', '', '', unpricedTotal > 0 ? `≥ ${total.toFixed(4)}` : total.toFixed(4), unpricedTotal > 0 ? String(unpricedTotal) : ''],
       ],
     ),
   );

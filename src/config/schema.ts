@@ -304,6 +304,10 @@ const priceSchema = z.strictObject({
   input: z.number().min(0).describe('USD per 1M prompt tokens'),
   output: z.number().min(0).default(0).describe('USD per 1M completion tokens'),
   cachedInput: z.number().min(0).optional().describe('USD per 1M cached prompt tokens (default: input)'),
+  audioInput: z.number().min(0).optional().describe('USD per 1M audio prompt tokens (default: input)'),
+  cachedAudioInput: z.number().min(0).optional().describe('USD per 1M cached audio prompt tokens (default: cachedInput)'),
+  audioOutput: z.number().min(0).optional().describe('USD per 1M audio completion tokens (default: output)'),
+  imageInput: z.number().min(0).optional().describe('USD per 1M image prompt tokens, where the API counts them apart (default: input)'),
 });
 
 export const hubConfigSchema = z

@@ -12,7 +12,7 @@ import type { LimitsConfig, BudgetConfig } from '../config/schema.js';
 import { parseRateString, type RateWindow } from '../config/rate-string.js';
 import { AifdError, type ErrorCode } from '../errors.js';
 import type { Clock } from '../util/clock.js';
-import { costOf, type PriceTable } from '../usage/prices.js';
+import { costOf, type PricedUsage, type PriceTable } from '../usage/prices.js';
 import type { Usage } from '../usage/usage.js';
 import { periodAt, type Period } from './calendar.js';
 import type { Counters } from './counters.js';
@@ -33,6 +33,8 @@ export interface TokenRequest {
   model: string | undefined;
   /** Estimated prompt tokens. */
   promptTokens: number;
+  /** Of those, audio (priced at the audio rate). */
+  audioPromptTokens?: number;
   /** The answer's ceiling (max_tokens), if the request sets one. */
   maxTokens: number | undefined;
 }
@@ -118,7 +120,7 @@ export class Limits {
     const takenRequests = await this.take(requestLimits.map((limit) => ({ limit, points: 1 })), headers);
     if (!tokens) return { headers, settle: async () => undefined };
     const reservedTokens = tokens.promptTokens + (tokens.maxTokens ?? this.typicalOutputFor(tokens.model));
-    const reservedCost = this.microUsd(tokens.model, { prompt_tokens: tokens.promptTokens, completion_tokens: reservedTokens - tokens.promptTokens });
+    const reservedCost = this.microUsd(tokens.model, { prompt_tokens: tokens.promptTokens, audio_prompt_tokens: tokens.audioPromptTokens, completion_tokens: reservedTokens - tokens.promptTokens });
     const budgets = this.budgetLimits(subject);
     if (reservedCost === undefined && budgets.length > 0 && this.config.budgets!.unpriced === 'deny') {
       await this.giveBack(takenRequests);
@@ -295,7 +297,7 @@ export class Limits {
     return windows;
   }
 
-  private microUsd(model: string | undefined, usage: Pick<Usage, 'prompt_tokens' | 'completion_tokens' | 'cached_tokens'>): number | undefined {
+  private microUsd(model: string | undefined, usage: PricedUsage): number | undefined {
     if (!model) return undefined;
     const cost = costOf(this.prices, model, usage);
     return cost === undefined ? undefined : Math.ceil(cost * MICRO_USD);

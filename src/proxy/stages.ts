@@ -15,7 +15,7 @@ import type { Limits, TokenRequest } from '../limits/limits.js';
 import type { Authenticator } from '../auth/authenticate.js';
 import { fillCache, serveFromCache } from './cache-stage.js';
 import { consumesTokens } from '../usage/account.js';
-import { estimatePromptTokens } from '../usage/estimate.js';
+import { estimatePrompt } from '../usage/estimate.js';
 
 export type StageResult = 'next' | 'done';
 export type Stage = (ctx: RequestContext, hub: Hub) => Promise<StageResult> | StageResult;
@@ -153,9 +153,11 @@ async function admitTo(limits: Limits, ctx: RequestContext): Promise<StageResult
     const json = ctx.info.json;
     // An alias is priced and counted as the model behind it.
     const model = ctx.targets?.[0]?.model ?? ctx.info.model;
+    const prompt = await estimatePrompt(model, json);
     tokens = {
       model,
-      promptTokens: await estimatePromptTokens(model, json),
+      promptTokens: prompt.tokens,
+      audioPromptTokens: prompt.audioTokens,
       maxTokens: firstNumber(json?.max_tokens, json?.max_completion_tokens, json?.max_output_tokens),
     };
   }

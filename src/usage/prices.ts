@@ -1,29 +1,19 @@
 /**
- * What tokens cost, per model, in USD per million tokens. The built-in table holds OpenAI's list
- * prices for common models as of 2025 (standard tier); `prices` in the config overrides or adds.
+ * What tokens cost, per model, in USD per million tokens: the built-in table (`prices.json`, OpenAI's
+ * list prices with their source and date) under the config's `prices`, which override or add.
  * Model names match exactly first, then by the longest glob.
  */
 import type { PriceConfig } from '../config/schema.js';
 import { globMatch } from '../util/glob.js';
+import builtIn from './prices.json' with { type: 'json' };
 import type { Usage } from './usage.js';
 
 export type PriceTable = Record<string, PriceConfig>;
 
-export const BUILT_IN_PRICES: PriceTable = {
-  'gpt-4o': { input: 2.5, output: 10, cachedInput: 1.25 },
-  'gpt-4o-2024-*': { input: 2.5, output: 10, cachedInput: 1.25 },
-  'gpt-4o-mini*': { input: 0.15, output: 0.6, cachedInput: 0.075 },
-  'gpt-4.1': { input: 2, output: 8, cachedInput: 0.5 },
-  'gpt-4.1-2025-*': { input: 2, output: 8, cachedInput: 0.5 },
-  'gpt-4.1-mini*': { input: 0.4, output: 1.6, cachedInput: 0.1 },
-  'gpt-4.1-nano*': { input: 0.1, output: 0.4, cachedInput: 0.025 },
-  'o3-mini*': { input: 1.1, output: 4.4, cachedInput: 0.55 },
-  'o4-mini*': { input: 1.1, output: 4.4, cachedInput: 0.275 },
-  'gpt-3.5-turbo*': { input: 0.5, output: 1.5 },
-  'text-embedding-3-small': { input: 0.02, output: 0 },
-  'text-embedding-3-large': { input: 0.13, output: 0 },
-  'text-embedding-ada-002': { input: 0.1, output: 0 },
-};
+export const BUILT_IN_PRICES: PriceTable = builtIn.models;
+
+/** Where the built-in prices come from, and when they were read. */
+export const BUILT_IN_PRICES_SOURCE = { source: builtIn.source, retrieved: builtIn.retrieved };
 
 export function priceTable(overrides: PriceTable | undefined): PriceTable {
   return { ...BUILT_IN_PRICES, ...overrides };
@@ -54,11 +44,34 @@ function searchPrice(table: PriceTable, model: string): PriceConfig | undefined 
   return best?.price;
 }
 
-/** USD for the given token counts, or undefined when the model has no price. */
-export function costOf(table: PriceTable, model: string, usage: Pick<Usage, 'prompt_tokens' | 'completion_tokens' | 'cached_tokens'>): number | undefined {
+/** The counts a cost is computed from: usage as the upstream reports it, or a reservation's estimate. */
+export type PricedUsage = Pick<Usage, 'prompt_tokens' | 'completion_tokens'> &
+  Partial<Pick<Usage, 'cached_tokens' | 'audio_prompt_tokens' | 'image_prompt_tokens' | 'audio_completion_tokens'>>;
+
+/**
+ * USD for the given token counts, or undefined when the model has no price. Each kind of token is
+ * billed at its own rate: audio and image prompt tokens and audio completion tokens are parts of
+ * prompt_tokens and completion_tokens; cached tokens are taken from the audio part first only when
+ * there are more of them than text (Realtime caches audio too).
+ */
+export function costOf(table: PriceTable, model: string, usage: PricedUsage): number | undefined {
   const price = priceFor(table, model);
   if (!price) return undefined;
+  const audioIn = usage.audio_prompt_tokens ?? 0;
+  const imageIn = usage.image_prompt_tokens ?? 0;
+  const textIn = Math.max(0, usage.prompt_tokens - audioIn - imageIn);
   const cached = usage.cached_tokens ?? 0;
-  const uncached = Math.max(0, usage.prompt_tokens - cached);
-  return (uncached * price.input + cached * (price.cachedInput ?? price.input) + usage.completion_tokens * price.output) / 1_000_000;
+  const cachedText = Math.min(cached, textIn);
+  const cachedAudio = Math.min(cached - cachedText, audioIn);
+  const audioOut = Math.min(usage.audio_completion_tokens ?? 0, usage.completion_tokens);
+  const cachedRate = price.cachedInput ?? price.input;
+  const micro =
+    (textIn - cachedText) * price.input +
+    cachedText * cachedRate +
+    (audioIn - cachedAudio) * (price.audioInput ?? price.input) +
+    cachedAudio * (price.cachedAudioInput ?? cachedRate) +
+    imageIn * (price.imageInput ?? price.input) +
+    (usage.completion_tokens - audioOut) * price.output +
+    audioOut * (price.audioOutput ?? price.output);
+  return micro / 1_000_000;
 }

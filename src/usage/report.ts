@@ -9,6 +9,12 @@ export interface UsageGroup {
   promptTokens: number;
   completionTokens: number;
   cachedTokens: number;
+  /** Of the prompt and completion tokens, audio; of the prompt, images; of the completion, reasoning. */
+  audioPromptTokens: number;
+  audioCompletionTokens: number;
+  imagePromptTokens: number;
+  reasoningTokens: number;
+  /** Each kind of token at its own rate. */
   costUsd: number;
   /** Models in this group without a price (their tokens are not in the cost). */
   unpriced: string[];
@@ -16,17 +22,26 @@ export interface UsageGroup {
   unpricedRequests: number;
 }
 
+const SUMMED = ['requests', 'errors', 'promptTokens', 'completionTokens', 'cachedTokens', 'audioPromptTokens', 'audioCompletionTokens', 'imagePromptTokens', 'reasoningTokens'] as const;
+
 export function buildUsageReport(rows: readonly UsageRow[], prices: PriceTable): UsageGroup[] {
   const groups = new Map<string, UsageGroup>();
   for (const row of rows) {
     let group = groups.get(row.group);
-    if (!group) groups.set(row.group, (group = { group: row.group, requests: 0, errors: 0, promptTokens: 0, completionTokens: 0, cachedTokens: 0, costUsd: 0, unpriced: [], unpricedRequests: 0 }));
-    group.requests += row.requests;
-    group.errors += row.errors;
-    group.promptTokens += row.promptTokens;
-    group.completionTokens += row.completionTokens;
-    group.cachedTokens += row.cachedTokens;
-    const cost = costOf(prices, row.model, { prompt_tokens: row.promptTokens, completion_tokens: row.completionTokens, cached_tokens: row.cachedTokens });
+    if (!group) {
+      group = { group: row.group, costUsd: 0, unpriced: [], unpricedRequests: 0 } as unknown as UsageGroup;
+      for (const field of SUMMED) group[field] = 0;
+      groups.set(row.group, group);
+    }
+    for (const field of SUMMED) group[field] += row[field];
+    const cost = costOf(prices, row.model, {
+      prompt_tokens: row.promptTokens,
+      completion_tokens: row.completionTokens,
+      cached_tokens: row.cachedTokens,
+      audio_prompt_tokens: row.audioPromptTokens,
+      audio_completion_tokens: row.audioCompletionTokens,
+      image_prompt_tokens: row.imagePromptTokens,
+    });
     if (cost !== undefined) group.costUsd += cost;
     else if (row.promptTokens + row.completionTokens > 0) {
       group.unpricedRequests += row.requests - row.errors;

@@ -121,14 +121,14 @@ describe('aifd run', () => {
     await writeFile(
       path.join(cwd, 'hub.config.json'),
       JSON.stringify({
-        upstreams: [{ name: 'openai', baseUrl: mock.url, keys: ['${KEY}'], models: ['gpt-4o*', 'gpt-4'] }],
+        upstreams: [{ name: 'openai', baseUrl: mock.url, keys: ['${KEY}'], models: ['gpt-4o*', 'gpt-4-32k'] }],
         auth: { forwardKeys: [{ key: TEAM_A, user: 'ann' }] },
         limits: { routes: { '/v1/chat/completions': '100/minute' }, budgets: { users: { '*': { daily: 5 } } } },
       }),
     );
     const daemon = await startDaemon(['--port', '0', '--admin-port', '0'], { cwd, env: { KEY: KEY_1 } });
     daemons.push(daemon);
-    await daemon.waitForStderr(/models without a price are refused to callers with a USD budget: gpt-4;/);
+    await daemon.waitForStderr(/models without a price are refused to callers with a USD budget: gpt-4-32k;/);
     expect(daemon.stderr()).toMatch(/route\s+\/v1\/chat\/completions 100\/minute \(shared by all callers\)/);
     expect(daemon.stderr()).toMatch(/budget\s+user \*: \$5 daily/);
     expect(daemon.stderr()).not.toContain(KEY_1);

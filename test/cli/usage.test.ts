@@ -36,8 +36,8 @@ describe('aifd usage', () => {
     await ann.chat.completions.create({ model: 'gpt-4o-mini', messages: [] });
     await ann.chat.completions.create({ model: 'gpt-4o-mini', messages: [] });
     await bob.embeddings.create({ model: 'text-embedding-3-small', input: 'x' });
-    await bob.chat.completions.create({ model: 'gpt-4', messages: [] });
-    await bob.chat.completions.create({ model: 'gpt-4', messages: [] });
+    await bob.chat.completions.create({ model: 'gpt-4-32k', messages: [] });
+    await bob.chat.completions.create({ model: 'gpt-4-32k', messages: [] });
     expect(await daemon.stop('SIGTERM')).toBe(0);
 
     const chatUsage = fixtureJson<{ usage: { prompt_tokens: number; completion_tokens: number } }>('chat-completion.json').usage;
@@ -47,15 +47,15 @@ describe('aifd usage', () => {
     const annGroup = groups.find((g: { group: string }) => g.group === 'ann');
     expect(annGroup).toMatchObject({ requests: 2, promptTokens: 2 * chatUsage.prompt_tokens, completionTokens: 2 * chatUsage.completion_tokens, unpriced: [] });
     expect(annGroup.costUsd).toBeCloseTo((2 * chatUsage.prompt_tokens * 1 + 2 * chatUsage.completion_tokens * 2) / 1_000_000, 10);
-    // gpt-4 has no price: its requests are named as unpriced, not counted as $0
-    expect(groups.find((g: { group: string }) => g.group === 'bob')).toMatchObject({ requests: 3, unpriced: ['gpt-4'], unpricedRequests: 2 });
+    // gpt-4-32k has no price: its requests are named as unpriced, not counted as $0
+    expect(groups.find((g: { group: string }) => g.group === 'bob')).toMatchObject({ requests: 3, unpriced: ['gpt-4-32k'], unpricedRequests: 2 });
     expect(annGroup.unpricedRequests).toBe(0);
 
     const byModel = await runCli(['usage', '--by', 'model'], { cwd: dir });
     expect(byModel.code).toBe(0);
     expect(byModel.stdout).toMatch(/gpt-4o-mini-2024-07-18\s+2/);
     expect(byModel.stdout).toContain('total');
-    expect(byModel.stdout).toMatch(/gpt-4\s+2\s.*\s2 \(gpt-4\)/);
+    expect(byModel.stdout).toMatch(/gpt-4-32k\s+2\s.*\s2 \(gpt-4-32k\)/);
     expect(byModel.stdout).toMatch(/total\s+5\s+≥ [\d.]+\s+2/);
     const bad = await runCli(['usage', '--by', 'planet'], { cwd: dir });
     expect(bad.code).toBe(2);

@@ -106,7 +106,7 @@ describe('limits over HTTP', () => {
   it('refuses a model without a price to a caller with a budget, before calling upstream; gpt-3.5-turbo is counted', async () => {
     const { url } = await hub({ budgets: { users: { '*': { daily: 0.0000001 } } } });
     const ann = await client(url, 'ann');
-    for (const model of ['gpt-4', 'gpt-5', 'o1']) {
+    for (const model of ['gpt-4-32k', 'llama3', 'ft:gpt-4o-mini:team::abc']) {
       const error = (await ann.chat.completions.create({ model, messages: [{ role: 'user', content: 'hi' }] }).catch((err: unknown) => err)) as InstanceType<typeof OpenAI.APIError>;
       expect(error).toBeInstanceOf(OpenAI.PermissionDeniedError);
       expect(error.code).toBe('model_not_priced');
@@ -120,7 +120,7 @@ describe('limits over HTTP', () => {
   it('lets a model without a price through with budgets.unpriced: allow', async () => {
     const { url } = await hub({ budgets: { unpriced: 'allow', users: { '*': { daily: 0.0000001 } } } });
     const ann = await client(url, 'ann');
-    for (let i = 0; i < 3; i++) await ann.chat.completions.create({ model: 'gpt-4', messages: [{ role: 'user', content: 'hi' }] });
+    for (let i = 0; i < 3; i++) await ann.chat.completions.create({ model: 'gpt-4-32k', messages: [{ role: 'user', content: 'hi' }] });
     expect(mock.received).toHaveLength(3);
   });
 

@@ -217,19 +217,19 @@ for (const [name, backend] of backends()) {
       const clock = new TestClock(Date.UTC(2026, 10, 3, 12));
       const subject = user(`unpriced-${randomBytes(3).toString('hex')}`);
       const deny = limits({ user: { requests: '100/minute' }, budgets: { users: { '*': { daily: 0.000001 } } } }, clock);
-      const refused = await refusal(deny.admit(subject, { model: 'gpt-4', promptTokens: 10, maxTokens: 10 }));
+      const refused = await refusal(deny.admit(subject, { model: 'gpt-4-32k', promptTokens: 10, maxTokens: 10 }));
       expect(refused.code).toBe('model_not_priced');
       expect(refused.status).toBe(403);
-      expect(refused.message).toContain('"gpt-4" has no price');
+      expect(refused.message).toContain('"gpt-4-32k" has no price');
       const priced = await refusal(deny.admit(subject, { model: 'test-model', promptTokens: 10, maxTokens: 10 }));
       expect(priced.code).toBe('budget_exceeded');
       // neither refused request used up a request
       expect((await deny.admit(subject, undefined)).headers['x-ratelimit-remaining-requests']).toBe('99');
       const allow = limits({ budgets: { unpriced: 'allow', users: { '*': { daily: 0.000001 } } } }, clock);
-      for (let i = 0; i < 3; i++) await allow.admit(subject, { model: 'gpt-4', promptTokens: 10, maxTokens: 10 });
+      for (let i = 0; i < 3; i++) await allow.admit(subject, { model: 'gpt-4-32k', promptTokens: 10, maxTokens: 10 });
       // a caller without a budget is not refused either way
       const noBudget = limits({ budgets: { users: { someone: { daily: 1 } } } }, clock);
-      await noBudget.admit(subject, { model: 'gpt-4', promptTokens: 10, maxTokens: 10 });
+      await noBudget.admit(subject, { model: 'gpt-4-32k', promptTokens: 10, maxTokens: 10 });
     });
 
     it('routes: one count shared by every caller; routesPerUser: a count for each caller', async () => {

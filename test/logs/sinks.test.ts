@@ -173,6 +173,40 @@ async function storedRow(name: string, id: string): Promise<Record<string, unkno
   return { ...rest, stream: stream === null ? null : Boolean(Number(stream)) };
 }
 
+/** The table as versions before the audio, image and reasoning columns made it, with one row in it. */
+const OLD_TABLE: Record<string, string> = {
+  sqlite: `CREATE TABLE aifd_requests (id TEXT PRIMARY KEY, ts TEXT NOT NULL, user_name TEXT, ip TEXT, method TEXT, route TEXT, path TEXT, model TEXT,
+    stream INTEGER, status INTEGER, upstream TEXT, key_hash TEXT, attempts INTEGER, cache TEXT, ttfb_ms REAL, duration_ms REAL, prompt_tokens INTEGER,
+    completion_tokens INTEGER, total_tokens INTEGER, cached_tokens INTEGER, usage_source TEXT, error TEXT)`,
+  postgres: `CREATE TABLE aifd_requests (id TEXT PRIMARY KEY, ts TIMESTAMPTZ NOT NULL, user_name TEXT, ip TEXT, method TEXT, route TEXT, path TEXT, model TEXT,
+    stream BOOLEAN, status INTEGER, upstream TEXT, key_hash TEXT, attempts INTEGER, cache TEXT, ttfb_ms DOUBLE PRECISION, duration_ms DOUBLE PRECISION,
+    prompt_tokens INTEGER, completion_tokens INTEGER, total_tokens INTEGER, cached_tokens INTEGER, usage_source TEXT, error TEXT)`,
+  mariadb: `CREATE TABLE aifd_requests (id VARCHAR(64) PRIMARY KEY, ts DATETIME(3) NOT NULL, user_name VARCHAR(255), ip VARCHAR(64), method VARCHAR(16),
+    route VARCHAR(255), path TEXT, model VARCHAR(255), stream BOOLEAN, status INT, upstream VARCHAR(255), key_hash VARCHAR(32), attempts INT,
+    cache VARCHAR(16), ttfb_ms DOUBLE, duration_ms DOUBLE, prompt_tokens INT, completion_tokens INT, total_tokens INT, cached_tokens INT,
+    usage_source VARCHAR(16), error VARCHAR(255), INDEX aifd_requests_ts (ts))`,
+};
+const OLD_ROW = `INSERT INTO aifd_requests (id, ts, user_name, model, prompt_tokens, completion_tokens, total_tokens) VALUES ('old-${RUN}', '2026-11-01 10:00:00', 'olga', 'gpt-4o', 7, 3, 10)`;
+
+async function createOldTable(name: string): Promise<void> {
+  if (name === 'sqlite') {
+    const db = new sqlite3.Database(`${dir}/sink.sqlite`);
+    for (const sql of [OLD_TABLE.sqlite!, OLD_ROW]) await new Promise<void>((resolve, reject) => db.run(sql, (err) => (err ? reject(err) : resolve())));
+    await new Promise((resolve) => db.close(resolve));
+  } else if (name === 'postgres') {
+    const client = new pg.Client({ connectionString: postgres.url() });
+    await client.connect();
+    await client.query(OLD_TABLE.postgres!);
+    await client.query(OLD_ROW);
+    await client.end();
+  } else {
+    const connection = await mysql.createConnection({ uri: mariadb.url() });
+    await connection.query(OLD_TABLE.mariadb!);
+    await connection.query(OLD_ROW);
+    await connection.end();
+  }
+}
+
 describe('every SQL sink receives the same rows', () => {
   const summaries: Record<string, unknown> = {};
   const backends: [string, () => Promise<SqlDialect>, (() => Promise<void>) | undefined][] = [
@@ -184,15 +218,22 @@ describe('every SQL sink receives the same rows', () => {
     it(name, async () => {
       const dialect = await open();
       try {
+        // An older table: prepare adds the new columns, and its row stays.
+        await createOldTable(name);
+        await dialect.prepare();
+        await dialect.prepare();
         const { sink, fallback } = sinkFor(dialect, name);
         for (let i = 0; i < 120; i++) sink.add(record(i));
+        sink.add(record(120, { model: 'gpt-4o-audio-preview', usage: { prompt_tokens: 400, completion_tokens: 300, total_tokens: 700, audio_prompt_tokens: 350, audio_completion_tokens: 200, reasoning_tokens: 40, image_prompt_tokens: 5 } }));
         sink.add(record(0)); // a duplicate id is written once
         await sink.flush();
-        expect(sink.written).toBe(121);
+        expect(sink.written).toBe(122);
         const byUser = await dialect.summarize('user', new Date(Date.UTC(2026, 0, 1)));
         const byDay = await dialect.summarize('day', new Date(Date.UTC(2026, 10, 21)));
         summaries[name] = { byUser, byDay };
-        expect(byUser.reduce((sum, row) => sum + row.requests, 0)).toBe(120);
+        expect(byUser.reduce((sum, row) => sum + row.requests, 0)).toBe(122);
+        expect(byUser.find((row) => row.group === 'olga')).toMatchObject({ requests: 1, promptTokens: 7, audioPromptTokens: 0 });
+        expect(byUser.find((row) => row.model === 'gpt-4o-audio-preview')).toMatchObject({ promptTokens: 400, audioPromptTokens: 350, audioCompletionTokens: 200, reasoningTokens: 40, imagePromptTokens: 5 });
         expect(byUser.find((row) => row.group === 'ann' && row.model === 'gpt-4o')).toMatchObject({ requests: 20, promptTokens: 200, completionTokens: 100 });
         expect(byDay.map((row) => row.group)).toEqual(expect.arrayContaining(['2026-11-21', '2026-11-22']));
         expect(byDay.some((row) => row.group === '2026-11-20')).toBe(false);
@@ -201,7 +242,9 @@ describe('every SQL sink receives the same rows', () => {
           id: `req-${RUN}-9`, user_name: 'bob', ip: '127.0.0.1', method: 'POST', route: '/', path: '/v1/chat/completions', model: 'gpt-4o',
           stream: true, status: 500, upstream: 'openai', key_hash: 'abcdef012345', attempts: 1, cache: null, ttfb_ms: 12.5, duration_ms: 40.1,
           prompt_tokens: 10, completion_tokens: 5, total_tokens: 15, cached_tokens: null, usage_source: 'upstream', error: 'server_error',
+          audio_prompt_tokens: null, audio_completion_tokens: null, image_prompt_tokens: null, reasoning_tokens: null,
         });
+        expect(await storedRow(name, `old-${RUN}`)).toMatchObject({ user_name: 'olga', prompt_tokens: 7, audio_prompt_tokens: null });
         expect(await storedRow(name, `req-${RUN}-4`)).toMatchObject({ user_name: 'ann', model: 'gpt-4o-mini', stream: false, status: 200, cached_tokens: 2, error: null });
         await sink.close();
         await fallback.close();

@@ -10,6 +10,10 @@ export interface UsageRow {
   promptTokens: number;
   completionTokens: number;
   cachedTokens: number;
+  audioPromptTokens: number;
+  audioCompletionTokens: number;
+  imagePromptTokens: number;
+  reasoningTokens: number;
   errors: number;
 }
 
@@ -47,7 +51,23 @@ const RECORD_COLUMNS = [
   ['cached_tokens', 'usage.cached_tokens'],
   ['usage_source', 'usageSource'],
   ['error', 'error'],
+  ['audio_prompt_tokens', 'usage.audio_prompt_tokens'],
+  ['audio_completion_tokens', 'usage.audio_completion_tokens'],
+  ['image_prompt_tokens', 'usage.image_prompt_tokens'],
+  ['reasoning_tokens', 'usage.reasoning_tokens'],
 ] as const;
+
+/**
+ * Columns added after the table's first version, each an integer: `prepare` adds the ones an
+ * existing table lacks, so old rows stay (with nulls there) and old and new tables end up alike.
+ */
+export const ADDED_COLUMNS = ['audio_prompt_tokens', 'audio_completion_tokens', 'image_prompt_tokens', 'reasoning_tokens'] as const;
+
+/** The added columns a table with `existing` columns still lacks. */
+export function missingColumns(existing: readonly string[]): string[] {
+  const have = new Set(existing.map((name) => name.toLowerCase()));
+  return ADDED_COLUMNS.filter((name) => !have.has(name));
+}
 
 export const COLUMNS = RECORD_COLUMNS.map(([column]) => column);
 
@@ -83,7 +103,9 @@ export function summarySql(by: UsageDimension, day: string, placeholder: string)
   const group = groupColumn(by, day);
   return `SELECT ${group} AS grp, COALESCE(model, '(none)') AS mdl, COUNT(*) AS requests,
     COALESCE(SUM(prompt_tokens), 0) AS prompt, COALESCE(SUM(completion_tokens), 0) AS completion,
-    COALESCE(SUM(cached_tokens), 0) AS cached, SUM(CASE WHEN error IS NOT NULL OR status >= 400 THEN 1 ELSE 0 END) AS errors
+    COALESCE(SUM(cached_tokens), 0) AS cached, COALESCE(SUM(audio_prompt_tokens), 0) AS audio_prompt,
+    COALESCE(SUM(audio_completion_tokens), 0) AS audio_completion, COALESCE(SUM(image_prompt_tokens), 0) AS image_prompt,
+    COALESCE(SUM(reasoning_tokens), 0) AS reasoning, SUM(CASE WHEN error IS NOT NULL OR status >= 400 THEN 1 ELSE 0 END) AS errors
     FROM aifd_requests WHERE ts >= ${placeholder} GROUP BY ${group}, COALESCE(model, '(none)') ORDER BY 1, 2`;
 }
 
@@ -95,6 +117,10 @@ export function toUsageRows(rows: Record<string, unknown>[]): UsageRow[] {
     promptTokens: Number(row.prompt),
     completionTokens: Number(row.completion),
     cachedTokens: Number(row.cached),
+    audioPromptTokens: Number(row.audio_prompt),
+    audioCompletionTokens: Number(row.audio_completion),
+    imagePromptTokens: Number(row.image_prompt),
+    reasoningTokens: Number(row.reasoning),
     errors: Number(row.errors),
   }));
 }

@@ -1,6 +1,6 @@
 import pg from 'pg';
 import type { AccessRecord } from '../access-record.js';
-import { COLUMNS, rowOf, summarySql, toUsageRows, type SqlDialect, type UsageDimension } from './dialect.js';
+import { COLUMNS, missingColumns, rowOf, summarySql, toUsageRows, type SqlDialect, type UsageDimension } from './dialect.js';
 
 export function openPostgresDialect(url: string): SqlDialect {
   const pool = new pg.Pool({ connectionString: url, max: 4, connectionTimeoutMillis: 5000 });
@@ -15,6 +15,8 @@ export function openPostgresDialect(url: string): SqlDialect {
         duration_ms DOUBLE PRECISION, prompt_tokens INTEGER, completion_tokens INTEGER, total_tokens INTEGER, cached_tokens INTEGER,
         usage_source TEXT, error TEXT)`);
       await pool.query('CREATE INDEX IF NOT EXISTS aifd_requests_ts ON aifd_requests (ts)');
+      const existing = await pool.query<{ column_name: string }>("SELECT column_name FROM information_schema.columns WHERE table_name = 'aifd_requests' AND table_schema = current_schema()");
+      for (const column of missingColumns(existing.rows.map((row) => row.column_name))) await pool.query(`ALTER TABLE aifd_requests ADD COLUMN IF NOT EXISTS ${column} INTEGER`);
     },
     async insert(records: readonly AccessRecord[]) {
       const values: unknown[] = [];
