@@ -75,11 +75,15 @@ function tileCount(size: ImageSize): number {
   return Math.ceil(width / 512) * Math.ceil(height / 512);
 }
 
+/** The guide's steps: shrink to about 1536 patches, then so the width is a whole number of patches. */
 function patchCount(size: ImageSize): number {
   const patches = Math.ceil(size.width / 32) * Math.ceil(size.height / 32);
   if (patches <= 1536) return patches;
   const shrink = Math.sqrt((1536 * 32 * 32) / (size.width * size.height));
-  return Math.min(1536, Math.ceil((size.width * shrink) / 32) * Math.ceil((size.height * shrink) / 32));
+  const width = Math.floor(size.width * shrink);
+  const height = Math.floor(size.height * shrink);
+  const whole = Math.max(1, Math.floor(width / 32)) / (width / 32);
+  return Math.min(1536, Math.ceil(Math.floor(width * whole) / 32) * Math.ceil(Math.floor(height * whole) / 32));
 }
 
 /** A `data:` URL's parts; its payload is left in place (a slice is decoded when a header is needed). */

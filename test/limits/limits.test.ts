@@ -269,6 +269,21 @@ for (const [name, backend] of backends()) {
       expect((await refusal(everyone.admit(authenticated, undefined))).message).toContain(`address ${ip}`);
     });
 
+    it('a USD budget prices audio at the audio rate, in the reservation and in the settlement', async () => {
+      const clock = new TestClock(Date.UTC(2026, 10, 3, 15));
+      const subject = user(`audio-${randomBytes(3).toString('hex')}`);
+      const l = new Limits(limitsSchema.parse({ budgets: { users: { '*': { daily: 0.01 } } } }), counters, clock, priceTable({ voice: { input: 1, output: 2, audioInput: 40, audioOutput: 80 } }));
+      // 200 audio prompt tokens at $40/M = $0.008 reserved, plus 10 output at $2/M
+      const first = await l.admit(subject, { model: 'voice', promptTokens: 210, audioPromptTokens: 200, maxTokens: 10 });
+      expect(Number(first.headers['x-aifd-budget-remaining-usd'])).toBeCloseTo(0.01 - (200 * 40 + 10 * 1 + 10 * 2) / 1e6, 4);
+      await first.settle({ prompt_tokens: 210, completion_tokens: 10, total_tokens: 220, audio_prompt_tokens: 200, audio_completion_tokens: 10 }, 'voice');
+      const spent = await counters.get(`usd:user:${subject.user}:${periodAt('daily', clock.t, 'UTC').label}`);
+      expect(spent).toBe(Math.ceil(200 * 40 + 10 * 1 + 10 * 80));
+      // the same request as text would fit; as audio it does not
+      await l.admit(user(`${subject.user}-text`), { model: 'voice', promptTokens: 210, maxTokens: 10 });
+      expect((await refusal(l.admit(subject, { model: 'voice', promptTokens: 210, audioPromptTokens: 200, maxTokens: 10 }))).code).toBe('budget_exceeded');
+    });
+
     it('token limits and budgets refuse, then recover when the period ends', async () => {
       const clock = new TestClock(Date.UTC(2026, 10, 29, 23, 59));
       const subject = user(`period-${randomBytes(3).toString('hex')}`);
