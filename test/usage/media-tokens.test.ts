@@ -22,7 +22,7 @@ describe("OpenAI's image token rules", () => {
   it('an image of unknown size is reserved at the most one image can cost on the model', () => {
     expect(imageTokens('gpt-4o', undefined)).toBe(85 + 8 * 170);
     expect(imageTokens('gpt-5-mini', undefined)).toBe(Math.ceil(1536 * 1.62));
-    for (const [width, height] of [[768, 2048], [5000, 5000], [100, 30000]]) {
+    for (const [width, height] of [[768, 2048], [5000, 5000], [100, 30000]] as const) {
       expect(imageTokens('gpt-4o', { width, height })).toBeLessThanOrEqual(imageTokens('gpt-4o', undefined));
       expect(imageTokens('gpt-5-mini', { width, height })).toBeLessThanOrEqual(imageTokens('gpt-5-mini', undefined));
     }
