@@ -22,6 +22,12 @@ export interface JsonLinesOptions {
   maxSize?: string;
   maxFiles?: string;
   log: Diagnostics;
+  /**
+   * Make the file with its first line, not now: for a log that is rarely written (the SQL sink's
+   * fallback). A log that is written all the time opens at once, so its stream is ready long
+   * before shutdown flushes its last lines.
+   */
+  lazy?: boolean;
 }
 
 /** Lines held for one write at most. */
@@ -33,8 +39,6 @@ export function createJsonLinesFile(options: JsonLinesOptions): JsonLinesFile {
     failures++;
     if (failures === 1) options.log.error(`cannot write ${options.filename} in ${options.dir}; further failures are only counted`, { error: err.message });
   };
-  // The file (and its rotation's audit file) is made with the first line: a log that is never
-  // written, such as the SQL sink's fallback, leaves no empty file behind.
   let opened: { logger: winston.Logger; transport: DailyRotateFile } | undefined;
   const open = () => {
     const transport = new DailyRotateFile({
@@ -53,6 +57,7 @@ export function createJsonLinesFile(options: JsonLinesOptions): JsonLinesFile {
     logger.on('error', onError);
     return { logger, transport };
   };
+  if (!options.lazy) opened = open();
   let pending: string[] = [];
   const flush = () => {
     if (pending.length === 0) return;

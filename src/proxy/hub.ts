@@ -376,7 +376,8 @@ export function createHub(initialConfig: HubConfig, options: HubOptions): Hub {
     }
     const sinkAt = sinkUrl(config);
     if (sinkAt) {
-      const fallback = createJsonLinesFile({ dir: config.logs.dir, filename: 'sink-fallback-%DATE%.log', log });
+      // Made with its first line: most daemons never need it.
+      const fallback = createJsonLinesFile({ dir: config.logs.dir, filename: 'sink-fallback-%DATE%.log', log, lazy: true });
       sink = new SqlSink(await openDialect(sinkAt), { batchSize: 200, flushEveryMs: 1000, maxBacklog: 10_000, fallback, log });
       const target = sink;
       recorder.onRecord((record) => target.add(record));
