@@ -5,6 +5,12 @@ export interface BannerFacts {
   version: string;
   config: HubConfig;
   configFile: string | undefined;
+  /** Without a file: the openai-forward variables the config was made from. */
+  fromVariables?: readonly string[];
+  /** With a file: openai-forward variables that are set and not used. */
+  ignoredVariables?: readonly string[];
+  /** The `.env` file read. */
+  envFile?: string;
   address: string;
   adminAddress: string | undefined;
   storeLocation: string;
@@ -15,7 +21,10 @@ export function renderBanner(facts: BannerFacts): string {
   const { config } = facts;
   const lines: string[] = [];
   lines.push(`${chalk.bold('aifd')} ${facts.version}  ${chalk.green('listening on')} ${chalk.bold(facts.address)}`);
-  lines.push(`  config   ${facts.configFile ?? chalk.dim('none (built-in defaults: pass-through forwarder)')}`);
+  lines.push(`  config   ${describeSource(facts)}`);
+  if (facts.ignoredVariables && facts.ignoredVariables.length > 0) {
+    lines.push(`  ignored  ${chalk.yellow(facts.ignoredVariables.join(', '))} ${chalk.dim('(openai-forward variables; the config file wins)')}`);
+  }
   lines.push('  routes');
   const width = Math.max(...config.upstreams.map((upstream) => upstream.route.length));
   for (const upstream of config.upstreams) {
@@ -32,6 +41,13 @@ export function renderBanner(facts: BannerFacts): string {
   lines.push(`  admin    ${facts.adminAddress ? `${facts.adminAddress}${config.admin.token ? ' (token required)' : ''}` : chalk.dim('off')}`);
   lines.push(`  logs     ${config.logs.dir}${config.logs.access ? ' (access log on)' : ''}${config.logs.chat ? ' (chat log on)' : ''}`);
   return lines.join('\n') + '\n';
+}
+
+function describeSource(facts: BannerFacts): string {
+  const envFile = facts.envFile ? chalk.dim(` (+ ${facts.envFile})`) : '';
+  if (facts.configFile) return facts.configFile + envFile;
+  if (facts.fromVariables && facts.fromVariables.length > 0) return `openai-forward variables: ${facts.fromVariables.join(', ')}${envFile}`;
+  return chalk.dim('none (built-in defaults: pass-through forwarder)') + envFile;
 }
 
 function describeAuth(config: HubConfig): string {

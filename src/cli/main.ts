@@ -17,6 +17,11 @@ export function buildProgram(): Command {
     .description('a gateway in front of OpenAI: key pool, auth, ACL, limits, usage, cache, logs, live view')
     .version(packageVersion(), '-V, --version')
     .option('--debug', 'show stack traces of unexpected errors')
+    .option('--env-file <file>', 'read environment variables from this file (default: ./.env when present; set ones win)')
+    .hook('preAction', (command) => {
+      const envFile = command.opts<{ envFile?: string }>().envFile;
+      if (envFile) process.env.AIFD_ENV_FILE = envFile;
+    })
     .exitOverride()
     .showHelpAfterError('(run with --help for usage)');
 

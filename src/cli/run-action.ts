@@ -27,7 +27,8 @@ export interface RunOptions {
 
 export async function runDaemon(options: RunOptions): Promise<void> {
   const source = { configPath: options.config, overrides: { host: options.host, port: options.port, adminPort: options.adminPort } };
-  const { config, file } = await loadConfig(source);
+  const loaded = await loadConfig(source);
+  const { config, file } = loaded;
   const log = await createDiagnostics({ dir: config.logs.dir, level: config.logs.level, quiet: options.quiet });
   const store = await openConfiguredStore(config);
   // A reload rereads the file that was found at start (not a new search), with the same overrides.
@@ -42,10 +43,22 @@ export async function runDaemon(options: RunOptions): Promise<void> {
   const admin = await startAdmin(hub, config);
   await writeRuntimeFile(config, { pid: process.pid, url: shown, adminUrl: admin?.url, startedAt: new Date().toISOString() });
   if (!options.quiet) {
-    process.stderr.write(renderBanner({ version: packageVersion(), config, configFile: file, address: shown, adminAddress: admin?.url, storeLocation: store.location }));
+    process.stderr.write(
+      renderBanner({
+        version: packageVersion(),
+        config,
+        configFile: file,
+        fromVariables: loaded.fromVariables,
+        ignoredVariables: loaded.ignoredVariables,
+        envFile: loaded.envFile && path.relative(process.cwd(), loaded.envFile.file),
+        address: shown,
+        adminAddress: admin?.url,
+        storeLocation: store.location,
+      }),
+    );
   }
   log.info('aifd started', { address: shown, upstreams: config.upstreams.length });
-  for (const warning of budgetWarnings(config)) log.warn(warning);
+  for (const warning of [...loaded.notes, ...budgetWarnings(config)]) log.warn(warning);
 
   let stopping = false;
   const stop = async (signal: string) => {

@@ -5,9 +5,11 @@
 import path from 'node:path';
 import { cosmiconfig } from 'cosmiconfig';
 import type { z } from 'zod';
-import { hubConfigSchema, type HubConfig, type HubConfigInput } from './schema.js';
+import { hubConfigSchema, type HubConfig } from './schema.js';
 import { formatPath, interpolateEnv } from './interpolate.js';
 import { ConfigError } from './config-error.js';
+import { loadEnvFile, type LoadedEnvFile } from './env-file.js';
+import { configFromOpenaiForward, OPENAI_FORWARD_VARIABLES } from './openai-forward.js';
 
 export { ConfigError };
 
@@ -33,6 +35,16 @@ export interface LoadedConfig {
   config: HubConfig;
   /** Absolute path of the file read, or undefined when aifd runs on defaults. */
   file: string | undefined;
+  /** The `.env` file read, and the variables it set. */
+  envFile?: LoadedEnvFile;
+  /** Without a file: the openai-forward variables the config was made from. */
+  fromVariables: string[];
+  /** With a file: the openai-forward variables that are set but not used (the file wins). */
+  ignoredVariables: string[];
+  /** What was carried over only approximately. */
+  notes: string[];
+  /** Where each top-level part of the config came from. */
+  origins: Record<string, 'file' | 'environment' | 'default'>;
 }
 
 export interface LoadOptions {
@@ -42,25 +54,40 @@ export interface LoadOptions {
   env?: NodeJS.ProcessEnv;
   /** CLI flags that override the file. */
   overrides?: { host?: string; port?: number; adminPort?: number };
+  /** A `.env` file to read (`--env-file`); else `./.env` when present. */
+  envFile?: string;
 }
 
 export async function loadConfig(options: LoadOptions = {}): Promise<LoadedConfig> {
   const env = options.env ?? process.env;
   const cwd = options.cwd ?? process.cwd();
+  const envFile = await loadEnvFile(env, cwd, options.envFile ?? env.AIFD_ENV_FILE);
   const explicit = options.configPath ?? env.AIFD_CONFIG;
   const found = await readConfigFile(explicit ? path.resolve(cwd, explicit) : undefined, cwd);
-  const raw = found ? found.raw : zeroConfig(env);
-  const label = found ? path.relative(cwd, found.file) || found.file : '(built-in defaults)';
+  const fromEnv = found ? undefined : configFromOpenaiForward(env);
+  const raw = found ? found.raw : fromEnv!.config;
+  const label = found ? path.relative(cwd, found.file) || found.file : fromEnv!.used.length > 0 ? 'environment' : '(built-in defaults)';
 
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
     throw new ConfigError(label, '', 'the config must be a JSON object');
   }
-  const fromEnv = new Set<string>();
-  const interpolated = interpolateEnv(raw, env, (fieldPath, problem) => new ConfigError(label, fieldPath, problem), fromEnv);
+  const interpolatedPaths = new Set<string>();
+  const interpolated = interpolateEnv(raw, env, (fieldPath, problem) => new ConfigError(label, fieldPath, problem), interpolatedPaths);
   const withOverrides = applyOverrides(interpolated as Record<string, unknown>, options.overrides);
-  const config = validate(withOverrides, label, fromEnv);
+  const config = validate(withOverrides, label, interpolatedPaths);
   resolvePaths(config, found ? path.dirname(found.file) : cwd);
-  return { config: deepFreeze(config), file: found?.file };
+  const rawParts = raw as Record<string, unknown>;
+  const origins: LoadedConfig['origins'] = {};
+  for (const part of Object.keys(config)) origins[part] = part in rawParts ? (found ? 'file' : 'environment') : 'default';
+  return {
+    config: deepFreeze(config),
+    file: found?.file,
+    envFile,
+    fromVariables: fromEnv?.used ?? [],
+    ignoredVariables: found ? OPENAI_FORWARD_VARIABLES.filter((name) => env[name]?.trim() && !JSON.stringify(found.raw).includes(name)) : [],
+    notes: fromEnv?.notes ?? [],
+    origins,
+  };
 }
 
 /**
@@ -129,13 +156,6 @@ function readErrorToConfigError(err: unknown, where: string, cwd: string): Confi
   const firstLine = String(error.message ?? err).split('\n')[0] ?? 'unreadable';
   const cleaned = firstLine.replace(/^JSON Error in [^:]+:\s*/, '');
   return new ConfigError(label, '', `cannot be parsed: ${cleaned}`);
-}
-
-/** No config file: a pass-through forwarder to OpenAI (or OPENAI_BASE_URL; its `/v1` goes as in a file). */
-function zeroConfig(env: NodeJS.ProcessEnv): HubConfigInput {
-  return {
-    upstreams: [{ name: 'openai', route: '/', baseUrl: env.OPENAI_BASE_URL || 'https://api.openai.com', keys: [] }],
-  };
 }
 
 function applyOverrides(raw: Record<string, unknown>, overrides: LoadOptions['overrides']): Record<string, unknown> {

@@ -72,6 +72,17 @@ export function withoutApiVersion(url: string): string {
   return url.replace(/\/+$/, '').replace(/\/v1$/i, '');
 }
 
+const outboundProxyUrl = z.string().superRefine((value, ctx) => {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    ctx.addIssue({ code: 'custom', message: `"${value.replace(/\/\/[^@/]*@/, '//…@')}" is not a proxy URL (expected e.g. http://proxy.internal:3128)` });
+    return;
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') ctx.addIssue({ code: 'custom', message: 'a proxy URL must start with http:// or https://' });
+});
+
 const routePrefix = z
   .string()
   .regex(/^\/[^\s?#]*$/, 'must be a path starting with "/" (e.g. "/" or "/local")')
@@ -141,6 +152,10 @@ export const upstreamSchema = z.strictObject({
     })
     .prefault({}),
   checkEvery: timerMs('probe every key this often (0 = only on demand)').prefault('0s'),
+  proxy: outboundProxyUrl.optional().describe('http(s) proxy to reach this upstream through (CONNECT for https); default: HTTPS_PROXY/HTTP_PROXY unless NO_PROXY names the host'),
+  tls: z
+    .strictObject({ ca: z.string().min(1).optional().describe('PEM file of a private CA that signs the upstream\'s certificate') })
+    .optional(),
   injectStreamUsage: z.boolean().default(true).describe('ask for usage on streamed chat/completions (and hide it from clients that did not)'),
   overQuotaRecheck: durationMs('how long an over-quota key rests before one request rechecks it').prefault('15m'),
 });

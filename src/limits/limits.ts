@@ -23,8 +23,10 @@ export interface LimitSubject {
   roles: readonly string[];
   ip: string;
   anonymous: boolean;
-  /** The API path as forwarded (for `limits.routes`). */
+  /** The API path as forwarded, the route prefix taken off (for `limits.routes`). */
   path: string;
+  /** The path as the client sent it, route prefix included (`limits.routes` may name either). */
+  pathname?: string;
   /** Lower limits carried by the caller's token. */
   claims?: { requests?: string; tokens?: string; id: string };
 }
@@ -241,8 +243,10 @@ export class Limits {
     };
     const caller = subject.anonymous || subject.user === undefined ? `ip:${subject.ip}` : `user:${subject.user}`;
     add('global', 'req:global', this.config.global);
-    add(`route ${subject.path}`, `req:route:${subject.path}`, this.config.routes?.[subject.path]);
-    add(`route ${subject.path} (per caller)`, `req:route:${subject.path}:${caller}`, this.config.routesPerUser?.[subject.path]);
+    const shared = routeRate(this.config.routes, subject);
+    if (shared) add(`route ${shared.route}`, `req:route:${shared.route}`, shared.rate);
+    const own = routeRate(this.config.routesPerUser, subject);
+    if (own) add(`route ${own.route} (per caller)`, `req:route:${own.route}:${caller}`, own.rate);
     if (subject.anonymous || this.config.ipAppliesTo === 'all') add(`address ${subject.ip}`, `req:ip:${subject.ip}`, this.config.ip);
     if (subject.user !== undefined && !subject.anonymous) {
       add(`user ${subject.user}`, `req:user:${subject.user}`, this.config.user?.requests);
@@ -317,6 +321,18 @@ export class Limits {
   private refusal(code: ErrorCode, message: string, waitMs: number, headers: LimitHeaders): AifdError {
     return new AifdError(code, message, { retryAfterSec: Math.max(1, Math.ceil(waitMs / 1000)), headers });
   }
+}
+
+/**
+ * The rate a route table gives a request: by the full path (route prefix included, as
+ * openai-forward's REQ_RATE_LIMIT names them), else by the API path, else `*`, which stands for
+ * every path not named and counts each on its own.
+ */
+function routeRate(table: Record<string, string> | undefined, subject: LimitSubject): { route: string; rate: string } | undefined {
+  if (!table) return undefined;
+  if (subject.pathname !== undefined && table[subject.pathname]) return { route: subject.pathname, rate: table[subject.pathname]! };
+  if (table[subject.path]) return { route: subject.path, rate: table[subject.path]! };
+  return table['*'] ? { route: subject.pathname ?? subject.path, rate: table['*'] } : undefined;
 }
 
 function unpricedRefusal(model: string | undefined, budget: string): AifdError {

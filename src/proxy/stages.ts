@@ -168,6 +168,7 @@ async function admitTo(limits: Limits, ctx: RequestContext): Promise<StageResult
       ip: ctx.clientIp,
       anonymous: !identity || identity.via === 'anonymous',
       path,
+      pathname: ctx.route!.pathname,
       claims: identity?.limits ? { ...identity.limits, id: identity.jti ?? identity.user } : undefined,
     },
     tokens,
