@@ -14,16 +14,21 @@ _aifd() {
       "keys check") cmdpath="keys check" ;;
       "logs") cmdpath="logs" ;;
       "logs convert") cmdpath="logs convert" ;;
+      "convert") cmdpath="convert" ;;
       "usage") cmdpath="usage" ;;
       "cache") cmdpath="cache" ;;
       "cache stats") cmdpath="cache stats" ;;
       "cache clear") cmdpath="cache clear" ;;
       "top") cmdpath="top" ;;
       "completion") cmdpath="completion" ;;
+      "config") cmdpath="config" ;;
+      "config print") cmdpath="config print" ;;
+      "config check") cmdpath="config check" ;;
+      "config import") cmdpath="config import" ;;
     esac
   done
   case "$cmdpath" in
-    "") words="run token-gen token-revoke keys logs usage cache top completion -V --version --debug --help" ;;
+    "") words="run token-gen token-revoke keys logs convert usage cache top completion config -V --version --debug --env-file --help" ;;
     "run") words="-c --config --host -p --port --admin-port -q --quiet --watch-config --help" ;;
     "token-gen") words="-c --config --user --role --model --path --limit-requests --limit-tokens --expires --json --help" ;;
     "token-revoke") words="-c --config --user --help" ;;
@@ -32,12 +37,17 @@ _aifd() {
     "keys check") words="-c --config --upstream --token --json --help" ;;
     "logs") words="convert --help" ;;
     "logs convert") words="-c --config --input --output --since --until --user --model --full --help" ;;
+    "convert") words="-c --config --input --output --since --until --user --model --full --help" ;;
     "usage") words="-c --config --by --since --json --help" ;;
     "cache") words="stats clear --help" ;;
     "cache stats") words="-c --config --token --json --help" ;;
     "cache clear") words="-c --config --token --json --help" ;;
     "top") words="-c --config --admin-url --token --help" ;;
     "completion") words="--help" ;;
+    "config") words="print check import --help" ;;
+    "config print") words="-c --config --json --help" ;;
+    "config check") words="-c --config --help" ;;
+    "config import") words="--output --force --help" ;;
   esac
   COMPREPLY=($(compgen -W "$words" -- "$cur"))
 }

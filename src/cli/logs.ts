@@ -4,9 +4,14 @@ import type { ConvertCliOptions } from './logs-action.js';
 
 export function makeLogsCommand(program: Command): void {
   const logs = program.command('logs').description('request and chat logs');
-  logs
-    .command('convert')
-    .description('chat log (JSON lines, rotated or gzipped) → one JSON array file')
+  convertCommand(logs.command('convert'));
+  // openai-forward's name for the same command
+  convertCommand(program.command('convert')).description('the same as `aifd logs convert` (openai-forward\'s name for it)');
+}
+
+function convertCommand(command: Command): Command {
+  return command
+    .description("chat log (aifd's JSON lines or openai-forward's chat.log; rotated or gzipped) → one JSON array file")
     .option('-c, --config <file>', 'config file (for logs.dir)')
     .option('--input <path>', 'a chat log file or a directory of them (default: logs.dir)')
     .option('--output <path>', 'the JSON file to write; - for stdout', 'chat-log.json')

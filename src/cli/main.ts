@@ -10,6 +10,7 @@ import { makeCacheCommand } from './cache.js';
 import { makeCompletionCommand } from './completion.js';
 import { makeTopCommand } from './top.js';
 import { makeRunCommand } from './run.js';
+import { makeConfigCommand } from './config.js';
 import { packageVersion } from './version.js';
 
 export function buildProgram(): Command {
@@ -34,6 +35,7 @@ export function buildProgram(): Command {
   makeCacheCommand(program);
   makeTopCommand(program);
   makeCompletionCommand(program);
+  makeConfigCommand(program);
   return program;
 }
 

@@ -2,6 +2,9 @@
  * Chat log (JSON lines, rotated, possibly gzipped) → one JSON array, in the shape openai-forward's
  * `convert` users read: messages as `{"<role>": "<content>"}` pairs. Streams both ways, so a large
  * log converts in bounded memory; a corrupt or truncated line is skipped and counted.
+ *
+ * openai-forward's own `chat.log` reads too: Python-literal lines, a request (`messages`, `model`,
+ * `datetime`, `uid`, …) and later its answer (`assistant`, `uid`), paired by `uid`.
  */
 import { createReadStream, createWriteStream } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
@@ -12,6 +15,7 @@ import { createGunzip } from 'node:zlib';
 import type { Writable } from 'node:stream';
 import { globMatch } from '../util/glob.js';
 import type { ChatRecord } from './chat-record.js';
+import { parsePythonLiteral } from './python-literal.js';
 
 export interface ConvertOptions {
   /** A chat log file, or a directory of them (chat-*.log, chat-*.log.gz). */
@@ -51,6 +55,19 @@ export async function convertChatLog(options: ConvertOptions): Promise<ConvertRe
   const files = await chatLogFiles(options.input);
   const out: Writable = options.output === '-' ? process.stdout : createWriteStream(options.output);
   const result: ConvertResult = { files: files.length, written: 0, skipped: 0, filtered: 0 };
+  const pairs = new OpenaiForwardPairs();
+  const emit = async (record: ChatRecord | undefined) => {
+    if (!record) {
+      result.skipped++;
+      return;
+    }
+    if (!matches(record, options)) {
+      result.filtered++;
+      return;
+    }
+    await write(out, (result.written === 0 ? '\n' : ',\n') + JSON.stringify(options.full ? record : toConverted(record)));
+    result.written++;
+  };
   await write(out, '[');
   for (const file of files) {
     const source = createReadStream(file);
@@ -59,22 +76,21 @@ export async function convertChatLog(options: ConvertOptions): Promise<ConvertRe
       for await (const line of lines) {
         if (!line.trim()) continue;
         const record = parseRecord(line);
-        if (!record) {
-          result.skipped++;
-          continue;
+        if (record) await emit(record);
+        else {
+          const step = pairs.take(line);
+          if (step === 'corrupt') result.skipped++;
+          else if (step !== 'waiting') await emit(step);
         }
-        if (!matches(record, options)) {
-          result.filtered++;
-          continue;
-        }
-        await write(out, (result.written === 0 ? '\n' : ',\n') + JSON.stringify(options.full ? record : toConverted(record)));
-        result.written++;
       }
     } catch {
       // a truncated gzip member ends that file; what was read stands
       result.skipped++;
     }
   }
+  // requests whose answer never came (the service stopped mid-answer) are written as they are
+  for (const record of pairs.unanswered()) await emit(record);
+  result.skipped += pairs.dropped;
   await write(out, result.written === 0 ? ']\n' : '\n]\n');
   if (out !== process.stdout) {
     out.end();
@@ -86,7 +102,8 @@ export async function convertChatLog(options: ConvertOptions): Promise<ConvertRe
 async function chatLogFiles(input: string): Promise<string[]> {
   const info = await stat(input);
   if (info.isFile()) return [input];
-  const names = (await readdir(input)).filter((name) => /^chat-.*\.log(\.\d+)?(\.gz)?$/.test(name)).sort();
+  // aifd's chat-DATE.log, and openai-forward's chat.log with its rotated chat.log.DATE
+  const names = (await readdir(input)).filter((name) => /^chat(-.*)?\.log(\.[\w.-]+)?(\.gz)?$/.test(name)).sort();
   return names.map((name) => path.join(input, name));
 }
 
@@ -98,6 +115,79 @@ function parseRecord(line: string): ChatRecord | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** Requests kept while their answers are awaited; past this many, the oldest are dropped and counted. */
+const MAX_UNANSWERED = 10_000;
+
+/** openai-forward's request and answer lines, paired by `uid`, as the chat records aifd writes. */
+class OpenaiForwardPairs {
+  private readonly waiting = new Map<string, Record<string, unknown>>();
+  dropped = 0;
+
+  take(line: string): ChatRecord | 'waiting' | 'corrupt' {
+    let entry: unknown;
+    try {
+      entry = parsePythonLiteral(line);
+    } catch {
+      return 'corrupt';
+    }
+    if (!entry || typeof entry !== 'object' || Array.isArray(entry)) return 'corrupt';
+    const fields = entry as Record<string, unknown>;
+    const uid = typeof fields.uid === 'string' ? fields.uid : undefined;
+    if (Array.isArray(fields.messages)) {
+      if ('assistant' in fields || uid === undefined) return openaiForwardRecord(fields, fields);
+      this.waiting.set(uid, fields);
+      if (this.waiting.size > MAX_UNANSWERED) {
+        this.waiting.delete(this.waiting.keys().next().value!);
+        this.dropped++;
+      }
+      return 'waiting';
+    }
+    if ('assistant' in fields && uid !== undefined) {
+      const request = this.waiting.get(uid);
+      if (!request) return 'corrupt';
+      this.waiting.delete(uid);
+      return openaiForwardRecord(request, fields);
+    }
+    return 'corrupt';
+  }
+
+  unanswered(): ChatRecord[] {
+    const records = [...this.waiting.values()].map((request) => openaiForwardRecord(request, undefined));
+    this.waiting.clear();
+    return records;
+  }
+}
+
+/** openai-forward writes messages as `{"<role>": "<content>"}` already; they are kept so. */
+function openaiForwardRecord(request: Record<string, unknown>, answer: Record<string, unknown> | undefined): ChatRecord {
+  const text = (value: unknown) => (typeof value === 'string' ? value : value === undefined || value === null ? '' : JSON.stringify(value));
+  const messages = (request.messages as unknown[]).map((message) =>
+    message && typeof message === 'object' && !('role' in message) ? Object.fromEntries(Object.entries(message).map(([role, content]) => [role, text(content)])) : message,
+  );
+  const { messages: _messages, uid, datetime, model, ip, assistant: _assistant, tools, functions, ...params } = request;
+  const datetimeText = typeof datetime === 'string' ? datetime : '';
+  const parsed = Date.parse(datetimeText.replace(' ', 'T'));
+  return {
+    ts: Number.isNaN(parsed) ? datetimeText : new Date(parsed).toISOString(),
+    id: typeof uid === 'string' ? uid : '',
+    user: null,
+    ip: text(ip ?? request['forwarded-for']),
+    model: typeof model === 'string' ? model : null,
+    params: Object.fromEntries(Object.entries(params).filter(([name]) => name !== 'forwarded-for' && name !== 'is_tool_calls' && name !== 'is_function_call')),
+    messages,
+    tools: Array.isArray(tools) ? tools : null,
+    functions: Array.isArray(functions) ? functions : null,
+    assistant: text(answer?.assistant),
+    tool_calls: null,
+    function_call: null,
+    finish_reason: null,
+    usage: null,
+    aborted: answer === undefined,
+    cache: null,
+    error: null,
+  };
 }
 
 function matches(record: ChatRecord, options: ConvertOptions): boolean {
@@ -126,6 +216,7 @@ export function toConverted(record: ChatRecord): ConvertedExchange {
 }
 
 function toRolePair(message: unknown): Record<string, string> {
+  if (message && typeof message === 'object' && !('role' in message)) return message as Record<string, string>;
   const { role, content } = (message ?? {}) as { role?: unknown; content?: unknown };
   return { [typeof role === 'string' ? role : 'unknown']: contentText(content) };
 }

@@ -102,3 +102,39 @@ describe('aifd logs convert', () => {
     expect(missing.code).toBe(2);
   });
 });
+
+describe("openai-forward's chat.log", () => {
+  it('pairs request and answer lines by uid, reads mixed formats and counts garbage', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'aifd-of-log-'));
+    try {
+      const lines = [
+        `{'messages': [{'user': 'hi'}], 'model': 'gpt-3.5-turbo', 'forwarded-for': '10.0.0.7', 'uid': 'u-1', 'datetime': '2023-07-18 14:01:21'}`,
+        `{'messages': [{'system': 'be brief'}, {'user': "what's up?"}], 'model': 'gpt-4', 'temperature': 0.2, 'uid': 'u-2', 'datetime': '2023-07-18 14:01:23'}`,
+        `{'assistant': 'Hello there! How can I assist you today?', 'uid': 'u-1'}`,
+        'this is not a log line',
+        `{'assistant': 'an answer nobody asked for', 'uid': 'u-404'}`,
+        `{'assistant': "Not much, and you?", 'uid': 'u-2'}`,
+        JSON.stringify(chat(1)),
+        `{'messages': [{'user': 'cut off'`,
+        `{'messages': [{'user': 'never answered'}], 'model': 'gpt-3.5-turbo', 'uid': 'u-3', 'datetime': '2023-07-18 14:02:00'}`,
+      ];
+      await writeFile(path.join(dir, 'chat.log'), lines.join('\n') + '\n');
+      const output = path.join(dir, 'out.json');
+      const result = await convertChatLog({ input: dir, output });
+      expect(result).toMatchObject({ files: 1, written: 4, skipped: 3 });
+      const exchanges = JSON.parse(await readFile(output, 'utf8'));
+      expect(exchanges[0]).toMatchObject({ model: 'gpt-3.5-turbo', ip: '10.0.0.7', messages: [{ user: 'hi' }], assistant: 'Hello there! How can I assist you today?' });
+      expect(exchanges[0].datetime).toMatch(/^2023-07-18T/);
+      expect(exchanges[1]).toMatchObject({ model: 'gpt-4', temperature: 0.2, messages: [{ system: 'be brief' }, { user: "what's up?" }], assistant: 'Not much, and you?' });
+      expect(exchanges[2]).toMatchObject({ assistant: 'answer 1' });
+      expect(exchanges[3]).toMatchObject({ messages: [{ user: 'never answered' }], assistant: '' });
+      // and through the command openai-forward users know
+      const cli = await runCli(['convert', '--input', path.join(dir, 'chat.log'), '--output', '-']);
+      expect(cli.code).toBe(0);
+      expect(JSON.parse(cli.stdout)).toHaveLength(4);
+      expect(cli.stderr).toContain('3 corrupt line(s) skipped');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
