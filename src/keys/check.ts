@@ -3,6 +3,7 @@
  * can do now. Used by `aifd keys check`, the admin listener and the scheduled check.
  */
 import http from 'node:http';
+import { outboundAgent, ProxyRefusedError } from '../net/outbound-agent.js';
 import https from 'node:https';
 import type { UpstreamConfig } from '../config/schema.js';
 import { anyGlobMatch } from '../util/glob.js';
@@ -63,10 +64,16 @@ export async function probeKey(upstream: UpstreamConfig, key: PoolKey, timeoutMs
 }
 
 /** `GET /v1/models` on an upstream with the given credential (its extra headers and query added). */
-export function fetchModelList(upstream: UpstreamConfig, credential: Record<string, string>, timeoutMs: number): Promise<{ status: number; body: Buffer }> {
+/** `GET /v1/models` on the upstream, the way requests reach it (its proxy, its CA); a running daemon passes its upstream's agent. */
+export async function fetchModelList(upstream: UpstreamConfig, credential: Record<string, string>, timeoutMs: number, agent?: http.Agent): Promise<{ status: number; body: Buffer }> {
   const base = new URL(upstream.baseUrl);
   const url = new URL(withUpstreamQuery(upstream, `${base.pathname.replace(/\/+$/, '')}/v1/models`), base);
-  return get(url, { ...upstream.headers, ...credential }, timeoutMs);
+  const own = agent ? undefined : outboundAgent(upstream).agent;
+  try {
+    return await get(url, { ...upstream.headers, ...credential }, timeoutMs, agent ?? own!);
+  } finally {
+    own?.destroy();
+  }
 }
 
 /** One entry of an OpenAI-style model list. */
@@ -93,10 +100,10 @@ function modelIds(body: Buffer): string[] | undefined {
   return modelEntries(body)?.map((entry) => entry.id);
 }
 
-function get(url: URL, headers: Record<string, string>, timeoutMs: number): Promise<{ status: number; body: Buffer }> {
+function get(url: URL, headers: Record<string, string>, timeoutMs: number, agent: http.Agent): Promise<{ status: number; body: Buffer }> {
   const client = url.protocol === 'https:' ? https : http;
   return new Promise((resolve, reject) => {
-    const req = client.request(url, { method: 'GET', headers, timeout: timeoutMs }, (res) => {
+    const req = client.request(url, { method: 'GET', headers, timeout: timeoutMs, agent }, (res) => {
       const chunks: Buffer[] = [];
       let size = 0;
       res.on('data', (chunk: Buffer) => {
@@ -107,7 +114,7 @@ function get(url: URL, headers: Record<string, string>, timeoutMs: number): Prom
       res.on('error', reject);
     });
     req.on('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
-    req.on('error', (err: NodeJS.ErrnoException) => reject(new Error(err.code ? `${err.code}` : err.message)));
+    req.on('error', (err: NodeJS.ErrnoException) => reject(new Error(err instanceof ProxyRefusedError || !err.code ? err.message : err.code)));
     req.end();
   });
 }

@@ -8,6 +8,7 @@ import type { Pacer } from '../limits/pacer.js';
 import type { Stream } from 'node:stream';
 import { performance } from 'node:perf_hooks';
 import { createProxyServer } from 'http-proxy-3';
+import { ProxyRefusedError } from '../net/outbound-agent.js';
 import { AifdError } from '../errors.js';
 import { errorCodeOf, verdictForErrorCode, verdictForStatus, type KeyVerdict } from '../keys/classify.js';
 import type { Lease, Outcome, PoolKey } from '../keys/pool.js';
@@ -317,7 +318,8 @@ function hasBodySemantics(method: string | undefined): boolean {
 function connectionError(upstream: UpstreamRuntime, err: NodeJS.ErrnoException): AifdError {
   if (err instanceof AifdError) return err;
   const name = upstream.config.name;
-  const reason = err.code ?? err.message;
+  if (err instanceof ProxyRefusedError) return new AifdError('upstream_unreachable', `upstream "${name}" could not be reached: ${err.message}`, { cause: err });
+  const reason = (err.code ?? err.message) + (upstream.proxy ? `, through the proxy ${upstream.proxy}` : '');
   return new AifdError('upstream_unreachable', `upstream "${name}" could not be reached (${reason})`, { cause: err });
 }
 

@@ -102,7 +102,7 @@ async function upstreamModels(upstream: UpstreamRuntime, ctx: RequestContext, no
 async function askForList(upstream: UpstreamRuntime, credential: Record<string, string>): Promise<ModelEntry[] | undefined> {
   const { timeouts } = upstream.config;
   try {
-    const { status, body } = await fetchModelList(upstream.config, credential, Math.min(timeouts.connectMs, timeouts.firstByteMs));
+    const { status, body } = await fetchModelList(upstream.config, credential, Math.min(timeouts.connectMs, timeouts.firstByteMs), upstream.agent);
     return status === 200 ? modelEntries(body) : undefined;
   } catch {
     return undefined;

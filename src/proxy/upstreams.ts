@@ -1,6 +1,6 @@
-import http from 'node:http';
-import https from 'node:https';
+import type http from 'node:http';
 import type { UpstreamConfig } from '../config/schema.js';
+import { outboundAgent } from '../net/outbound-agent.js';
 import { DEFAULT_TIMINGS, KeyPool } from '../keys/pool.js';
 import { KeyQueue } from '../keys/queue.js';
 import type { Clock } from '../util/clock.js';
@@ -11,6 +11,8 @@ export interface UpstreamRuntime {
   readonly config: UpstreamConfig;
   readonly target: URL;
   readonly agent: http.Agent;
+  /** The proxy the agent goes through, if any (for messages). */
+  readonly proxy: string | undefined;
   readonly pool: KeyPool;
   readonly queue: KeyQueue;
   /** Pool mode replaces the client's credential; pass-through mode (no keys) forwards it. */
@@ -21,11 +23,10 @@ export interface UpstreamRuntime {
 
 export function createUpstreamRuntime(config: UpstreamConfig, clock: Clock): UpstreamRuntime {
   const target = new URL(config.baseUrl);
-  const agentOptions = { keepAlive: true, keepAliveMsecs: 1000, maxFreeSockets: 256, scheduling: 'lifo' as const };
-  const agent = target.protocol === 'https:' ? new https.Agent(agentOptions) : new http.Agent(agentOptions);
+  const { agent, proxy } = outboundAgent(config);
   const pool = new KeyPool(config.keys, clock, { ...DEFAULT_TIMINGS, overQuotaRecheckMs: config.overQuotaRecheck });
   const queue = new KeyQueue(pool, clock, { maxWaitMs: config.queue.maxWait, maxLength: config.queue.maxLength });
-  return { config, target, agent, pool, queue, passThrough: pool.size === 0, pacing: undefined };
+  return { config, target, agent, proxy, pool, queue, passThrough: pool.size === 0, pacing: undefined };
 }
 
 export function destroyUpstreamRuntime(upstream: UpstreamRuntime): void {

@@ -4,6 +4,7 @@
  * can be scripted per API key: errors, hangs, dropped streams, slow chunks. It records what it got.
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import https from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import { EventEmitter, once } from 'node:events';
 import { randomBytes } from 'node:crypto';
@@ -98,9 +99,11 @@ export class MockUpstream extends EventEmitter {
   /** Requests answered since start (kept or not). */
   served = 0;
 
-  constructor() {
+  /** `tls`: serve HTTPS with this certificate (a private CA's upstream, or one behind a proxy). */
+  constructor(private readonly tls?: { key: string; cert: string }) {
     super();
-    this.server = http.createServer((req, res) => void this.handle(req, res));
+    const handler = (req: IncomingMessage, res: ServerResponse) => void this.handle(req, res);
+    this.server = tls ? https.createServer(tls, handler) : http.createServer(handler);
     this.server.on('connection', (socket) => {
       this.sockets.add(socket);
       socket.on('close', () => this.sockets.delete(socket));
@@ -108,7 +111,7 @@ export class MockUpstream extends EventEmitter {
   }
 
   get url(): string {
-    return `http://127.0.0.1:${this.port}`;
+    return `${this.tls ? 'https' : 'http'}://127.0.0.1:${this.port}`;
   }
 
   async start(): Promise<this> {
@@ -496,6 +499,6 @@ function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-export async function startMockUpstream(): Promise<MockUpstream> {
-  return new MockUpstream().start();
+export async function startMockUpstream(tls?: { key: string; cert: string }): Promise<MockUpstream> {
+  return new MockUpstream(tls).start();
 }
