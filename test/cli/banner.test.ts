@@ -42,4 +42,11 @@ describe('the banner', () => {
     expect(bannerFor(undefined)).toMatch(/limits\s+none/);
     expect(bannerFor({})).toMatch(/limits\s+none/);
   });
+
+  it('names what it was configured from, and the openai-forward variables a config file makes it ignore', () => {
+    const config = validate({ upstreams: [{ name: 'openai', baseUrl: 'http://127.0.0.1:9' }] }, 'test config');
+    const facts = { version: 'test', config, address: 'http://127.0.0.1:8000', adminAddress: undefined, storeLocation: 'memory' };
+    expect(renderBanner({ ...facts, configFile: 'hub.config.json', ignoredVariables: ['OPENAI_API_KEY', 'FORWARD_KEY'], envFile: '.env' })).toMatch(/config\s+hub\.config\.json \(\+ \.env\)\n\s+ignored\s+OPENAI_API_KEY, FORWARD_KEY \(openai-forward variables; the config file wins\)/);
+    expect(renderBanner({ ...facts, configFile: undefined, fromVariables: ['OPENAI_API_KEY', 'FORWARD_KEY'] })).toMatch(/config\s+openai-forward variables: OPENAI_API_KEY, FORWARD_KEY/);
+  });
 });
