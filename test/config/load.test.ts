@@ -2,7 +2,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { ConfigError, loadConfig } from '../../src/config/load.js';
+import { loadConfig } from '../../src/config/load.js';
+import { configError } from '../helpers/config.js';
 import { configJsonSchema } from '../../src/config/json-schema.js';
 import { parseRateString } from '../../src/config/rate-string.js';
 
@@ -17,11 +18,6 @@ afterEach(async () => {
   await Promise.all(dirs.splice(0).map((dir) => rm(dir, { recursive: true, force: true })));
 });
 
-async function configError(promise: Promise<unknown>): Promise<ConfigError> {
-  const error = await promise.then(() => undefined, (err: unknown) => err);
-  expect(error).toBeInstanceOf(ConfigError);
-  return error as ConfigError;
-}
 
 const EXAMPLE_ENV = {
   OPENAI_KEY_1: 'sk-example-one-aaaaaaaaaaaaaaaaaaaa',
