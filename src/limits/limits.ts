@@ -241,12 +241,11 @@ export class Limits {
       if (!text) return;
       for (const window of this.windows(text)) out.push({ name, key, limit: window.points, window: { kind: 'rate', durationMs: window.durationMs }, dimension: 'requests' });
     };
-    const caller = subject.anonymous || subject.user === undefined ? `ip:${subject.ip}` : `user:${subject.user}`;
     add('global', 'req:global', this.config.global);
     const shared = routeRate(this.config.routes, subject);
     if (shared) add(`route ${shared.route}`, `req:route:${shared.route}`, shared.rate);
     const own = routeRate(this.config.routesPerUser, subject);
-    if (own) add(`route ${own.route} (per caller)`, `req:route:${own.route}:${caller}`, own.rate);
+    if (own) add(`route ${own.route} (per caller)`, `req:route:${own.route}:${callerKey(subject)}`, own.rate);
     if (subject.anonymous || this.config.ipAppliesTo === 'all') add(`address ${subject.ip}`, `req:ip:${subject.ip}`, this.config.ip);
     if (subject.user !== undefined && !subject.anonymous) {
       add(`user ${subject.user}`, `req:user:${subject.user}`, this.config.user?.requests);
@@ -258,7 +257,7 @@ export class Limits {
 
   private tokenLimits(subject: LimitSubject): CounterLimit[] {
     const out: CounterLimit[] = [];
-    const who = subject.anonymous || subject.user === undefined ? `ip:${subject.ip}` : `user:${subject.user}`;
+    const who = callerKey(subject);
     const add = (name: string, key: string, text: string | undefined) => {
       if (!text) return;
       for (const window of this.windows(text)) out.push({ name, key, limit: window.points, window: { kind: 'rate', durationMs: window.durationMs }, dimension: 'tokens' });
@@ -321,6 +320,11 @@ export class Limits {
   private refusal(code: ErrorCode, message: string, waitMs: number, headers: LimitHeaders): AifdError {
     return new AifdError(code, message, { retryAfterSec: Math.max(1, Math.ceil(waitMs / 1000)), headers });
   }
+}
+
+/** Who a per-caller counter counts: the user, or the address of an anonymous caller. */
+function callerKey(subject: LimitSubject): string {
+  return subject.anonymous || subject.user === undefined ? `ip:${subject.ip}` : `user:${subject.user}`;
 }
 
 /**
