@@ -100,11 +100,6 @@ export async function estimatePrompt(model: string | undefined, body: Record<str
   return estimate;
 }
 
-/** Tokens a chat request's messages (or a completion prompt, or an embedding input) take. */
-export async function estimatePromptTokens(model: string | undefined, body: Record<string, unknown> | undefined): Promise<number> {
-  return (await estimatePrompt(model, body)).tokens;
-}
-
 class PromptWalker {
   private images = 0;
 
