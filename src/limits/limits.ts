@@ -33,8 +33,13 @@ export interface LimitSubject {
 
 export interface TokenRequest {
   model: string | undefined;
-  /** Estimated prompt tokens. */
+  /** Prompt tokens: a bound, at least the exact count (see estimate.ts). */
   promptTokens: number;
+  /**
+   * The exact count, asked for only when the bound does not fit a limit: a request that fits is
+   * never refused because its bound was loose.
+   */
+  exactPromptTokens?: () => Promise<number>;
   /** Of those, audio (priced at the audio rate). */
   audioPromptTokens?: number;
   /** The answer's ceiling (max_tokens), if the request sets one. */
@@ -121,23 +126,21 @@ export class Limits {
     const requestLimits = this.requestLimits(subject);
     const takenRequests = await this.take(requestLimits.map((limit) => ({ limit, points: 1 })), headers);
     if (!tokens) return { headers, settle: async () => undefined };
-    const reservedTokens = tokens.promptTokens + (tokens.maxTokens ?? this.typicalOutputFor(tokens.model));
-    const reservedCost = this.microUsd(tokens.model, { prompt_tokens: tokens.promptTokens, audio_prompt_tokens: tokens.audioPromptTokens, completion_tokens: reservedTokens - tokens.promptTokens });
     const budgets = this.budgetLimits(subject);
-    if (reservedCost === undefined && budgets.length > 0 && this.config.budgets!.unpriced === 'deny') {
-      await this.giveBack(takenRequests);
-      throw unpricedRefusal(tokens.model, budgets[0]!.name);
-    }
-    const reservations = [
-      ...this.tokenLimits(subject).map((limit) => ({ limit, points: reservedTokens })),
-      ...(reservedCost === undefined ? [] : budgets.map((limit) => ({ limit, points: reservedCost }))),
-    ];
     let taken: Taken[];
     try {
-      taken = await this.take(reservations, headers);
+      taken = await this.reserve(subject, tokens, tokens.promptTokens, budgets, headers);
     } catch (err) {
-      await this.giveBack(takenRequests);
-      throw err;
+      const atTheMargin = err instanceof AifdError && (err.code === 'tokens_limit_exceeded' || err.code === 'budget_exceeded');
+      try {
+        if (!atTheMargin || !tokens.exactPromptTokens) throw err;
+        const exact = await exactOr(tokens.exactPromptTokens, tokens.promptTokens);
+        if (exact >= tokens.promptTokens) throw err;
+        taken = await this.reserve(subject, tokens, exact, budgets, headers);
+      } catch (refusal) {
+        await this.giveBack(takenRequests);
+        throw refusal;
+      }
     }
     let settled = false;
     return {
@@ -153,6 +156,26 @@ export class Limits {
         }
       },
     };
+  }
+
+  /** Takes a request's tokens and cost from its token limits and budgets, all or none. */
+  private reserve(subject: LimitSubject, tokens: TokenRequest, promptTokens: number, budgets: CounterLimit[], headers: LimitHeaders): Promise<Taken[]> {
+    const reservedTokens = promptTokens + (tokens.maxTokens ?? this.typicalOutputFor(tokens.model));
+    const audio = Math.min(promptTokens, tokens.audioPromptTokens ?? 0);
+    const reservedCost = this.microUsd(tokens.model, { prompt_tokens: promptTokens, audio_prompt_tokens: audio, completion_tokens: reservedTokens - promptTokens });
+    if (reservedCost === undefined && budgets.length > 0 && this.config.budgets!.unpriced === 'deny') {
+      return Promise.reject(unpricedRefusal(tokens.model, budgets[0]!.name));
+    }
+    const reservations = [
+      ...this.tokenLimits(subject).map((limit) => ({ limit, points: reservedTokens })),
+      ...(reservedCost === undefined ? [] : budgets.map((limit) => ({ limit, points: reservedCost }))),
+    ];
+    // A refused attempt leaves no trace in the caller's headers; the one that is taken writes them.
+    const own: LimitHeaders = {};
+    return this.take(reservations, own).then((taken) => {
+      Object.assign(headers, own);
+      return taken;
+    });
   }
 
   /**
@@ -337,6 +360,15 @@ function routeRate(table: Record<string, string> | undefined, subject: LimitSubj
   if (subject.pathname !== undefined && table[subject.pathname]) return { route: subject.pathname, rate: table[subject.pathname]! };
   if (table[subject.path]) return { route: subject.path, rate: table[subject.path]! };
   return table['*'] ? { route: subject.pathname ?? subject.path, rate: table['*'] } : undefined;
+}
+
+/** The exact count, or the bound when it cannot be had (the counting thread failed). */
+async function exactOr(exact: () => Promise<number>, bound: number): Promise<number> {
+  try {
+    return await exact();
+  } catch {
+    return bound;
+  }
 }
 
 function unpricedRefusal(model: string | undefined, budget: string): AifdError {

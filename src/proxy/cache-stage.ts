@@ -15,12 +15,9 @@ const CACHEABLE = ['/chat/completions', '/embeddings', '/completions'];
 /** Synchronous for the requests that bypass the cache (most of them): no promise, no microtask. */
 export function serveFromCache(ctx: RequestContext, hub: Hub): Promise<'next' | 'done'> | 'next' {
   const json = ctx.info.json;
-  const bodyOptIn = json?.caching === true;
-  if (json && 'caching' in json) {
-    // aifd's own field: the upstream never sees it.
-    delete json.caching;
-    ctx.bodyChanged = true;
-  }
+  const bodyOptIn = json?.has('caching') === true && json.get('caching') === true;
+  // aifd's own field: the upstream never sees it.
+  json?.delete('caching');
   const decision = decide(ctx, hub, bodyOptIn);
   ctx.answerHeaders['x-aifd-cache'] = decision === 'lookup' ? 'miss' : 'bypass';
   if (decision !== 'lookup') {
@@ -28,7 +25,7 @@ export function serveFromCache(ctx: RequestContext, hub: Hub): Promise<'next' | 
     if (hub.cache) hub.cache.counters.bypasses++;
     return 'next';
   }
-  return lookUp(ctx, hub, hub.cache!, json!);
+  return lookUp(ctx, hub, hub.cache!, json!.object);
 }
 
 async function lookUp(ctx: RequestContext, hub: Hub, cache: ResponseCache, json: Record<string, unknown>): Promise<'next' | 'done'> {
@@ -81,7 +78,8 @@ function decide(ctx: RequestContext, hub: Hub, bodyOptIn: boolean): 'lookup' | '
   const api = CACHEABLE.find((suffix) => path.endsWith(suffix));
   if (!api) return 'bypass';
   const json = ctx.info.json;
-  if (typeof json.n === 'number' && json.n > 1) return 'bypass';
+  const n = json.get('n');
+  if (typeof n === 'number' && n > 1) return 'bypass';
   if (ctx.info.stream && api !== '/chat/completions') return 'bypass';
   const header = String(ctx.req.headers['x-aifd-cache'] ?? '').toLowerCase();
   if (header === 'off' || /no-cache|no-store/i.test(String(ctx.req.headers['cache-control'] ?? ''))) return 'bypass';
@@ -103,7 +101,7 @@ function serveHit(ctx: RequestContext, hub: Hub, entry: CacheEntry): 'done' {
   // Stored as the upstream answered; a client that asked for an alias sees the alias.
   const body = ctx.alias ? { ...entry.body, model: ctx.alias } : entry.body;
   if (ctx.info.stream) {
-    const includeUsage = (ctx.info.json?.stream_options as { include_usage?: unknown } | undefined)?.include_usage === true && !ctx.injectedUsage;
+    const includeUsage = (ctx.info.json?.get('stream_options') as { include_usage?: unknown } | undefined)?.include_usage === true && !ctx.injectedUsage;
     res.writeHead(200, { ...ctx.answerHeaders, 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' });
     res.end(chatCompletionEvents(body, includeUsage).join(''));
   } else {

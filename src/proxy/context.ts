@@ -26,8 +26,6 @@ export interface RequestContext {
   readonly clientGone: AbortSignal;
   /** Who is asking (set by authentication); undefined when the gateway has no auth section. */
   identity: Identity | undefined;
-  /** A stage changed `info.json`; the body is serialized again once, just before forwarding. */
-  bodyChanged: boolean;
   /** What the response cache did for this request. */
   cacheStatus: 'hit' | 'miss' | 'bypass' | undefined;
   /** A miss that should fill the cache when its answer is complete. */

@@ -265,10 +265,10 @@ function bodySource(body: Buffer): Stream {
  */
 function aimAt(ctx: RequestContext, clientPath: string, model: string): string {
   const json = ctx.info.json;
-  if (json && typeof json.model === 'string') {
-    if (json.model !== model) {
-      json.model = model;
-      ctx.body = Buffer.from(JSON.stringify(json));
+  if (json && typeof json.get('model') === 'string') {
+    if (json.get('model') !== model) {
+      json.set('model', model);
+      ctx.body = json.toBuffer();
     }
     return clientPath;
   }

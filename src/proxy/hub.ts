@@ -30,7 +30,6 @@ import type { KeyState, PoolKey } from '../keys/pool.js';
 import { Pacer } from '../limits/pacer.js';
 import { parseRateString } from '../config/rate-string.js';
 import { priceTable } from '../usage/prices.js';
-import { loadTokenizer } from '../usage/estimate.js';
 import { NO_BODY } from './inspect-body.js';
 import { createAuthenticator, type Authenticator } from '../auth/authenticate.js';
 import { NetworkPolicy } from '../auth/network.js';
@@ -314,7 +313,6 @@ export function createHub(initialConfig: HubConfig, options: HubOptions): Hub {
       rewriteJson: undefined,
       injectedUsage: false,
       wantsAnswer,
-      bodyChanged: false,
       cacheStatus: undefined,
       cacheFill: undefined,
       admission: undefined,
@@ -368,8 +366,6 @@ export function createHub(initialConfig: HubConfig, options: HubOptions): Hub {
 
   async function listen(): Promise<AddressInfo> {
     if (config.limits) hub.limits = await limitsFor(config);
-    // Token limits estimate every prompt: the tokenizer loads with the daemon, not on a request.
-    if (hub.limits?.countsTokens) await loadTokenizer();
     for (const upstream of upstreams) {
       setPacing(upstream, config);
       await wireUpstream(upstream);

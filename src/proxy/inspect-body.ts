@@ -1,15 +1,17 @@
 /**
  * What aifd needs to know from a request: `model` and `stream`, read once, from the body by its
  * real media type (JSON with any parameters, multipart forms) or from the path where the API puts
- * the model. Bodies are never changed here.
+ * the model. Bodies are never changed here, and a JSON body is not parsed whole (json-body.ts).
  */
 import type busboy from 'busboy';
 import { Readable } from 'node:stream';
 import { AifdError } from '../errors.js';
+import { scanTopLevel } from '../util/json-top-level.js';
+import { JsonBody } from './json-body.js';
 
 export interface BodyInfo {
-  /** The parsed JSON object, when the body is JSON. */
-  json: Record<string, unknown> | undefined;
+  /** The body, when it is a JSON object. */
+  json: JsonBody | undefined;
   model: string | undefined;
   stream: boolean;
   /** The request carries a body, but no model could be read from it (rules on models then deny). */
@@ -66,49 +68,40 @@ function looksLikeJson(body: Buffer): boolean {
 }
 
 function fromJson(body: Buffer, declared: boolean): BodyInfo {
-  const text = body.toString('utf8');
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    if (!declared) return { ...NO_BODY, modelUnknown: true };
-    throw new AifdError('invalid_json', 'the request body is not valid JSON');
+  const scan = scanTopLevel(body);
+  if (scan.kind !== 'object') {
+    if (declared && (scan.kind === 'invalid' || !parses(body))) throw new AifdError('invalid_json', 'the request body is not valid JSON');
+    return { ...NO_BODY, modelUnknown: true };
   }
-  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) return { ...NO_BODY, modelUnknown: true };
-  const json = parsed as Record<string, unknown>;
-  const model = json.model;
+  // Parsers disagree on which duplicate wins; the one checked must be the one used.
+  if (scan.duplicated.has('model')) throw new AifdError('invalid_request', "'model' appears more than once in the request body", { param: 'model' });
+  const json = new JsonBody(body, scan.members);
+  let model: unknown;
+  let stream: unknown;
+  try {
+    model = json.get('model');
+    stream = json.get('stream');
+  } catch (err) {
+    if (!declared) return { ...NO_BODY, modelUnknown: true };
+    throw err;
+  }
   if (model !== undefined && typeof model !== 'string') {
     throw new AifdError('invalid_request', `'model' must be a string, not ${typeOf(model)}`, { param: 'model' });
   }
-  if (model !== undefined && text.indexOf('"model"') !== text.lastIndexOf('"model"') && countTopLevelKey(text, 'model') > 1) {
-    // Parsers disagree on which duplicate wins; the one checked must be the one used.
-    throw new AifdError('invalid_request', "'model' appears more than once in the request body", { param: 'model' });
-  }
-  const stream = json.stream;
   if (stream !== undefined && stream !== null && typeof stream !== 'boolean') {
     throw new AifdError('invalid_request', `'stream' must be a boolean, not ${typeOf(stream)}`, { param: 'stream' });
   }
   return { json, model, stream: stream === true, modelUnknown: model === undefined };
 }
 
-/** Counts a key among the top-level members of a JSON object text (already known to parse). */
-function countTopLevelKey(text: string, key: string): number {
-  let depth = 0;
-  let count = 0;
-  for (let i = 0; i < text.length; i++) {
-    const char = text[i];
-    if (char === '"') {
-      const start = i + 1;
-      for (i = start; i < text.length && text[i] !== '"'; i++) if (text[i] === '\\') i++;
-      if (depth === 1 && text.slice(start, i) === key) {
-        let j = i + 1;
-        while (j < text.length && /\s/.test(text[j]!)) j++;
-        if (text[j] === ':') count++;
-      }
-    } else if (char === '{' || char === '[') depth++;
-    else if (char === '}' || char === ']') depth--;
+/** For a body that is not an object: whether it is JSON at all (rare, so parsed the plain way). */
+function parses(body: Buffer): boolean {
+  try {
+    JSON.parse(body.toString('utf8'));
+    return true;
+  } catch {
+    return false;
   }
-  return count;
 }
 
 /** The `model` field of a multipart form (audio transcriptions, image edits), read with busboy. */

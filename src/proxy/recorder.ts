@@ -70,7 +70,7 @@ async function settleUsage(ctx: RequestContext): Promise<void> {
     path,
     status: ctx.outcome.status,
     model: servedModel(ctx),
-    body: ctx.info.json,
+    body: () => ctx.info.json?.object,
     exchange: ctx.exchange,
   });
   if (!accounted) return;
@@ -120,7 +120,7 @@ function isChat(ctx: RequestContext): boolean {
 }
 
 function chatRecordOf(ctx: RequestContext): ChatRecord {
-  const body = ctx.info.json!;
+  const body = ctx.info.json!.object;
   const exchange = ctx.exchange;
   const params: Record<string, unknown> = {};
   for (const [name, value] of Object.entries(body)) if (!NOT_PARAMS.has(name)) params[name] = value;

@@ -15,7 +15,7 @@ import type { Limits, TokenRequest } from '../limits/limits.js';
 import type { Authenticator } from '../auth/authenticate.js';
 import { fillCache, serveFromCache } from './cache-stage.js';
 import { consumesTokens } from '../usage/account.js';
-import { estimatePrompt } from '../usage/estimate.js';
+import { countPrompt, promptBound, promptParts } from '../usage/estimate.js';
 
 export type StageResult = 'next' | 'done';
 export type Stage = (ctx: RequestContext, hub: Hub) => Promise<StageResult> | StageResult;
@@ -130,11 +130,10 @@ function requestStreamUsage(ctx: RequestContext): StageResult {
   if (!json || !ctx.info.stream || !ctx.wantsAnswer || !route.upstream.config.injectStreamUsage) return NEXT;
   const path = route.apiPath;
   if (!path.endsWith('/chat/completions') && !path.endsWith('/completions')) return NEXT;
-  const options = json.stream_options;
+  const options = json.get('stream_options');
   if (options !== undefined && options !== null && typeof options !== 'object') return NEXT;
   if ((options as { include_usage?: unknown } | null)?.include_usage === true) return NEXT;
-  json.stream_options = { ...(options as object | null), include_usage: true };
-  ctx.bodyChanged = true;
+  json.set('stream_options', { ...(options as object | null), include_usage: true });
   ctx.injectedUsage = true;
   return NEXT;
 }
@@ -153,12 +152,14 @@ async function admitTo(limits: Limits, ctx: RequestContext): Promise<StageResult
     const json = ctx.info.json;
     // An alias is priced and counted as the model behind it.
     const model = ctx.targets?.[0]?.model ?? ctx.info.model;
-    const prompt = await estimatePrompt(model, json);
+    const parts = promptParts(model, json?.object, ctx.body.length);
+    const bound = promptBound(parts);
     tokens = {
       model,
-      promptTokens: prompt.tokens,
-      audioPromptTokens: prompt.audioTokens,
-      maxTokens: firstNumber(json?.max_tokens, json?.max_completion_tokens, json?.max_output_tokens),
+      promptTokens: bound.tokens,
+      audioPromptTokens: bound.audioTokens,
+      maxTokens: firstNumber(json?.get('max_tokens'), json?.get('max_completion_tokens'), json?.get('max_output_tokens')),
+      exactPromptTokens: async () => (await countPrompt(parts)).tokens,
     };
   }
   ctx.admission = await limits.admit(
@@ -183,7 +184,7 @@ function firstNumber(...values: unknown[]): number | undefined {
 }
 
 async function forward(ctx: RequestContext, hub: Hub): Promise<StageResult> {
-  if (ctx.bodyChanged) ctx.body = Buffer.from(JSON.stringify(ctx.info.json));
+  if (ctx.info.json?.changed) ctx.body = ctx.info.json.toBuffer();
   try {
     await hub.forwarder.forward(ctx);
   } finally {

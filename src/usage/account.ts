@@ -23,7 +23,8 @@ export async function accountUsage(input: {
   path: string;
   status: number | undefined;
   model: string | undefined;
-  body: Record<string, unknown> | undefined;
+  /** The request body, parsed only if an estimate needs it. */
+  body: () => Record<string, unknown> | undefined;
   exchange: Exchange | undefined;
 }): Promise<Accounted | undefined> {
   const { exchange } = input;

@@ -1,71 +1,15 @@
 /**
- * Token estimates for upstreams that report no usage, with the tokenizer of the model's encoding
- * (o200k_base for the gpt-4o family, gpt-4.1, gpt-5 and o-series; cl100k_base for older models).
- * The encoders are large, so they load on first use only.
+ * What a request's prompt costs in tokens, in two steps. On the request path, `promptParts` walks
+ * the parsed body once: media are counted by their own rules (exact, from their headers), and the
+ * texts are collected, not tokenized; `promptBound` then bounds the texts by their UTF-8 length,
+ * since no token is shorter than a byte. That bound is what admission reserves. The exact count
+ * (`countPrompt`) tokenizes the texts on a worker thread, for the few requests that need it: one
+ * that does not fit its limit on the bound, and answers whose upstream reports no usage.
  */
 import { AifdError } from '../errors.js';
-import { audioTokens, fileTokens, imageUrlTokens, MAX_IMAGES_PER_REQUEST } from './media-tokens.js';
+import { audioTokens, fileTokens, imageUrlTokens, MAX_IMAGES_PER_REQUEST, named, type Where } from './media-tokens.js';
+import { countTokens } from './token-count.js';
 import type { Usage } from './usage.js';
-
-export type Counter = (text: string) => number;
-
-const counters = new Map<string, Promise<Counter>>();
-
-/**
- * Every turn of a chat sends the whole conversation again (the system prompt first): counts of
- * recent texts are kept, so each is tokenized once rather than on every request that repeats it.
- * Bounded by count and by their total length, so long prompts cannot make it hold hundreds of MB.
- */
-const REMEMBERED_TEXTS = 4096;
-const REMEMBERED_CHARS = 4 * 1024 * 1024;
-const LONGEST_REMEMBERED = 64 * 1024;
-
-export function remembering(count: Counter, limits = { texts: REMEMBERED_TEXTS, chars: REMEMBERED_CHARS }): Counter {
-  const known = new Map<string, number>();
-  let chars = 0;
-  return (text) => {
-    if (text.length > LONGEST_REMEMBERED || text.length > limits.chars) return count(text);
-    let tokens = known.get(text);
-    if (tokens === undefined) {
-      tokens = count(text);
-      // Map keys keep their insertion order: the first is the oldest.
-      while (known.size > 0 && (known.size >= limits.texts || chars + text.length > limits.chars)) {
-        const oldest = known.keys().next().value!;
-        known.delete(oldest);
-        chars -= oldest.length;
-      }
-      known.set(text, tokens);
-      chars += text.length;
-    }
-    return tokens;
-  };
-}
-
-function encodingFor(model: string | undefined): 'o200k_base' | 'cl100k_base' {
-  if (!model) return 'o200k_base';
-  return /^(gpt-4o|gpt-4\.1|gpt-4\.5|gpt-5|o\d|chatgpt-4o|omni)/.test(model) ? 'o200k_base' : 'cl100k_base';
-}
-
-async function counterFor(model: string | undefined): Promise<Counter> {
-  const encoding = encodingFor(model);
-  let counter = counters.get(encoding);
-  if (!counter) {
-    counter = (encoding === 'o200k_base' ? import('gpt-tokenizer/encoding/o200k_base') : import('gpt-tokenizer/encoding/cl100k_base')).then(
-      (module) => remembering((text: string) => module.countTokens(text)),
-    );
-    counters.set(encoding, counter);
-  }
-  return counter;
-}
-
-/**
- * Loads the current models' encoder (o200k_base) now, not on the first request that needs it:
- * building it takes a few hundred milliseconds, which that request would wait for. The older
- * encoder (about as large in memory) still loads on first use, for deployments that use such models.
- */
-export async function loadTokenizer(): Promise<void> {
-  await counterFor(undefined);
-}
 
 /** A prompt's estimated tokens, with the parts billed at their own rates. */
 export interface PromptEstimate {
@@ -76,58 +20,87 @@ export interface PromptEstimate {
   imageTokens: number;
 }
 
+/** A prompt as tokens known without a tokenizer, and the texts a tokenizer would count. */
+export interface PromptParts {
+  model: string | undefined;
+  /** Message framing, token arrays, and media (by their rules). */
+  knownTokens: number;
+  audioTokens: number;
+  imageTokens: number;
+  texts: string[];
+  /**
+   * A bound for values too deeply nested to write out as text (thousands of levels): the body's
+   * length, since their tokens cannot outnumber its bytes.
+   */
+  unmeasuredTokens: number;
+}
+
 /**
- * Tokens a request's prompt takes: chat messages (text, image, audio and file parts), a completion
+ * The parts of a request's prompt: chat messages (text, image, audio and file parts), a completion
  * prompt, an embedding input (token arrays count their length), or a Responses API `input` with its
  * `instructions`. Media are counted by their own rules, never as text. Throws an OpenAI-shaped 400
- * for media the upstream would refuse too (see media-tokens.ts).
+ * for media the upstream would refuse too (see media-tokens.ts). `bodyBytes` is the body's length.
  */
-export async function estimatePrompt(model: string | undefined, body: Record<string, unknown> | undefined): Promise<PromptEstimate> {
-  const estimate: PromptEstimate = { tokens: 0, audioTokens: 0, imageTokens: 0 };
-  if (!body) return estimate;
-  const count = await counterFor(model);
-  const walker = new PromptWalker(model, count, estimate);
+export function promptParts(model: string | undefined, body: Record<string, unknown> | undefined, bodyBytes = 0): PromptParts {
+  const parts: PromptParts = { model, knownTokens: 0, audioTokens: 0, imageTokens: 0, texts: [], unmeasuredTokens: 0 };
+  if (!body) return parts;
+  const walker = new PromptWalker(parts, bodyBytes);
   if (Array.isArray(body.messages)) {
     // OpenAI's published rule of thumb: 3 tokens per message of framing, 3 to prime the reply.
-    estimate.tokens += 3;
-    (body.messages as unknown[]).forEach((message, index) => walker.message(message, `messages[${index}]`));
-    return estimate;
+    parts.knownTokens += 3;
+    const messages = body.messages as unknown[];
+    for (let index = 0; index < messages.length; index++) walker.message(messages[index], () => `messages[${index}]`);
+    return parts;
   }
-  if (typeof body.instructions === 'string') estimate.tokens += count(body.instructions);
+  if (typeof body.instructions === 'string') parts.texts.push(body.instructions);
   const input = body.prompt ?? body.input;
-  if (typeof input === 'string') estimate.tokens += count(input);
-  else if (Array.isArray(input)) input.forEach((item, index) => walker.inputItem(item, `input[${index}]`));
-  return estimate;
+  if (typeof input === 'string') parts.texts.push(input);
+  else if (Array.isArray(input)) for (let index = 0; index < input.length; index++) walker.inputItem(input[index], () => `input[${index}]`);
+  return parts;
+}
+
+/** At least the prompt's tokens, at the cost of measuring its texts' UTF-8 length. */
+export function promptBound(parts: PromptParts): PromptEstimate {
+  let textBytes = 0;
+  for (const text of parts.texts) textBytes += Buffer.byteLength(text, 'utf8');
+  return { tokens: parts.knownTokens + parts.unmeasuredTokens + textBytes, audioTokens: parts.audioTokens, imageTokens: parts.imageTokens };
+}
+
+/** The prompt's tokens, its texts tokenized off the event loop. */
+export async function countPrompt(parts: PromptParts): Promise<PromptEstimate> {
+  const textTokens = await countTokens(parts.model, parts.texts);
+  return { tokens: parts.knownTokens + parts.unmeasuredTokens + textTokens, audioTokens: parts.audioTokens, imageTokens: parts.imageTokens };
 }
 
 class PromptWalker {
   private images = 0;
 
   constructor(
-    private readonly model: string | undefined,
-    private readonly count: Counter,
-    private readonly estimate: PromptEstimate,
+    private readonly parts: PromptParts,
+    private readonly bodyBytes: number,
   ) {}
 
-  message(message: unknown, where: string): void {
-    this.estimate.tokens += 3;
+  message(message: unknown, where: Where): void {
+    this.parts.knownTokens += 3;
     if (!message || typeof message !== 'object') return;
-    for (const [field, value] of Object.entries(message)) {
-      if (field === 'content' && Array.isArray(value)) value.forEach((part, index) => this.part(part, `${where}.content[${index}]`));
-      else this.text(value);
+    for (const field in message) {
+      const value = (message as Record<string, unknown>)[field];
+      if (field === 'content' && Array.isArray(value)) {
+        for (let index = 0; index < value.length; index++) this.part(value[index], () => `${named(where)}.content[${index}]`);
+      } else this.text(value);
     }
   }
 
   /** A Responses API input item, a completion prompt's piece, or an embedding input. */
-  inputItem(item: unknown, where: string): void {
-    if (typeof item === 'number') this.estimate.tokens += 1;
-    else if (Array.isArray(item) && item.every((token) => typeof token === 'number')) this.estimate.tokens += item.length;
+  inputItem(item: unknown, where: Where): void {
+    if (typeof item === 'number') this.parts.knownTokens += 1;
+    else if (Array.isArray(item) && item.every((token) => typeof token === 'number')) this.parts.knownTokens += item.length;
     else if (item && typeof item === 'object' && 'content' in item) this.message(item, where);
     else if (item && typeof item === 'object' && 'type' in item) this.part(item, where);
     else this.text(item);
   }
 
-  private part(part: unknown, where: string): void {
+  private part(part: unknown, where: Where): void {
     if (!part || typeof part !== 'object') return this.text(part);
     const p = part as Record<string, any>;
     switch (p.type) {
@@ -150,31 +123,47 @@ class PromptWalker {
     }
   }
 
-  private image(url: unknown, detail: unknown, where: string): void {
+  private image(url: unknown, detail: unknown, where: Where): void {
     if (++this.images > MAX_IMAGES_PER_REQUEST) {
-      throw new AifdError('invalid_request', `a request may hold at most ${MAX_IMAGES_PER_REQUEST} images`, { param: where });
+      throw new AifdError('invalid_request', `a request may hold at most ${MAX_IMAGES_PER_REQUEST} images`, { param: named(where) });
     }
-    this.add('imageTokens', imageUrlTokens(this.model, url, detail, where));
+    this.add('imageTokens', imageUrlTokens(this.parts.model, url, detail, where));
   }
 
   private add(kind: 'audioTokens' | 'imageTokens' | undefined, tokens: number): void {
-    this.estimate.tokens += tokens;
-    if (kind) this.estimate[kind] += tokens;
+    this.parts.knownTokens += tokens;
+    if (kind) this.parts[kind] += tokens;
   }
 
   private text(value: unknown): void {
     if (value === undefined || value === null) return;
-    this.estimate.tokens += this.count(typeof value === 'string' ? value : JSON.stringify(value));
+    if (typeof value === 'string') {
+      this.parts.texts.push(value);
+      return;
+    }
+    let text: string;
+    try {
+      text = JSON.stringify(value);
+    } catch {
+      this.parts.unmeasuredTokens = this.bodyBytes;
+      return;
+    }
+    this.parts.texts.push(text);
   }
 }
 
-export async function estimateTextTokens(model: string | undefined, text: string): Promise<number> {
-  if (text === '') return 0;
-  return (await counterFor(model))(text);
-}
-
-export async function estimateUsage(model: string | undefined, body: Record<string, unknown> | undefined, completionText: string): Promise<Usage> {
-  const [prompt, completion] = await Promise.all([estimatePrompt(model, body).catch(() => undefined), estimateTextTokens(model, completionText)]);
+/**
+ * Usage for an answer whose upstream reported none: the prompt and what was delivered, tokenized.
+ * `body` is read only here, so that a request nobody estimates is never parsed whole for it.
+ */
+export async function estimateUsage(model: string | undefined, body: () => Record<string, unknown> | undefined, completionText: string): Promise<Usage> {
+  let prompt: PromptEstimate | undefined;
+  try {
+    prompt = await countPrompt(promptParts(model, body()));
+  } catch {
+    prompt = undefined;
+  }
+  const completion = completionText === '' ? 0 : await countTokens(model, [completionText]);
   const usage: Usage = { prompt_tokens: prompt?.tokens ?? 0, completion_tokens: completion, total_tokens: (prompt?.tokens ?? 0) + completion };
   if (prompt?.audioTokens) usage.audio_prompt_tokens = prompt.audioTokens;
   return usage;

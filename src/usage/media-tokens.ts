@@ -105,7 +105,7 @@ function parseDataUrl(url: string): DataUrl | undefined {
 const BASE64 = /^[A-Za-z0-9+/\r\n]*={0,2}$/;
 
 /** The first `chars` of a base64 payload, decoded, after checking they are base64 at all. */
-function decodePrefix(text: string, start: number, chars: number, where: string): Buffer {
+function decodePrefix(text: string, start: number, chars: number, where: Where): Buffer {
   const slice = text.slice(start, start + chars - (chars % 4));
   if (!BASE64.test(slice) || !BASE64.test(text.slice(-4))) throw notBase64(where);
   return Buffer.from(slice, 'base64');
@@ -116,19 +116,28 @@ function decodedBytes(text: string, start: number): number {
   return Math.floor((length * 3) / 4) - (text.endsWith('==') ? 2 : text.endsWith('=') ? 1 : 0);
 }
 
-function notBase64(where: string): AifdError {
-  return new AifdError('invalid_request', `${where} is a data: URL whose payload is not base64`, { param: where });
+/** Where in the request a part is, for errors; a function where building the name would cost every request. */
+export type Where = string | (() => string);
+
+export function named(where: Where): string {
+  return typeof where === 'string' ? where : where();
+}
+
+function notBase64(where: Where): AifdError {
+  const place = named(where);
+  return new AifdError('invalid_request', `${place} is a data: URL whose payload is not base64`, { param: place });
 }
 
 /** Tokens of an image given as a URL: by its header for a `data:` URL, the model's most for one image otherwise. */
-export function imageUrlTokens(model: string | undefined, url: unknown, detail: unknown, where: string): number {
+export function imageUrlTokens(model: string | undefined, url: unknown, detail: unknown, where: Where): number {
   const level: Detail = detail === 'low' || detail === 'high' ? detail : 'auto';
   if (typeof url !== 'string') return imageTokens(model, undefined, level);
   const data = parseDataUrl(url);
   if (!data) return imageTokens(model, undefined, level);
   if (!data.base64) throw notBase64(where);
   if (decodedBytes(url, data.start) > MAX_IMAGE_BYTES) {
-    throw new AifdError('invalid_request', `${where} is larger than 20 MB, the most OpenAI takes for one image`, { param: where });
+    const place = named(where);
+    throw new AifdError('invalid_request', `${place} is larger than 20 MB, the most OpenAI takes for one image`, { param: place });
   }
   // PNG, GIF and WebP say their size in the first 30 bytes; a JPEG's frame header follows its metadata.
   let chars = 64;
@@ -141,7 +150,7 @@ export function imageUrlTokens(model: string | undefined, url: unknown, detail: 
 }
 
 /** Tokens of an `input_audio` part: by its duration where the header says it, else the bound. */
-export function audioTokens(data: unknown, format: unknown, where: string): number {
+export function audioTokens(data: unknown, format: unknown, where: Where): number {
   if (typeof data !== 'string' || data.length === 0) return 0;
   const bytes = decodedBytes(data, 0);
   const head = decodePrefix(data, 0, 4096, where);
@@ -150,7 +159,7 @@ export function audioTokens(data: unknown, format: unknown, where: string): numb
 }
 
 /** Tokens of a file part (`file_data` as a data: URL or bare base64, or a `file_id`): the documented bound. */
-export function fileTokens(fileData: unknown, fileId: unknown, where: string): number {
+export function fileTokens(fileData: unknown, fileId: unknown, where: Where): number {
   if (typeof fileData === 'string' && fileData.length > 0) {
     const data = parseDataUrl(fileData);
     if (data && !data.base64) throw notBase64(where);

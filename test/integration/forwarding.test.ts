@@ -283,6 +283,8 @@ describe('upstream failures', () => {
 
   it('ends an SSE stream cut by the upstream with an error event the SDK raises', async () => {
     mock.script('*', { type: 'drop-mid-stream', afterChunks: 3 });
+    // The request leaves the in-flight list once its usage (estimated here: the upstream sent none) is recorded.
+    const recorded = new Promise((resolve) => running.hub.recorder.onRecord(resolve));
     const stream = await sdk().chat.completions.create({ model: 'gpt-4o-mini', messages: [], stream: true });
     let text = '';
     const error = await (async () => {
@@ -290,6 +292,8 @@ describe('upstream failures', () => {
     })().catch((err: unknown) => err);
     expect(text).toBe('Hello from');
     expect(error).toBeInstanceOf(OpenAI.APIError);
+    await recorded;
+    await new Promise(setImmediate);
     expect(running.hub.inFlight()).toBe(0);
   });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { remembering } from '../../src/usage/estimate.js';
+import { remembering } from '../../src/usage/token-worker.js';
 
 /** A counter that says how often it was asked, per text. */
 function countingCounter() {
@@ -21,7 +21,7 @@ describe('remembering token counts', () => {
 
   it('forgets the oldest texts past its count or its total length, and never holds more', () => {
     const { count, asked } = countingCounter();
-    const remembered = remembering(count, { texts: 3, chars: 10 });
+    const remembered = remembering(count, { texts: 3, chars: 10, hashFrom: 1000 });
     remembered('aaaa');
     remembered('bbbb');
     remembered('cccc'); // 12 characters: 'aaaa' goes
@@ -42,12 +42,16 @@ describe('remembering token counts', () => {
     expect(asked.get('e')).toBe(1);
   });
 
-  it('does not remember very long texts at all', () => {
+  it('remembers a pasted document by its hash: counted once, held as a few bytes', () => {
     const { count, asked } = countingCounter();
-    const remembered = remembering(count);
-    const long = 'y'.repeat(70_000);
-    remembered(long);
-    remembered(long);
-    expect(asked.get(long)).toBe(2);
+    // room for 100 characters: a 1 MB text itself would never fit, its hash does
+    const remembered = remembering(count, { texts: 10, chars: 100, hashFrom: 64 });
+    const document = 'y'.repeat(1024 * 1024);
+    expect(remembered(document)).toBe(1024 * 1024);
+    expect(remembered(document)).toBe(1024 * 1024);
+    expect(asked.get(document)).toBe(1);
+    const other = 'y'.repeat(1024 * 1024 - 1) + 'z';
+    expect(remembered(other)).toBe(1024 * 1024);
+    expect(asked.get(other)).toBe(1);
   });
 });

@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { AifdError } from '../../src/errors.js';
 import { audioTokens, fileTokens, FILE_ID_TOKENS, imageTokens, imageUrlTokens } from '../../src/usage/media-tokens.js';
-import { estimatePrompt } from '../../src/usage/estimate.js';
+import { countPrompt, promptParts } from '../../src/usage/estimate.js';
+
+const estimatePrompt = (model: string, body: Record<string, unknown>) => countPrompt(promptParts(model, body));
 import { dataUrl, jpegImage, jpegWithMetadata, pdf, png, wav } from '../helpers/media.js';
 
 describe("OpenAI's image token rules", () => {
@@ -105,7 +107,9 @@ describe('a prompt with media', () => {
     const url = dataUrl('image/png', png(16, 16));
     const many = (count: number) => ({ messages: [{ role: 'user', content: Array.from({ length: count }, () => ({ type: 'image_url', image_url: { url, detail: 'low' } })) }] });
     expect((await estimatePrompt('gpt-4o', many(500))).imageTokens).toBe(500 * 85);
-    const error = await estimatePrompt('gpt-4o', many(501)).catch((err: unknown) => err as AifdError);
+    const error = await Promise.resolve()
+      .then(() => estimatePrompt('gpt-4o', many(501)))
+      .catch((err: unknown) => err as AifdError);
     expect(error).toBeInstanceOf(AifdError);
     expect((error as AifdError).message).toContain('at most 500 images');
   });
