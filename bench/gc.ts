@@ -12,6 +12,9 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { authorizationFor, chatLoad, startMock, startTarget, stopProcess } from './targets.js';
+import { loadFromEnv } from './bodies.js';
+
+const sent = loadFromEnv();
 
 const which = process.argv[2] ?? 'minimal';
 const sitesArg = process.argv.find((arg) => arg.startsWith('--sites'));
@@ -36,13 +39,13 @@ target.child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()))
 target.child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
 const said = (text: string) => waitForOutput(target.child.stderr!, () => output.includes(text));
 
-await chatLoad(baseUrl, headers, { connections: 50, seconds: 2 });
+await chatLoad(baseUrl, { ...headers, ...sent.headers }, { connections: sent.connections, seconds: 2, body: sent.body });
 if (withSites) {
   target.child.kill('SIGUSR2');
   await said('survivor-sampler: on');
 }
 const from = output.length;
-const result = await chatLoad(baseUrl, headers, { connections: 50, seconds });
+const result = await chatLoad(baseUrl, { ...headers, ...sent.headers }, { connections: sent.connections, seconds, body: sent.body });
 const traced = output.slice(from);
 if (withSites) {
   target.child.kill('SIGUSR2');

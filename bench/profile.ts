@@ -7,6 +7,9 @@ import { mkdtemp, readdir, readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { authorizationFor, chatLoad, startMock, startTarget, stopProcess } from './targets.js';
+import { loadFromEnv } from './bodies.js';
+
+const sent = loadFromEnv();
 
 const which = process.argv[2] ?? 'minimal';
 const dir = await mkdtemp(path.join(os.tmpdir(), 'aifd-profile-'));
@@ -18,9 +21,9 @@ const baseUrl = `http://127.0.0.1:${target.port}`;
 const headers = { authorization: await authorizationFor(which) };
 // Start-up and a warm-up load (module compiles, lazy imports, JIT) stay out of the figures: only
 // samples taken during the measured load count (both clocks are CLOCK_MONOTONIC).
-await chatLoad(baseUrl, headers, { connections: 50, seconds: 2 });
+await chatLoad(baseUrl, { ...headers, ...sent.headers }, { connections: sent.connections, seconds: 2, body: sent.body });
 const measuredFrom = Number(process.hrtime.bigint() / 1000n);
-const result = await chatLoad(baseUrl, headers, { connections: 50, seconds: 5 });
+const result = await chatLoad(baseUrl, { ...headers, ...sent.headers }, { connections: sent.connections, seconds: 5, body: sent.body });
 const measuredTo = Number(process.hrtime.bigint() / 1000n);
 console.log(`${which}: ${Math.round(result.rps)} req/s`);
 await stopProcess(target.child);

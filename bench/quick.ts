@@ -5,7 +5,10 @@
  * divided by the bare proxy's in the same round, and the median of those ratios is the figure to
  * read (on a noisy machine a round's neighbours share its conditions).
  *
- * KIND=stream measures CPU per stream instead (streams one after another, 20 chunks 5 ms apart).
+ * KIND=stream measures CPU per stream instead (streams one after another, 20 chunks 5 ms apart);
+ * KIND=stall the stall figure (bench/stall.ts: 100 streams' gap p99 with and without a client
+ * sending large prompts). BODY=32k|256k|1m|image sends that body instead of the 200-byte chat (c=4,
+ * as teams send long prompts, not fifty at a time); the stall figure sends BODY (1m unless given).
  * A target named `minimal@NAME` runs aifd minimal with the environment variable NAME=1, for A/B
  * tests of a change behind `process.env.NAME`. `bare+relay+body`, `bare~5` and the like are the
  * bare proxy with pieces of aifd's work added (bench/bare-variants.ts), to price them.
@@ -15,11 +18,16 @@ import { mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { authorizationFor, chatLoad, cpuMs, median, startMock, startTarget, stopProcess, streamOnce, type Started } from './targets.js';
+import { bodyNamed, loadFromEnv } from './bodies.js';
+import { measureStall } from './stall.js';
 
 const names = (process.argv[2] ?? 'bare,minimal,full').split(',');
 const rounds = Number(process.env.ROUNDS ?? 9);
 const seconds = Number(process.env.SECONDS ?? 1);
 const streaming = process.env.KIND === 'stream';
+const stalling = process.env.KIND === 'stall';
+const sent = loadFromEnv();
+const largeBody = bodyNamed(process.env.BODY ?? '1m')!;
 const aifdFlags = process.env.AIFD_FLAGS ? process.env.AIFD_FLAGS.split(' ') : [];
 
 interface Target extends Started {
@@ -48,11 +56,21 @@ async function load(target: Target, duration: number): Promise<number> {
     for (const until = performance.now() + duration * 1000; performance.now() < until; count++) await streamOnce(target.baseUrl, target.headers, target.name);
     return count;
   }
-  const result = await chatLoad(target.baseUrl, target.headers, { connections: 50, seconds: duration });
+  const result = await chatLoad(target.baseUrl, { ...target.headers, ...sent.headers }, { connections: sent.connections, seconds: duration, body: sent.body });
   if (result.non2xx > 0 || result.requests === 0) throw new Error(`${target.name}: ${result.non2xx} non-2xx of ${result.requests}`);
   return result.requests;
 }
 
+if (stalling) {
+  for (let round = 0; round < rounds; round++) {
+    for (const target of targets) {
+      const sample = await measureStall(target.baseUrl, target.headers, largeBody);
+      console.log(`round ${round + 1} ${target.name}: gap p99 ${sample.quietP99.toFixed(2)} ms quiet, ${sample.loadedP99.toFixed(2)} ms with ${sample.prompts} large prompts: +${(sample.loadedP99 - sample.quietP99).toFixed(2)} ms`);
+    }
+  }
+  await Promise.all([...targets, mock].map((started) => stopProcess(started.child)));
+  process.exit(0);
+}
 for (const target of targets) await load(target, 1);
 for (let round = 0; round < rounds; round++) {
   for (const target of targets) {

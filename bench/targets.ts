@@ -121,19 +121,20 @@ export type LoadResult = WrkResult;
 export const LOADER: 'wrk' | 'autocannon' = process.env.BENCH_LOADER !== 'autocannon' && wrkInstalled() ? 'wrk' : 'autocannon';
 
 /**
- * Sends CHAT_BODY to `baseUrl` from `connections` keep-alive connections, for `seconds` (or, with
+ * Sends `body` (CHAT_BODY unless given) to `baseUrl` from `connections` keep-alive connections, for `seconds` (or, with
  * autocannon, for `amount` requests; wrk, which counts time only, then runs a second).
  */
-export async function chatLoad(baseUrl: string, headers: Record<string, string>, options: { connections: number; seconds?: number; amount?: number }): Promise<LoadResult> {
+export async function chatLoad(baseUrl: string, headers: Record<string, string>, options: { connections: number; seconds?: number; amount?: number; body?: Buffer }): Promise<LoadResult> {
   const url = `${baseUrl}/v1/chat/completions`;
-  if (LOADER === 'wrk') return runWrk(url, headers, CHAT_BODY, options.connections, options.seconds ?? 1);
+  const body = options.body ?? CHAT_BODY;
+  if (LOADER === 'wrk') return runWrk(url, headers, body, options.connections, options.seconds ?? 1);
   const result = await autocannon({
     url,
     method: 'POST',
     connections: options.connections,
     ...(options.amount === undefined ? { duration: options.seconds ?? 1 } : { amount: options.amount }),
     headers: { 'content-type': 'application/json', ...headers },
-    body: CHAT_BODY,
+    body,
   });
   return { requests: result.requests.total, rps: result.requests.average, p50Ms: result.latency.p50, p99Ms: result.latency.p99, non2xx: result.non2xx, errors: result.errors };
 }

@@ -4,6 +4,9 @@
  * script (wrk-post.lua) reads the body and the credential from the environment.
  */
 import { spawn, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -25,9 +28,23 @@ export function wrkInstalled(): boolean {
   return installed;
 }
 
+const bodyFiles = new Map<string, string>();
+
+/** The body as a file for wrk-post.lua, written once per distinct body. */
+function bodyFile(body: string | Buffer): string {
+  const hash = createHash('sha1').update(body).digest('hex');
+  let file = bodyFiles.get(hash);
+  if (!file) {
+    file = path.join(os.tmpdir(), `aifd-wrk-body-${process.pid}-${hash}.json`);
+    writeFileSync(file, body);
+    bodyFiles.set(hash, file);
+  }
+  return file;
+}
+
 /** POSTs `body` to `url` from `connections` connections for `seconds` (one wrk thread). */
-export function runWrk(url: string, headers: Record<string, string>, body: string, connections: number, seconds: number): Promise<WrkResult> {
-  const env = { ...process.env, WRK_BODY: body, WRK_HEADERS: JSON.stringify(headers) };
+export function runWrk(url: string, headers: Record<string, string>, body: string | Buffer, connections: number, seconds: number): Promise<WrkResult> {
+  const env = { ...process.env, WRK_BODY_FILE: bodyFile(body), WRK_HEADERS: JSON.stringify(headers) };
   const child = spawn('wrk', ['-t1', `-c${connections}`, `-d${seconds}s`, '--latency', '-s', SCRIPT, url], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));

@@ -6,7 +6,7 @@
 import type busboy from 'busboy';
 import { Readable } from 'node:stream';
 import { AifdError } from '../errors.js';
-import { scanTopLevel } from '../util/json-top-level.js';
+import { scanTopLevel } from '../util/json-spans.js';
 import { JsonBody } from './json-body.js';
 
 export interface BodyInfo {

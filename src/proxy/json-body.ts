@@ -5,7 +5,7 @@
  * and a changed member is spliced into the original bytes, so the rest is forwarded untouched.
  */
 import { AifdError } from '../errors.js';
-import type { MemberSpan } from '../util/json-top-level.js';
+import type { MemberSpan } from '../util/json-spans.js';
 
 const REMOVED = Symbol('removed');
 
@@ -44,6 +44,16 @@ export class JsonBody {
     if (!this.has(name)) return;
     this.changes.set(name, REMOVED);
     if (this.whole) delete this.whole[name];
+  }
+
+  /** The bytes as received (a member's span points into them). */
+  get source(): Buffer {
+    return this.bytes;
+  }
+
+  /** Where a member lies in `source`, while it is unchanged. */
+  span(name: string): MemberSpan | undefined {
+    return this.changes.has(name) ? undefined : this.members.get(name);
   }
 
   get changed(): boolean {

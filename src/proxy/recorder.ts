@@ -70,7 +70,7 @@ async function settleUsage(ctx: RequestContext): Promise<void> {
     path,
     status: ctx.outcome.status,
     model: servedModel(ctx),
-    body: () => ctx.info.json?.object,
+    body: ctx.info.json,
     exchange: ctx.exchange,
   });
   if (!accounted) return;

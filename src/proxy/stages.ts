@@ -152,7 +152,7 @@ async function admitTo(limits: Limits, ctx: RequestContext): Promise<StageResult
     const json = ctx.info.json;
     // An alias is priced and counted as the model behind it.
     const model = ctx.targets?.[0]?.model ?? ctx.info.model;
-    const parts = promptParts(model, json?.object, ctx.body.length);
+    const parts = promptParts(model, json);
     const bound = promptBound(parts);
     tokens = {
       model,

@@ -3,7 +3,7 @@
  * the request and what was delivered (a stream cut short is charged for what arrived).
  */
 import type { Exchange } from './exchange.js';
-import { estimateUsage } from './estimate.js';
+import { estimateUsage, type PromptSource } from './estimate.js';
 import type { Usage, UsageSource } from './usage.js';
 
 export interface Accounted {
@@ -23,8 +23,7 @@ export async function accountUsage(input: {
   path: string;
   status: number | undefined;
   model: string | undefined;
-  /** The request body, parsed only if an estimate needs it. */
-  body: () => Record<string, unknown> | undefined;
+  body: PromptSource | undefined;
   exchange: Exchange | undefined;
 }): Promise<Accounted | undefined> {
   const { exchange } = input;

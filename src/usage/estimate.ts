@@ -1,13 +1,16 @@
 /**
  * What a request's prompt costs in tokens, in two steps. On the request path, `promptParts` walks
- * the parsed body once: media are counted by their own rules (exact, from their headers), and the
- * texts are collected, not tokenized; `promptBound` then bounds the texts by their UTF-8 length,
- * since no token is shorter than a byte. That bound is what admission reserves. The exact count
- * (`countPrompt`) tokenizes the texts on a worker thread, for the few requests that need it: one
- * that does not fit its limit on the bound, and answers whose upstream reports no usage.
+ * the prompt where it lies in the body's bytes, parsing nothing but the small fields it reads: media
+ * are counted by their own rules (exact, from their headers), and each text's place is noted, not
+ * decoded. Its bound is the texts' length in bytes, since no token is shorter than a byte (and no
+ * JSON escape is shorter than what it stands for); that is what admission reserves. The exact
+ * count (`countPrompt`) decodes and tokenizes the texts on a worker thread, for the few requests
+ * that need it: one that does not fit its limit on the bound, and answers whose upstream reports
+ * no usage.
  */
 import { AifdError } from '../errors.js';
-import { audioTokens, fileTokens, imageUrlTokens, MAX_IMAGES_PER_REQUEST, named, type Where } from './media-tokens.js';
+import { arrayAt, hasEscapes, kindAt, objectAt, SpanText, type MemberSpan } from '../util/json-spans.js';
+import { audioTokens, fileTokens, imageUrlTokens, MAX_IMAGES_PER_REQUEST, named, type MediaText, type Where } from './media-tokens.js';
 import { countTokens } from './token-count.js';
 import type { Usage } from './usage.js';
 
@@ -20,110 +23,138 @@ export interface PromptEstimate {
   imageTokens: number;
 }
 
-/** A prompt as tokens known without a tokenizer, and the texts a tokenizer would count. */
+/** A JSON request body as the walk reads it: its bytes, and where its top-level members lie. */
+export interface PromptSource {
+  readonly source: Buffer;
+  span(name: string): MemberSpan | undefined;
+}
+
+/** A prompt as tokens known without a tokenizer, and the places of the texts a tokenizer would count. */
 export interface PromptParts {
   model: string | undefined;
+  bytes: Buffer;
   /** Message framing, token arrays, and media (by their rules). */
   knownTokens: number;
   audioTokens: number;
   imageTokens: number;
-  texts: string[];
-  /**
-   * A bound for values too deeply nested to write out as text (thousands of levels): the body's
-   * length, since their tokens cannot outnumber its bytes.
-   */
-  unmeasuredTokens: number;
+  /** Each text as [start, end) in `bytes`: a JSON string (quotes included) or another JSON value, counted as written. */
+  texts: [number, number][];
+  /** The texts' length in bytes, less the quotes. */
+  textBytes: number;
 }
 
 /**
  * The parts of a request's prompt: chat messages (text, image, audio and file parts), a completion
  * prompt, an embedding input (token arrays count their length), or a Responses API `input` with its
  * `instructions`. Media are counted by their own rules, never as text. Throws an OpenAI-shaped 400
- * for media the upstream would refuse too (see media-tokens.ts). `bodyBytes` is the body's length.
+ * for media the upstream would refuse too (see media-tokens.ts), and for a prompt that is not JSON.
  */
-export function promptParts(model: string | undefined, body: Record<string, unknown> | undefined, bodyBytes = 0): PromptParts {
-  const parts: PromptParts = { model, knownTokens: 0, audioTokens: 0, imageTokens: 0, texts: [], unmeasuredTokens: 0 };
+export function promptParts(model: string | undefined, body: PromptSource | undefined): PromptParts {
+  const parts: PromptParts = { model, bytes: body?.source ?? EMPTY, knownTokens: 0, audioTokens: 0, imageTokens: 0, texts: [], textBytes: 0 };
   if (!body) return parts;
-  const walker = new PromptWalker(parts, bodyBytes);
-  if (Array.isArray(body.messages)) {
+  const walker = new PromptWalker(parts);
+  const messages = body.span('messages');
+  if (messages && kindAt(parts.bytes, messages.valueStart) === 'array') {
     // OpenAI's published rule of thumb: 3 tokens per message of framing, 3 to prime the reply.
     parts.knownTokens += 3;
-    const messages = body.messages as unknown[];
-    for (let index = 0; index < messages.length; index++) walker.message(messages[index], () => `messages[${index}]`);
+    walker.items(messages.valueStart, (at, index) => walker.message(at, () => `messages[${index}]`));
     return parts;
   }
-  if (typeof body.instructions === 'string') parts.texts.push(body.instructions);
-  const input = body.prompt ?? body.input;
-  if (typeof input === 'string') parts.texts.push(input);
-  else if (Array.isArray(input)) for (let index = 0; index < input.length; index++) walker.inputItem(input[index], () => `input[${index}]`);
+  const instructions = body.span('instructions');
+  if (instructions && kindAt(parts.bytes, instructions.valueStart) === 'string') walker.text(instructions.valueStart, instructions.valueEnd);
+  const input = body.span('prompt') ?? body.span('input');
+  if (!input) return parts;
+  const kind = kindAt(parts.bytes, input.valueStart);
+  if (kind === 'string') walker.text(input.valueStart, input.valueEnd);
+  else if (kind === 'array') walker.items(input.valueStart, (at, index, end) => walker.inputItem(at, end, () => `input[${index}]`));
   return parts;
 }
 
-/** At least the prompt's tokens, at the cost of measuring its texts' UTF-8 length. */
+const EMPTY = Buffer.alloc(0);
+
+/** At least the prompt's tokens. */
 export function promptBound(parts: PromptParts): PromptEstimate {
-  let textBytes = 0;
-  for (const text of parts.texts) textBytes += Buffer.byteLength(text, 'utf8');
-  return { tokens: parts.knownTokens + parts.unmeasuredTokens + textBytes, audioTokens: parts.audioTokens, imageTokens: parts.imageTokens };
+  return { tokens: parts.knownTokens + parts.textBytes, audioTokens: parts.audioTokens, imageTokens: parts.imageTokens };
 }
 
 /** The prompt's tokens, its texts tokenized off the event loop. */
 export async function countPrompt(parts: PromptParts): Promise<PromptEstimate> {
-  const textTokens = await countTokens(parts.model, parts.texts);
-  return { tokens: parts.knownTokens + parts.unmeasuredTokens + textTokens, audioTokens: parts.audioTokens, imageTokens: parts.imageTokens };
+  const textTokens = await countTokens(parts.model, { bytes: parts.bytes, spans: parts.texts });
+  return { tokens: parts.knownTokens + textTokens, audioTokens: parts.audioTokens, imageTokens: parts.imageTokens };
 }
 
 class PromptWalker {
   private images = 0;
+  private readonly bytes: Buffer;
 
-  constructor(
-    private readonly parts: PromptParts,
-    private readonly bodyBytes: number,
-  ) {}
+  constructor(private readonly parts: PromptParts) {
+    this.bytes = parts.bytes;
+  }
 
-  message(message: unknown, where: Where): void {
+  items(at: number, each: (at: number, index: number, end: number) => void): void {
+    const array = arrayAt(this.bytes, at);
+    if (!array) throw notJson();
+    array.items.forEach(([start, end], index) => each(start, index, end));
+  }
+
+  message(at: number, where: Where): void {
     this.parts.knownTokens += 3;
-    if (!message || typeof message !== 'object') return;
-    for (const field in message) {
-      const value = (message as Record<string, unknown>)[field];
-      if (field === 'content' && Array.isArray(value)) {
-        for (let index = 0; index < value.length; index++) this.part(value[index], () => `${named(where)}.content[${index}]`);
-      } else this.text(value);
+    if (kindAt(this.bytes, at) !== 'object') return;
+    for (const [field, span] of this.members(at)) {
+      if (field === 'content' && kindAt(this.bytes, span.valueStart) === 'array') {
+        this.items(span.valueStart, (part, index, end) => this.part(part, end, () => `${named(where)}.content[${index}]`));
+      } else this.text(span.valueStart, span.valueEnd);
     }
   }
 
   /** A Responses API input item, a completion prompt's piece, or an embedding input. */
-  inputItem(item: unknown, where: Where): void {
-    if (typeof item === 'number') this.parts.knownTokens += 1;
-    else if (Array.isArray(item) && item.every((token) => typeof token === 'number')) this.parts.knownTokens += item.length;
-    else if (item && typeof item === 'object' && 'content' in item) this.message(item, where);
-    else if (item && typeof item === 'object' && 'type' in item) this.part(item, where);
-    else this.text(item);
+  inputItem(at: number, end: number, where: Where): void {
+    const kind = kindAt(this.bytes, at);
+    if (kind === 'number') this.parts.knownTokens += 1;
+    else if (kind === 'array' && this.allNumbers(at)) this.parts.knownTokens += arrayAt(this.bytes, at)!.items.length;
+    else if (kind === 'object') {
+      const members = this.members(at);
+      if (members.has('content')) this.message(at, where);
+      else if (members.has('type')) this.part(at, end, where);
+      else this.text(at, end);
+    } else this.text(at, end);
   }
 
-  private part(part: unknown, where: Where): void {
-    if (!part || typeof part !== 'object') return this.text(part);
-    const p = part as Record<string, any>;
-    switch (p.type) {
+  private part(at: number, end: number, where: Where): void {
+    if (kindAt(this.bytes, at) !== 'object') return this.text(at, end);
+    const p = this.members(at);
+    switch (this.small(p.get('type'))) {
       case 'text':
       case 'input_text':
-      case 'output_text':
-        return this.text(p.text);
-      case 'image_url':
-        return this.image(p.image_url?.url ?? p.image_url, p.image_url?.detail, where);
+      case 'output_text': {
+        const text = p.get('text');
+        return text ? this.text(text.valueStart, text.valueEnd) : undefined;
+      }
+      case 'image_url': {
+        const image = p.get('image_url');
+        const inner = image && kindAt(this.bytes, image.valueStart) === 'object' ? this.members(image.valueStart) : undefined;
+        return inner ? this.image(this.media(inner.get('url')), this.small(inner.get('detail')), where) : this.image(this.media(image), undefined, where);
+      }
       case 'input_image':
-        return this.image(p.image_url, p.detail, where);
-      case 'input_audio':
-        return this.add('audioTokens', audioTokens(p.input_audio?.data ?? p.data, p.input_audio?.format ?? p.format, where));
-      case 'file':
-        return this.add(undefined, fileTokens(p.file?.file_data, p.file?.file_id, where));
+        return this.image(this.media(p.get('image_url')), this.small(p.get('detail')), where);
+      case 'input_audio': {
+        const audio = p.get('input_audio');
+        const inner = audio && kindAt(this.bytes, audio.valueStart) === 'object' ? this.members(audio.valueStart) : p;
+        return this.add('audioTokens', audioTokens(this.media(inner.get('data')), this.small(inner.get('format')), where));
+      }
+      case 'file': {
+        const file = p.get('file');
+        const inner = file && kindAt(this.bytes, file.valueStart) === 'object' ? this.members(file.valueStart) : new Map<string, MemberSpan>();
+        return this.add(undefined, fileTokens(this.media(inner.get('file_data')), this.small(inner.get('file_id')), where));
+      }
       case 'input_file':
-        return this.add(undefined, fileTokens(p.file_data, p.file_id, where));
+        return this.add(undefined, fileTokens(this.media(p.get('file_data')), this.small(p.get('file_id')), where));
       default:
-        return this.text(part);
+        return this.text(at, end);
     }
   }
 
-  private image(url: unknown, detail: unknown, where: Where): void {
+  private image(url: MediaText | unknown, detail: unknown, where: Where): void {
     if (++this.images > MAX_IMAGES_PER_REQUEST) {
       throw new AifdError('invalid_request', `a request may hold at most ${MAX_IMAGES_PER_REQUEST} images`, { param: named(where) });
     }
@@ -135,35 +166,60 @@ class PromptWalker {
     if (kind) this.parts[kind] += tokens;
   }
 
-  private text(value: unknown): void {
-    if (value === undefined || value === null) return;
-    if (typeof value === 'string') {
-      this.parts.texts.push(value);
-      return;
-    }
-    let text: string;
+  /** A text to count: a string, or any other value as written (null counts nothing). */
+  text(start: number, end: number): void {
+    if (this.bytes[start] === 0x6e /* n */ && end - start === 4) return;
+    this.parts.texts.push([start, end]);
+    this.parts.textBytes += kindAt(this.bytes, start) === 'string' ? end - start - 2 : end - start;
+  }
+
+  private members(at: number): Map<string, MemberSpan> {
+    const object = objectAt(this.bytes, at);
+    if (!object) throw notJson();
+    return object.members;
+  }
+
+  /** A small value (a type, a detail level, a format, an id), parsed. */
+  private small(span: MemberSpan | undefined): unknown {
+    if (!span) return undefined;
     try {
-      text = JSON.stringify(value);
+      return JSON.parse(this.bytes.toString('utf8', span.valueStart, span.valueEnd));
     } catch {
-      this.parts.unmeasuredTokens = this.bodyBytes;
-      return;
+      throw notJson();
     }
-    this.parts.texts.push(text);
+  }
+
+  /** A media payload: read in place unless escapes make that impossible (then decoded). */
+  private media(span: MemberSpan | undefined): MediaText | unknown {
+    if (!span) return undefined;
+    const { valueStart, valueEnd } = span;
+    if (kindAt(this.bytes, valueStart) !== 'string') return this.small(span);
+    if (!hasEscapes(this.bytes, valueStart + 1, valueEnd - 1)) return new SpanText(this.bytes, valueStart + 1, valueEnd - 1);
+    return this.small(span);
+  }
+
+  private allNumbers(at: number): boolean {
+    const array = arrayAt(this.bytes, at);
+    return array !== undefined && array.items.every(([start]) => kindAt(this.bytes, start) === 'number');
   }
 }
 
+function notJson(): AifdError {
+  return new AifdError('invalid_json', 'the request body is not valid JSON');
+}
+
 /**
- * Usage for an answer whose upstream reported none: the prompt and what was delivered, tokenized.
- * `body` is read only here, so that a request nobody estimates is never parsed whole for it.
+ * Usage for an answer whose upstream reported none: the prompt and what was delivered, tokenized
+ * off the event loop.
  */
-export async function estimateUsage(model: string | undefined, body: () => Record<string, unknown> | undefined, completionText: string): Promise<Usage> {
+export async function estimateUsage(model: string | undefined, body: PromptSource | undefined, completionText: string): Promise<Usage> {
   let prompt: PromptEstimate | undefined;
   try {
-    prompt = await countPrompt(promptParts(model, body()));
+    prompt = await countPrompt(promptParts(model, body));
   } catch {
     prompt = undefined;
   }
-  const completion = completionText === '' ? 0 : await countTokens(model, [completionText]);
+  const completion = completionText === '' ? 0 : await countTokens(model, { texts: [completionText] });
   const usage: Usage = { prompt_tokens: prompt?.tokens ?? 0, completion_tokens: completion, total_tokens: (prompt?.tokens ?? 0) + completion };
   if (prompt?.audioTokens) usage.audio_prompt_tokens = prompt.audioTokens;
   return usage;

@@ -94,9 +94,22 @@ interface DataUrl {
   start: number;
 }
 
-function parseDataUrl(url: string): DataUrl | undefined {
-  if (!url.startsWith('data:')) return undefined;
-  const comma = url.indexOf(',');
+/**
+ * A media payload as a string, or read in place from the request's bytes (a 400 KB base64 image is
+ * never made into a string: its header, its end and its length are all the rules need).
+ */
+export interface MediaText {
+  readonly length: number;
+  slice(start?: number, end?: number): string;
+}
+
+function isMediaText(value: unknown): value is MediaText {
+  return typeof value === 'string' || (typeof value === 'object' && value !== null && typeof (value as MediaText).slice === 'function' && typeof (value as MediaText).length === 'number');
+}
+
+function parseDataUrl(url: MediaText): DataUrl | undefined {
+  if (url.slice(0, 5) !== 'data:') return undefined;
+  const comma = url.slice(0, 257).indexOf(',');
   if (comma < 0 || comma > 256) return undefined;
   const meta = url.slice(5, comma).toLowerCase();
   return { mediaType: meta.split(';', 1)[0]!, base64: meta.endsWith(';base64'), start: comma + 1 };
@@ -105,15 +118,16 @@ function parseDataUrl(url: string): DataUrl | undefined {
 const BASE64 = /^[A-Za-z0-9+/\r\n]*={0,2}$/;
 
 /** The first `chars` of a base64 payload, decoded, after checking they are base64 at all. */
-function decodePrefix(text: string, start: number, chars: number, where: Where): Buffer {
+function decodePrefix(text: MediaText, start: number, chars: number, where: Where): Buffer {
   const slice = text.slice(start, start + chars - (chars % 4));
   if (!BASE64.test(slice) || !BASE64.test(text.slice(-4))) throw notBase64(where);
   return Buffer.from(slice, 'base64');
 }
 
-function decodedBytes(text: string, start: number): number {
+function decodedBytes(text: MediaText, start: number): number {
   const length = text.length - start;
-  return Math.floor((length * 3) / 4) - (text.endsWith('==') ? 2 : text.endsWith('=') ? 1 : 0);
+  const end = text.slice(-2);
+  return Math.floor((length * 3) / 4) - (end === '==' ? 2 : end.endsWith('=') ? 1 : 0);
 }
 
 /** Where in the request a part is, for errors; a function where building the name would cost every request. */
@@ -131,7 +145,7 @@ function notBase64(where: Where): AifdError {
 /** Tokens of an image given as a URL: by its header for a `data:` URL, the model's most for one image otherwise. */
 export function imageUrlTokens(model: string | undefined, url: unknown, detail: unknown, where: Where): number {
   const level: Detail = detail === 'low' || detail === 'high' ? detail : 'auto';
-  if (typeof url !== 'string') return imageTokens(model, undefined, level);
+  if (!isMediaText(url)) return imageTokens(model, undefined, level);
   const data = parseDataUrl(url);
   if (!data) return imageTokens(model, undefined, level);
   if (!data.base64) throw notBase64(where);
@@ -151,7 +165,7 @@ export function imageUrlTokens(model: string | undefined, url: unknown, detail: 
 
 /** Tokens of an `input_audio` part: by its duration where the header says it, else the bound. */
 export function audioTokens(data: unknown, format: unknown, where: Where): number {
-  if (typeof data !== 'string' || data.length === 0) return 0;
+  if (!isMediaText(data) || data.length === 0) return 0;
   const bytes = decodedBytes(data, 0);
   const head = decodePrefix(data, 0, 4096, where);
   const seconds = format === 'wav' ? wavSeconds(head, bytes) : format === 'mp3' ? mp3Seconds(head, bytes) : (wavSeconds(head, bytes) ?? mp3Seconds(head, bytes));
@@ -160,7 +174,7 @@ export function audioTokens(data: unknown, format: unknown, where: Where): numbe
 
 /** Tokens of a file part (`file_data` as a data: URL or bare base64, or a `file_id`): the documented bound. */
 export function fileTokens(fileData: unknown, fileId: unknown, where: Where): number {
-  if (typeof fileData === 'string' && fileData.length > 0) {
+  if (isMediaText(fileData) && fileData.length > 0) {
     const data = parseDataUrl(fileData);
     if (data && !data.base64) throw notBase64(where);
     const start = data?.start ?? 0;

@@ -22,13 +22,13 @@ class TokenThread {
 
   constructor(private readonly encoding: Encoding) {}
 
-  count(texts: readonly string[]): Promise<number> {
+  count(work: TextsToCount): Promise<number> {
     const worker = this.worker ?? this.start();
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
       if (this.pending.size === 1) worker.ref();
-      worker.postMessage({ id, texts });
+      worker.postMessage({ id, ...work });
     });
   }
 
@@ -57,13 +57,23 @@ class TokenThread {
   }
 }
 
+/**
+ * Texts to count: strings, and places in `bytes` (a JSON string there is decoded first; any other
+ * JSON value is counted as written). The bytes are copied to the thread, so they may be reused.
+ */
+export interface TextsToCount {
+  texts?: readonly string[];
+  bytes?: Uint8Array;
+  spans?: readonly (readonly [number, number])[];
+}
+
 const threads = new Map<Encoding, TokenThread>();
 
-/** The tokens of all `texts` together, in the encoding of `model`. */
-export function countTokens(model: string | undefined, texts: readonly string[]): Promise<number> {
-  if (texts.length === 0) return Promise.resolve(0);
+/** The tokens of all the texts together, in the encoding of `model`. */
+export function countTokens(model: string | undefined, work: TextsToCount): Promise<number> {
+  if (!work.texts?.length && !work.spans?.length) return Promise.resolve(0);
   const encoding = encodingFor(model);
   let thread = threads.get(encoding);
   if (!thread) threads.set(encoding, (thread = new TokenThread(encoding)));
-  return thread.count(texts);
+  return thread.count(work);
 }

@@ -46,17 +46,34 @@ export function remembering(count, limits = { texts: 4096, chars: 4 * 1024 * 102
   };
 }
 
-/** @typedef {{ id: number; texts: string[] }} CountRequest */
+/** @typedef {{ id: number; texts?: string[]; bytes?: Uint8Array; spans?: [number, number][] }} CountRequest */
+
+/**
+ * The texts of a request, decoded where they lie in its bytes: a JSON string is parsed, any other
+ * JSON value is taken as written.
+ *
+ * @param {Uint8Array} bytes
+ * @param {[number, number][]} spans
+ * @returns {string[]}
+ */
+export function textsAt(bytes, spans) {
+  const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  return spans.map(([start, end]) => {
+    const text = buffer.toString('utf8', start, end);
+    return buffer[start] === 0x22 ? String(JSON.parse(text)) : text;
+  });
+}
 
 if (!isMainThread && parentPort && workerData?.encoder) {
   const port = parentPort;
   /** @type {{ countTokens: (text: string) => number }} */
   const encoder = await import(workerData.encoder);
   const count = remembering((text) => encoder.countTokens(text));
-  port.on('message', (/** @type {CountRequest} */ { id, texts }) => {
+  port.on('message', (/** @type {CountRequest} */ { id, texts, bytes, spans }) => {
     try {
       let total = 0;
-      for (const text of texts) total += count(text);
+      for (const text of texts ?? []) total += count(text);
+      if (bytes && spans) for (const text of textsAt(bytes, spans)) total += count(text);
       port.postMessage({ id, total });
     } catch (err) {
       port.postMessage({ id, error: err instanceof Error ? err.message : String(err) });

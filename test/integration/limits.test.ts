@@ -8,6 +8,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { openStore } from '../../src/store/open-store.js';
+import { countTokens as o200kTokens } from 'gpt-tokenizer/encoding/o200k_base';
 
 const SECRET = 'limits-test-secret-that-is-long-enough-0000';
 
@@ -67,6 +68,59 @@ describe('limits over HTTP', () => {
     expect(mock.received).toHaveLength(0);
     const ok = await ann.chat.completions.create({ model: 'gpt-4o-mini', max_tokens: 100, messages: [{ role: 'user', content: 'hi' }] }).withResponse();
     expect(Number(ok.response.headers.get('x-ratelimit-remaining-tokens'))).toBeLessThan(500);
+  });
+
+  describe('reservations from the bound, decided at the margin by the exact count', () => {
+    // About 4 bytes a token: the bound (its UTF-8 length) is four times the exact count.
+    const prose = 'The quarterly report shows revenue growing in every region, with costs held flat. '.repeat(50);
+    const exactPrompt = 3 + 3 + o200kTokens('user') + o200kTokens(prose);
+    const POOL = 'sk-limits-pool-key-00000000000000';
+    const answerWith = (promptTokens: number) =>
+      mock.always(POOL, { type: 'status', status: 200, body: JSON.stringify({ id: 'chatcmpl-b', object: 'chat.completion', created: 1_764_000_000, model: 'gpt-4o-mini', choices: [{ index: 0, message: { role: 'assistant', content: 'Noted.' }, finish_reason: 'stop' }], usage: { prompt_tokens: promptTokens, completion_tokens: 2, total_tokens: promptTokens + 2 } }) });
+    const ask = (sdk: OpenAI) => sdk.chat.completions.create({ model: 'gpt-4o-mini', max_tokens: 100, messages: [{ role: 'user', content: prose }] }).withResponse();
+
+    it('admits a request whose bound does not fit but whose exact count does, and settles to the upstream\'s usage', async () => {
+      expect(Buffer.byteLength(prose)).toBeGreaterThan(3 * exactPrompt);
+      const limit = exactPrompt + 100 + 50;
+      const { url } = await hub({ strategy: 'fixed-window', user: { tokens: `${limit}/day` } });
+      answerWith(exactPrompt);
+      const ann = await client(url, 'ann');
+      const settled = new Promise((resolve) => running!.hub.recorder.onRecord(resolve));
+      const first = await ask(ann);
+      // reserved: the exact prompt and max_tokens
+      expect(Number(first.response.headers.get('x-ratelimit-remaining-tokens'))).toBe(limit - exactPrompt - 100);
+      await settled;
+      // settled to what the upstream reported: a second one no longer fits, even counted exactly
+      const error = (await ask(ann).catch((err: unknown) => err)) as InstanceType<typeof OpenAI.APIError>;
+      expect(error.status).toBe(429);
+      expect(error.code).toBe('tokens_limit_exceeded');
+      expect(mock.received).toHaveLength(1);
+      // the refusal took nothing: what is left is the limit less the first request's usage
+      const small = await ann.chat.completions.create({ model: 'gpt-4o-mini', max_tokens: 10, messages: [{ role: 'user', content: 'hi' }] }).withResponse();
+      // a small request fits on its bound: 'user' and 'hi' by their bytes
+      const smallReserved = 3 + 3 + 'user'.length + 'hi'.length + 10;
+      expect(Number(small.response.headers.get('x-ratelimit-remaining-tokens'))).toBe(limit - (exactPrompt + 2) - smallReserved);
+    });
+
+    it('never lets 50 parallel requests overdraw the limit, and only admitted ones reach the upstream', async () => {
+      const limit = 10 * (exactPrompt + 100);
+      const { url } = await hub({ strategy: 'fixed-window', user: { tokens: `${limit}/day` } });
+      answerWith(exactPrompt);
+      const ann = await client(url, 'ann');
+      let recorded = 0;
+      const allRecorded = new Promise<void>((resolve) => running!.hub.recorder.onRecord(() => ++recorded === 50 && resolve()));
+      const results = await Promise.allSettled(Array.from({ length: 50 }, () => ask(ann)));
+      await allRecorded;
+      const admitted = results.filter((result) => result.status === 'fulfilled').length;
+      for (const result of results) if (result.status === 'rejected') expect((result.reason as InstanceType<typeof OpenAI.APIError>).code).toBe('tokens_limit_exceeded');
+      expect(admitted).toBeGreaterThanOrEqual(3);
+      // settled ones free their ceiling for later ones, but the total never passes the limit
+      expect(admitted * (exactPrompt + 2)).toBeLessThanOrEqual(limit);
+      expect(mock.received).toHaveLength(admitted);
+      // after settling, the counter holds exactly the upstream's usage of the admitted ones
+      const probe = await ann.chat.completions.create({ model: 'gpt-4o-mini', max_tokens: 1, messages: [] }).withResponse();
+      expect(Number(probe.response.headers.get('x-ratelimit-remaining-tokens'))).toBe(limit - admitted * (exactPrompt + 2) - (3 + 1));
+    });
   });
 
   for (const store of ['memory', 'sqlite'] as const) {

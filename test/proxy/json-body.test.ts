@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { JsonBody } from '../../src/proxy/json-body.js';
-import { scanTopLevel } from '../../src/util/json-top-level.js';
+import { scanTopLevel } from '../../src/util/json-spans.js';
 
 function body(text: string): JsonBody {
   const bytes = Buffer.from(text);

@@ -1,5 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import { countTokens as o200kTokens } from 'gpt-tokenizer/encoding/o200k_base';
 import { remembering } from '../../src/usage/token-worker.js';
+import { countPrompt, promptBound, promptParts } from '../../src/usage/estimate.js';
+import { inspectBody, type BodyInfo } from '../../src/proxy/inspect-body.js';
+import { dataUrl, png } from '../helpers/media.js';
 
 /** A counter that says how often it was asked, per text. */
 function countingCounter() {
@@ -53,5 +57,49 @@ describe('remembering token counts', () => {
     const other = 'y'.repeat(1024 * 1024 - 1) + 'z';
     expect(remembered(other)).toBe(1024 * 1024);
     expect(asked.get(other)).toBe(1);
+  });
+});
+
+describe('the prompt walked in its bytes', () => {
+  const walk = (text: string) => {
+    const info = inspectBody('application/json', Buffer.from(text), '/v1/chat/completions') as BodyInfo;
+    return promptParts('gpt-4o', info.json);
+  };
+  const chat = (content: unknown) => JSON.stringify({ model: 'gpt-4o', messages: [{ role: 'user', content }] });
+
+  it('bounds every kind of text from above, and counts it exactly off the event loop', async () => {
+    const texts = ['Say hello.', 'const x = a?.b ?? "c";\n\tif (x) { return [1, 2]; }', '東京は日本の首都です。', 'emoji 🎉🎉🎉 and \u0000 controls', 'quotes " and \\ backslashes', 'x'.repeat(5000)];
+    for (const text of texts) {
+      const parts = walk(chat(text));
+      const exact = 3 + 3 + o200kTokens('user') + o200kTokens(text);
+      expect((await countPrompt(parts)).tokens, text.slice(0, 20)).toBe(exact);
+      expect(promptBound(parts).tokens, text.slice(0, 20)).toBeGreaterThanOrEqual(exact);
+    }
+  });
+
+  it('counts a tool call or any other non-text field as written, and skips null', async () => {
+    const body = JSON.stringify({ model: 'gpt-4o', messages: [{ role: 'assistant', content: null, tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'f', arguments: '{}' } }] }] });
+    const parts = walk(body);
+    const written = JSON.stringify([{ id: 'call_1', type: 'function', function: { name: 'f', arguments: '{}' } }]);
+    expect((await countPrompt(parts)).tokens).toBe(3 + 3 + o200kTokens('assistant') + o200kTokens(written));
+  });
+
+  it('walks a value nested 10,000 deep without a stack overflow', () => {
+    const deep = `{"model":"gpt-4o","messages":[{"role":"user","content":"hi","extra":${'['.repeat(10_000)}${']'.repeat(10_000)}}]}`;
+    expect(promptBound(walk(deep)).tokens).toBeGreaterThanOrEqual(20_000);
+  });
+
+  it('reads a base64 image written with escaped slashes as it reads the plain one', () => {
+    const url = dataUrl('image/png', png(1024, 1024));
+    const plain = chat([{ type: 'image_url', image_url: { url, detail: 'high' } }]);
+    const escaped = plain.replaceAll('/', '\\/');
+    expect(escaped).not.toBe(plain);
+    expect(walk(escaped).imageTokens).toBe(765);
+    expect(walk(plain).imageTokens).toBe(765);
+  });
+
+  it('answers invalid_json for a prompt that is not well formed inside', () => {
+    expect(() => walk('{"model":"gpt-4o","messages":[{"role":"user" "content":"x"}]}')).toThrow();
+    expect(() => walk('{"model":"gpt-4o","messages":[{"role":"user","content":[{"type":tru}]}]}')).toThrow(expect.objectContaining({ code: 'invalid_json' }));
   });
 });

@@ -2,8 +2,11 @@ import { describe, expect, it } from 'vitest';
 import { AifdError } from '../../src/errors.js';
 import { audioTokens, fileTokens, FILE_ID_TOKENS, imageTokens, imageUrlTokens } from '../../src/usage/media-tokens.js';
 import { countPrompt, promptParts } from '../../src/usage/estimate.js';
+import { inspectBody, type BodyInfo } from '../../src/proxy/inspect-body.js';
 
-const estimatePrompt = (model: string, body: Record<string, unknown>) => countPrompt(promptParts(model, body));
+/** The exact estimate of a body, walked where it lies in its bytes as on the request path. */
+const estimatePrompt = (model: string, body: Record<string, unknown>) => countPrompt(promptParts(model, jsonBody(body)));
+const jsonBody = (body: Record<string, unknown>) => (inspectBody('application/json', Buffer.from(JSON.stringify(body)), '/v1/chat/completions') as BodyInfo).json;
 import { dataUrl, jpegImage, jpegWithMetadata, pdf, png, wav } from '../helpers/media.js';
 
 describe("OpenAI's image token rules", () => {

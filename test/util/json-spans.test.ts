@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { scanTopLevel } from '../../src/util/json-top-level.js';
+import { scanTopLevel } from '../../src/util/json-spans.js';
 
 /** The members the scan found, each value as its text. */
 function members(text: string | Buffer): Record<string, string> | string {

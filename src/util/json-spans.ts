@@ -1,6 +1,6 @@
 /**
- * The members of a JSON object's top level, found without parsing it: where each member's name
- * and value lie in the bytes. A 1 MB chat request is mostly strings inside `messages`; those are
+ * The members of a JSON object, found without parsing it: where each member's name and value lie
+ * in the bytes (the top level's, and on asking any nested object's or array's). A 1 MB chat request is mostly strings inside `messages`; those are
  * skipped by `indexOf` (native), and no value is built, so finding `model` and `stream` costs a
  * small fraction of `JSON.parse` and none of the UTF-8 decoding.
  *
@@ -38,25 +38,32 @@ const NO_DUPLICATES: ReadonlySet<string> = new Set();
 const SCALAR = /^(?:true|false|null|-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?)$/;
 
 export function scanTopLevel(bytes: Buffer): TopLevelScan {
-  const end = bytes.length;
-  let at = skipSpace(bytes, 0);
-  if (bytes[at] !== OPEN_OBJECT) return at < end ? OTHER : INVALID;
+  const at = skipSpace(bytes, 0);
+  if (bytes[at] !== OPEN_OBJECT) return at < bytes.length ? OTHER : INVALID;
+  const object = objectAt(bytes, at);
+  if (!object || skipSpace(bytes, object.end) !== bytes.length) return INVALID;
+  return { kind: 'object', members: object.members, duplicated: object.duplicated };
+}
+
+/** The members of the object that opens at `at` (undefined if it is not a well-formed object). */
+export function objectAt(bytes: Buffer, at: number): { members: Map<string, MemberSpan>; duplicated: ReadonlySet<string>; end: number } | undefined {
+  if (bytes[at] !== OPEN_OBJECT) return undefined;
   const members = new Map<string, MemberSpan>();
   let duplicated: Set<string> | undefined;
   at = skipSpace(bytes, at + 1);
-  if (bytes[at] === CLOSE_OBJECT) return finish(bytes, at + 1, members, NO_DUPLICATES);
+  if (bytes[at] === CLOSE_OBJECT) return { members, duplicated: NO_DUPLICATES, end: at + 1 };
   for (;;) {
-    if (bytes[at] !== QUOTE) return INVALID;
+    if (bytes[at] !== QUOTE) return undefined;
     const nameStart = at;
     const nameEnd = skipString(bytes, at);
-    if (nameEnd < 0) return INVALID;
+    if (nameEnd < 0) return undefined;
     at = skipSpace(bytes, nameEnd);
-    if (bytes[at] !== COLON) return INVALID;
+    if (bytes[at] !== COLON) return undefined;
     const valueStart = skipSpace(bytes, at + 1);
     const valueEnd = skipValue(bytes, valueStart);
-    if (valueEnd < 0) return INVALID;
+    if (valueEnd < 0) return undefined;
     const name = memberName(bytes, nameStart, nameEnd);
-    if (name === undefined) return INVALID;
+    if (name === undefined) return undefined;
     if (members.has(name)) (duplicated ??= new Set()).add(name);
     // As JSON.parse does, the last of duplicated names wins.
     members.set(name, { nameStart, valueStart, valueEnd });
@@ -65,13 +72,42 @@ export function scanTopLevel(bytes: Buffer): TopLevelScan {
       at = skipSpace(bytes, at + 1);
       continue;
     }
-    if (bytes[at] !== CLOSE_OBJECT) return INVALID;
-    return finish(bytes, at + 1, members, duplicated ?? NO_DUPLICATES);
+    if (bytes[at] !== CLOSE_OBJECT) return undefined;
+    return { members, duplicated: duplicated ?? NO_DUPLICATES, end: at + 1 };
   }
 }
 
-function finish(bytes: Buffer, after: number, members: Map<string, MemberSpan>, duplicated: ReadonlySet<string>): TopLevelScan {
-  return skipSpace(bytes, after) === bytes.length ? { kind: 'object', members, duplicated } : INVALID;
+/** The items of the array that opens at `at`, each as [start, end) (undefined if not a well-formed array). */
+export function arrayAt(bytes: Buffer, at: number): { items: [number, number][]; end: number } | undefined {
+  if (bytes[at] !== OPEN_ARRAY) return undefined;
+  const items: [number, number][] = [];
+  at = skipSpace(bytes, at + 1);
+  if (bytes[at] === CLOSE_ARRAY) return { items, end: at + 1 };
+  for (;;) {
+    const end = skipValue(bytes, at);
+    if (end < 0) return undefined;
+    items.push([at, end]);
+    at = skipSpace(bytes, end);
+    if (bytes[at] === COMMA) {
+      at = skipSpace(bytes, at + 1);
+      continue;
+    }
+    return bytes[at] === CLOSE_ARRAY ? { items, end: at + 1 } : undefined;
+  }
+}
+
+/** What kind of value starts at `at`. */
+export function kindAt(bytes: Buffer, at: number): 'object' | 'array' | 'string' | 'number' | 'literal' {
+  const byte = bytes[at];
+  if (byte === OPEN_OBJECT) return 'object';
+  if (byte === OPEN_ARRAY) return 'array';
+  if (byte === QUOTE) return 'string';
+  return byte === 0x2d || (byte !== undefined && byte >= 0x30 && byte <= 0x39) ? 'number' : 'literal';
+}
+
+/** Whether the bytes [start, end) hold a backslash (a JSON string with escapes in it). */
+export function hasEscapes(bytes: Buffer, start: number, end: number): boolean {
+  return bytes.subarray(start, end).indexOf(BACKSLASH) >= 0;
 }
 
 function skipSpace(bytes: Buffer, at: number): number {
@@ -137,5 +173,26 @@ function memberName(bytes: Buffer, start: number, end: number): string | undefin
     return JSON.parse(bytes.toString('utf8', start, end)) as string;
   } catch {
     return undefined;
+  }
+}
+
+/**
+ * A JSON string without escapes, read where it lies in the bytes: as long as its bytes, sliced
+ * on demand. For base64 payloads (ASCII), which are too large to copy for the few bytes read.
+ */
+export class SpanText {
+  constructor(
+    private readonly bytes: Buffer,
+    private readonly start: number,
+    private readonly end: number,
+  ) {}
+
+  get length(): number {
+    return this.end - this.start;
+  }
+
+  slice(from = 0, to = this.length): string {
+    const at = (index: number) => Math.min(this.length, Math.max(0, index < 0 ? this.length + index : index));
+    return this.bytes.toString('latin1', this.start + at(from), this.start + Math.max(at(from), at(to)));
   }
 }
