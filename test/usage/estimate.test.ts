@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { countTokens as o200kTokens } from 'gpt-tokenizer/encoding/o200k_base';
-import { remembering } from '../../src/usage/token-worker.js';
+import { countInPieces, remembering } from '../../src/usage/token-worker.js';
 import { countPrompt, promptBound, promptParts } from '../../src/usage/estimate.js';
 import { inspectBody, type BodyInfo } from '../../src/proxy/inspect-body.js';
 import { dataUrl, png } from '../helpers/media.js';
@@ -101,5 +101,21 @@ describe('the prompt walked in its bytes', () => {
   it('answers invalid_json for a prompt that is not well formed inside', () => {
     expect(() => walk('{"model":"gpt-4o","messages":[{"role":"user" "content":"x"}]}')).toThrow();
     expect(() => walk('{"model":"gpt-4o","messages":[{"role":"user","content":[{"type":tru}]}]}')).toThrow(expect.objectContaining({ code: 'invalid_json' }));
+  });
+});
+
+describe('counting long texts in pieces', () => {
+  const prose = 'The quarterly report shows revenue growing in every region.\n\nCosts held flat;  the new contracts renewed at a higher rate than forecast. '.repeat(2000);
+  const code = 'function add(a, b) {\n  return a + b; // sum\n}\n\tconst list = [1, 2, 3].map((x) => x * 2);\n'.repeat(1500);
+
+  it('gives prose and code the count of the whole text', () => {
+    for (const text of [prose, code, '東京は日本の首都です。 '.repeat(3000)]) expect(countInPieces(o200kTokens, text)).toBe(o200kTokens(text));
+  });
+
+  it('counts a 1 MB run without a space in pieces, at most a token a byte (whole, it would take minutes)', () => {
+    const word = 'x'.repeat(1024 * 1024);
+    const tokens = countInPieces(o200kTokens, word);
+    expect(tokens).toBeGreaterThan(1024 * 1024 / 16);
+    expect(tokens).toBeLessThanOrEqual(1024 * 1024);
   });
 });
