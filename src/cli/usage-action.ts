@@ -26,7 +26,7 @@ export async function usage(options: UsageOptions): Promise<void> {
   const url = sinkUrl(config);
   if (!url) throw new CliError('no SQL sink is configured (logs.sink is none, and the store is not SQLite)', EXIT_USAGE);
   const dialect = await openDialect(url);
-  let report;
+  let report: ReturnType<typeof buildUsageReport>;
   try {
     await dialect.prepare();
     report = buildUsageReport(await dialect.summarize(options.by as UsageDimension, since), priceTable(config.prices));

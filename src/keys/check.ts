@@ -10,7 +10,7 @@ import { anyGlobMatch } from '../util/glob.js';
 import { errorCodeOf } from './classify.js';
 import type { KeyPool, PoolKey } from './pool.js';
 import { toPoolKey } from './pool.js';
-import { keyHeaders, withUpstreamQuery } from '../proxy/upstream-address.js';
+import { keyHeaders, withUpstreamQuery } from '../net/upstream-address.js';
 
 export type CheckVerdict = 'ok' | 'revoked' | 'over_quota' | 'rate_limited' | 'unreachable' | 'error';
 

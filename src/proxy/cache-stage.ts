@@ -7,13 +7,13 @@ import { cacheKey } from '../cache/cache-key.js';
 import { chatCompletionEvents, storableBody, type CacheEntry } from '../cache/entry.js';
 import type { RequestContext } from './context.js';
 import { exchangeFromJson } from '../usage/exchange.js';
-import type { Hub } from './hub.js';
+import type { StageDeps } from './stage-deps.js';
 import type { ResponseCache } from '../cache/response-cache.js';
 
 const CACHEABLE = ['/chat/completions', '/embeddings', '/completions'];
 
 /** Synchronous for the requests that bypass the cache (most of them): no promise, no microtask. */
-export function serveFromCache(ctx: RequestContext, hub: Hub): Promise<'next' | 'done'> | 'next' {
+export function serveFromCache(ctx: RequestContext, hub: StageDeps): Promise<'next' | 'done'> | 'next' {
   const json = ctx.info.json;
   const bodyOptIn = json?.has('caching') === true && json.get('caching') === true;
   // aifd's own field: the upstream never sees it.
@@ -28,7 +28,7 @@ export function serveFromCache(ctx: RequestContext, hub: Hub): Promise<'next' | 
   return lookUp(ctx, hub, hub.cache!, json!.object);
 }
 
-async function lookUp(ctx: RequestContext, hub: Hub, cache: ResponseCache, json: Record<string, unknown>): Promise<'next' | 'done'> {
+async function lookUp(ctx: RequestContext, hub: StageDeps, cache: ResponseCache, json: Record<string, unknown>): Promise<'next' | 'done'> {
   const route = ctx.route!;
   const path = route.apiPath;
   const key = cacheKey(route.upstream.config.name, path, json, hub.config.cache.scope === 'user' ? (ctx.identity?.user ?? ctx.clientIp) : undefined);
@@ -52,14 +52,14 @@ async function lookUp(ctx: RequestContext, hub: Hub, cache: ResponseCache, json:
 }
 
 /** After forwarding: store a complete answer and hand it to requests waiting for the same key. */
-export function fillCache(ctx: RequestContext, hub: Hub): Promise<void> | undefined {
+export function fillCache(ctx: RequestContext, hub: StageDeps): Promise<void> | undefined {
   const fill = ctx.cacheFill;
   if (!fill) return undefined;
   ctx.cacheFill = undefined;
   return store(ctx, hub, fill);
 }
 
-async function store(ctx: RequestContext, hub: Hub, fill: NonNullable<RequestContext['cacheFill']>): Promise<void> {
+async function store(ctx: RequestContext, hub: StageDeps, fill: NonNullable<RequestContext['cacheFill']>): Promise<void> {
   let entry: CacheEntry | undefined;
   try {
     const path = ctx.route!.apiPath;
@@ -72,7 +72,7 @@ async function store(ctx: RequestContext, hub: Hub, fill: NonNullable<RequestCon
   }
 }
 
-function decide(ctx: RequestContext, hub: Hub, bodyOptIn: boolean): 'lookup' | 'bypass' {
+function decide(ctx: RequestContext, hub: StageDeps, bodyOptIn: boolean): 'lookup' | 'bypass' {
   if (!hub.cache || ctx.req.method !== 'POST' || !ctx.info.json) return 'bypass';
   const path = ctx.route!.apiPath;
   const api = CACHEABLE.find((suffix) => path.endsWith(suffix));
@@ -87,7 +87,7 @@ function decide(ctx: RequestContext, hub: Hub, bodyOptIn: boolean): 'lookup' | '
   return optedIn ? 'lookup' : 'bypass';
 }
 
-function serveHit(ctx: RequestContext, hub: Hub, entry: CacheEntry): 'done' {
+function serveHit(ctx: RequestContext, hub: StageDeps, entry: CacheEntry): 'done' {
   hub.cache!.counters.hits++;
   ctx.cacheStatus = 'hit';
   ctx.usage = entry.usage;

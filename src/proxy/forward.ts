@@ -18,7 +18,7 @@ import { overheadMs, type RequestContext } from './context.js';
 import { clientResponseHeaders, outgoingRequestHeaders, rawHeader } from './headers.js';
 import { sendError, sseErrorEvent } from './respond.js';
 import type { UpstreamRuntime } from './upstreams.js';
-import { presentKey, withUpstreamQuery } from './upstream-address.js';
+import { presentKey, withUpstreamQuery } from '../net/upstream-address.js';
 import { withPathModel } from './inspect-body.js';
 import { exchangeFromJson } from '../usage/exchange.js';
 

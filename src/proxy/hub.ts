@@ -2,6 +2,7 @@
  * The running gateway: the public HTTP listener, its stages, and graceful shutdown.
  * createHub → { listen, close }; nothing here parses argv or prints banners.
  */
+import type { StageDeps } from './stage-deps.js';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
@@ -49,7 +50,7 @@ import { requestId } from '../util/request-id.js';
  * `limits` are replaced as a whole by a reload: a request reads them as it goes, so one that
  * started before a reload finishes with what it already holds.
  */
-export interface Hub {
+export interface Hub extends StageDeps {
   config: HubConfig;
   routes: RouteTable;
   router: ModelRouter;

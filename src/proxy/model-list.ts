@@ -8,10 +8,10 @@ import { mayUseModel } from '../auth/acl.js';
 import { fetchModelList, modelEntries, type ModelEntry } from '../keys/check.js';
 import { anyGlobMatch } from '../util/glob.js';
 import type { RequestContext } from './context.js';
-import type { Hub } from './hub.js';
+import type { StageDeps } from './stage-deps.js';
 import { sendJson } from './respond.js';
 import type { RouteMatch } from './routes.js';
-import { keyHeaders } from './upstream-address.js';
+import { keyHeaders } from '../net/upstream-address.js';
 import type { UpstreamRuntime } from './upstreams.js';
 
 
@@ -19,7 +19,7 @@ import type { UpstreamRuntime } from './upstreams.js';
 const LIST_TTL_MS = 60_000;
 const listCache = new WeakMap<UpstreamRuntime, { at: number; entries: ModelEntry[] }>();
 
-export async function answerModelList(ctx: RequestContext, hub: Hub): Promise<'next' | 'done'> {
+export async function answerModelList(ctx: RequestContext, hub: StageDeps): Promise<'next' | 'done'> {
   const route = ctx.route!;
   if (ctx.req.method !== 'GET' || !route.apiPath.startsWith('/v1/models') || !hub.router.routesByModel(route)) return 'next';
   if (route.apiPath === '/v1/models') {
@@ -36,7 +36,7 @@ export async function answerModelList(ctx: RequestContext, hub: Hub): Promise<'n
   return 'next';
 }
 
-async function unionOfModels(ctx: RequestContext, hub: Hub, route: RouteMatch): Promise<ModelEntry[]> {
+async function unionOfModels(ctx: RequestContext, hub: StageDeps, route: RouteMatch): Promise<ModelEntry[]> {
   const identity = ctx.identity;
   const acl = hub.config.acl;
   const lists = await Promise.all(route.shared.map((upstream) => upstreamModels(upstream, ctx, hub.clock.now())));
@@ -59,7 +59,7 @@ async function unionOfModels(ctx: RequestContext, hub: Hub, route: RouteMatch): 
     }
   });
   for (const alias of hub.router.aliasNames()) {
-    let targets;
+    let targets: ReturnType<StageDeps['router']['plan']>['targets'];
     try {
       targets = hub.router.plan(route, alias).targets;
     } catch {

@@ -10,9 +10,7 @@ import { createJsonLinesFile, type JsonLinesFile } from '../logs/json-lines-file
 import { accountUsage } from '../usage/account.js';
 import type { RequestContext } from './context.js';
 
-export interface RecordListener {
-  (record: AccessRecord): void;
-}
+export type RecordListener = (record: AccessRecord) => void
 
 export interface Recorder {
   /** Undefined when there is nothing to record (no promise to wait on). */

@@ -1,5 +1,5 @@
 import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
-import { AifdError, openAIErrorBody } from '../errors.js';
+import { type AifdError, openAIErrorBody } from '../errors.js';
 
 /**
  * The only writer of aifd's own error responses: always OpenAI-shaped, never a stack trace.

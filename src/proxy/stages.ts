@@ -5,7 +5,7 @@
 import { decide, decideAlias, mayUseModel, type AclDecision } from '../auth/acl.js';
 import { AifdError } from '../errors.js';
 import type { RequestContext } from './context.js';
-import type { Hub } from './hub.js';
+import type { StageDeps } from './stage-deps.js';
 import { readBody } from './body.js';
 import { inspectBody, modelFromPath } from './inspect-body.js';
 import { answerModelList } from './model-list.js';
@@ -18,12 +18,12 @@ import { consumesTokens } from '../usage/account.js';
 import { countPrompt, promptBound, promptParts } from '../usage/estimate.js';
 
 export type StageResult = 'next' | 'done';
-export type Stage = (ctx: RequestContext, hub: Hub) => Promise<StageResult> | StageResult;
+export type Stage = (ctx: RequestContext, hub: StageDeps) => Promise<StageResult> | StageResult;
 
 const NEXT: StageResult = 'next';
 const DONE: StageResult = 'done';
 
-function healthz(ctx: RequestContext, hub: Hub): StageResult {
+function healthz(ctx: RequestContext, hub: StageDeps): StageResult {
   if (ctx.req.url !== '/healthz' || (ctx.req.method !== 'GET' && ctx.req.method !== 'HEAD')) return NEXT;
   ctx.outcome.status = 200;
   sendJson(ctx.res, ctx.answerHeaders, 200, { status: hub.isShuttingDown() ? 'shutting_down' : 'ok' });
@@ -36,24 +36,24 @@ function normalizePath(ctx: RequestContext): StageResult {
   return NEXT;
 }
 
-function checkAddress(ctx: RequestContext, hub: Hub): Promise<StageResult> | StageResult {
+function checkAddress(ctx: RequestContext, hub: StageDeps): Promise<StageResult> | StageResult {
   hub.network.check(ctx.clientIp);
   if (!hub.limits?.checksAddresses) return NEXT;
   return hub.limits.checkAddress(ctx.clientIp).then(() => NEXT);
 }
 
-function matchRoute(ctx: RequestContext, hub: Hub): StageResult {
+function matchRoute(ctx: RequestContext, hub: StageDeps): StageResult {
   ctx.route = hub.routes.match(ctx.req.url!);
   if (!ctx.route) throw new AifdError('route_not_found', `no upstream serves ${ctx.req.url}`);
   return NEXT;
 }
 
 /** Before the body is read, so that nobody unknown makes aifd hold a large body. */
-function authenticate(ctx: RequestContext, hub: Hub): Promise<StageResult> | StageResult {
+function authenticate(ctx: RequestContext, hub: StageDeps): Promise<StageResult> | StageResult {
   return hub.authenticator ? authenticateWith(hub.authenticator, ctx, hub) : NEXT;
 }
 
-async function authenticateWith(authenticator: Authenticator, ctx: RequestContext, hub: Hub): Promise<StageResult> {
+async function authenticateWith(authenticator: Authenticator, ctx: RequestContext, hub: StageDeps): Promise<StageResult> {
   try {
     ctx.identity = await authenticator.authenticate(ctx.req.headers);
   } catch (err) {
@@ -65,7 +65,7 @@ async function authenticateWith(authenticator: Authenticator, ctx: RequestContex
   return NEXT;
 }
 
-async function readRequestBody(ctx: RequestContext, hub: Hub): Promise<StageResult> {
+async function readRequestBody(ctx: RequestContext, hub: StageDeps): Promise<StageResult> {
   ctx.body = await readBody(ctx.req, hub.config.listen.maxBodySize);
   const info = inspectBody(ctx.req.headers['content-type'], ctx.body, ctx.route!.forwardPath);
   ctx.info = info instanceof Promise ? await info : info;
@@ -73,7 +73,7 @@ async function readRequestBody(ctx: RequestContext, hub: Hub): Promise<StageResu
 }
 
 /** On a route where the model picks the upstream: plans where the request goes (and falls back to). */
-function routeByModel(ctx: RequestContext, hub: Hub): StageResult {
+function routeByModel(ctx: RequestContext, hub: StageDeps): StageResult {
   const route = ctx.route!;
   const model = ctx.info.model;
   if (model === undefined || !hub.router.routesByModel(route)) return NEXT;
@@ -87,7 +87,7 @@ function routeByModel(ctx: RequestContext, hub: Hub): StageResult {
   return NEXT;
 }
 
-function authorize(ctx: RequestContext, hub: Hub): StageResult {
+function authorize(ctx: RequestContext, hub: StageDeps): StageResult {
   const identity = ctx.identity;
   if (!identity) return NEXT;
   const route = ctx.route!;
@@ -139,7 +139,7 @@ function requestStreamUsage(ctx: RequestContext): StageResult {
 }
 
 /** Counts the request against the caller's limits and reserves its tokens and cost. */
-function applyLimits(ctx: RequestContext, hub: Hub): Promise<StageResult> | StageResult {
+function applyLimits(ctx: RequestContext, hub: StageDeps): Promise<StageResult> | StageResult {
   return hub.limits ? admitTo(hub.limits, ctx) : NEXT;
 }
 
@@ -183,7 +183,7 @@ function firstNumber(...values: unknown[]): number | undefined {
   return undefined;
 }
 
-async function forward(ctx: RequestContext, hub: Hub): Promise<StageResult> {
+async function forward(ctx: RequestContext, hub: StageDeps): Promise<StageResult> {
   if (ctx.info.json?.changed) ctx.body = ctx.info.json.toBuffer();
   try {
     await hub.forwarder.forward(ctx);

@@ -94,7 +94,7 @@ class PromptWalker {
   items(at: number, each: (at: number, index: number, end: number) => void): void {
     const array = arrayAt(this.bytes, at);
     if (!array) throw notJson();
-    array.items.forEach(([start, end], index) => each(start, index, end));
+    for (const [index, [start, end]] of array.items.entries()) each(start, index, end);
   }
 
   message(at: number, where: Where): void {
@@ -200,7 +200,7 @@ class PromptWalker {
 
   private allNumbers(at: number): boolean {
     const array = arrayAt(this.bytes, at);
-    return array !== undefined && array.items.every(([start]) => kindAt(this.bytes, start) === 'number');
+    return array?.items.every(([start]) => kindAt(this.bytes, start) === 'number') ?? false;
   }
 }
 

@@ -3,7 +3,10 @@ import { ActiveRequests } from '../../src/proxy/active-requests.js';
 
 function values<T>(list: ActiveRequests<T>): T[] {
   const seen: T[] = [];
-  list.some((value) => void seen.push(value));
+  list.some((value) => {
+    seen.push(value);
+    return false;
+  });
   return seen.sort();
 }
 

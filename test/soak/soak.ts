@@ -208,7 +208,7 @@ async function openIdleConnections(
     },
     destroy: () => {
       gone = true;
-      sockets.forEach((socket) => socket.destroy());
+      for (const socket of sockets) socket.destroy();
     },
   };
 }
