@@ -35,7 +35,10 @@ function relay(response: http.IncomingMessage, res: http.ServerResponse): void {
 /** Forwards with node:http alone; the body is piped, or sent whole when it was read. */
 function forwardNatively(req: http.IncomingMessage, res: http.ServerResponse, body: Buffer | undefined): void {
   const headers = { ...req.headers, host: target.host };
-  const upstream = http.request({ host: target.hostname, port: target.port, method: req.method, path: req.url, headers, agent }, (response) => relay(response, res));
+  const upstream = http.request(
+    { host: target.hostname, port: target.port, method: req.method, path: req.url, headers, agent },
+    (response) => relay(response, res),
+  );
   upstream.on('error', () => res.destroy());
   if (body) upstream.end(body);
   else req.pipe(upstream);
@@ -44,7 +47,8 @@ function forwardNatively(req: http.IncomingMessage, res: http.ServerResponse, bo
 function forward(req: http.IncomingMessage, res: http.ServerResponse, body: Buffer | undefined): void {
   if (parts.has('ids')) res.setHeader('x-aifd-request-id', randomUUID());
   if (parts.has('native')) forwardNatively(req, res, body);
-  else if (body) proxy.web(req, res, { buffer: { pipe: (destination: http.ClientRequest) => destination.end(body) } as never });
+  else if (body)
+    proxy.web(req, res, { buffer: { pipe: (destination: http.ClientRequest) => destination.end(body) } as never });
   else proxy.web(req, res);
 }
 

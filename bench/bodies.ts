@@ -15,7 +15,15 @@ export function imageBody(): Buffer {
     JSON.stringify({
       model: 'gpt-4o-mini',
       max_tokens: 100,
-      messages: [{ role: 'user', content: [{ type: 'text', text: 'What is in this picture?' }, { type: 'image_url', image_url: { url: dataUrl('image/png', image) } }] }],
+      messages: [
+        {
+          role: 'user',
+          content: [
+            { type: 'text', text: 'What is in this picture?' },
+            { type: 'image_url', image_url: { url: dataUrl('image/png', image) } },
+          ],
+        },
+      ],
     }),
   );
 }
@@ -35,5 +43,7 @@ export function bodyNamed(name: string | undefined): Buffer | undefined {
  */
 export function loadFromEnv(): { connections: number; body: Buffer | undefined; headers: Record<string, string> } {
   const body = bodyNamed(process.env.BODY);
-  return body ? { connections: 4, body, headers: { 'x-mock-ignore-body': '1' } } : { connections: 50, body: undefined, headers: {} };
+  return body
+    ? { connections: 4, body, headers: { 'x-mock-ignore-body': '1' } }
+    : { connections: 50, body: undefined, headers: {} };
 }

@@ -39,13 +39,21 @@ target.child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()))
 target.child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
 const said = (text: string) => waitForOutput(target.child.stderr!, () => output.includes(text));
 
-await chatLoad(baseUrl, { ...headers, ...sent.headers }, { connections: sent.connections, seconds: 2, body: sent.body });
+await chatLoad(
+  baseUrl,
+  { ...headers, ...sent.headers },
+  { connections: sent.connections, seconds: 2, body: sent.body },
+);
 if (withSites) {
   target.child.kill('SIGUSR2');
   await said('survivor-sampler: on');
 }
 const from = output.length;
-const result = await chatLoad(baseUrl, { ...headers, ...sent.headers }, { connections: sent.connections, seconds, body: sent.body });
+const result = await chatLoad(
+  baseUrl,
+  { ...headers, ...sent.headers },
+  { connections: sent.connections, seconds, body: sent.body },
+);
 const traced = output.slice(from);
 if (withSites) {
   target.child.kill('SIGUSR2');
@@ -92,7 +100,9 @@ if (withSites) {
   };
   walk(profile.head, [], '(outside aifd)');
   const total = [...bytesBySite.values()].reduce((sum, bytes) => sum + bytes, 0);
-  console.log(`${allSites ? 'allocated' : 'survived a young GC'} (sampled): ${(total / requests).toFixed(0)} bytes a request`);
+  console.log(
+    `${allSites ? 'allocated' : 'survived a young GC'} (sampled): ${(total / requests).toFixed(0)} bytes a request`,
+  );
   const top = [...bytesBySite.entries()].sort((a, b) => b[1] - a[1]).slice(0, Number(process.env.TOP ?? 25));
   for (const [site, bytes] of top) console.log(`${(bytes / requests).toFixed(0).padStart(7)} B  ${site}`);
 }

@@ -34,7 +34,11 @@ async function record(name: string): Promise<Recorded> {
   const headers = { authorization: await authorizationFor(name) };
   await chatLoad(url, headers, { connections: 50, seconds: 2 });
   const data = path.join(dir, `${name.replace(/\W/g, '_')}.data`);
-  const perf = spawn('perf', ['record', '-q', '-F', String(SAMPLE_HZ), '-g', '-o', data, '-p', String(target.child.pid)], { stdio: 'ignore' });
+  const perf = spawn(
+    'perf',
+    ['record', '-q', '-F', String(SAMPLE_HZ), '-g', '-o', data, '-p', String(target.child.pid)],
+    { stdio: 'ignore' },
+  );
   const load = await chatLoad(url, headers, { connections: 50, seconds: 4 });
   const exited = new Promise((resolve) => perf.once('exit', resolve));
   perf.kill('SIGINT');
@@ -68,14 +72,19 @@ const cell = (value: number | undefined) => (value ?? 0).toFixed(2).padStart(8);
 console.log(`µs of CPU a request    ${recorded.map((r) => r.name.padStart(8)).join(' ')}`);
 console.log(`total                  ${recorded.map((r) => cell(sum(r.byDso))).join(' ')}`);
 const dsos = [...recorded[0]!.byDso.keys()].slice(0, 6);
-for (const dso of dsos) console.log(`${dso.slice(0, 22).padEnd(22)} ${recorded.map((r) => cell(r.byDso.get(dso))).join(' ')}`);
+for (const dso of dsos)
+  console.log(`${dso.slice(0, 22).padEnd(22)} ${recorded.map((r) => cell(r.byDso.get(dso))).join(' ')}`);
 const [first, ...rest] = recorded;
 for (const other of rest) {
   const symbols = new Set([...first!.bySymbol.keys(), ...other.bySymbol.keys()]);
   const gain = (symbol: string) => (other.bySymbol.get(symbol) ?? 0) - (first!.bySymbol.get(symbol) ?? 0);
-  console.log(`\nsymbols costing ${other.name} the most over ${first!.name} (µs a request: ${first!.name}, ${other.name}, difference)`);
+  console.log(
+    `\nsymbols costing ${other.name} the most over ${first!.name} (µs a request: ${first!.name}, ${other.name}, difference)`,
+  );
   for (const symbol of [...symbols].sort((a, b) => gain(b) - gain(a)).slice(0, top)) {
-    console.log(`${cell(first!.bySymbol.get(symbol))} ${cell(other.bySymbol.get(symbol))} ${cell(gain(symbol))}  ${symbol.slice(0, 100)}`);
+    console.log(
+      `${cell(first!.bySymbol.get(symbol))} ${cell(other.bySymbol.get(symbol))} ${cell(gain(symbol))}  ${symbol.slice(0, 100)}`,
+    );
   }
 }
 process.exit(0);

@@ -17,7 +17,17 @@
 import { mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { authorizationFor, chatLoad, cpuMs, median, startMock, startTarget, stopProcess, streamOnce, type Started } from './targets.js';
+import {
+  authorizationFor,
+  chatLoad,
+  cpuMs,
+  median,
+  startMock,
+  startTarget,
+  stopProcess,
+  streamOnce,
+  type Started,
+} from './targets.js';
 import { bodyNamed, loadFromEnv } from './bodies.js';
 import { measureStall } from './stall.js';
 
@@ -46,18 +56,30 @@ for (const name of names) {
   if (flag) process.env[flag] = '1';
   const started = await startTarget(config, mockUrl, dir, config.startsWith('bare') ? [] : aifdFlags);
   if (flag) delete process.env[flag];
-  targets.push({ ...started, name, baseUrl: `http://127.0.0.1:${started.port}`, headers: { authorization: await authorizationFor(config) }, cpuUs: [] });
+  targets.push({
+    ...started,
+    name,
+    baseUrl: `http://127.0.0.1:${started.port}`,
+    headers: { authorization: await authorizationFor(config) },
+    cpuUs: [],
+  });
 }
 
 /** Load for about `duration` seconds; resolves with the number of requests (or streams) served. */
 async function load(target: Target, duration: number): Promise<number> {
   if (streaming) {
     let count = 0;
-    for (const until = performance.now() + duration * 1000; performance.now() < until; count++) await streamOnce(target.baseUrl, target.headers, target.name);
+    for (const until = performance.now() + duration * 1000; performance.now() < until; count++)
+      await streamOnce(target.baseUrl, target.headers, target.name);
     return count;
   }
-  const result = await chatLoad(target.baseUrl, { ...target.headers, ...sent.headers }, { connections: sent.connections, seconds: duration, body: sent.body });
-  if (result.non2xx > 0 || result.requests === 0) throw new Error(`${target.name}: ${result.non2xx} non-2xx of ${result.requests}`);
+  const result = await chatLoad(
+    target.baseUrl,
+    { ...target.headers, ...sent.headers },
+    { connections: sent.connections, seconds: duration, body: sent.body },
+  );
+  if (result.non2xx > 0 || result.requests === 0)
+    throw new Error(`${target.name}: ${result.non2xx} non-2xx of ${result.requests}`);
   return result.requests;
 }
 
@@ -65,7 +87,9 @@ if (stalling) {
   for (let round = 0; round < rounds; round++) {
     for (const target of targets) {
       const sample = await measureStall(target.baseUrl, target.headers, largeBody);
-      console.log(`round ${round + 1} ${target.name}: gap p99 ${sample.quietP99.toFixed(2)} ms quiet, ${sample.loadedP99.toFixed(2)} ms with ${sample.prompts} large prompts: +${(sample.loadedP99 - sample.quietP99).toFixed(2)} ms`);
+      console.log(
+        `round ${round + 1} ${target.name}: gap p99 ${sample.quietP99.toFixed(2)} ms quiet, ${sample.loadedP99.toFixed(2)} ms with ${sample.prompts} large prompts: +${(sample.loadedP99 - sample.quietP99).toFixed(2)} ms`,
+      );
     }
   }
   await Promise.all([...targets, mock].map((started) => stopProcess(started.child)));
@@ -83,8 +107,13 @@ const unit = streaming ? 'stream' : 'req';
 const bare = targets.find((target) => target.name === 'bare');
 for (const target of targets) {
   const ratios = bare && target !== bare ? target.cpuUs.map((cpu, i) => cpu / bare.cpuUs[i]!) : [];
-  const ratio = ratios.length > 0 ? `, ÷ bare per round: median ${median(ratios).toFixed(2)} (${ratios.map((r) => r.toFixed(2)).join(' ')})` : '';
-  console.log(`${target.name}: ${median(target.cpuUs).toFixed(0)} µs CPU/${unit} (min ${Math.min(...target.cpuUs).toFixed(0)})${ratio}`);
+  const ratio =
+    ratios.length > 0
+      ? `, ÷ bare per round: median ${median(ratios).toFixed(2)} (${ratios.map((r) => r.toFixed(2)).join(' ')})`
+      : '';
+  console.log(
+    `${target.name}: ${median(target.cpuUs).toFixed(0)} µs CPU/${unit} (min ${Math.min(...target.cpuUs).toFixed(0)})${ratio}`,
+  );
 }
 await Promise.all([...targets, mock].map((started) => stopProcess(started.child)));
 process.exit(0);

@@ -8,7 +8,19 @@ import { mkdtemp, readFile, writeFile, mkdir } from 'node:fs/promises';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { LOADER, ROOT, STREAM_BODY, authorizationFor, chatLoad, cpuMs, median, startMock, startTarget, stopProcess, streamOnce } from './targets.js';
+import {
+  LOADER,
+  ROOT,
+  STREAM_BODY,
+  authorizationFor,
+  chatLoad,
+  cpuMs,
+  median,
+  startMock,
+  startTarget,
+  stopProcess,
+  streamOnce,
+} from './targets.js';
 import { imageBody, longChatBody } from './bodies.js';
 import { measureStall } from './stall.js';
 
@@ -43,16 +55,22 @@ async function load(target: Running, connections: number) {
   const result = await chatLoad(target.url, target.headers, { connections, seconds: DURATION_S });
   const cpu = (await cpuMs(target.child.pid!)) - before;
   const ok = result.requests - result.non2xx;
-  if (result.non2xx > 0 || result.errors > 0) throw new Error(`${target.name}: ${result.non2xx} non-2xx and ${result.errors} errors under load`);
+  if (result.non2xx > 0 || result.errors > 0)
+    throw new Error(`${target.name}: ${result.non2xx} non-2xx and ${result.errors} errors under load`);
   return { rps: result.rps, p50: result.p50Ms, p99: result.p99Ms, cpuPerRequestUs: (cpu * 1000) / ok };
 }
 
 /** CPU per request with a large body, from 4 clients (the mock answers without reading it). */
 async function largeLoad(target: Running, body: Buffer): Promise<number> {
   const before = await cpuMs(target.child.pid!);
-  const result = await chatLoad(target.url, { ...target.headers, 'x-mock-ignore-body': '1' }, { connections: 4, seconds: SWEEP_S, body });
+  const result = await chatLoad(
+    target.url,
+    { ...target.headers, 'x-mock-ignore-body': '1' },
+    { connections: 4, seconds: SWEEP_S, body },
+  );
   const cpu = (await cpuMs(target.child.pid!)) - before;
-  if (result.non2xx > 0 || result.errors > 0) throw new Error(`${target.name}: ${result.non2xx} non-2xx and ${result.errors} errors with large bodies`);
+  if (result.non2xx > 0 || result.errors > 0)
+    throw new Error(`${target.name}: ${result.non2xx} non-2xx and ${result.errors} errors with large bodies`);
   return (cpu * 1000) / (result.requests - result.non2xx);
 }
 
@@ -75,13 +93,26 @@ async function openStreams(target: Running, count: number): Promise<number> {
   let started = 0;
   await new Promise<void>((resolve, reject) => {
     for (let i = 0; i < count; i++) {
-      const req = http.request(`${target.url}/v1/chat/completions`, { method: 'POST', agent: false, headers: { 'content-type': 'application/json', 'x-mock-chunks': '1', 'x-mock-delay-ms': '120000', ...target.headers } }, (res) => {
-        res.once('data', () => {
-          started++;
-          if (started === count) resolve();
-        });
-        res.on('error', () => undefined);
-      });
+      const req = http.request(
+        `${target.url}/v1/chat/completions`,
+        {
+          method: 'POST',
+          agent: false,
+          headers: {
+            'content-type': 'application/json',
+            'x-mock-chunks': '1',
+            'x-mock-delay-ms': '120000',
+            ...target.headers,
+          },
+        },
+        (res) => {
+          res.once('data', () => {
+            started++;
+            if (started === count) resolve();
+          });
+          res.on('error', () => undefined);
+        },
+      );
       req.on('error', reject);
       req.end(STREAM_BODY);
       requests.push(req);
@@ -97,7 +128,9 @@ async function helpWallMs(): Promise<number> {
   const times: number[] = [];
   for (let i = 0; i < 7; i++) {
     const started = performance.now();
-    await new Promise<void>((resolve) => spawn(process.execPath, ['bin/aifd.js', '--help'], { cwd: ROOT, stdio: 'ignore' }).once('exit', () => resolve()));
+    await new Promise<void>((resolve) =>
+      spawn(process.execPath, ['bin/aifd.js', '--help'], { cwd: ROOT, stdio: 'ignore' }).once('exit', () => resolve()),
+    );
     times.push(performance.now() - started);
   }
   return median(times);
@@ -118,7 +151,8 @@ async function main(): Promise<void> {
     ['full', `http://127.0.0.1:${full.port}`, full.child],
   ];
   const targets: Running[] = [];
-  for (const [name, url, child] of running) targets.push({ name, url, child, headers: { authorization: await authorizationFor(name) } });
+  for (const [name, url, child] of running)
+    targets.push({ name, url, child, headers: { authorization: await authorizationFor(name) } });
 
   type Sample = Record<string, number>;
   const samples: Record<string, Sample[]> = Object.fromEntries(targets.map((t) => [t.name, []]));
@@ -133,7 +167,9 @@ async function main(): Promise<void> {
     memory[target.name] = {};
     for (const count of OPEN_STREAMS) {
       memory[target.name]![count] = await openStreams(target, count);
-      process.stderr.write(`${target.name}: ${count} open streams, RSS ${memory[target.name]![count]!.toFixed(0)} MB\n`);
+      process.stderr.write(
+        `${target.name}: ${count} open streams, RSS ${memory[target.name]![count]!.toFixed(0)} MB\n`,
+      );
     }
   }
   for (const target of targets.slice(1)) for (const [, body] of LARGE_BODIES) await largeLoad(target, body);
@@ -142,7 +178,18 @@ async function main(): Promise<void> {
       const c1 = await load(target, 1);
       const c50 = await load(target, 50);
       const sse = await streams(target);
-      const sample: Sample = { rps1: c1.rps, p50_1: c1.p50, p99_1: c1.p99, rps50: c50.rps, p50_50: c50.p50, p99_50: c50.p99, cpuUs: c50.cpuPerRequestUs, ttfb: sse.ttfbP50, total: sse.totalP50, cpuStreamUs: sse.cpuPerStreamUs };
+      const sample: Sample = {
+        rps1: c1.rps,
+        p50_1: c1.p50,
+        p99_1: c1.p99,
+        rps50: c50.rps,
+        p50_50: c50.p50,
+        p99_50: c50.p99,
+        cpuUs: c50.cpuPerRequestUs,
+        ttfb: sse.ttfbP50,
+        total: sse.totalP50,
+        cpuStreamUs: sse.cpuPerStreamUs,
+      };
       if (target.name !== 'direct') {
         for (const [name, body] of LARGE_BODIES) sample[`cpuUs ${name}`] = await largeLoad(target, body);
         const stall = await measureStall(target.url, target.headers, STALL_BODY);
@@ -151,7 +198,9 @@ async function main(): Promise<void> {
         sample.stallGrowth = stall.loadedP99 - stall.quietP99;
       }
       samples[target.name]!.push(sample);
-      process.stderr.write(`round ${round + 1}/${ROUNDS} ${target.name}: ${Math.round(c50.rps)} req/s at c=50, ${Math.round(c50.cpuPerRequestUs)} µs CPU/req, SSE ttfb ${sse.ttfbP50.toFixed(2)} ms${sample.stallGrowth === undefined ? '' : `, 1 MB: ${Math.round(sample['cpuUs 1 MB']!)} µs CPU/req, stall +${sample.stallGrowth.toFixed(2)} ms`}\n`);
+      process.stderr.write(
+        `round ${round + 1}/${ROUNDS} ${target.name}: ${Math.round(c50.rps)} req/s at c=50, ${Math.round(c50.cpuPerRequestUs)} µs CPU/req, SSE ttfb ${sse.ttfbP50.toFixed(2)} ms${sample.stallGrowth === undefined ? '' : `, 1 MB: ${Math.round(sample['cpuUs 1 MB']!)} µs CPU/req, stall +${sample.stallGrowth.toFixed(2)} ms`}\n`,
+      );
     }
   }
   const figures: Record<string, Record<string, { median: number; min: number; max: number }>> = {};
@@ -175,7 +224,8 @@ async function main(): Promise<void> {
   };
   const ratio = (name: string, other: string, metric: string) => perRound(name, other, metric, (a, b) => a / b);
   const checks: [string, string, number, string, boolean, string][] = [];
-  const check = (figure: string, target: string, value: number, bar: string, ok: boolean, spread = '—') => checks.push([figure, target, value, bar, ok, spread]);
+  const check = (figure: string, target: string, value: number, bar: string, ok: boolean, spread = '—') =>
+    checks.push([figure, target, value, bar, ok, spread]);
   const roundsSpread = () => `${Math.min(...rounds).toFixed(2)}–${Math.max(...rounds).toFixed(2)}`;
   for (const [name, cpuBar, rpsBar, ttfbBar, cpuStreamBar, rssBar, largeBar] of [
     ['minimal', 1.3, 0.75, 0.3, 1.2, 130, 1.3],
@@ -190,10 +240,23 @@ async function main(): Promise<void> {
     const added = perRound(name, 'direct', 'ttfb', (a, b) => a - b);
     const addedSpread = roundsSpread();
     const bareAdded = perRound('bare', 'direct', 'ttfb', (a, b) => a - b);
-    check('SSE TTFB p50 added over direct (ms)', name, added, `≤ bare's ${bareAdded.toFixed(2)} + ${ttfbBar}`, added <= bareAdded + ttfbBar, addedSpread);
+    check(
+      'SSE TTFB p50 added over direct (ms)',
+      name,
+      added,
+      `≤ bare's ${bareAdded.toFixed(2)} + ${ttfbBar}`,
+      added <= bareAdded + ttfbBar,
+      addedSpread,
+    );
     for (const count of OPEN_STREAMS) {
       const bar = count <= 1000 ? rssBar : name === 'minimal' ? 900 : 1000;
-      check(`RSS with ${count} open streams (MB)`, name, memory[name]![count]!, `≤ ${bar}`, memory[name]![count]! <= bar);
+      check(
+        `RSS with ${count} open streams (MB)`,
+        name,
+        memory[name]![count]!,
+        `≤ ${bar}`,
+        memory[name]![count]! <= bar,
+      );
     }
     for (const [body] of LARGE_BODIES) {
       if (name === 'minimal' && body.includes('image')) continue;
@@ -220,20 +283,60 @@ async function main(): Promise<void> {
     '',
     `| large requests, 4 clients | ${LARGE_BODIES.map(([name]) => `CPU µs/req ${name}`).join(' | ')} | stream gap p99 ms, quiet / with 1 MB prompts |`,
     `|---|${LARGE_BODIES.map(() => '---').join('|')}|---|`,
-    ...targets.slice(1).map((t) => `| ${t.name} | ${LARGE_BODIES.map(([name]) => m(t.name, `cpuUs ${name}`).toFixed(0)).join(' | ')} | ${m(t.name, 'stallQuietP99').toFixed(1)} / ${m(t.name, 'stallLoadedP99').toFixed(1)} |`),
+    ...targets
+      .slice(1)
+      .map(
+        (t) =>
+          `| ${t.name} | ${LARGE_BODIES.map(([name]) => m(t.name, `cpuUs ${name}`).toFixed(0)).join(' | ')} | ${m(t.name, 'stallQuietP99').toFixed(1)} / ${m(t.name, 'stallLoadedP99').toFixed(1)} |`,
+      ),
     '',
     `| open streams | ${OPEN_STREAMS.map((count) => `RSS MB at ${count}`).join(' | ')} |`,
     `|---|${OPEN_STREAMS.map(() => '---').join('|')}|`,
-    ...Object.entries(memory).map(([name, byCount]) => `| ${name} | ${OPEN_STREAMS.map((count) => byCount[count]!.toFixed(0)).join(' | ')} |`),
+    ...Object.entries(memory).map(
+      ([name, byCount]) => `| ${name} | ${OPEN_STREAMS.map((count) => byCount[count]!.toFixed(0)).join(' | ')} |`,
+    ),
     '',
     '| figure | target | value (median) | rounds, min–max | bar | holds |',
     '|---|---|---|---|---|---|',
-    ...checks.map(([figure, target, value, bar, ok, spread]) => `| ${figure} | ${target} | ${value.toFixed(2)} | ${spread} | ${bar} | ${bar === '—' ? '—' : ok ? 'yes' : 'NO'} |`),
+    ...checks.map(
+      ([figure, target, value, bar, ok, spread]) =>
+        `| ${figure} | ${target} | ${value.toFixed(2)} | ${spread} | ${bar} | ${bar === '—' ? '—' : ok ? 'yes' : 'NO'} |`,
+    ),
   ];
   process.stdout.write(lines.join('\n') + '\n');
   await mkdir(path.join(ROOT, 'bench', 'results'), { recursive: true });
   const file = path.join(ROOT, 'bench', 'results', `${new Date().toISOString().slice(0, 10)}.json`);
-  await writeFile(file, JSON.stringify({ date: new Date().toISOString(), machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, memGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version }, loader: LOADER, rounds: ROUNDS, durationS: DURATION_S, figures, memory, helpMs, checks: checks.map(([figure, target, value, bar, ok, spread]) => ({ figure, target, value, rounds: spread, bar, ok })), table: lines }, null, 2) + '\n');
+  await writeFile(
+    file,
+    JSON.stringify(
+      {
+        date: new Date().toISOString(),
+        machine: {
+          cpus: os.cpus().length,
+          model: os.cpus()[0]?.model,
+          memGiB: Math.round(os.totalmem() / 2 ** 30),
+          node: process.version,
+        },
+        loader: LOADER,
+        rounds: ROUNDS,
+        durationS: DURATION_S,
+        figures,
+        memory,
+        helpMs,
+        checks: checks.map(([figure, target, value, bar, ok, spread]) => ({
+          figure,
+          target,
+          value,
+          rounds: spread,
+          bar,
+          ok,
+        })),
+        table: lines,
+      },
+      null,
+      2,
+    ) + '\n',
+  );
   process.stderr.write(`saved ${path.relative(ROOT, file)}\n`);
   await Promise.all([mock.child, bare.child, minimal.child, full.child].map(stopProcess));
 }

@@ -11,7 +11,11 @@ const CHUNKS = 20;
 const CHUNK_GAP_MS = 20;
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: STREAMS + 4 });
-const BODY = JSON.stringify({ model: 'gpt-4o-mini', stream: true, messages: [{ role: 'user', content: 'Stream twenty chunks.' }] });
+const BODY = JSON.stringify({
+  model: 'gpt-4o-mini',
+  stream: true,
+  messages: [{ role: 'user', content: 'Stream twenty chunks.' }],
+});
 
 /** One batch of streams, all at once; resolves with every gap between two chunks of a stream (ms). */
 function streamBatch(url: string, headers: Record<string, string>): Promise<number[]> {
@@ -19,18 +23,31 @@ function streamBatch(url: string, headers: Record<string, string>): Promise<numb
   let open = STREAMS;
   return new Promise((resolve, reject) => {
     for (let i = 0; i < STREAMS; i++) {
-      const req = http.request(`${url}/v1/chat/completions`, { method: 'POST', agent, headers: { 'content-type': 'application/json', 'x-mock-chunks': String(CHUNKS), 'x-mock-delay-ms': String(CHUNK_GAP_MS), ...headers } }, (res) => {
-        let last = 0;
-        res.on('data', () => {
-          const now = performance.now();
-          if (last) gaps.push(now - last);
-          last = now;
-        });
-        res.on('end', () => {
-          if (res.statusCode !== 200) reject(new Error(`a stream answered ${res.statusCode}`));
-          if (--open === 0) resolve(gaps);
-        });
-      });
+      const req = http.request(
+        `${url}/v1/chat/completions`,
+        {
+          method: 'POST',
+          agent,
+          headers: {
+            'content-type': 'application/json',
+            'x-mock-chunks': String(CHUNKS),
+            'x-mock-delay-ms': String(CHUNK_GAP_MS),
+            ...headers,
+          },
+        },
+        (res) => {
+          let last = 0;
+          res.on('data', () => {
+            const now = performance.now();
+            if (last) gaps.push(now - last);
+            last = now;
+          });
+          res.on('end', () => {
+            if (res.statusCode !== 200) reject(new Error(`a stream answered ${res.statusCode}`));
+            if (--open === 0) resolve(gaps);
+          });
+        },
+      );
       req.on('error', reject);
       req.end(BODY);
     }
@@ -38,16 +55,39 @@ function streamBatch(url: string, headers: Record<string, string>): Promise<numb
 }
 
 /** Sends `body` one request after another until `until` resolves; resolves with how many were answered. */
-async function promptLoop(url: string, headers: Record<string, string>, body: Buffer, until: Promise<unknown>): Promise<number> {
+async function promptLoop(
+  url: string,
+  headers: Record<string, string>,
+  body: Buffer,
+  until: Promise<unknown>,
+): Promise<number> {
   let done = false;
-  void until.then(() => (done = true), () => (done = true));
+  void until.then(
+    () => (done = true),
+    () => (done = true),
+  );
   let answered = 0;
   while (!done) {
     await new Promise<void>((resolve, reject) => {
-      const req = http.request(`${url}/v1/chat/completions`, { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': body.length, 'x-mock-ignore-body': '1', ...headers } }, (res) => {
-        res.resume();
-        res.on('end', () => (res.statusCode === 200 ? resolve() : reject(new Error(`a large prompt answered ${res.statusCode}`))));
-      });
+      const req = http.request(
+        `${url}/v1/chat/completions`,
+        {
+          method: 'POST',
+          agent,
+          headers: {
+            'content-type': 'application/json',
+            'content-length': body.length,
+            'x-mock-ignore-body': '1',
+            ...headers,
+          },
+        },
+        (res) => {
+          res.resume();
+          res.on('end', () =>
+            res.statusCode === 200 ? resolve() : reject(new Error(`a large prompt answered ${res.statusCode}`)),
+          );
+        },
+      );
       req.on('error', reject);
       req.end(body);
     });
@@ -70,7 +110,12 @@ export interface StallSample {
 }
 
 /** `batches` batches of streams without the large prompts, then as many with them. */
-export async function measureStall(url: string, headers: Record<string, string>, largeBody: Buffer, batches = 3): Promise<StallSample> {
+export async function measureStall(
+  url: string,
+  headers: Record<string, string>,
+  largeBody: Buffer,
+  batches = 3,
+): Promise<StallSample> {
   const quiet: number[] = [];
   const loaded: number[] = [];
   let prompts = 0;

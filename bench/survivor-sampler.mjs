@@ -8,14 +8,21 @@ import { writeFile } from 'node:fs/promises';
 
 const session = new inspector.Session();
 session.connect();
-const post = (method, params) => new Promise((resolve, reject) => session.post(method, params, (err, result) => (err ? reject(err) : resolve(result))));
+const post = (method, params) =>
+  new Promise((resolve, reject) =>
+    session.post(method, params, (err, result) => (err ? reject(err) : resolve(result))),
+  );
 
 let sampling = false;
 process.on('SIGUSR2', async () => {
   if (!sampling) {
     sampling = true;
     await post('HeapProfiler.enable');
-    await post('HeapProfiler.startSampling', { samplingInterval: 4096, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: process.env.SAMPLE_ALL === '1' });
+    await post('HeapProfiler.startSampling', {
+      samplingInterval: 4096,
+      includeObjectsCollectedByMajorGC: true,
+      includeObjectsCollectedByMinorGC: process.env.SAMPLE_ALL === '1',
+    });
     process.stderr.write('survivor-sampler: on\n');
     return;
   }

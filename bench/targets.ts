@@ -22,7 +22,11 @@ export interface Started {
 
 /** Starts a process and resolves with the port it prints ({"port":N} or aifd's banner). */
 export function startProcess(args: string[], env: Record<string, string> = {}): Promise<Started> {
-  const child = spawn(process.execPath, args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, args, {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   return new Promise((resolve, reject) => {
     let output = '';
     const onData = (chunk: Buffer) => {
@@ -52,7 +56,13 @@ const startBare = (mockUrl: string, nodeFlags: string[] = []): Promise<Started> 
 
 /** aifd minimal: one pass-through upstream, memory store, no logs, no admin. */
 function minimalConfig(mockUrl: string, dir: string): object {
-  return { listen: { port: 0 }, admin: { enabled: false }, store: 'memory://', upstreams: [{ name: 'mock', baseUrl: mockUrl }], logs: { dir: path.join(dir, 'minimal-logs'), access: false, sink: 'none' } };
+  return {
+    listen: { port: 0 },
+    admin: { enabled: false },
+    store: 'memory://',
+    upstreams: [{ name: 'mock', baseUrl: mockUrl }],
+    logs: { dir: path.join(dir, 'minimal-logs'), access: false, sink: 'none' },
+  };
 }
 
 /**
@@ -60,14 +70,28 @@ function minimalConfig(mockUrl: string, dir: string): object {
  * and token limits, access log, admin (metrics), SQLite store and its SQL sink, cache configured.
  */
 function fullConfig(mockUrl: string, dir: string): object {
-  const rules = Array.from({ length: 19 }, (_, i) => ({ roles: [`team-${i}`], paths: ['/v1/chat/completions', '/v1/embeddings'], models: ['gpt-4o-mini', 'text-embedding-*'], effect: 'allow' }));
+  const rules = Array.from({ length: 19 }, (_, i) => ({
+    roles: [`team-${i}`],
+    paths: ['/v1/chat/completions', '/v1/embeddings'],
+    models: ['gpt-4o-mini', 'text-embedding-*'],
+    effect: 'allow',
+  }));
   return {
     listen: { port: 0 },
     admin: { port: 0 },
     store: `sqlite://${path.join(dir, 'full', 'state.sqlite')}`,
-    upstreams: [{ name: 'mock', baseUrl: mockUrl, keys: Array.from({ length: 8 }, (_, i) => `sk-bench-pool-key-${i}-0000000000000000`) }],
+    upstreams: [
+      {
+        name: 'mock',
+        baseUrl: mockUrl,
+        keys: Array.from({ length: 8 }, (_, i) => `sk-bench-pool-key-${i}-0000000000000000`),
+      },
+    ],
     auth: { jwt: { secret: JWT_SECRET } },
-    acl: { default: 'deny', rules: [...rules, { roles: ['bench'], paths: ['/v1/*'], models: ['gpt-4o*'], effect: 'allow' }] },
+    acl: {
+      default: 'deny',
+      rules: [...rules, { roles: ['bench'], paths: ['/v1/*'], models: ['gpt-4o*'], effect: 'allow' }],
+    },
     limits: { user: { requests: '1000000/minute', tokens: '1000000000/day' } },
     cache: { chatCompletions: false },
     logs: { dir: path.join(dir, 'full-logs'), access: true },
@@ -80,7 +104,11 @@ function fullConfig(mockUrl: string, dir: string): object {
  */
 export function configFor(name: string, mockUrl: string, dir: string): object {
   if (!name.startsWith('full')) return minimalConfig(mockUrl, dir);
-  const config = fullConfig(mockUrl, dir) as { logs: Record<string, unknown>; limits?: unknown; admin: Record<string, unknown> };
+  const config = fullConfig(mockUrl, dir) as {
+    logs: Record<string, unknown>;
+    limits?: unknown;
+    admin: Record<string, unknown>;
+  };
   const without = name.slice('full-'.length);
   if (without === 'sink') config.logs.sink = 'none';
   if (without === 'access') config.logs.access = false;
@@ -99,7 +127,11 @@ export function startTarget(name: string, mockUrl: string, dir: string, nodeFlag
   const variant = /^bare([+~].*)$/.exec(name);
   if (variant) {
     const [parts, spinUs] = variant[1]!.split('~') as [string, string | undefined];
-    return startProcess([...nodeFlags, '--import', 'tsx', 'bench/bare-variants.ts'], { TARGET: mockUrl, PARTS: parts, SPIN_US: spinUs ?? '0' });
+    return startProcess([...nodeFlags, '--import', 'tsx', 'bench/bare-variants.ts'], {
+      TARGET: mockUrl,
+      PARTS: parts,
+      SPIN_US: spinUs ?? '0',
+    });
   }
   return startAifd(name, configFor(name, mockUrl, dir), dir, nodeFlags);
 }
@@ -112,19 +144,27 @@ async function startAifd(name: string, config: object, dir: string, nodeFlags: s
 }
 
 /** The non-streaming request every load sends. */
-export const CHAT_BODY = JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Say hello in one short sentence, please.' }] });
+export const CHAT_BODY = JSON.stringify({
+  model: 'gpt-4o-mini',
+  messages: [{ role: 'user', content: 'Say hello in one short sentence, please.' }],
+});
 
 /** What a load measured: requests answered, their rate and latency, and what went wrong. */
 export type LoadResult = WrkResult;
 
 /** The load generator: wrk when installed (BENCH_LOADER=autocannon overrides), else autocannon. */
-export const LOADER: 'wrk' | 'autocannon' = process.env.BENCH_LOADER !== 'autocannon' && wrkInstalled() ? 'wrk' : 'autocannon';
+export const LOADER: 'wrk' | 'autocannon' =
+  process.env.BENCH_LOADER !== 'autocannon' && wrkInstalled() ? 'wrk' : 'autocannon';
 
 /**
  * Sends `body` (CHAT_BODY unless given) to `baseUrl` from `connections` keep-alive connections, for `seconds` (or, with
  * autocannon, for `amount` requests; wrk, which counts time only, then runs a second).
  */
-export async function chatLoad(baseUrl: string, headers: Record<string, string>, options: { connections: number; seconds?: number; amount?: number; body?: Buffer }): Promise<LoadResult> {
+export async function chatLoad(
+  baseUrl: string,
+  headers: Record<string, string>,
+  options: { connections: number; seconds?: number; amount?: number; body?: Buffer },
+): Promise<LoadResult> {
   const url = `${baseUrl}/v1/chat/completions`;
   const body = options.body ?? CHAT_BODY;
   if (LOADER === 'wrk') return runWrk(url, headers, body, options.connections, options.seconds ?? 1);
@@ -136,11 +176,22 @@ export async function chatLoad(baseUrl: string, headers: Record<string, string>,
     headers: { 'content-type': 'application/json', ...headers },
     body,
   });
-  return { requests: result.requests.total, rps: result.requests.average, p50Ms: result.latency.p50, p99Ms: result.latency.p99, non2xx: result.non2xx, errors: result.errors };
+  return {
+    requests: result.requests.total,
+    rps: result.requests.average,
+    p50Ms: result.latency.p50,
+    p99Ms: result.latency.p99,
+    non2xx: result.non2xx,
+    errors: result.errors,
+  };
 }
 
 /** The streamed request: the mock answers it with 20 chunks 5 ms apart. */
-export const STREAM_BODY = JSON.stringify({ model: 'gpt-4o-mini', stream: true, messages: [{ role: 'user', content: 'Stream twenty chunks.' }] });
+export const STREAM_BODY = JSON.stringify({
+  model: 'gpt-4o-mini',
+  stream: true,
+  messages: [{ role: 'user', content: 'Stream twenty chunks.' }],
+});
 
 const streamAgent = new http.Agent({ keepAlive: true, maxSockets: 1 });
 
@@ -148,22 +199,31 @@ const streamAgent = new http.Agent({ keepAlive: true, maxSockets: 1 });
  * One streamed request, read to its end: time to the first body byte and to the last (ms).
  * Rejects a stream that did not arrive whole (every event and `[DONE]`).
  */
-export function streamOnce(baseUrl: string, headers: Record<string, string>, name: string): Promise<{ ttfb: number; total: number }> {
+export function streamOnce(
+  baseUrl: string,
+  headers: Record<string, string>,
+  name: string,
+): Promise<{ ttfb: number; total: number }> {
   return new Promise((resolve, reject) => {
     const started = performance.now();
-    const req = http.request(`${baseUrl}/v1/chat/completions`, { method: 'POST', agent: streamAgent, headers: { 'content-type': 'application/json', ...headers } }, (res) => {
-      let ttfb = 0;
-      let text = '';
-      res.on('data', (chunk: Buffer) => {
-        if (!ttfb) ttfb = performance.now() - started;
-        text += chunk.toString();
-      });
-      res.on('end', () => {
-        const events = text.split('\n\n').filter((event) => event.startsWith('data: '));
-        if (res.statusCode !== 200 || !text.includes('data: [DONE]') || events.length < 23) reject(new Error(`${name}: an incomplete stream (${res.statusCode}, ${events.length} events)`));
-        else resolve({ ttfb, total: performance.now() - started });
-      });
-    });
+    const req = http.request(
+      `${baseUrl}/v1/chat/completions`,
+      { method: 'POST', agent: streamAgent, headers: { 'content-type': 'application/json', ...headers } },
+      (res) => {
+        let ttfb = 0;
+        let text = '';
+        res.on('data', (chunk: Buffer) => {
+          if (!ttfb) ttfb = performance.now() - started;
+          text += chunk.toString();
+        });
+        res.on('end', () => {
+          const events = text.split('\n\n').filter((event) => event.startsWith('data: '));
+          if (res.statusCode !== 200 || !text.includes('data: [DONE]') || events.length < 23)
+            reject(new Error(`${name}: an incomplete stream (${res.statusCode}, ${events.length} events)`));
+          else resolve({ ttfb, total: performance.now() - started });
+        });
+      },
+    );
     req.on('error', reject);
     req.end(STREAM_BODY);
   });
@@ -177,7 +237,8 @@ export async function authorizationFor(name: string): Promise<string> {
 /** A token the full config accepts: user bench-user, role bench. */
 export async function benchToken(): Promise<string> {
   const jwt = authSchema.parse({ jwt: { secret: JWT_SECRET } }).jwt!;
-  return (await signToken(jwt, { user: 'bench-user', roles: ['bench'], models: [], paths: [], expiresInSec: 36_000 })).token;
+  return (await signToken(jwt, { user: 'bench-user', roles: ['bench'], models: [], paths: [], expiresInSec: 36_000 }))
+    .token;
 }
 
 /** Kernel clock ticks per second (USER_HZ) for /proc/<pid>/stat. */

@@ -43,9 +43,18 @@ function bodyFile(body: string | Buffer): string {
 }
 
 /** POSTs `body` to `url` from `connections` connections for `seconds` (one wrk thread). */
-export function runWrk(url: string, headers: Record<string, string>, body: string | Buffer, connections: number, seconds: number): Promise<WrkResult> {
+export function runWrk(
+  url: string,
+  headers: Record<string, string>,
+  body: string | Buffer,
+  connections: number,
+  seconds: number,
+): Promise<WrkResult> {
   const env = { ...process.env, WRK_BODY_FILE: bodyFile(body), WRK_HEADERS: JSON.stringify(headers) };
-  const child = spawn('wrk', ['-t1', `-c${connections}`, `-d${seconds}s`, '--latency', '-s', SCRIPT, url], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn('wrk', ['-t1', `-c${connections}`, `-d${seconds}s`, '--latency', '-s', SCRIPT, url], {
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let output = '';
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));

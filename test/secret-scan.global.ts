@@ -25,11 +25,15 @@ export function setup(): () => Promise<void> {
 
 async function scan(since: number): Promise<string[]> {
   const leaks: string[] = [];
-  const roots = (await readdir(os.tmpdir(), { withFileTypes: true })).filter((entry) => entry.isDirectory() && entry.name.startsWith('aifd-'));
+  const roots = (await readdir(os.tmpdir(), { withFileTypes: true })).filter(
+    (entry) => entry.isDirectory() && entry.name.startsWith('aifd-'),
+  );
   for (const root of roots) {
     const dir = path.join(os.tmpdir(), root.name);
     if ((await stat(dir)).mtimeMs < since - 1000) continue;
-    const files = (await readdir(dir, { recursive: true, withFileTypes: true }).catch(() => [])).filter((entry) => entry.isFile());
+    const files = (await readdir(dir, { recursive: true, withFileTypes: true }).catch(() => [])).filter((entry) =>
+      entry.isFile(),
+    );
     for (const file of files) {
       const full = path.join(file.parentPath, file.name);
       const info = await stat(full).catch(() => undefined);
@@ -44,5 +48,7 @@ async function scan(since: number): Promise<string[]> {
 
 /** A config a test wrote (it holds keys by design). */
 function isConfigFile(name: string, text: string): boolean {
-  return /\.(json|ya?ml|js|mjs|cjs)$|^\.aifdrc/.test(name) && text.includes('"upstreams"') || /^upstreams:/m.test(text);
+  return (
+    (/\.(json|ya?ml|js|mjs|cjs)$|^\.aifdrc/.test(name) && text.includes('"upstreams"')) || /^upstreams:/m.test(text)
+  );
 }

@@ -53,7 +53,13 @@ export function createAdminServer(hub: Hub, options: AdminOptions): AdminServer 
     const url = new URL(req.url ?? '/', 'http://admin');
     if (url.pathname === '/healthz') return send(res, 200, JSON.stringify({ status: 'ok' }));
     if (!authorized(req)) {
-      return send(res, 401, openAIErrorBody(new AifdError('invalid_token', 'the admin listener needs "Authorization: Bearer <admin.token>"')));
+      return send(
+        res,
+        401,
+        openAIErrorBody(
+          new AifdError('invalid_token', 'the admin listener needs "Authorization: Bearer <admin.token>"'),
+        ),
+      );
     }
     if (req.method === 'GET' && url.pathname === '/state') {
       // ?gc=1: collect garbage first (node runs with --expose-gc), so memory figures show what is held.
@@ -67,7 +73,8 @@ export function createAdminServer(hub: Hub, options: AdminOptions): AdminServer 
       res.end(text);
       return;
     }
-    if (req.method === 'GET' && url.pathname === '/events') return streamEvents(res, Number(url.searchParams.get('intervalMs') ?? 1000));
+    if (req.method === 'GET' && url.pathname === '/events')
+      return streamEvents(res, Number(url.searchParams.get('intervalMs') ?? 1000));
     if (req.method === 'POST' && url.pathname === '/keys/check') {
       const upstream = url.searchParams.get('upstream') ?? undefined;
       if (upstream && !hub.upstreams.some((candidate) => candidate.config.name === upstream)) {
@@ -77,16 +84,28 @@ export function createAdminServer(hub: Hub, options: AdminOptions): AdminServer 
       return send(res, 200, JSON.stringify({ results }));
     }
     if (url.pathname === '/cache' && (req.method === 'GET' || req.method === 'DELETE')) {
-      if (!hub.cache) return send(res, 404, openAIErrorBody(new AifdError('route_not_found', 'this daemon has no response cache')));
+      if (!hub.cache)
+        return send(res, 404, openAIErrorBody(new AifdError('route_not_found', 'this daemon has no response cache')));
       if (req.method === 'DELETE') await hub.cache.clear();
       return send(res, 200, JSON.stringify({ ...(await hub.cache.stats()), counters: hub.cache.counters }));
     }
     if (req.method === 'POST' && url.pathname === '/reload') {
       const result = await hub.reloadFromSource();
-      if (!result.ok) return send(res, 422, openAIErrorBody(new AifdError('invalid_request', `config reload refused; the running config stays: ${result.error}`)));
+      if (!result.ok)
+        return send(
+          res,
+          422,
+          openAIErrorBody(
+            new AifdError('invalid_request', `config reload refused; the running config stays: ${result.error}`),
+          ),
+        );
       return send(res, 200, JSON.stringify({ reloaded: true, needRestart: result.needRestart }));
     }
-    send(res, 404, openAIErrorBody(new AifdError('route_not_found', `no admin endpoint ${req.method} ${url.pathname}`)));
+    send(
+      res,
+      404,
+      openAIErrorBody(new AifdError('route_not_found', `no admin endpoint ${req.method} ${url.pathname}`)),
+    );
   }
 
   /** SSE: a state snapshot now and then about once a second, until the client leaves. */
@@ -106,7 +125,8 @@ export function createAdminServer(hub: Hub, options: AdminOptions): AdminServer 
     const totals = live.totals();
     // Users nearest their own limits first: the live view's users pane.
     if (hub.limits) {
-      for (const user of totals.users) Object.assign(user, { nearest: (await hub.limits.userShare(user.user)) ?? null });
+      for (const user of totals.users)
+        Object.assign(user, { nearest: (await hub.limits.userShare(user.user)) ?? null });
       totals.users.sort((a, b) => (b.nearest?.share ?? -1) - (a.nearest?.share ?? -1) || b.requests - a.requests);
     }
     return {
@@ -122,7 +142,10 @@ export function createAdminServer(hub: Hub, options: AdminOptions): AdminServer 
         keys: upstream.pool.size,
         queueLength: upstream.queue.length,
       })),
-      keys: hub.keyViews().map((key) => ({ ...key, tokensPerMinute: totals.tokensPerMinuteByKey[liveKeyName(key.upstream, key.hash)] ?? 0 })),
+      keys: hub.keyViews().map((key) => ({
+        ...key,
+        tokensPerMinute: totals.tokensPerMinuteByKey[liveKeyName(key.upstream, key.hash)] ?? 0,
+      })),
       totals,
       cache: hub.cache?.counters ?? null,
       store: storeState(hub),
@@ -161,13 +184,21 @@ function digest(text: string): Buffer {
 }
 
 function send(res: ServerResponse, status: number, body: string): void {
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) });
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(body),
+  });
   res.end(body);
 }
 
 function storeState(hub: Hub): { kind: string; up: boolean; since: number | null; reason: string | null } {
   const outage = hub.storeHealth?.current;
-  return { kind: hub.config.store.split(':', 1)[0]!, up: !outage, since: outage?.since ?? null, reason: outage?.reason ?? null };
+  return {
+    kind: hub.config.store.split(':', 1)[0]!,
+    up: !outage,
+    since: outage?.since ?? null,
+    reason: outage?.reason ?? null,
+  };
 }
 
 /** Memory and the handles that keep the process busy (sockets, timers): what a leak shows in. */

@@ -42,7 +42,8 @@ export function createAlerts(config: AlertsConfig, clock: Clock, log: Diagnostic
           if (!res.ok) throw new Error(`the webhook answered ${res.status}`);
         })
         .catch((err: Error) => {
-          if (failures++ === 0) log.warn('could not deliver an alert; further failures are only counted', { error: err.message });
+          if (failures++ === 0)
+            log.warn('could not deliver an alert; further failures are only counted', { error: err.message });
         })
         .finally(() => pending.delete(delivery));
       pending.add(delivery);

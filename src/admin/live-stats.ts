@@ -78,7 +78,9 @@ export class LiveStats {
 
   totals(now = Date.now()): LiveTotals {
     const current = Math.floor(now / 1000);
-    const recent = this.seconds.filter((bucket): bucket is Second => bucket !== undefined && current - bucket.second < WINDOW_SECONDS);
+    const recent = this.seconds.filter(
+      (bucket): bucket is Second => bucket !== undefined && current - bucket.second < WINDOW_SECONDS,
+    );
     let requests = 0;
     let failed = 0;
     let tokens = 0;
@@ -110,7 +112,12 @@ export class LiveStats {
       recentErrors: this.errors
         .filter((error) => error.at >= from)
         .reverse()
-        .map((error) => ({ at: new Date(error.at).toISOString(), error: error.error, path: error.path, user: error.user })),
+        .map((error) => ({
+          at: new Date(error.at).toISOString(),
+          error: error.error,
+          path: error.path,
+          user: error.user,
+        })),
     };
   }
 
@@ -119,7 +126,15 @@ export class LiveStats {
     const slot = second % WINDOW_SECONDS;
     let bucket = this.seconds[slot];
     if (!bucket || bucket.second !== second) {
-      bucket = { second, requests: 0, failed: 0, tokens: 0, latency: bucket?.latency.fill(0) ?? new Uint32Array(LATENCY_BUCKETS), users: new Map(), keys: new Map() };
+      bucket = {
+        second,
+        requests: 0,
+        failed: 0,
+        tokens: 0,
+        latency: bucket?.latency.fill(0) ?? new Uint32Array(LATENCY_BUCKETS),
+        users: new Map(),
+        keys: new Map(),
+      };
       this.seconds[slot] = bucket;
     }
     return bucket;

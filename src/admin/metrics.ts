@@ -26,7 +26,12 @@ export function createMetrics(hub: Hub): Metrics {
   const modelLabel = boundedLabel(MAX_MODELS);
   const errorLabel = boundedLabel(MAX_MODELS);
 
-  const requests = new Counter({ name: 'aifd_requests_total', help: 'Requests by route, status and model', labelNames: ['route', 'status', 'model'], registers: [registry] });
+  const requests = new Counter({
+    name: 'aifd_requests_total',
+    help: 'Requests by route, status and model',
+    labelNames: ['route', 'status', 'model'],
+    registers: [registry],
+  });
   const duration = new Histogram({
     name: 'aifd_request_duration_seconds',
     help: 'Time from request to the end of the answer',
@@ -54,11 +59,36 @@ export function createMetrics(hub: Hub): Metrics {
     buckets: [0.001, 0.01, 0.1, 0.5, 1, 2.5, 5, 10, 30],
     registers: [registry],
   });
-  const tokens = new Counter({ name: 'aifd_tokens_total', help: 'Tokens by kind and model', labelNames: ['kind', 'model'], registers: [registry] });
-  const refusals = new Counter({ name: 'aifd_refusals_total', help: 'Requests refused by limits, budgets or an empty key pool', labelNames: ['code'], registers: [registry] });
-  const retries = new Counter({ name: 'aifd_retries_total', help: 'Extra upstream attempts', labelNames: ['upstream'], registers: [registry] });
-  const cache = new Counter({ name: 'aifd_cache_total', help: 'Cache lookups by result', labelNames: ['result'], registers: [registry] });
-  const errors = new Counter({ name: 'aifd_errors_total', help: 'Requests that ended with an error code', labelNames: ['code'], registers: [registry] });
+  const tokens = new Counter({
+    name: 'aifd_tokens_total',
+    help: 'Tokens by kind and model',
+    labelNames: ['kind', 'model'],
+    registers: [registry],
+  });
+  const refusals = new Counter({
+    name: 'aifd_refusals_total',
+    help: 'Requests refused by limits, budgets or an empty key pool',
+    labelNames: ['code'],
+    registers: [registry],
+  });
+  const retries = new Counter({
+    name: 'aifd_retries_total',
+    help: 'Extra upstream attempts',
+    labelNames: ['upstream'],
+    registers: [registry],
+  });
+  const cache = new Counter({
+    name: 'aifd_cache_total',
+    help: 'Cache lookups by result',
+    labelNames: ['result'],
+    registers: [registry],
+  });
+  const errors = new Counter({
+    name: 'aifd_errors_total',
+    help: 'Requests that ended with an error code',
+    labelNames: ['code'],
+    registers: [registry],
+  });
 
   new Gauge({
     name: 'aifd_key_in_flight',
@@ -129,15 +159,19 @@ export function createMetrics(hub: Hub): Metrics {
       const route = record.route ?? 'none';
       requests.inc({ route, status: String(record.status ?? 0), model });
       duration.observe({ route }, record.durationMs / 1000);
-      if (record.upstream && record.ttfbMs !== null && record.cache !== 'hit') ttfb.observe({ upstream: record.upstream }, record.ttfbMs / 1000);
+      if (record.upstream && record.ttfbMs !== null && record.cache !== 'hit')
+        ttfb.observe({ upstream: record.upstream }, record.ttfbMs / 1000);
       if (record.overheadMs !== null) overhead.observe(record.overheadMs / 1000);
-      if (record.upstream && record.queueMs > 1) queueWait.observe({ upstream: record.upstream }, record.queueMs / 1000);
+      if (record.upstream && record.queueMs > 1)
+        queueWait.observe({ upstream: record.upstream }, record.queueMs / 1000);
       if (record.usage) {
         tokens.inc({ kind: 'prompt', model }, record.usage.prompt_tokens);
         tokens.inc({ kind: 'completion', model }, record.usage.completion_tokens);
         if (record.usage.cached_tokens) tokens.inc({ kind: 'cached', model }, record.usage.cached_tokens);
-        if (record.usage.audio_prompt_tokens) tokens.inc({ kind: 'audio_prompt', model }, record.usage.audio_prompt_tokens);
-        if (record.usage.audio_completion_tokens) tokens.inc({ kind: 'audio_completion', model }, record.usage.audio_completion_tokens);
+        if (record.usage.audio_prompt_tokens)
+          tokens.inc({ kind: 'audio_prompt', model }, record.usage.audio_prompt_tokens);
+        if (record.usage.audio_completion_tokens)
+          tokens.inc({ kind: 'audio_completion', model }, record.usage.audio_completion_tokens);
         if (record.usage.reasoning_tokens) tokens.inc({ kind: 'reasoning', model }, record.usage.reasoning_tokens);
       }
       if (record.attempts > 1 && record.upstream) retries.inc({ upstream: record.upstream }, record.attempts - 1);

@@ -79,12 +79,26 @@ function namesModels(models: readonly string[] | undefined): boolean {
 function narrowByClaims(request: AclRequest): AclDecision {
   const { identity } = request;
   if (identity.paths && !anyGlobMatch(identity.paths, request.path.toLowerCase())) {
-    return { allowed: false, code: 'path_not_allowed', message: `your token does not allow ${request.method} ${request.path}` };
+    return {
+      allowed: false,
+      code: 'path_not_allowed',
+      message: `your token does not allow ${request.method} ${request.path}`,
+    };
   }
   if (identity.models) {
     const model = modelCondition(identity.models, request);
-    if (model === 'unknown') return { allowed: false, code: 'model_not_allowed', message: "the request's model could not be determined, and your token is limited to certain models" };
-    if (model === 'no') return { allowed: false, code: 'model_not_allowed', message: `your token does not allow the model "${request.model}"` };
+    if (model === 'unknown')
+      return {
+        allowed: false,
+        code: 'model_not_allowed',
+        message: "the request's model could not be determined, and your token is limited to certain models",
+      };
+    if (model === 'no')
+      return {
+        allowed: false,
+        code: 'model_not_allowed',
+        message: `your token does not allow the model "${request.model}"`,
+      };
   }
   return ALLOW;
 }
@@ -104,7 +118,8 @@ function hasAnyRole(wanted: readonly string[], held: readonly string[]): boolean
 /** `path`: the request's path in lower case (paths match case-insensitively). */
 function matchesWhere(rule: Rule, request: AclRequest, path: string): boolean {
   if (rule.upstreams && !rule.upstreams.includes(request.upstream)) return false;
-  if (rule.methods && !rule.methods.some((method) => method === '*' || method.toUpperCase() === request.method)) return false;
+  if (rule.methods && !rule.methods.some((method) => method === '*' || method.toUpperCase() === request.method))
+    return false;
   if (rule.paths && !anyGlobMatch(lowered(rule.paths), path)) return false;
   return true;
 }
@@ -130,7 +145,8 @@ function modelCondition(models: readonly string[] | undefined, request: AclReque
 }
 
 function denied(request: AclRequest, byModel: boolean): AclDecision {
-  if (byModel) return { allowed: false, code: 'model_not_allowed', message: `you may not use the model "${request.model}"` };
+  if (byModel)
+    return { allowed: false, code: 'model_not_allowed', message: `you may not use the model "${request.model}"` };
   return { allowed: false, code: 'path_not_allowed', message: `you may not call ${request.method} ${request.path}` };
 }
 
@@ -150,7 +166,13 @@ const MODEL_ENDPOINTS = [
  * Whether the caller may use `model` for any API call (for filtering `GET /v1/models`); for an
  * alias, `target` is the model behind it.
  */
-export function mayUseModel(acl: AclConfig | undefined, identity: Identity, upstream: string, model: string, target?: string): boolean {
+export function mayUseModel(
+  acl: AclConfig | undefined,
+  identity: Identity,
+  upstream: string,
+  model: string,
+  target?: string,
+): boolean {
   return MODEL_ENDPOINTS.some((path) => {
     const request: AclRequest = { identity, upstream, method: 'POST', path, model, modelUnreadable: false };
     return (target === undefined ? decide(acl, request) : decideAlias(acl, request, target)).allowed;

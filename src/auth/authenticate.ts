@@ -14,7 +14,10 @@ export interface Authenticator {
   authenticate(headers: IncomingHttpHeaders): Promise<Identity>;
 }
 
-export async function createAuthenticator(auth: AuthConfig, revocations: Revocations | undefined): Promise<Authenticator> {
+export async function createAuthenticator(
+  auth: AuthConfig,
+  revocations: Revocations | undefined,
+): Promise<Authenticator> {
   const verifier: TokenVerifier | undefined = auth.jwt ? await createTokenVerifier(auth.jwt) : undefined;
   const forwardKeys = new ForwardKeyTable(auth.forwardKeys);
   return {
@@ -22,7 +25,10 @@ export async function createAuthenticator(auth: AuthConfig, revocations: Revocat
       const credential = credentialOf(headers);
       if (credential === undefined) {
         if (auth.anonymous) return ANONYMOUS;
-        throw new AifdError('missing_credentials', 'no credential: send "Authorization: Bearer <your aifd token or key>"');
+        throw new AifdError(
+          'missing_credentials',
+          'no credential: send "Authorization: Bearer <your aifd token or key>"',
+        );
       }
       if (credential === '') throw new AifdError('missing_credentials', 'the bearer credential is empty');
       if (verifier && looksLikeJwt(credential)) {
@@ -35,7 +41,10 @@ export async function createAuthenticator(auth: AuthConfig, revocations: Revocat
       // SDKs always send some key: where anonymous access is on, an unknown key is anonymous.
       // A JWT that fails is never downgraded: it was an attempt to be someone.
       if (auth.anonymous && !looksLikeJwt(credential)) return ANONYMOUS;
-      throw new AifdError('invalid_api_key', looksLikeJwt(credential) ? 'tokens are not accepted by this gateway' : 'the key is not known to this gateway');
+      throw new AifdError(
+        'invalid_api_key',
+        looksLikeJwt(credential) ? 'tokens are not accepted by this gateway' : 'the key is not known to this gateway',
+      );
     },
   };
 }

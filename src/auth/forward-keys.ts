@@ -16,7 +16,10 @@ export class ForwardKeyTable {
   constructor(entries: readonly { key: string; user: string; roles: readonly string[] }[]) {
     for (const entry of entries) {
       const digest = createHash('sha256').update(entry.key).digest();
-      this.byDigest.set(digest.toString('hex'), { digest, identity: { user: entry.user, roles: [...entry.roles], via: 'forward_key' } });
+      this.byDigest.set(digest.toString('hex'), {
+        digest,
+        identity: { user: entry.user, roles: [...entry.roles], via: 'forward_key' },
+      });
     }
   }
 

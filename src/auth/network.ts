@@ -29,5 +29,8 @@ export class NetworkPolicy {
 }
 
 function toRules(network: { allow?: string[] | undefined; deny?: string[] | undefined }): Rules {
-  return { allow: network.allow ? new AddressSet(network.allow) : undefined, deny: network.deny ? new AddressSet(network.deny) : undefined };
+  return {
+    allow: network.allow ? new AddressSet(network.allow) : undefined,
+    deny: network.deny ? new AddressSet(network.deny) : undefined,
+  };
 }

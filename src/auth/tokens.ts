@@ -94,7 +94,8 @@ export async function signToken(config: JwtConfig, request: TokenRequest): Promi
 
 async function verifyKey(config: JwtConfig): Promise<VerifyKey> {
   if (config.algorithm === 'HS256') return new TextEncoder().encode(config.secret!);
-  if (config.jwksFile) return jose.createLocalJWKSet(JSON.parse(await readFile(config.jwksFile, 'utf8')) as jose.JSONWebKeySet);
+  if (config.jwksFile)
+    return jose.createLocalJWKSet(JSON.parse(await readFile(config.jwksFile, 'utf8')) as jose.JSONWebKeySet);
   if (config.publicKeyFile) return jose.importSPKI(await readFile(config.publicKeyFile, 'utf8'), config.algorithm);
   throw new Error(`auth.jwt: ${config.algorithm} needs publicKeyFile or jwksFile to verify tokens`);
 }

@@ -7,7 +7,12 @@ import { sha256Hex } from '../util/hash.js';
 
 const IGNORED = new Set(['caching', 'user', 'stream', 'stream_options']);
 
-export function cacheKey(upstream: string, path: string, body: Record<string, unknown>, user: string | undefined): string {
+export function cacheKey(
+  upstream: string,
+  path: string,
+  body: Record<string, unknown>,
+  user: string | undefined,
+): string {
   const relevant: Record<string, unknown> = {};
   for (const [name, value] of Object.entries(body)) if (!IGNORED.has(name)) relevant[name] = value;
   return sha256Hex(`${upstream}\n${path}\n${user ?? ''}\n${canonicalJson(relevant)}`);

@@ -19,8 +19,17 @@ export function storableBody(path: string, exchange: Exchange): Record<string, u
   if (!exchange.complete || exchange.streamError !== undefined || exchange.finishReason === 'length') return undefined;
   if (exchange.json) return exchange.json;
   if (!path.endsWith('/chat/completions') || exchange.id === undefined) return undefined;
-  const message: Record<string, unknown> = { role: 'assistant', content: exchange.toolCalls.length > 0 && exchange.text === '' ? null : exchange.text, refusal: null };
-  if (exchange.toolCalls.length > 0) message.tool_calls = exchange.toolCalls.map((call) => ({ id: call.id, type: call.type ?? 'function', function: call.function }));
+  const message: Record<string, unknown> = {
+    role: 'assistant',
+    content: exchange.toolCalls.length > 0 && exchange.text === '' ? null : exchange.text,
+    refusal: null,
+  };
+  if (exchange.toolCalls.length > 0)
+    message.tool_calls = exchange.toolCalls.map((call) => ({
+      id: call.id,
+      type: call.type ?? 'function',
+      function: call.function,
+    }));
   if (exchange.functionCall) message.function_call = exchange.functionCall;
   const body: Record<string, unknown> = {
     id: exchange.id,
@@ -38,18 +47,50 @@ export function storableBody(path: string, exchange: Exchange): Record<string, u
 export function chatCompletionEvents(body: Record<string, any>, includeUsage: boolean): string[] {
   const choice = body.choices?.[0] ?? {};
   const message = choice.message ?? {};
-  const head = { id: body.id, object: 'chat.completion.chunk', created: body.created, model: body.model, ...(body.system_fingerprint ? { system_fingerprint: body.system_fingerprint } : {}) };
+  const head = {
+    id: body.id,
+    object: 'chat.completion.chunk',
+    created: body.created,
+    model: body.model,
+    ...(body.system_fingerprint ? { system_fingerprint: body.system_fingerprint } : {}),
+  };
   const usageField = includeUsage ? { usage: null } : {};
-  const event = (choices: unknown[], extra: Record<string, unknown> = usageField) => `data: ${JSON.stringify({ ...head, choices, ...extra })}\n\n`;
-  const events = [event([{ index: 0, delta: { role: 'assistant', content: '', refusal: null }, logprobs: null, finish_reason: null }])];
+  const event = (choices: unknown[], extra: Record<string, unknown> = usageField) =>
+    `data: ${JSON.stringify({ ...head, choices, ...extra })}\n\n`;
+  const events = [
+    event([
+      { index: 0, delta: { role: 'assistant', content: '', refusal: null }, logprobs: null, finish_reason: null },
+    ]),
+  ];
   const text = typeof message.content === 'string' ? message.content : '';
   for (const piece of text.match(/[\s\S]{1,64}/g) ?? []) {
     events.push(event([{ index: 0, delta: { content: piece }, logprobs: null, finish_reason: null }]));
   }
   (message.tool_calls ?? []).forEach((call: Record<string, any>, index: number) => {
-    events.push(event([{ index: 0, delta: { tool_calls: [{ index, id: call.id, type: call.type ?? 'function', function: { name: call.function?.name, arguments: call.function?.arguments ?? '' } }] }, logprobs: null, finish_reason: null }]));
+    events.push(
+      event([
+        {
+          index: 0,
+          delta: {
+            tool_calls: [
+              {
+                index,
+                id: call.id,
+                type: call.type ?? 'function',
+                function: { name: call.function?.name, arguments: call.function?.arguments ?? '' },
+              },
+            ],
+          },
+          logprobs: null,
+          finish_reason: null,
+        },
+      ]),
+    );
   });
-  if (message.function_call) events.push(event([{ index: 0, delta: { function_call: message.function_call }, logprobs: null, finish_reason: null }]));
+  if (message.function_call)
+    events.push(
+      event([{ index: 0, delta: { function_call: message.function_call }, logprobs: null, finish_reason: null }]),
+    );
   events.push(event([{ index: 0, delta: {}, logprobs: null, finish_reason: choice.finish_reason ?? 'stop' }]));
   if (includeUsage && body.usage) events.push(event([], { usage: body.usage }));
   events.push('data: [DONE]\n\n');

@@ -12,16 +12,18 @@ export interface CacheOptions {
   json?: boolean;
 }
 
-
 type LiveStats = CacheStats & { counters?: Record<string, number> };
 
 export async function stats(options: CacheOptions, method: 'GET' | 'DELETE'): Promise<void> {
   const { config } = await loadConfig({ configPath: options.config });
   const address = await daemonAddress(config, options.token);
-  let result: LiveStats | undefined = address ? await adminRequest<LiveStats>(address, method, '/cache', 10_000) : undefined;
+  let result: LiveStats | undefined = address
+    ? await adminRequest<LiveStats>(address, method, '/cache', 10_000)
+    : undefined;
   const source = result ? 'daemon' : 'store';
   if (!result) {
-    if (config.store === 'memory://') throw new CliError('the store is memory:// and no daemon answers: there is no cache to read', EXIT_USAGE);
+    if (config.store === 'memory://')
+      throw new CliError('the store is memory:// and no daemon answers: there is no cache to read', EXIT_USAGE);
     result = await withStore(config, async (store) => {
       const kv = store.namespace('cache');
       if (method === 'DELETE') await kv.clear();
@@ -33,7 +35,14 @@ export async function stats(options: CacheOptions, method: 'GET' | 'DELETE'): Pr
     return;
   }
   if (method === 'DELETE') process.stdout.write('cache cleared\n');
-  process.stdout.write(`entries ${result.entries}  size ${(result.bytes / 1024).toFixed(1)} KiB  expired ${result.expired}  oldest ${result.oldest ?? '-'}  newest ${result.newest ?? '-'}\n`);
-  if (result.counters) process.stdout.write(`hits ${result.counters.hits}  misses ${result.counters.misses}  bypasses ${result.counters.bypasses}  stored ${result.counters.stored}\n`);
-  process.stderr.write(chalk.dim(source === 'daemon' ? 'from the running daemon\n' : 'from the store (daemon not running)\n'));
+  process.stdout.write(
+    `entries ${result.entries}  size ${(result.bytes / 1024).toFixed(1)} KiB  expired ${result.expired}  oldest ${result.oldest ?? '-'}  newest ${result.newest ?? '-'}\n`,
+  );
+  if (result.counters)
+    process.stdout.write(
+      `hits ${result.counters.hits}  misses ${result.counters.misses}  bypasses ${result.counters.bypasses}  stored ${result.counters.stored}\n`,
+    );
+  process.stderr.write(
+    chalk.dim(source === 'daemon' ? 'from the running daemon\n' : 'from the store (daemon not running)\n'),
+  );
 }

@@ -9,7 +9,8 @@ export function makeCompletionCommand(program: Command): void {
     .argument('<shell>', 'bash, zsh or fish')
     .description('print a shell completion script (e.g. `source <(aifd completion bash)`)')
     .action((shell: string) => {
-      if (!SHELLS.includes(shell as Shell)) throw new CliError(`no completion for "${shell}" (bash, zsh or fish)`, EXIT_USAGE);
+      if (!SHELLS.includes(shell as Shell))
+        throw new CliError(`no completion for "${shell}" (bash, zsh or fish)`, EXIT_USAGE);
       process.stdout.write(completionScript(program, shell as Shell));
     });
 }

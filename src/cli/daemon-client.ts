@@ -28,7 +28,12 @@ export class AdminRequestError extends CliError {
 }
 
 /** Calls the admin listener; undefined when nothing answers there (the daemon is not running). */
-export async function adminRequest<T>(address: DaemonAddress, method: 'GET' | 'POST' | 'DELETE', path: string, timeoutMs = 30_000): Promise<T | undefined> {
+export async function adminRequest<T>(
+  address: DaemonAddress,
+  method: 'GET' | 'POST' | 'DELETE',
+  path: string,
+  timeoutMs = 30_000,
+): Promise<T | undefined> {
   let response: Response;
   try {
     response = await fetch(`${address.adminUrl}${path}`, {
@@ -47,7 +52,10 @@ export async function adminRequest<T>(address: DaemonAddress, method: 'GET' | 'P
     } catch {
       // not JSON: keep the text
     }
-    throw new AdminRequestError(`the daemon at ${address.adminUrl} answered ${response.status}: ${message}`, response.status);
+    throw new AdminRequestError(
+      `the daemon at ${address.adminUrl} answered ${response.status}: ${message}`,
+      response.status,
+    );
   }
   return JSON.parse(text) as T;
 }

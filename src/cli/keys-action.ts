@@ -15,13 +15,14 @@ export interface KeysOptions {
   token?: string;
 }
 
-
 export async function listKeys(options: KeysOptions): Promise<void> {
   const { config } = await loadConfig({ configPath: options.config });
   const address = await daemonAddress(config, options.token);
   const live = address ? await adminRequest<{ keys: KeyView[] }>(address, 'GET', '/state', 3000) : undefined;
   const views = live ? live.keys : await withStore(config, (store) => storedKeyViews(config, store));
-  const source = live ? `live from the running daemon (${address!.adminUrl})` : 'daemon not running: from config and stored state';
+  const source = live
+    ? `live from the running daemon (${address!.adminUrl})`
+    : 'daemon not running: from config and stored state';
   if (options.json) {
     printJson({ source: live ? 'daemon' : 'stored', keys: views });
     return;
@@ -33,7 +34,21 @@ export async function listKeys(options: KeysOptions): Promise<void> {
   }
   process.stdout.write(
     renderTable(
-      ['UPSTREAM', 'HASH', 'KEY', 'STATUS', 'IN-FLIGHT', 'REQUESTS', 'TOKENS', 'REQ/MIN', 'REMAINING REQ/TOK', 'RESET', 'RECOVERS', 'LAST ERROR', 'LAST USED'],
+      [
+        'UPSTREAM',
+        'HASH',
+        'KEY',
+        'STATUS',
+        'IN-FLIGHT',
+        'REQUESTS',
+        'TOKENS',
+        'REQ/MIN',
+        'REMAINING REQ/TOK',
+        'RESET',
+        'RECOVERS',
+        'LAST ERROR',
+        'LAST USED',
+      ],
       views.map((view) => [
         view.upstream,
         view.hash,
@@ -60,10 +75,20 @@ export async function checkKeys(options: KeysOptions): Promise<void> {
   }
   const address = await daemonAddress(config, options.token);
   const query = options.upstream ? `?upstream=${encodeURIComponent(options.upstream)}` : '';
-  const live = address ? await adminRequest<{ results: KeyCheckResult[] }>(address, 'POST', `/keys/check${query}`) : undefined;
-  const results = live ? live.results : await withStore(config, (store) => checkAndStore(config, store, options.upstream));
+  const live = address
+    ? await adminRequest<{ results: KeyCheckResult[] }>(address, 'POST', `/keys/check${query}`)
+    : undefined;
+  const results = live
+    ? live.results
+    : await withStore(config, (store) => checkAndStore(config, store, options.upstream));
   if (options.json) printJson({ source: live ? 'daemon' : 'direct', results });
-  else printCheck(results, live ? `checked by the running daemon (${address!.adminUrl})` : 'checked directly (daemon not running); results stored');
+  else
+    printCheck(
+      results,
+      live
+        ? `checked by the running daemon (${address!.adminUrl})`
+        : 'checked directly (daemon not running); results stored',
+    );
   if (results.some((result) => !isUsable(result.verdict))) process.exitCode = EXIT_FAILURE;
 }
 

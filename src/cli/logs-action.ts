@@ -15,19 +15,27 @@ export interface ConvertCliOptions {
   full?: boolean;
 }
 
-
 export async function convert(options: ConvertCliOptions): Promise<void> {
   const since = timeOption('--since', options.since);
   const until = timeOption('--until', options.until);
   const input = options.input ?? (await logsDir(options.config));
-  const result = await convertChatLog({ input, output: options.output, since, until, user: options.user, model: options.model, full: options.full }).catch(
-    (err: NodeJS.ErrnoException) => {
-      if (err.code === 'ENOENT') throw new CliError(`no chat log at ${input}`, EXIT_USAGE, 'turn on logs.chat, or point --input at a chat log');
-      throw err;
-    },
-  );
+  const result = await convertChatLog({
+    input,
+    output: options.output,
+    since,
+    until,
+    user: options.user,
+    model: options.model,
+    full: options.full,
+  }).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT')
+      throw new CliError(`no chat log at ${input}`, EXIT_USAGE, 'turn on logs.chat, or point --input at a chat log');
+    throw err;
+  });
   const skipped = result.skipped > 0 ? chalk.yellow(`, ${result.skipped} corrupt line(s) skipped`) : '';
-  process.stderr.write(`${result.written} exchange(s) from ${result.files} file(s) written to ${options.output === '-' ? 'stdout' : options.output}${skipped}\n`);
+  process.stderr.write(
+    `${result.written} exchange(s) from ${result.files} file(s) written to ${options.output === '-' ? 'stdout' : options.output}${skipped}\n`,
+  );
 }
 
 function timeOption(name: string, value: string | undefined): Date | undefined {

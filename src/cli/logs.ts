@@ -6,7 +6,9 @@ export function makeLogsCommand(program: Command): void {
   const logs = program.command('logs').description('request and chat logs');
   convertCommand(logs.command('convert'));
   // openai-forward's name for the same command
-  convertCommand(program.command('convert')).description('the same as `aifd logs convert` (openai-forward\'s name for it)');
+  convertCommand(program.command('convert')).description(
+    "the same as `aifd logs convert` (openai-forward's name for it)",
+  );
 }
 
 function convertCommand(command: Command): Command {

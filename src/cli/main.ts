@@ -18,7 +18,10 @@ export function buildProgram(): Command {
     .description('a gateway in front of OpenAI: key pool, auth, ACL, limits, usage, cache, logs, live view')
     .version(packageVersion(), '-V, --version')
     .option('--debug', 'show stack traces of unexpected errors')
-    .option('--env-file <file>', 'read environment variables from this file (default: ./.env when present; set ones win)')
+    .option(
+      '--env-file <file>',
+      'read environment variables from this file (default: ./.env when present; set ones win)',
+    )
     .hook('preAction', (command) => {
       const envFile = command.opts<{ envFile?: string }>().envFile;
       if (envFile) process.env.AIFD_ENV_FILE = envFile;
@@ -68,7 +71,8 @@ function isClosedPipe(err: unknown): boolean {
 function reportError(err: unknown, debug: boolean): number {
   if (isClosedPipe(err)) return EXIT_OK;
   if (err instanceof CommanderError) {
-    if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return EXIT_OK;
+    if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help')
+      return EXIT_OK;
     return EXIT_USAGE;
   }
   if (err instanceof ConfigError) {

@@ -9,7 +9,9 @@ function width(text: string): number {
 
 /** A plain aligned table: header row, then rows; cells may carry colors. */
 export function renderTable(headers: string[], rows: string[][]): string {
-  const widths = headers.map((header, column) => Math.max(width(header), ...rows.map((row) => width(row[column] ?? ''))));
+  const widths = headers.map((header, column) =>
+    Math.max(width(header), ...rows.map((row) => width(row[column] ?? ''))),
+  );
   const line = (cells: string[]) =>
     cells
       .map((cell, column) => (column === cells.length - 1 ? cell : cell + ' '.repeat(widths[column]! - width(cell))))

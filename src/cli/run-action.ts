@@ -24,9 +24,11 @@ export interface RunOptions {
   watchConfig?: boolean;
 }
 
-
 export async function runDaemon(options: RunOptions): Promise<void> {
-  const source = { configPath: options.config, overrides: { host: options.host, port: options.port, adminPort: options.adminPort } };
+  const source = {
+    configPath: options.config,
+    overrides: { host: options.host, port: options.port, adminPort: options.adminPort },
+  };
   const loaded = await loadConfig(source);
   const { config, file } = loaded;
   const log = await createDiagnostics({ dir: config.logs.dir, level: config.logs.level, quiet: options.quiet });
@@ -36,12 +38,22 @@ export async function runDaemon(options: RunOptions): Promise<void> {
   const hub = createHub(config, { log, store, loadConfig: async () => (await loadConfig(reloadSource)).config });
   const address = await hub.listen().catch((err: NodeJS.ErrnoException) => {
     const where = `${config.listen.host}:${config.listen.port}`;
-    if (err.code === 'EADDRINUSE') throw new CliError(`cannot listen on ${where}: the address is already in use`, EXIT_FAILURE, 'stop the other process or choose another --port');
+    if (err.code === 'EADDRINUSE')
+      throw new CliError(
+        `cannot listen on ${where}: the address is already in use`,
+        EXIT_FAILURE,
+        'stop the other process or choose another --port',
+      );
     throw new CliError(`cannot listen on ${where}: ${err.message}`, EXIT_FAILURE);
   });
   const shown = urlOf(address);
   const admin = await startAdmin(hub, config);
-  await writeRuntimeFile(config, { pid: process.pid, url: shown, adminUrl: admin?.url, startedAt: new Date().toISOString() });
+  await writeRuntimeFile(config, {
+    pid: process.pid,
+    url: shown,
+    adminUrl: admin?.url,
+    startedAt: new Date().toISOString(),
+  });
   if (!options.quiet) {
     process.stderr.write(
       renderBanner({
@@ -103,14 +115,23 @@ async function startAdmin(hub: Hub, config: HubConfig): Promise<{ server: AdminS
   let server: AdminServer;
   try {
     const { createAdminServer } = await import('../admin/admin-server.js');
-    server = createAdminServer(hub, { host: config.admin.host, port: config.admin.port, token: config.admin.token, version: packageVersion() });
+    server = createAdminServer(hub, {
+      host: config.admin.host,
+      port: config.admin.port,
+      token: config.admin.token,
+      version: packageVersion(),
+    });
   } catch (err) {
     throw new CliError((err as Error).message, EXIT_USAGE, 'set admin.token, or keep admin.host on loopback');
   }
   const where = `${config.admin.host}:${config.admin.port}`;
   const address = await server.listen().catch((err: NodeJS.ErrnoException) => {
     const reason = err.code === 'EADDRINUSE' ? 'the address is already in use' : err.message;
-    throw new CliError(`cannot listen on ${where} (admin): ${reason}`, EXIT_FAILURE, 'choose another admin.port, or set admin.enabled to false');
+    throw new CliError(
+      `cannot listen on ${where} (admin): ${reason}`,
+      EXIT_FAILURE,
+      'choose another admin.port, or set admin.enabled to false',
+    );
   });
   return { server, url: urlOf(address) };
 }

@@ -16,7 +16,8 @@ export async function top(options: TopOptions): Promise<void> {
     const { config } = await loadConfig({ configPath: options.config });
     source = await daemonAddress(config, options.token);
   }
-  if (!source) throw new CliError('no running aifd daemon was found', EXIT_FAILURE, 'start `aifd run`, or pass --admin-url');
+  if (!source)
+    throw new CliError('no running aifd daemon was found', EXIT_FAILURE, 'start `aifd run`, or pass --admin-url');
   // React's development build checks and warns on every render: the view runs the production one.
   process.env.NODE_ENV ??= 'production';
   const { runTop } = await import('../tui/run-top.js');

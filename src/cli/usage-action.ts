@@ -17,14 +17,16 @@ export interface UsageOptions {
   json?: boolean;
 }
 
-
 export async function usage(options: UsageOptions): Promise<void> {
-  if (!DIMENSIONS.includes(options.by as UsageDimension)) throw new CliError(`--by must be one of ${DIMENSIONS.join(', ')}`, EXIT_USAGE);
+  if (!DIMENSIONS.includes(options.by as UsageDimension))
+    throw new CliError(`--by must be one of ${DIMENSIONS.join(', ')}`, EXIT_USAGE);
   const since = parseTimeArg(options.since);
-  if (!since) throw new CliError(`--since "${options.since}" is not a time (an ISO date, or a duration such as 7d)`, EXIT_USAGE);
+  if (!since)
+    throw new CliError(`--since "${options.since}" is not a time (an ISO date, or a duration such as 7d)`, EXIT_USAGE);
   const { config } = await loadConfig({ configPath: options.config });
   const url = sinkUrl(config);
-  if (!url) throw new CliError('no SQL sink is configured (logs.sink is none, and the store is not SQLite)', EXIT_USAGE);
+  if (!url)
+    throw new CliError('no SQL sink is configured (logs.sink is none, and the store is not SQLite)', EXIT_USAGE);
   const dialect = await openDialect(url);
   let report: ReturnType<typeof buildUsageReport>;
   try {
@@ -46,7 +48,19 @@ export async function usage(options: UsageOptions): Promise<void> {
   const unpricedTotal = report.reduce((sum, group) => sum + group.unpricedRequests, 0);
   process.stdout.write(
     renderTable(
-      [options.by.toUpperCase(), 'REQUESTS', 'ERRORS', 'PROMPT', 'CACHED', 'AUDIO IN', 'COMPLETION', 'REASONING', 'AUDIO OUT', 'COST USD', 'UNPRICED'],
+      [
+        options.by.toUpperCase(),
+        'REQUESTS',
+        'ERRORS',
+        'PROMPT',
+        'CACHED',
+        'AUDIO IN',
+        'COMPLETION',
+        'REASONING',
+        'AUDIO OUT',
+        'COST USD',
+        'UNPRICED',
+      ],
       [
         ...report.map((group) => [
           group.group,
@@ -61,7 +75,19 @@ export async function usage(options: UsageOptions): Promise<void> {
           group.costUsd.toFixed(4),
           group.unpricedRequests > 0 ? `${group.unpricedRequests} (${group.unpriced.join(', ')})` : '-',
         ]),
-        ['total', String(report.reduce((s, g) => s + g.requests, 0)), '', '', '', '', '', '', '', unpricedTotal > 0 ? `≥ ${total.toFixed(4)}` : total.toFixed(4), unpricedTotal > 0 ? String(unpricedTotal) : ''],
+        [
+          'total',
+          String(report.reduce((s, g) => s + g.requests, 0)),
+          '',
+          '',
+          '',
+          '',
+          '',
+          '',
+          '',
+          unpricedTotal > 0 ? `≥ ${total.toFixed(4)}` : total.toFixed(4),
+          unpricedTotal > 0 ? String(unpricedTotal) : '',
+        ],
       ],
     ),
   );

@@ -20,7 +20,11 @@ const ASSIGNMENT = /^\s*(?:export\s+)?[A-Za-z_][A-Za-z0-9_.-]*\s*=(.*)$/;
  * Loads `explicit` (which must exist), or `.env` in `cwd` when there is one, into `env`.
  * Undefined when there is no file to load.
  */
-export async function loadEnvFile(env: NodeJS.ProcessEnv, cwd: string, explicit?: string): Promise<LoadedEnvFile | undefined> {
+export async function loadEnvFile(
+  env: NodeJS.ProcessEnv,
+  cwd: string,
+  explicit?: string,
+): Promise<LoadedEnvFile | undefined> {
   const file = path.resolve(cwd, explicit ?? '.env');
   const label = explicit ?? '.env';
   let text: string;
@@ -28,7 +32,11 @@ export async function loadEnvFile(env: NodeJS.ProcessEnv, cwd: string, explicit?
     text = await readFile(file, 'utf8');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT' && explicit === undefined) return undefined;
-    throw new ConfigError(label, '', (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : `cannot be read: ${(err as Error).message}`);
+    throw new ConfigError(
+      label,
+      '',
+      (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : `cannot be read: ${(err as Error).message}`,
+    );
   }
   checkLines(text, label);
   const applied: string[] = [];
@@ -51,7 +59,8 @@ function checkLines(text: string, label: string): void {
     const trimmed = line.trim();
     if (trimmed === '' || trimmed.startsWith('#')) return;
     const assignment = ASSIGNMENT.exec(line);
-    if (!assignment) throw new ConfigError(label, `line ${index + 1}`, 'is not NAME=value (a quoted value may span lines)');
+    if (!assignment)
+      throw new ConfigError(label, `line ${index + 1}`, 'is not NAME=value (a quoted value may span lines)');
     const value = assignment[1]!.trim();
     const quote = value[0];
     if ((quote === "'" || quote === '"' || quote === '`') && !value.slice(1).includes(quote)) openQuote = quote;

@@ -12,7 +12,13 @@ export type PathError = (fieldPath: string, problem: string) => Error;
  * Replaces every placeholder. `fromEnv` collects the paths (as `formatPath` writes them) of the
  * values that came from a variable, so that validation can read "true" or "8000" as what the field wants.
  */
-export function interpolateEnv(value: unknown, env: NodeJS.ProcessEnv, fail: PathError, fromEnv: Set<string> = new Set(), at: (string | number)[] = []): unknown {
+export function interpolateEnv(
+  value: unknown,
+  env: NodeJS.ProcessEnv,
+  fail: PathError,
+  fromEnv: Set<string> = new Set(),
+  at: (string | number)[] = [],
+): unknown {
   if (typeof value === 'string') {
     if (!value.includes('${')) return value;
     fromEnv.add(formatPath(at));
@@ -33,7 +39,8 @@ export function interpolateEnv(value: unknown, env: NodeJS.ProcessEnv, fail: Pat
   }
   if (value && typeof value === 'object') {
     const out: Record<string, unknown> = {};
-    for (const [key, child] of Object.entries(value)) out[key] = interpolateEnv(child, env, fail, fromEnv, [...at, key]);
+    for (const [key, child] of Object.entries(value))
+      out[key] = interpolateEnv(child, env, fail, fromEnv, [...at, key]);
     return out;
   }
   return value;

@@ -66,25 +66,37 @@ export async function loadConfig(options: LoadOptions = {}): Promise<LoadedConfi
   const found = await readConfigFile(explicit ? path.resolve(cwd, explicit) : undefined, cwd);
   const fromEnv = found ? undefined : configFromOpenaiForward(env);
   const raw = found ? found.raw : fromEnv!.config;
-  const label = found ? path.relative(cwd, found.file) || found.file : fromEnv!.used.length > 0 ? 'environment' : '(built-in defaults)';
+  const label = found
+    ? path.relative(cwd, found.file) || found.file
+    : fromEnv!.used.length > 0
+      ? 'environment'
+      : '(built-in defaults)';
 
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
     throw new ConfigError(label, '', 'the config must be a JSON object');
   }
   const interpolatedPaths = new Set<string>();
-  const interpolated = interpolateEnv(raw, env, (fieldPath, problem) => new ConfigError(label, fieldPath, problem), interpolatedPaths);
+  const interpolated = interpolateEnv(
+    raw,
+    env,
+    (fieldPath, problem) => new ConfigError(label, fieldPath, problem),
+    interpolatedPaths,
+  );
   const withOverrides = applyOverrides(interpolated as Record<string, unknown>, options.overrides);
   const config = validate(withOverrides, label, interpolatedPaths);
   resolvePaths(config, found ? path.dirname(found.file) : cwd);
   const rawParts = raw as Record<string, unknown>;
   const origins: LoadedConfig['origins'] = {};
-  for (const part of Object.keys(config)) origins[part] = part in rawParts ? (found ? 'file' : 'environment') : 'default';
+  for (const part of Object.keys(config))
+    origins[part] = part in rawParts ? (found ? 'file' : 'environment') : 'default';
   return {
     config: deepFreeze(config),
     file: found?.file,
     envFile,
     fromVariables: fromEnv?.used ?? [],
-    ignoredVariables: found ? OPENAI_FORWARD_VARIABLES.filter((name) => env[name]?.trim() && !JSON.stringify(found.raw).includes(name)) : [],
+    ignoredVariables: found
+      ? OPENAI_FORWARD_VARIABLES.filter((name) => env[name]?.trim() && !JSON.stringify(found.raw).includes(name))
+      : [],
     notes: fromEnv?.notes ?? [],
     origins,
   };
@@ -109,7 +121,11 @@ function convertFromEnv(raw: unknown, error: z.ZodError, fromEnv: ReadonlySet<st
   for (const issue of error.issues) {
     if (issue.code !== 'invalid_type' || (issue.expected !== 'boolean' && issue.expected !== 'number')) continue;
     const where = formatPath(issue.path);
-    const parent = issue.path.slice(0, -1).reduce<unknown>((node, key) => (node as Record<PropertyKey, unknown> | undefined)?.[key], raw) as Record<PropertyKey, unknown> | undefined;
+    const parent = issue.path
+      .slice(0, -1)
+      .reduce<unknown>((node, key) => (node as Record<PropertyKey, unknown> | undefined)?.[key], raw) as
+      | Record<PropertyKey, unknown>
+      | undefined;
     const key = issue.path.at(-1)!;
     const text = parent?.[key];
     if (!fromEnv.has(where) || typeof text !== 'string') continue;
@@ -136,12 +152,16 @@ function readNumber(text: string): number | undefined {
   return Number.isFinite(value) ? value : undefined;
 }
 
-async function readConfigFile(explicit: string | undefined, cwd: string): Promise<{ raw: unknown; file: string } | undefined> {
+async function readConfigFile(
+  explicit: string | undefined,
+  cwd: string,
+): Promise<{ raw: unknown; file: string } | undefined> {
   const explorer = cosmiconfig('aifd', { searchPlaces: CONFIG_SEARCH_PLACES, cache: false, searchStrategy: 'none' });
   try {
     const result = explicit ? await explorer.load(explicit) : await explorer.search(cwd);
     if (!result) return undefined;
-    if (result.isEmpty) throw new ConfigError(path.relative(cwd, result.filepath) || result.filepath, '', 'the file is empty');
+    if (result.isEmpty)
+      throw new ConfigError(path.relative(cwd, result.filepath) || result.filepath, '', 'the file is empty');
     return { raw: result.config, file: result.filepath };
   } catch (err) {
     if (err instanceof ConfigError) throw err;
@@ -167,7 +187,8 @@ function applyOverrides(raw: Record<string, unknown>, overrides: LoadOptions['ov
     if (overrides.port !== undefined) listen.port = overrides.port;
     out.listen = listen;
   }
-  if (overrides.adminPort !== undefined) out.admin = { ...((raw.admin as Record<string, unknown> | undefined) ?? {}), port: overrides.adminPort };
+  if (overrides.adminPort !== undefined)
+    out.admin = { ...((raw.admin as Record<string, unknown> | undefined) ?? {}), port: overrides.adminPort };
   return out;
 }
 

@@ -50,20 +50,38 @@ export function configFromOpenaiForward(env: NodeJS.ProcessEnv): FromVariables {
   const names = new Set<string>();
   const upstreams = [
     ...openai.map(([baseUrl, route]) => ({ name: nameFor(route, 'openai', names), route, baseUrl, keys: poolKeys })),
-    ...extra.map(([baseUrl, route]) => ({ name: nameFor(route, 'extra', names), route, baseUrl, keys: [], injectStreamUsage: false })),
-  ].map((upstream) => ({ ...upstream, ...(proxy ? { proxy } : {}), ...(timeoutMs ? { timeouts: { firstByteMs: timeoutMs, streamFirstByteMs: timeoutMs } } : {}) }));
+    ...extra.map(([baseUrl, route]) => ({
+      name: nameFor(route, 'extra', names),
+      route,
+      baseUrl,
+      keys: [],
+      injectStreamUsage: false,
+    })),
+  ].map((upstream) => ({
+    ...upstream,
+    ...(proxy ? { proxy } : {}),
+    ...(timeoutMs ? { timeouts: { firstByteMs: timeoutMs, streamFirstByteMs: timeoutMs } } : {}),
+  }));
 
   const config: HubConfigInput = { upstreams };
-  if (forwardKeys.length > 0) config.auth = { forwardKeys: forwardKeys.map((key, index) => ({ key, user: `forward-key-${index + 1}`, roles: [] })) };
+  if (forwardKeys.length > 0)
+    config.auth = {
+      forwardKeys: forwardKeys.map((key, index) => ({ key, user: `forward-key-${index + 1}`, roles: [] })),
+    };
   else if (poolKeys.length > 0) {
     if (!truthy(env.AIFD_ANONYMOUS)) {
-      throw new ConfigError(LABEL, 'FORWARD_KEY', 'OPENAI_API_KEY gives aifd pool keys, but no FORWARD_KEY says who may spend them; set FORWARD_KEY, or AIFD_ANONYMOUS=true to open the pool to anyone on purpose');
+      throw new ConfigError(
+        LABEL,
+        'FORWARD_KEY',
+        'OPENAI_API_KEY gives aifd pool keys, but no FORWARD_KEY says who may spend them; set FORWARD_KEY, or AIFD_ANONYMOUS=true to open the pool to anyone on purpose',
+      );
     }
     config.auth = { anonymous: true };
   }
   const allow = list(env, 'IP_WHITELIST', /[\s,]+/);
   const deny = list(env, 'IP_BLACKLIST', /[\s,]+/);
-  if (allow.length > 0 || deny.length > 0) config.auth = { ...(config.auth ?? { anonymous: true }), network: { allow, deny } };
+  if (allow.length > 0 || deny.length > 0)
+    config.auth = { ...(config.auth ?? { anonymous: true }), network: { allow, deny } };
 
   const limits: NonNullable<HubConfigInput['limits']> = {};
   const perRoute = rates(env, 'REQ_RATE_LIMIT');
@@ -76,14 +94,20 @@ export function configFromOpenaiForward(env: NodeJS.ProcessEnv): FromVariables {
       limits.strategy = 'fixed-window';
       notes.push('RATE_LIMIT_STRATEGY=fixed-window-elastic-expiry counts as fixed-window (aifd has no elastic expiry)');
     } else if (strategy === 'fixed-window' || strategy === 'moving-window') limits.strategy = strategy;
-    else throw new ConfigError(LABEL, 'RATE_LIMIT_STRATEGY', `"${strategy}" is not fixed-window, moving-window or fixed-window-elastic-expiry`);
+    else
+      throw new ConfigError(
+        LABEL,
+        'RATE_LIMIT_STRATEGY',
+        `"${strategy}" is not fixed-window, moving-window or fixed-window-elastic-expiry`,
+      );
   }
   const streamRates = rates(env, 'TOKEN_RATE_LIMIT');
   if (streamRates) {
     const windows = Object.values(streamRates);
     const slowest = windows.reduce((a, b) => (perSecond(a) <= perSecond(b) ? a : b));
     limits.streamTokenRate = slowest;
-    if (new Set(windows).size > 1) notes.push(`TOKEN_RATE_LIMIT gives routes different rates; aifd paces every stream at the slowest, ${slowest}`);
+    if (new Set(windows).size > 1)
+      notes.push(`TOKEN_RATE_LIMIT gives routes different rates; aifd paces every stream at the slowest, ${slowest}`);
   }
   if (Object.keys(limits).length > 0) config.limits = limits;
 
@@ -94,7 +118,11 @@ export function configFromOpenaiForward(env: NodeJS.ProcessEnv): FromVariables {
   const backend = value(env, 'CACHE_BACKEND');
   if (backend) {
     if (backend.toUpperCase() !== 'MEMORY') {
-      throw new ConfigError(LABEL, 'CACHE_BACKEND', `${backend} is not a store aifd has; aifd keeps its cache in its store: leave CACHE_BACKEND unset (SQLite, kept across restarts) or set it to MEMORY`);
+      throw new ConfigError(
+        LABEL,
+        'CACHE_BACKEND',
+        `${backend} is not a store aifd has; aifd keeps its cache in its store: leave CACHE_BACKEND unset (SQLite, kept across restarts) or set it to MEMORY`,
+      );
     }
     config.store = 'memory://';
   }
@@ -107,16 +135,30 @@ function value(env: NodeJS.ProcessEnv, name: string): string | undefined {
 }
 
 function list(env: NodeJS.ProcessEnv, name: string, separator: RegExp = /,/): string[] {
-  return (value(env, name) ?? '').split(separator).map((part) => part.trim()).filter((part) => part.length > 0);
+  return (value(env, name) ?? '')
+    .split(separator)
+    .map((part) => part.trim())
+    .filter((part) => part.length > 0);
 }
 
-function paired(env: NodeJS.ProcessEnv, urls: string, prefixes: string, defaultUrls: string[], defaultPrefixes: string[]): [string, string][] {
+function paired(
+  env: NodeJS.ProcessEnv,
+  urls: string,
+  prefixes: string,
+  defaultUrls: string[],
+  defaultPrefixes: string[],
+): [string, string][] {
   const bases = list(env, urls);
   const routes = list(env, prefixes).map((route) => '/' + route.replace(/^\/+|\/+$/g, ''));
   const baseList = bases.length > 0 ? bases : defaultUrls;
-  const routeList = routes.length > 0 ? routes : baseList.length === 1 && defaultPrefixes.length > 0 ? defaultPrefixes : routes;
+  const routeList =
+    routes.length > 0 ? routes : baseList.length === 1 && defaultPrefixes.length > 0 ? defaultPrefixes : routes;
   if (baseList.length !== routeList.length) {
-    throw new ConfigError(LABEL, prefixes, `${baseList.length} address(es) in ${urls} need as many route prefixes, comma-separated (got ${routeList.length})`);
+    throw new ConfigError(
+      LABEL,
+      prefixes,
+      `${baseList.length} address(es) in ${urls} need as many route prefixes, comma-separated (got ${routeList.length})`,
+    );
   }
   return baseList.map((base, index) => [base, routeList[index]!]);
 }
@@ -146,12 +188,18 @@ function rates(env: NodeJS.ProcessEnv, name: string): Record<string, string> | u
   try {
     parsed = JSON.parse(text);
   } catch (err) {
-    throw new ConfigError(LABEL, name, `is not JSON (${(err as Error).message}); write {"/v1/chat/completions": "60/minute"}`);
+    throw new ConfigError(
+      LABEL,
+      name,
+      `is not JSON (${(err as Error).message}); write {"/v1/chat/completions": "60/minute"}`,
+    );
   }
-  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new ConfigError(LABEL, name, 'must be a JSON object of route → rate');
+  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed))
+    throw new ConfigError(LABEL, name, 'must be a JSON object of route → rate');
   const out: Record<string, string> = {};
   for (const [route, text] of Object.entries(parsed)) {
-    if (typeof text !== 'string') throw new ConfigError(LABEL, `${name} "${route}"`, 'the rate must be a string such as "60/minute"');
+    if (typeof text !== 'string')
+      throw new ConfigError(LABEL, `${name} "${route}"`, 'the rate must be a string such as "60/minute"');
     out[route] = rate(`${name} "${route}"`, text);
   }
   return out;

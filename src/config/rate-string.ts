@@ -22,12 +22,17 @@ const UNIT_MS: Record<string, number> = {
  * Throws an Error whose message says what is wrong.
  */
 export function parseRateString(text: string): RateWindow[] {
-  const parts = text.split(';').map((part) => part.trim()).filter((part) => part.length > 0);
+  const parts = text
+    .split(';')
+    .map((part) => part.trim())
+    .filter((part) => part.length > 0);
   if (parts.length === 0) throw new Error(`"${text}" is not a rate (expected e.g. "60/minute")`);
   return parts.map((part) => {
     const match = /^(\d+)\s*\/\s*(\d*)\s*(second|minute|hour|day|week|month)s?$/i.exec(part);
     if (!match) {
-      throw new Error(`"${part}" is not a rate (expected N/unit or N/Kunits, unit one of second, minute, hour, day, week, month)`);
+      throw new Error(
+        `"${part}" is not a rate (expected N/unit or N/Kunits, unit one of second, minute, hour, day, week, month)`,
+      );
     }
     const points = Number(match[1]);
     const multiple = match[2] ? Number(match[2]) : 1;

@@ -29,8 +29,13 @@ const durationMs = parsedNumber(parseDuration, 'a duration (e.g. 500ms, 30s, 15m
 const LONGEST_TIMER_MS = 24 * 86_400_000;
 
 /** A duration that aifd waits out with a timer: at most 24 days. */
-const timerMs = (description: string) => durationMs(description).refine((ms) => ms <= LONGEST_TIMER_MS, 'must be at most 24d (the longest a timer can wait)');
-const timerMsNumber = z.number().int().positive().max(LONGEST_TIMER_MS, 'must be at most 24 days in ms (the longest a timer can wait)');
+const timerMs = (description: string) =>
+  durationMs(description).refine((ms) => ms <= LONGEST_TIMER_MS, 'must be at most 24d (the longest a timer can wait)');
+const timerMsNumber = z
+  .number()
+  .int()
+  .positive()
+  .max(LONGEST_TIMER_MS, 'must be at most 24 days in ms (the longest a timer can wait)');
 const byteSize = parsedNumber(parseBytes, 'a size (e.g. 512kb, 25mb)');
 
 const rate = (description: string) =>
@@ -77,10 +82,14 @@ const outboundProxyUrl = z.string().superRefine((value, ctx) => {
   try {
     url = new URL(value);
   } catch {
-    ctx.addIssue({ code: 'custom', message: `"${value.replace(/\/\/[^@/]*@/, '//…@')}" is not a proxy URL (expected e.g. http://proxy.internal:3128)` });
+    ctx.addIssue({
+      code: 'custom',
+      message: `"${value.replace(/\/\/[^@/]*@/, '//…@')}" is not a proxy URL (expected e.g. http://proxy.internal:3128)`,
+    });
     return;
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') ctx.addIssue({ code: 'custom', message: 'a proxy URL must start with http:// or https://' });
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    ctx.addIssue({ code: 'custom', message: 'a proxy URL must start with http:// or https://' });
 });
 
 const routePrefix = z
@@ -88,15 +97,25 @@ const routePrefix = z
   .regex(/^\/[^\s?#]*$/, 'must be a path starting with "/" (e.g. "/" or "/local")')
   .transform((value) => (value.length > 1 ? value.replace(/\/+$/, '') : value));
 
-export const listenSchema = z.strictObject({
-  host: z.string().min(1).default('127.0.0.1'),
-  port: port.default(8000),
-  maxBodySize: byteSize('largest request body accepted (413 above it)').prefault('25mb'),
-  shutdownGrace: timerMs('how long in-flight requests may run on after SIGTERM').prefault('30s'),
-  trustProxy: z.number().int().min(0).default(0).describe('proxy hops in front of aifd whose x-forwarded-for is believed'),
-  headersTimeout: timerMs('a client must send its request headers within this (slowloris guard)').prefault('30s'),
-  requestTimeout: timerMs('a client must send its whole request (headers and body) within this').prefault('5m'),
-}).refine((listen) => listen.headersTimeout <= listen.requestTimeout, { path: ['headersTimeout'], message: 'must not be longer than requestTimeout' });
+export const listenSchema = z
+  .strictObject({
+    host: z.string().min(1).default('127.0.0.1'),
+    port: port.default(8000),
+    maxBodySize: byteSize('largest request body accepted (413 above it)').prefault('25mb'),
+    shutdownGrace: timerMs('how long in-flight requests may run on after SIGTERM').prefault('30s'),
+    trustProxy: z
+      .number()
+      .int()
+      .min(0)
+      .default(0)
+      .describe('proxy hops in front of aifd whose x-forwarded-for is believed'),
+    headersTimeout: timerMs('a client must send its request headers within this (slowloris guard)').prefault('30s'),
+    requestTimeout: timerMs('a client must send its whole request (headers and body) within this').prefault('5m'),
+  })
+  .refine((listen) => listen.headersTimeout <= listen.requestTimeout, {
+    path: ['headersTimeout'],
+    message: 'must not be longer than requestTimeout',
+  });
 
 export const adminSchema = z.strictObject({
   enabled: z.boolean().default(true),
@@ -116,7 +135,10 @@ const timeoutsSchema = z.strictObject({
 const poolKey = z
   .string()
   .min(1, 'a key must not be empty')
-  .refine((key) => !key.includes(','), 'a key must not contain a comma; for a comma-separated list in one variable write "...${NAME}" as the array item')
+  .refine(
+    (key) => !key.includes(','),
+    'a key must not contain a comma; for a comma-separated list in one variable write "...${NAME}" as the array item',
+  )
   .refine((key) => !/\s/.test(key), 'a key must not contain white space');
 
 const poolKeySchema = z.union([
@@ -137,14 +159,21 @@ export const upstreamSchema = z.strictObject({
   retries: z.number().int().min(0).max(10).default(2),
   timeouts: timeoutsSchema.prefault({}),
   headers: z.record(z.string(), z.string()).default({}).describe('extra headers sent upstream'),
-  query: z.record(z.string(), z.string()).default({}).describe('query parameters added to every forwarded URL (Azure: { "api-version": "2024-10-21" })'),
+  query: z
+    .record(z.string(), z.string())
+    .default({})
+    .describe('query parameters added to every forwarded URL (Azure: { "api-version": "2024-10-21" })'),
   keyHeader: z
     .string()
     .regex(/^[A-Za-z0-9-]+$/, 'must be a header name')
     .transform((name) => name.toLowerCase())
     .default('authorization')
-    .describe('header that carries a pool key: "authorization" sends "Bearer KEY"; any other (Azure: "api-key") sends the key as is'),
-  models: stringList.optional().describe('model globs this upstream serves; on a shared route the request\'s model picks the upstream'),
+    .describe(
+      'header that carries a pool key: "authorization" sends "Bearer KEY"; any other (Azure: "api-key") sends the key as is',
+    ),
+  models: stringList
+    .optional()
+    .describe("model globs this upstream serves; on a shared route the request's model picks the upstream"),
   queue: z
     .strictObject({
       maxWait: timerMs('how long a request may wait for a usable key').prefault('10s'),
@@ -152,11 +181,20 @@ export const upstreamSchema = z.strictObject({
     })
     .prefault({}),
   checkEvery: timerMs('probe every key this often (0 = only on demand)').prefault('0s'),
-  proxy: outboundProxyUrl.optional().describe('http(s) proxy to reach this upstream through (CONNECT for https); default: HTTPS_PROXY/HTTP_PROXY unless NO_PROXY names the host'),
+  proxy: outboundProxyUrl
+    .optional()
+    .describe(
+      'http(s) proxy to reach this upstream through (CONNECT for https); default: HTTPS_PROXY/HTTP_PROXY unless NO_PROXY names the host',
+    ),
   tls: z
-    .strictObject({ ca: z.string().min(1).optional().describe('PEM file of a private CA that signs the upstream\'s certificate') })
+    .strictObject({
+      ca: z.string().min(1).optional().describe("PEM file of a private CA that signs the upstream's certificate"),
+    })
     .optional(),
-  injectStreamUsage: z.boolean().default(true).describe('ask for usage on streamed chat/completions (and hide it from clients that did not)'),
+  injectStreamUsage: z
+    .boolean()
+    .default(true)
+    .describe('ask for usage on streamed chat/completions (and hide it from clients that did not)'),
   overQuotaRecheck: durationMs('how long an over-quota key rests before one request rechecks it').prefault('15m'),
 });
 
@@ -185,21 +223,28 @@ const jwtSchema = z
   .superRefine((jwt, ctx) => {
     if (jwt.algorithm === 'HS256') {
       if (!jwt.secret) ctx.addIssue({ code: 'custom', path: ['secret'], message: 'HS256 needs a secret' });
-      else if (Buffer.byteLength(jwt.secret) < 32) ctx.addIssue({ code: 'custom', path: ['secret'], message: 'the secret must be at least 32 bytes' });
+      else if (Buffer.byteLength(jwt.secret) < 32)
+        ctx.addIssue({ code: 'custom', path: ['secret'], message: 'the secret must be at least 32 bytes' });
       if (jwt.publicKeyFile || jwt.privateKeyFile || jwt.jwksFile) {
         ctx.addIssue({ code: 'custom', path: ['algorithm'], message: 'key files belong to EdDSA or ES256, not HS256' });
       }
     } else {
-      if (jwt.secret) ctx.addIssue({ code: 'custom', path: ['secret'], message: `${jwt.algorithm} uses key files, not a secret` });
+      if (jwt.secret)
+        ctx.addIssue({ code: 'custom', path: ['secret'], message: `${jwt.algorithm} uses key files, not a secret` });
       if (!jwt.publicKeyFile && !jwt.jwksFile && !jwt.privateKeyFile) {
-        ctx.addIssue({ code: 'custom', path: ['publicKeyFile'], message: `${jwt.algorithm} needs publicKeyFile or jwksFile (and privateKeyFile for token-gen)` });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['publicKeyFile'],
+          message: `${jwt.algorithm} needs publicKeyFile or jwksFile (and privateKeyFile for token-gen)`,
+        });
       }
     }
   });
 
 const cidrList = z.array(z.string().min(1)).superRefine((list, ctx) => {
   list.forEach((entry, index) => {
-    if (!isCidr(entry)) ctx.addIssue({ code: 'custom', path: [index], message: `"${entry}" is not an address or CIDR block` });
+    if (!isCidr(entry))
+      ctx.addIssue({ code: 'custom', path: [index], message: `"${entry}" is not an address or CIDR block` });
   });
 });
 
@@ -219,7 +264,10 @@ export const authSchema = z.strictObject({
   jwt: jwtSchema.optional(),
   forwardKeys: z.array(forwardKeySchema).default([]),
   network: networkSchema.optional().describe('address rules for every caller'),
-  users: z.record(z.string(), z.strictObject({ network: networkSchema })).optional().describe('address rules per user'),
+  users: z
+    .record(z.string(), z.strictObject({ network: networkSchema }))
+    .optional()
+    .describe('address rules per user'),
 });
 
 const aclRuleSchema = z.strictObject({
@@ -251,38 +299,55 @@ export const limitsSchema = z.strictObject({
     .strictObject({ requests: rate('requests per user').optional(), tokens: rate('tokens per user').optional() })
     .optional(),
   roles: z
-    .record(z.string(), z.strictObject({ requests: rate('requests per role member').optional(), tokens: rate('tokens per role member').optional() }))
+    .record(
+      z.string(),
+      z.strictObject({
+        requests: rate('requests per role member').optional(),
+        tokens: rate('tokens per role member').optional(),
+      }),
+    )
     .optional(),
   ip: rate('requests per client address').optional(),
   ipAppliesTo: z
     .enum(['anonymous', 'all'])
     .default('anonymous')
     .describe('who limits.ip counts: anonymous callers only, or every caller (each address on its own)'),
-  routes: z.record(z.string(), rate('requests per route, one count shared by every caller')).optional().describe('per API path, one count shared by every caller'),
+  routes: z
+    .record(z.string(), rate('requests per route, one count shared by every caller'))
+    .optional()
+    .describe('per API path, one count shared by every caller'),
   routesPerUser: z
     .record(z.string(), rate('requests per route for each caller'))
     .optional()
-    .describe("per API path, counted for each user on their own (anonymous callers per address): openai-forward's REQ_RATE_LIMIT"),
+    .describe(
+      "per API path, counted for each user on their own (anonymous callers per address): openai-forward's REQ_RATE_LIMIT",
+    ),
   streamTokenRate: rate('streamed chunks per second per stream').optional(),
   budgets: z
     .strictObject({
-      timezone: z
-        .string()
-        .default('UTC')
-        .refine(isTimeZone, 'must be an IANA time zone such as UTC or Europe/Berlin'),
+      timezone: z.string().default('UTC').refine(isTimeZone, 'must be an IANA time zone such as UTC or Europe/Berlin'),
       users: z.record(z.string(), budgetSchema).optional().describe('per user ("*" for every user)'),
       roles: z.record(z.string(), budgetSchema).optional().describe('per role member'),
       unpriced: z
         .enum(['deny', 'allow'])
         .default('deny')
-        .describe('a request for a model without a price, from a caller with a USD budget: refused (deny), or let through uncounted (allow)'),
+        .describe(
+          'a request for a model without a price, from a caller with a USD budget: refused (deny), or let through uncounted (allow)',
+        ),
     })
     .optional(),
-  typicalOutputTokens: z.number().int().positive().default(512).describe('reserved for an answer when the request sets no max_tokens'),
+  typicalOutputTokens: z
+    .number()
+    .int()
+    .positive()
+    .default(512)
+    .describe('reserved for an answer when the request sets no max_tokens'),
   onStoreDown: z
     .enum(['open', 'closed'])
     .default('open')
-    .describe('while Redis is unreachable: open = each instance counts on its own; closed = refuse requests that limits would count'),
+    .describe(
+      'while Redis is unreachable: open = each instance counts on its own; closed = refuse requests that limits would count',
+    ),
 });
 
 export const cacheSchema = z.strictObject({
@@ -299,14 +364,20 @@ export const logsSchema = z.strictObject({
   chat: z.boolean().default(false),
   sink: z
     .string()
-    .regex(/^(auto|none|sqlite:\/\/.+|postgres(ql)?:\/\/.+|mysql:\/\/.+|mariadb:\/\/.+)$/, 'must be auto, none, sqlite://PATH, postgres://… or mysql://…')
+    .regex(
+      /^(auto|none|sqlite:\/\/.+|postgres(ql)?:\/\/.+|mysql:\/\/.+|mariadb:\/\/.+)$/,
+      'must be auto, none, sqlite://PATH, postgres://… or mysql://…',
+    )
     .default('auto')
     .describe('SQL database for request records (aifd usage reads it); auto = the SQLite store'),
 });
 
 const storeUrl = z
   .string()
-  .regex(/^(sqlite:\/\/.+|memory:\/\/|redis:\/\/.+|rediss:\/\/.+)$/, 'must be sqlite://PATH, memory:// or redis://HOST:PORT')
+  .regex(
+    /^(sqlite:\/\/.+|memory:\/\/|redis:\/\/.+|rediss:\/\/.+)$/,
+    'must be sqlite://PATH, memory:// or redis://HOST:PORT',
+  )
   .default('sqlite://./aifd-data/state.sqlite');
 
 const alertsSchema = z.strictObject({
@@ -320,9 +391,17 @@ const priceSchema = z.strictObject({
   output: z.number().min(0).default(0).describe('USD per 1M completion tokens'),
   cachedInput: z.number().min(0).optional().describe('USD per 1M cached prompt tokens (default: input)'),
   audioInput: z.number().min(0).optional().describe('USD per 1M audio prompt tokens (default: input)'),
-  cachedAudioInput: z.number().min(0).optional().describe('USD per 1M cached audio prompt tokens (default: cachedInput)'),
+  cachedAudioInput: z
+    .number()
+    .min(0)
+    .optional()
+    .describe('USD per 1M cached audio prompt tokens (default: cachedInput)'),
   audioOutput: z.number().min(0).optional().describe('USD per 1M audio completion tokens (default: output)'),
-  imageInput: z.number().min(0).optional().describe('USD per 1M image prompt tokens, where the API counts them apart (default: input)'),
+  imageInput: z
+    .number()
+    .min(0)
+    .optional()
+    .describe('USD per 1M image prompt tokens, where the API counts them apart (default: input)'),
 });
 
 export const hubConfigSchema = z
@@ -344,14 +423,21 @@ export const hubConfigSchema = z
     cache: cacheSchema.prefault({}),
     logs: logsSchema.prefault({}),
     alerts: alertsSchema.optional().describe('a webhook for key, upstream and budget incidents'),
-    prices: z.record(z.string(), priceSchema).optional().describe('per-model prices (model globs), merged over the built-in table'),
+    prices: z
+      .record(z.string(), priceSchema)
+      .optional()
+      .describe('per-model prices (model globs), merged over the built-in table'),
   })
   .superRefine((config, ctx) => {
     const names = new Set<string>();
     const catchAllRoutes = new Set<string>();
     config.upstreams.forEach((upstream, index) => {
       if (names.has(upstream.name)) {
-        ctx.addIssue({ code: 'custom', path: ['upstreams', index, 'name'], message: `upstream name "${upstream.name}" is used twice` });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['upstreams', index, 'name'],
+          message: `upstream name "${upstream.name}" is used twice`,
+        });
       }
       if (!upstream.models) {
         if (catchAllRoutes.has(upstream.route)) {
@@ -368,7 +454,11 @@ export const hubConfigSchema = z
     for (const [alias, targets] of Object.entries(config.aliases ?? {})) {
       (Array.isArray(targets) ? targets : [targets]).forEach((target, index) => {
         if (typeof target === 'object' && target.upstream !== undefined && !names.has(target.upstream)) {
-          ctx.addIssue({ code: 'custom', path: ['aliases', alias, index, 'upstream'], message: `there is no upstream named "${target.upstream}"` });
+          ctx.addIssue({
+            code: 'custom',
+            path: ['aliases', alias, index, 'upstream'],
+            message: `there is no upstream named "${target.upstream}"`,
+          });
         }
       });
     }
@@ -378,7 +468,12 @@ export const hubConfigSchema = z
         const key = typeof entry === 'string' ? entry : entry.key;
         const first = seen.get(key);
         if (first === undefined) seen.set(key, index);
-        else ctx.addIssue({ code: 'custom', path: ['upstreams', at, 'keys', index], message: `the same key as keys[${first}]; list each pool key once (a weight says how much traffic it takes)` });
+        else
+          ctx.addIssue({
+            code: 'custom',
+            path: ['upstreams', at, 'keys', index],
+            message: `the same key as keys[${first}]; list each pool key once (a weight says how much traffic it takes)`,
+          });
       });
     });
     const hasPoolKeys = config.upstreams.some((upstream) => upstream.keys.length > 0);
@@ -386,7 +481,8 @@ export const hubConfigSchema = z
       ctx.addIssue({
         code: 'custom',
         path: ['auth'],
-        message: 'upstreams hold pool keys but there is no auth section; add auth (jwt or forwardKeys) or "auth": { "anonymous": true } to open the pool on purpose',
+        message:
+          'upstreams hold pool keys but there is no auth section; add auth (jwt or forwardKeys) or "auth": { "anonymous": true } to open the pool on purpose',
       });
     }
   });

@@ -58,14 +58,26 @@ export async function probeKey(upstream: UpstreamConfig, key: PoolKey, timeoutMs
   }
   const detail = code ? `${status} ${code}` : String(status);
   if (status === 401) return { ...base, verdict: 'revoked', status, detail, models: undefined };
-  if (status === 429) return { ...base, verdict: code === 'insufficient_quota' ? 'over_quota' : 'rate_limited', status, detail, models: undefined };
+  if (status === 429)
+    return {
+      ...base,
+      verdict: code === 'insufficient_quota' ? 'over_quota' : 'rate_limited',
+      status,
+      detail,
+      models: undefined,
+    };
   if (status >= 500) return { ...base, verdict: 'unreachable', status, detail, models: undefined };
   return { ...base, verdict: 'error', status, detail, models: undefined };
 }
 
 /** `GET /v1/models` on an upstream with the given credential (its extra headers and query added). */
 /** `GET /v1/models` on the upstream, the way requests reach it (its proxy, its CA); a running daemon passes its upstream's agent. */
-export async function fetchModelList(upstream: UpstreamConfig, credential: Record<string, string>, timeoutMs: number, agent?: http.Agent): Promise<{ status: number; body: Buffer }> {
+export async function fetchModelList(
+  upstream: UpstreamConfig,
+  credential: Record<string, string>,
+  timeoutMs: number,
+  agent?: http.Agent,
+): Promise<{ status: number; body: Buffer }> {
   const base = new URL(upstream.baseUrl);
   const url = new URL(withUpstreamQuery(upstream, `${base.pathname.replace(/\/+$/, '')}/v1/models`), base);
   const own = agent ? undefined : outboundAgent(upstream).agent;
@@ -100,7 +112,12 @@ function modelIds(body: Buffer): string[] | undefined {
   return modelEntries(body)?.map((entry) => entry.id);
 }
 
-function get(url: URL, headers: Record<string, string>, timeoutMs: number, agent: http.Agent): Promise<{ status: number; body: Buffer }> {
+function get(
+  url: URL,
+  headers: Record<string, string>,
+  timeoutMs: number,
+  agent: http.Agent,
+): Promise<{ status: number; body: Buffer }> {
   const client = url.protocol === 'https:' ? https : http;
   return new Promise((resolve, reject) => {
     const req = client.request(url, { method: 'GET', headers, timeout: timeoutMs, agent }, (res) => {
@@ -114,7 +131,9 @@ function get(url: URL, headers: Record<string, string>, timeoutMs: number, agent
       res.on('error', reject);
     });
     req.on('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
-    req.on('error', (err: NodeJS.ErrnoException) => reject(new Error(err instanceof ProxyRefusedError || !err.code ? err.message : err.code)));
+    req.on('error', (err: NodeJS.ErrnoException) =>
+      reject(new Error(err instanceof ProxyRefusedError || !err.code ? err.message : err.code)),
+    );
     req.end();
   });
 }

@@ -25,7 +25,13 @@ export function verdictForErrorCode(code: string): KeyVerdict {
   if (code === 'invalid_api_key') return 'revoked';
   if (code === 'insufficient_quota') return 'over_quota';
   if (code.startsWith('rate_limit') || code === 'requests' || code === 'tokens') return 'rate_limited';
-  if (code === 'server_error' || code === 'stream_error' || code === 'overloaded_error' || code === 'service_unavailable') return 'server_error';
+  if (
+    code === 'server_error' ||
+    code === 'stream_error' ||
+    code === 'overloaded_error' ||
+    code === 'service_unavailable'
+  )
+    return 'server_error';
   return 'ok';
 }
 
@@ -33,7 +39,9 @@ export function verdictForErrorCode(code: string): KeyVerdict {
 export function errorCodeOf(body: Buffer | string | undefined): string | undefined {
   if (!body || body.length === 0) return undefined;
   try {
-    const parsed = JSON.parse(typeof body === 'string' ? body : body.toString('utf8')) as { error?: { code?: unknown; type?: unknown } };
+    const parsed = JSON.parse(typeof body === 'string' ? body : body.toString('utf8')) as {
+      error?: { code?: unknown; type?: unknown };
+    };
     const error = parsed?.error;
     if (!error || typeof error !== 'object') return undefined;
     if (typeof error.code === 'string') return error.code;

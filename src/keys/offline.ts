@@ -11,7 +11,10 @@ import { KeyStateStore } from './key-store.js';
 import { KeyPool } from './pool.js';
 import { poolViews, type KeyView } from './snapshot.js';
 
-async function restoredPools(config: HubConfig, store: Store): Promise<{ name: string; pool: KeyPool; keyStore: KeyStateStore }[]> {
+async function restoredPools(
+  config: HubConfig,
+  store: Store,
+): Promise<{ name: string; pool: KeyPool; keyStore: KeyStateStore }[]> {
   const keyStore = new KeyStateStore(store.namespace('keys'), silentDiagnostics);
   const pools = [];
   for (const upstream of config.upstreams) {
@@ -28,7 +31,11 @@ export async function storedKeyViews(config: HubConfig, store: Store): Promise<K
   return pools.flatMap(({ name, pool }) => poolViews(name, pool, Date.now()));
 }
 
-export async function checkAndStore(config: HubConfig, store: Store, upstreamName: string | undefined): Promise<KeyCheckResult[]> {
+export async function checkAndStore(
+  config: HubConfig,
+  store: Store,
+  upstreamName: string | undefined,
+): Promise<KeyCheckResult[]> {
   const pools = (await restoredPools(config, store)).filter(({ name }) => !upstreamName || name === upstreamName);
   const results: KeyCheckResult[] = [];
   for (const { name, pool, keyStore } of pools) {

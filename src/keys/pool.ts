@@ -174,7 +174,10 @@ export class KeyPool extends EventEmitter {
    * Takes a status another instance found (through the shared store) when it is newer than ours:
    * a key revoked, over quota or cooling there is out here too, and back when it is back there.
    */
-  adopt(hash: string, seen: Pick<KeyState, 'status' | 'statusAt' | 'reason' | 'until' | 'probeAfterCooling' | 'consecutiveFailures'>): void {
+  adopt(
+    hash: string,
+    seen: Pick<KeyState, 'status' | 'statusAt' | 'reason' | 'until' | 'probeAfterCooling' | 'consecutiveFailures'>,
+  ): void {
     const key = this.keys.find((candidate) => candidate.hash === hash);
     const state = this.states.get(hash);
     if (!key || !state || !(seen.statusAt > state.statusAt)) return;
@@ -208,9 +211,14 @@ export class KeyPool extends EventEmitter {
       // In-flight per weight; ties (as with one-at-a-time traffic) go to the key least used lately
       // per weight, which keeps weights honoured. A nearly spent budget counts as extra load.
       const load =
-        budget < LOW_BUDGET ? (state.inFlight + 1) / key.weight / Math.max(budget / LOW_BUDGET, 0.05) : state.inFlight / key.weight;
+        budget < LOW_BUDGET
+          ? (state.inFlight + 1) / key.weight / Math.max(budget / LOW_BUDGET, 0.05)
+          : state.inFlight / key.weight;
       const recent = decayed(state, now) / key.weight;
-      if (load < bestLoad || (load === bestLoad && (budget > bestBudget || (budget === bestBudget && recent < bestRecent)))) {
+      if (
+        load < bestLoad ||
+        (load === bestLoad && (budget > bestBudget || (budget === bestBudget && recent < bestRecent)))
+      ) {
         best = key;
         bestState = state;
         bestLoad = load;
@@ -304,11 +312,14 @@ export class KeyPool extends EventEmitter {
 
   private availableAt(state: KeyState, now: number): number {
     if (state.status === 'revoked') return Infinity;
-    if ((state.status === 'cooling' || state.status === 'over_quota') && state.until !== undefined && now < state.until) return state.until;
+    if ((state.status === 'cooling' || state.status === 'over_quota') && state.until !== undefined && now < state.until)
+      return state.until;
     if (state.probing) return now;
     let at = now;
-    if (state.remainingRequests === 0 && state.requestsResetAt !== undefined && now < state.requestsResetAt) at = Math.max(at, state.requestsResetAt);
-    if (state.remainingTokens === 0 && state.tokensResetAt !== undefined && now < state.tokensResetAt) at = Math.max(at, state.tokensResetAt);
+    if (state.remainingRequests === 0 && state.requestsResetAt !== undefined && now < state.requestsResetAt)
+      at = Math.max(at, state.requestsResetAt);
+    if (state.remainingTokens === 0 && state.tokensResetAt !== undefined && now < state.tokensResetAt)
+      at = Math.max(at, state.tokensResetAt);
     return at;
   }
 
@@ -335,7 +346,13 @@ export class KeyPool extends EventEmitter {
         this.setStatus(key, state, 'revoked', 'upstream answered 401 (invalid or revoked key)', undefined);
         return;
       case 'over_quota':
-        this.setStatus(key, state, 'over_quota', 'upstream answered insufficient_quota', now + this.timings.overQuotaRecheckMs);
+        this.setStatus(
+          key,
+          state,
+          'over_quota',
+          'upstream answered insufficient_quota',
+          now + this.timings.overQuotaRecheckMs,
+        );
         return;
       case 'rate_limited': {
         const wait = outcome.retryAfterMs ?? resetWait(state, now) ?? this.timings.defaultRateLimitCooldownMs;
@@ -346,7 +363,10 @@ export class KeyPool extends EventEmitter {
       case 'server_error':
       case 'unreachable': {
         state.consecutiveFailures++;
-        const wait = Math.min(this.timings.failureCooldownMs * 2 ** (state.consecutiveFailures - 1), this.timings.maxFailureCooldownMs);
+        const wait = Math.min(
+          this.timings.failureCooldownMs * 2 ** (state.consecutiveFailures - 1),
+          this.timings.maxFailureCooldownMs,
+        );
         state.probeAfterCooling = true;
         const reason = outcome.verdict === 'server_error' ? 'upstream server errors' : 'upstream unreachable';
         this.setStatus(key, state, 'cooling', `${reason} (${state.consecutiveFailures} in a row)`, now + wait);
@@ -355,7 +375,13 @@ export class KeyPool extends EventEmitter {
     }
   }
 
-  private setStatus(key: PoolKey, state: KeyState, status: KeyStatus, reason: string | undefined, until: number | undefined): void {
+  private setStatus(
+    key: PoolKey,
+    state: KeyState,
+    status: KeyStatus,
+    reason: string | undefined,
+    until: number | undefined,
+  ): void {
     const changed = state.status !== status || state.until !== until;
     if (changed) state.statusAt = Math.max(this.clock.now(), state.statusAt + 1);
     state.status = status;

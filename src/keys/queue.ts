@@ -62,11 +62,20 @@ export class KeyQueue extends EventEmitter {
     }
     const now = this.clock.now();
     const availableAt = this.pool.nextAvailableAt(request.model, request.exclude);
-    if (availableAt === Infinity) return Promise.reject(noKey('no key of this upstream can serve the request (all are revoked or out of quota)', undefined));
+    if (availableAt === Infinity)
+      return Promise.reject(
+        noKey('no key of this upstream can serve the request (all are revoked or out of quota)', undefined),
+      );
     if (availableAt - now > this.limits.maxWaitMs) {
-      return Promise.reject(noKey(`all keys are busy or rate limited; the next frees in ${Math.ceil((availableAt - now) / 1000)} s`, availableAt - now));
+      return Promise.reject(
+        noKey(
+          `all keys are busy or rate limited; the next frees in ${Math.ceil((availableAt - now) / 1000)} s`,
+          availableAt - now,
+        ),
+      );
     }
-    if (this.waiting >= this.limits.maxLength) return Promise.reject(noKey('too many requests are waiting for a key', availableAt - now));
+    if (this.waiting >= this.limits.maxLength)
+      return Promise.reject(noKey('too many requests are waiting for a key', availableAt - now));
     return this.enqueue(request, now);
   }
 
@@ -91,7 +100,8 @@ export class KeyQueue extends EventEmitter {
         }, this.limits.maxWaitMs),
       };
       if (request.signal) {
-        waiter.onAbort = () => this.remove(waiter, new AifdError('invalid_request', 'the client went away while waiting for a key'));
+        waiter.onAbort = () =>
+          this.remove(waiter, new AifdError('invalid_request', 'the client went away while waiting for a key'));
         request.signal.addEventListener('abort', waiter.onAbort, { once: true });
       }
       let list = this.byUser.get(request.user);
@@ -146,7 +156,8 @@ export class KeyQueue extends EventEmitter {
   private scheduleWake(): void {
     let soonest = Infinity;
     for (const list of this.byUser.values()) {
-      for (const waiter of list) soonest = Math.min(soonest, this.pool.nextAvailableAt(waiter.request.model, waiter.request.exclude));
+      for (const waiter of list)
+        soonest = Math.min(soonest, this.pool.nextAvailableAt(waiter.request.model, waiter.request.exclude));
     }
     // A key usable "now" but not acquirable is a probe in flight: its end emits 'available'.
     if (soonest <= this.clock.now()) soonest = Infinity;
@@ -170,5 +181,7 @@ export class KeyQueue extends EventEmitter {
 const MAX_TIMER_MS = 2_147_483_647 - 1;
 
 function noKey(message: string, retryAfterMs: number | undefined): AifdError {
-  return new AifdError('no_key_available', message, { retryAfterSec: Math.max(1, Math.ceil((retryAfterMs ?? 60_000) / 1000)) });
+  return new AifdError('no_key_available', message, {
+    retryAfterSec: Math.max(1, Math.ceil((retryAfterMs ?? 60_000) / 1000)),
+  });
 }

@@ -11,7 +11,7 @@ export interface RateLimitSnapshot {
   resetTokensMs?: number;
 }
 
-const UNIT_MS: Record<string, number> = { h: 3_600_000, m: 60_000, s: 1000, ms: 1, us: 0.001, 'µs': 0.001, ns: 0.000001 };
+const UNIT_MS: Record<string, number> = { h: 3_600_000, m: 60_000, s: 1000, ms: 1, us: 0.001, µs: 0.001, ns: 0.000001 };
 
 /**
  * OpenAI's reset format is Go's duration syntax: `1s`, `6m0s`, `20ms`, `1h2m3.5s`, `0s`.
@@ -19,7 +19,7 @@ const UNIT_MS: Record<string, number> = { h: 3_600_000, m: 60_000, s: 1000, ms: 
  */
 export function parseOpenAIDuration(text: string): number | undefined {
   const trimmed = text.trim();
-  if (trimmed === '' ) return undefined;
+  if (trimmed === '') return undefined;
   if (/^\d+(\.\d+)?$/.test(trimmed)) return Number(trimmed) * 1000;
   const part = /(\d+(?:\.\d+)?)(ms|us|µs|ns|h|m|s)/gy;
   let total = 0;
@@ -32,7 +32,8 @@ export function parseOpenAIDuration(text: string): number | undefined {
 }
 
 export function parseRateLimitHeaders(headers: IncomingHttpHeaders): RateLimitSnapshot | undefined {
-  if (headers['x-ratelimit-remaining-requests'] === undefined && headers['x-ratelimit-remaining-tokens'] === undefined) return undefined;
+  if (headers['x-ratelimit-remaining-requests'] === undefined && headers['x-ratelimit-remaining-tokens'] === undefined)
+    return undefined;
   return {
     limitRequests: integer(headers['x-ratelimit-limit-requests']),
     limitTokens: integer(headers['x-ratelimit-limit-tokens']),

@@ -30,7 +30,13 @@ export interface KeyView {
   lastUsedAt: string | null;
 }
 
-export function keyView(upstream: string, key: PoolKey, state: KeyState, now: number, requestsPerMinute: number): KeyView {
+export function keyView(
+  upstream: string,
+  key: PoolKey,
+  state: KeyState,
+  now: number,
+  requestsPerMinute: number,
+): KeyView {
   const status = displayStatus(state, now);
   return {
     upstream,
@@ -40,7 +46,10 @@ export function keyView(upstream: string, key: PoolKey, state: KeyState, now: nu
     weight: key.weight,
     models: key.models ?? null,
     status,
-    reason: status === 'ok' ? null : (state.reason ?? (status === 'exhausted' ? 'rate-limit budget spent until reset' : null)),
+    reason:
+      status === 'ok'
+        ? null
+        : (state.reason ?? (status === 'exhausted' ? 'rate-limit budget spent until reset' : null)),
     recoversInMs: recoversIn(status, state, now),
     inFlight: state.inFlight,
     requests: state.requests,
@@ -68,7 +77,8 @@ function displayStatus(state: KeyState, now: number): KeyDisplayStatus {
     if (state.probeAfterCooling) return 'half_open';
   }
   const spent =
-    (state.remainingRequests === 0 && (state.requestsResetAt ?? 0) > now) || (state.remainingTokens === 0 && (state.tokensResetAt ?? 0) > now);
+    (state.remainingRequests === 0 && (state.requestsResetAt ?? 0) > now) ||
+    (state.remainingTokens === 0 && (state.tokensResetAt ?? 0) > now);
   return spent ? 'exhausted' : 'ok';
 }
 

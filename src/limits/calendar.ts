@@ -11,8 +11,10 @@ export interface PeriodPosition {
 
 export function periodAt(period: Period, now: number, timeZone: string): PeriodPosition {
   const { year, month, day, weekday } = localDate(now, timeZone);
-  if (period === 'daily') return { label: ymd(year, month, day), endsAt: localMidnight(year, month, day + 1, timeZone) };
-  if (period === 'monthly') return { label: `${year}-${pad(month)}`, endsAt: localMidnight(year, month + 1, 1, timeZone) };
+  if (period === 'daily')
+    return { label: ymd(year, month, day), endsAt: localMidnight(year, month, day + 1, timeZone) };
+  if (period === 'monthly')
+    return { label: `${year}-${pad(month)}`, endsAt: localMidnight(year, month + 1, 1, timeZone) };
   const monday = day - ((weekday + 6) % 7);
   const start = new Date(Date.UTC(year, month - 1, monday));
   return {
@@ -34,7 +36,17 @@ const formatters = new Map<string, Intl.DateTimeFormat>();
 function formatter(timeZone: string): Intl.DateTimeFormat {
   let format = formatters.get(timeZone);
   if (!format) {
-    format = new Intl.DateTimeFormat('en-US', { timeZone, year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric', second: 'numeric', hourCycle: 'h23', weekday: 'short' });
+    format = new Intl.DateTimeFormat('en-US', {
+      timeZone,
+      year: 'numeric',
+      month: 'numeric',
+      day: 'numeric',
+      hour: 'numeric',
+      minute: 'numeric',
+      second: 'numeric',
+      hourCycle: 'h23',
+      weekday: 'short',
+    });
     formatters.set(timeZone, format);
   }
   return format;
@@ -56,7 +68,14 @@ function localDate(at: number, timeZone: string): LocalDate {
 /** The zone's offset from UTC at `at`, in milliseconds. */
 function offsetAt(at: number, timeZone: string): number {
   const p = parts(at, timeZone);
-  const asUtc = Date.UTC(Number(p.year), Number(p.month) - 1, Number(p.day), Number(p.hour), Number(p.minute), Number(p.second));
+  const asUtc = Date.UTC(
+    Number(p.year),
+    Number(p.month) - 1,
+    Number(p.day),
+    Number(p.hour),
+    Number(p.minute),
+    Number(p.second),
+  );
   return asUtc - Math.floor(at / 1000) * 1000;
 }
 

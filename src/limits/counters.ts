@@ -38,7 +38,9 @@ const UNLIMITED = Number.MAX_SAFE_INTEGER;
 export async function openCounters(backend: CounterBackend): Promise<Counters> {
   if (backend.kind === 'redis') return redisCounters(backend);
   const memory = new MemoryCounters();
-  return backend.kind === 'sqlite' ? persistedCounters(memory, await counterTable(backend.file), backend.flushMs) : memory;
+  return backend.kind === 'sqlite'
+    ? persistedCounters(memory, await counterTable(backend.file), backend.flushMs)
+    : memory;
 }
 
 const BASE = { points: UNLIMITED, duration: 60, keyPrefix: 'aifd' };
@@ -136,7 +138,9 @@ async function redisCounters(backend: Extract<CounterBackend, { kind: 'redis' }>
   const counters = limiterCounters(limiter, async () => {
     client.disconnect();
   });
-  return backend.onDown === 'open' ? countingInMemoryWhenDown(counters, new MemoryCounters()) : refusingWhenDown(counters);
+  return backend.onDown === 'open'
+    ? countingInMemoryWhenDown(counters, new MemoryCounters())
+    : refusingWhenDown(counters);
 }
 
 /** `open`: while Redis cannot be reached, this instance counts alone, in memory. */
@@ -155,10 +159,14 @@ function countingInMemoryWhenDown(counters: Counters, insurance: MemoryCounters)
 /** `closed`: a counter that cannot be reached refuses the request instead of guessing. */
 function refusingWhenDown(counters: Counters): Counters {
   const refuse = (err: unknown): never => {
-    throw new AifdError('store_unavailable', 'the limits store (Redis) cannot be reached; requests are refused until it is back', {
-      retryAfterSec: 5,
-      cause: err,
-    });
+    throw new AifdError(
+      'store_unavailable',
+      'the limits store (Redis) cannot be reached; requests are refused until it is back',
+      {
+        retryAfterSec: 5,
+        cause: err,
+      },
+    );
   };
   return {
     add: (key, points, ttlMs) => counters.add(key, points, ttlMs).catch(refuse),
@@ -172,7 +180,9 @@ function refusingWhenDown(counters: Counters): Counters {
 async function counterTable(file: string): Promise<SqliteFile> {
   const { openSqliteFile } = await import('../store/sqlite-file.js');
   const db = await openSqliteFile(file);
-  await db.run('CREATE TABLE IF NOT EXISTS aifd_limits (key TEXT PRIMARY KEY, points INTEGER NOT NULL DEFAULT 0, expire INTEGER)');
+  await db.run(
+    'CREATE TABLE IF NOT EXISTS aifd_limits (key TEXT PRIMARY KEY, points INTEGER NOT NULL DEFAULT 0, expire INTEGER)',
+  );
   return db;
 }
 
@@ -206,7 +216,10 @@ async function persistedCounters(memory: MemoryCounters, db: SqliteFile, flushMs
       const chunk = rows.slice(at, at + ROWS_PER_INSERT);
       try {
         const values = chunk.flatMap((row) => [SAVED_KEY_PREFIX + row.key, row.points, row.expire]);
-        await db.run(`INSERT OR REPLACE INTO aifd_limits (key, points, expire) VALUES ${chunk.map(() => '(?, ?, ?)').join(', ')}`, values);
+        await db.run(
+          `INSERT OR REPLACE INTO aifd_limits (key, points, expire) VALUES ${chunk.map(() => '(?, ?, ?)').join(', ')}`,
+          values,
+        );
       } catch (err) {
         // This chunk and the ones after it are saved with the next flush.
         for (const row of rows.slice(at)) dirty.add(row.key);
@@ -237,7 +250,10 @@ async function persistedCounters(memory: MemoryCounters, db: SqliteFile, flushMs
 
 /** Reads every unexpired counter back from the table rate-limiter-flexible keeps in SQLite. */
 async function restore(memory: Counters, db: SqliteFile): Promise<void> {
-  const rows = await db.all<{ key: string; points: number; expire: number | null }>('SELECT key, points, expire FROM aifd_limits WHERE expire IS NULL OR expire > ?', [Date.now()]);
+  const rows = await db.all<{ key: string; points: number; expire: number | null }>(
+    'SELECT key, points, expire FROM aifd_limits WHERE expire IS NULL OR expire > ?',
+    [Date.now()],
+  );
   for (const row of rows) {
     const key = row.key.startsWith(SAVED_KEY_PREFIX) ? row.key.slice(SAVED_KEY_PREFIX.length) : row.key;
     await memory.add(key, row.points, row.expire ? row.expire - Date.now() : 86_400_000);

@@ -92,7 +92,11 @@ export class Limits {
 
   /** Whether any token limit or budget applies (then the prompt must be estimated). */
   get countsTokens(): boolean {
-    return Boolean(this.config.user?.tokens || this.config.budgets || Object.values(this.config.roles ?? {}).some((role) => role.tokens));
+    return Boolean(
+      this.config.user?.tokens ||
+        this.config.budgets ||
+        Object.values(this.config.roles ?? {}).some((role) => role.tokens),
+    );
   }
 
   /** Whether failed credentials count against the caller's address (`limits.ip`). */
@@ -107,7 +111,12 @@ export class Limits {
       const position = windowAt(this.clock.now(), window.durationMs);
       const current = await this.counters.get(`authfail:${ip}:${window.durationMs}:${position.index}`);
       if (current >= window.points) {
-        throw this.refusal('rate_limit_exceeded', `too many failed attempts from ${ip}; wait before trying again`, position.endsAt - this.clock.now(), {});
+        throw this.refusal(
+          'rate_limit_exceeded',
+          `too many failed attempts from ${ip}; wait before trying again`,
+          position.endsAt - this.clock.now(),
+          {},
+        );
       }
     }
   }
@@ -124,14 +133,18 @@ export class Limits {
   async admit(subject: LimitSubject, tokens: TokenRequest | undefined): Promise<Admission> {
     const headers: LimitHeaders = {};
     const requestLimits = this.requestLimits(subject);
-    const takenRequests = await this.take(requestLimits.map((limit) => ({ limit, points: 1 })), headers);
+    const takenRequests = await this.take(
+      requestLimits.map((limit) => ({ limit, points: 1 })),
+      headers,
+    );
     if (!tokens) return { headers, settle: async () => undefined };
     const budgets = this.budgetLimits(subject);
     let taken: Taken[];
     try {
       taken = await this.reserve(subject, tokens, tokens.promptTokens, budgets, headers);
     } catch (err) {
-      const atTheMargin = err instanceof AifdError && (err.code === 'tokens_limit_exceeded' || err.code === 'budget_exceeded');
+      const atTheMargin =
+        err instanceof AifdError && (err.code === 'tokens_limit_exceeded' || err.code === 'budget_exceeded');
       try {
         if (!atTheMargin || !tokens.exactPromptTokens) throw err;
         const exact = await exactOr(tokens.exactPromptTokens, tokens.promptTokens);
@@ -159,10 +172,20 @@ export class Limits {
   }
 
   /** Takes a request's tokens and cost from its token limits and budgets, all or none. */
-  private reserve(subject: LimitSubject, tokens: TokenRequest, promptTokens: number, budgets: CounterLimit[], headers: LimitHeaders): Promise<Taken[]> {
+  private reserve(
+    subject: LimitSubject,
+    tokens: TokenRequest,
+    promptTokens: number,
+    budgets: CounterLimit[],
+    headers: LimitHeaders,
+  ): Promise<Taken[]> {
     const reservedTokens = promptTokens + (tokens.maxTokens ?? this.typicalOutputFor(tokens.model));
     const audio = Math.min(promptTokens, tokens.audioPromptTokens ?? 0);
-    const reservedCost = this.microUsd(tokens.model, { prompt_tokens: promptTokens, audio_prompt_tokens: audio, completion_tokens: reservedTokens - promptTokens });
+    const reservedCost = this.microUsd(tokens.model, {
+      prompt_tokens: promptTokens,
+      audio_prompt_tokens: audio,
+      completion_tokens: reservedTokens - promptTokens,
+    });
     if (reservedCost === undefined && budgets.length > 0 && this.config.budgets!.unpriced === 'deny') {
       return Promise.reject(unpricedRefusal(tokens.model, budgets[0]!.name));
     }
@@ -195,7 +218,11 @@ export class Limits {
       const place = this.placement(limit, now);
       const { counted } = await this.held(limit, place, await this.counters.get(place.key));
       const share = counted / limit.limit;
-      if (!best || share > best.share) best = { limit: limit.dimension === 'budget' ? limit.name : `${limit.name} ${limit.dimension}`, share: Math.round(share * 1000) / 1000 };
+      if (!best || share > best.share)
+        best = {
+          limit: limit.dimension === 'budget' ? limit.name : `${limit.name} ${limit.dimension}`,
+          share: Math.round(share * 1000) / 1000,
+        };
     }
     return best;
   }
@@ -215,10 +242,16 @@ export class Limits {
           limit.window.kind === 'rate'
             ? msUntilFits(this.strategy, limit.limit, points, previous, total - points, position!, durationMs!)
             : limit.window.endsAt - now;
-        throw this.refusal(codeFor(limit), messageFor(limit, points), waitMs, headersFor(limit, limit.limit - (counted - points), waitMs));
+        throw this.refusal(
+          codeFor(limit),
+          messageFor(limit, points),
+          waitMs,
+          headersFor(limit, limit.limit - (counted - points), waitMs),
+        );
       }
       taken.push({ limit, key, points });
-      if (limit.dimension === 'budget' && limit.soft !== undefined && counted >= limit.soft * limit.limit) this.onSoftLimit?.(limit.name, key, counted / limit.limit);
+      if (limit.dimension === 'budget' && limit.soft !== undefined && counted >= limit.soft * limit.limit)
+        this.onSoftLimit?.(limit.name, key, counted / limit.limit);
       const resetMs = limit.window.kind === 'rate' ? position!.endsAt - now : limit.window.endsAt - now;
       mergeHeaders(headers, limit, limit.limit - counted, resetMs);
     }
@@ -226,14 +259,26 @@ export class Limits {
   }
 
   /** What a limit holds against its bound, given its current window's total (and, moving, the previous one's). */
-  private async held(limit: CounterLimit, place: ReturnType<Limits['placement']>, current: number): Promise<{ previous: number; counted: number }> {
+  private async held(
+    limit: CounterLimit,
+    place: ReturnType<Limits['placement']>,
+    current: number,
+  ): Promise<{ previous: number; counted: number }> {
     if (limit.window.kind !== 'rate') return { previous: 0, counted: current };
-    const previous = place.previousKey && this.strategy === 'moving-window' ? await this.counters.get(place.previousKey) : 0;
+    const previous =
+      place.previousKey && this.strategy === 'moving-window' ? await this.counters.get(place.previousKey) : 0;
     return { previous, counted: effectiveCount(this.strategy, previous, current, place.position!.fraction) };
   }
 
   private placement(limit: CounterLimit, now: number) {
-    if (limit.window.kind === 'period') return { key: limit.key, ttlMs: limit.window.endsAt - now + 60_000, previousKey: undefined, position: undefined, durationMs: undefined };
+    if (limit.window.kind === 'period')
+      return {
+        key: limit.key,
+        ttlMs: limit.window.endsAt - now + 60_000,
+        previousKey: undefined,
+        position: undefined,
+        durationMs: undefined,
+      };
     const durationMs = limit.window.durationMs;
     const position = windowAt(now, durationMs);
     return {
@@ -249,7 +294,10 @@ export class Limits {
     const difference = Math.round(actual) - entry.points;
     if (difference < 0) await this.counters.remove(entry.key, -difference);
     else if (difference > 0) {
-      const ttlMs = entry.limit.window.kind === 'period' ? entry.limit.window.endsAt - this.clock.now() + 60_000 : entry.limit.window.durationMs * 2;
+      const ttlMs =
+        entry.limit.window.kind === 'period'
+          ? entry.limit.window.endsAt - this.clock.now() + 60_000
+          : entry.limit.window.durationMs * 2;
       await this.counters.add(entry.key, difference, ttlMs);
     }
   }
@@ -262,17 +310,26 @@ export class Limits {
     const out: CounterLimit[] = [];
     const add = (name: string, key: string, text: string | undefined) => {
       if (!text) return;
-      for (const window of this.windows(text)) out.push({ name, key, limit: window.points, window: { kind: 'rate', durationMs: window.durationMs }, dimension: 'requests' });
+      for (const window of this.windows(text))
+        out.push({
+          name,
+          key,
+          limit: window.points,
+          window: { kind: 'rate', durationMs: window.durationMs },
+          dimension: 'requests',
+        });
     };
     add('global', 'req:global', this.config.global);
     const shared = routeRate(this.config.routes, subject);
     if (shared) add(`route ${shared.route}`, `req:route:${shared.route}`, shared.rate);
     const own = routeRate(this.config.routesPerUser, subject);
     if (own) add(`route ${own.route} (per caller)`, `req:route:${own.route}:${callerKey(subject)}`, own.rate);
-    if (subject.anonymous || this.config.ipAppliesTo === 'all') add(`address ${subject.ip}`, `req:ip:${subject.ip}`, this.config.ip);
+    if (subject.anonymous || this.config.ipAppliesTo === 'all')
+      add(`address ${subject.ip}`, `req:ip:${subject.ip}`, this.config.ip);
     if (subject.user !== undefined && !subject.anonymous) {
       add(`user ${subject.user}`, `req:user:${subject.user}`, this.config.user?.requests);
-      for (const role of subject.roles) add(`role ${role}`, `req:role:${role}:${subject.user}`, this.config.roles?.[role]?.requests);
+      for (const role of subject.roles)
+        add(`role ${role}`, `req:role:${role}:${subject.user}`, this.config.roles?.[role]?.requests);
     }
     if (subject.claims?.requests) add('token', `req:token:${subject.claims.id}`, subject.claims.requests);
     return out;
@@ -283,7 +340,14 @@ export class Limits {
     const who = callerKey(subject);
     const add = (name: string, key: string, text: string | undefined) => {
       if (!text) return;
-      for (const window of this.windows(text)) out.push({ name, key, limit: window.points, window: { kind: 'rate', durationMs: window.durationMs }, dimension: 'tokens' });
+      for (const window of this.windows(text))
+        out.push({
+          name,
+          key,
+          limit: window.points,
+          window: { kind: 'rate', durationMs: window.durationMs },
+          dimension: 'tokens',
+        });
     };
     add(`user ${subject.user ?? subject.ip}`, `tok:${who}`, this.config.user?.tokens);
     for (const role of subject.roles) add(`role ${role}`, `tok:role:${role}:${who}`, this.config.roles?.[role]?.tokens);
@@ -355,9 +419,13 @@ function callerKey(subject: LimitSubject): string {
  * openai-forward's REQ_RATE_LIMIT names them), else by the API path, else `*`, which stands for
  * every path not named and counts each on its own.
  */
-function routeRate(table: Record<string, string> | undefined, subject: LimitSubject): { route: string; rate: string } | undefined {
+function routeRate(
+  table: Record<string, string> | undefined,
+  subject: LimitSubject,
+): { route: string; rate: string } | undefined {
   if (!table) return undefined;
-  if (subject.pathname !== undefined && table[subject.pathname]) return { route: subject.pathname, rate: table[subject.pathname]! };
+  if (subject.pathname !== undefined && table[subject.pathname])
+    return { route: subject.pathname, rate: table[subject.pathname]! };
   if (table[subject.path]) return { route: subject.path, rate: table[subject.path]! };
   return table['*'] ? { route: subject.pathname ?? subject.path, rate: table['*'] } : undefined;
 }
@@ -372,17 +440,28 @@ async function exactOr(exact: () => Promise<number>, bound: number): Promise<num
 }
 
 function unpricedRefusal(model: string | undefined, budget: string): AifdError {
-  const what = model === undefined ? 'this request names no model, so its cost' : `the model "${model}" has no price, so its cost`;
-  return new AifdError('model_not_priced', `${what} cannot be counted against the ${budget}; ask the operator to add a price for it`, { param: 'model' });
+  const what =
+    model === undefined ? 'this request names no model, so its cost' : `the model "${model}" has no price, so its cost`;
+  return new AifdError(
+    'model_not_priced',
+    `${what} cannot be counted against the ${budget}; ask the operator to add a price for it`,
+    { param: 'model' },
+  );
 }
 
 function codeFor(limit: CounterLimit): ErrorCode {
-  return limit.dimension === 'requests' ? 'rate_limit_exceeded' : limit.dimension === 'tokens' ? 'tokens_limit_exceeded' : 'budget_exceeded';
+  return limit.dimension === 'requests'
+    ? 'rate_limit_exceeded'
+    : limit.dimension === 'tokens'
+      ? 'tokens_limit_exceeded'
+      : 'budget_exceeded';
 }
 
 function messageFor(limit: CounterLimit, points: number): string {
-  if (limit.dimension === 'budget') return `the ${limit.name} of $${(limit.limit / MICRO_USD).toFixed(2)} would be exceeded by this request (reserved $${(points / MICRO_USD).toFixed(4)})`;
-  if (limit.dimension === 'tokens') return `the ${limit.name} token limit of ${limit.limit} would be exceeded by this request (reserved ${points} tokens)`;
+  if (limit.dimension === 'budget')
+    return `the ${limit.name} of $${(limit.limit / MICRO_USD).toFixed(2)} would be exceeded by this request (reserved $${(points / MICRO_USD).toFixed(4)})`;
+  if (limit.dimension === 'tokens')
+    return `the ${limit.name} token limit of ${limit.limit} would be exceeded by this request (reserved ${points} tokens)`;
   return `the ${limit.name} request limit of ${limit.limit} is reached`;
 }
 
@@ -401,7 +480,9 @@ function mergeHeaders(headers: LimitHeaders, limit: CounterLimit, remaining: num
     headers['x-aifd-budget-limit-usd'] = (limit.limit / MICRO_USD).toFixed(2);
     headers[name] = (left / MICRO_USD).toFixed(4);
     headers['x-aifd-budget-reset'] = formatReset(resetMs);
-    if (limit.soft !== undefined && limit.limit - left >= limit.soft * limit.limit) headers['x-aifd-budget-warning'] = `${limit.name}: ${Math.round(((limit.limit - left) / limit.limit) * 100)}% spent`;
+    if (limit.soft !== undefined && limit.limit - left >= limit.soft * limit.limit)
+      headers['x-aifd-budget-warning'] =
+        `${limit.name}: ${Math.round(((limit.limit - left) / limit.limit) * 100)}% spent`;
     return;
   }
   const names = RATE_LIMIT_HEADERS[limit.dimension];
@@ -414,8 +495,16 @@ function mergeHeaders(headers: LimitHeaders, limit: CounterLimit, remaining: num
 
 /** OpenAI's rate-limit header names, per dimension. */
 const RATE_LIMIT_HEADERS = {
-  requests: { limit: 'x-ratelimit-limit-requests', remaining: 'x-ratelimit-remaining-requests', reset: 'x-ratelimit-reset-requests' },
-  tokens: { limit: 'x-ratelimit-limit-tokens', remaining: 'x-ratelimit-remaining-tokens', reset: 'x-ratelimit-reset-tokens' },
+  requests: {
+    limit: 'x-ratelimit-limit-requests',
+    remaining: 'x-ratelimit-remaining-requests',
+    reset: 'x-ratelimit-reset-requests',
+  },
+  tokens: {
+    limit: 'x-ratelimit-limit-tokens',
+    remaining: 'x-ratelimit-remaining-tokens',
+    reset: 'x-ratelimit-reset-tokens',
+  },
 } as const;
 
 /** OpenAI's duration format: `6m0s`, `1s`, `20ms`. */
@@ -430,4 +519,3 @@ export function formatReset(ms: number): string {
   if (minutes > 0) return `${minutes}m${seconds}s`;
   return `${seconds}s`;
 }
-

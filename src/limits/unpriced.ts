@@ -14,7 +14,8 @@ export function unpricedModels(config: HubConfig): string[] {
     for (const key of upstream.keys) if (typeof key === 'object') for (const glob of key.models ?? []) named.add(glob);
   }
   for (const targets of Object.values(config.aliases ?? {})) {
-    for (const target of Array.isArray(targets) ? targets : [targets]) named.add(typeof target === 'string' ? target : target.model);
+    for (const target of Array.isArray(targets) ? targets : [targets])
+      named.add(typeof target === 'string' ? target : target.model);
   }
   return [...named].filter((name) => !/[*?]/.test(name) && !priceFor(table, name));
 }
@@ -26,8 +27,12 @@ export function budgetWarnings(config: HubConfig): string[] {
   const unpriced = unpricedModels(config);
   const named = unpriced.length > 0 ? ` (the config names ${unpriced.join(', ')})` : '';
   if (budgets.unpriced === 'allow') {
-    return [`budgets.unpriced is "allow": requests for models without a price are not counted against USD budgets${named}; add them under "prices"`];
+    return [
+      `budgets.unpriced is "allow": requests for models without a price are not counted against USD budgets${named}; add them under "prices"`,
+    ];
   }
   if (unpriced.length === 0) return [];
-  return [`models without a price are refused to callers with a USD budget: ${unpriced.join(', ')}; add them under "prices", or set budgets.unpriced to "allow"`];
+  return [
+    `models without a price are refused to callers with a USD budget: ${unpriced.join(', ')}; add them under "prices", or set budgets.unpriced to "allow"`,
+  ];
 }

@@ -28,7 +28,15 @@ export function effectiveCount(strategy: Strategy, previous: number, current: nu
 }
 
 /** Milliseconds until `points` more would fit under `limit`. */
-export function msUntilFits(strategy: Strategy, limit: number, points: number, previous: number, current: number, position: WindowPosition, durationMs: number): number {
+export function msUntilFits(
+  strategy: Strategy,
+  limit: number,
+  points: number,
+  previous: number,
+  current: number,
+  position: WindowPosition,
+  durationMs: number,
+): number {
   const now = position.startsAt + position.fraction * durationMs;
   if (strategy === 'fixed-window') return position.endsAt - now;
   // Moving window: within this window the previous count fades; after it, the current one does.

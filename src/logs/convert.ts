@@ -65,13 +65,19 @@ export async function convertChatLog(options: ConvertOptions): Promise<ConvertRe
       result.filtered++;
       return;
     }
-    await write(out, (result.written === 0 ? '\n' : ',\n') + JSON.stringify(options.full ? record : toConverted(record)));
+    await write(
+      out,
+      (result.written === 0 ? '\n' : ',\n') + JSON.stringify(options.full ? record : toConverted(record)),
+    );
     result.written++;
   };
   await write(out, '[');
   for (const file of files) {
     const source = createReadStream(file);
-    const lines = readline.createInterface({ input: file.endsWith('.gz') ? source.pipe(createGunzip()) : source, crlfDelay: Infinity });
+    const lines = readline.createInterface({
+      input: file.endsWith('.gz') ? source.pipe(createGunzip()) : source,
+      crlfDelay: Infinity,
+    });
     try {
       for await (const line of lines) {
         if (!line.trim()) continue;
@@ -110,7 +116,8 @@ async function chatLogFiles(input: string): Promise<string[]> {
 function parseRecord(line: string): ChatRecord | undefined {
   try {
     const record = JSON.parse(line) as ChatRecord;
-    if (!record || typeof record !== 'object' || typeof record.ts !== 'string' || !Array.isArray(record.messages)) return undefined;
+    if (!record || typeof record !== 'object' || typeof record.ts !== 'string' || !Array.isArray(record.messages))
+      return undefined;
     return record;
   } catch {
     return undefined;
@@ -161,10 +168,16 @@ class OpenaiForwardPairs {
 }
 
 /** openai-forward writes messages as `{"<role>": "<content>"}` already; they are kept so. */
-function openaiForwardRecord(request: Record<string, unknown>, answer: Record<string, unknown> | undefined): ChatRecord {
-  const text = (value: unknown) => (typeof value === 'string' ? value : value === undefined || value === null ? '' : JSON.stringify(value));
+function openaiForwardRecord(
+  request: Record<string, unknown>,
+  answer: Record<string, unknown> | undefined,
+): ChatRecord {
+  const text = (value: unknown) =>
+    typeof value === 'string' ? value : value === undefined || value === null ? '' : JSON.stringify(value);
   const messages = (request.messages as unknown[]).map((message) =>
-    message && typeof message === 'object' && !('role' in message) ? Object.fromEntries(Object.entries(message).map(([role, content]) => [role, text(content)])) : message,
+    message && typeof message === 'object' && !('role' in message)
+      ? Object.fromEntries(Object.entries(message).map(([role, content]) => [role, text(content)]))
+      : message,
   );
   const { messages: _messages, uid, datetime, model, ip, assistant: _assistant, tools, functions, ...params } = request;
   const datetimeText = typeof datetime === 'string' ? datetime : '';
@@ -175,7 +188,11 @@ function openaiForwardRecord(request: Record<string, unknown>, answer: Record<st
     user: null,
     ip: text(ip ?? request['forwarded-for']),
     model: typeof model === 'string' ? model : null,
-    params: Object.fromEntries(Object.entries(params).filter(([name]) => name !== 'forwarded-for' && name !== 'is_tool_calls' && name !== 'is_function_call')),
+    params: Object.fromEntries(
+      Object.entries(params).filter(
+        ([name]) => name !== 'forwarded-for' && name !== 'is_tool_calls' && name !== 'is_function_call',
+      ),
+    ),
     messages,
     tools: Array.isArray(tools) ? tools : null,
     functions: Array.isArray(functions) ? functions : null,
@@ -224,7 +241,13 @@ function toRolePair(message: unknown): Record<string, string> {
 function contentText(content: unknown): string {
   if (typeof content === 'string') return content;
   if (Array.isArray(content)) {
-    return content.map((part) => (part && typeof part === 'object' && typeof (part as { text?: unknown }).text === 'string' ? (part as { text: string }).text : '')).join('');
+    return content
+      .map((part) =>
+        part && typeof part === 'object' && typeof (part as { text?: unknown }).text === 'string'
+          ? (part as { text: string }).text
+          : '',
+      )
+      .join('');
   }
   return content === null || content === undefined ? '' : JSON.stringify(content);
 }

@@ -37,7 +37,10 @@ export function createJsonLinesFile(options: JsonLinesOptions): JsonLinesFile {
   let failures = 0;
   const onError = (err: Error) => {
     failures++;
-    if (failures === 1) options.log.error(`cannot write ${options.filename} in ${options.dir}; further failures are only counted`, { error: err.message });
+    if (failures === 1)
+      options.log.error(`cannot write ${options.filename} in ${options.dir}; further failures are only counted`, {
+        error: err.message,
+      });
   };
   let opened: { logger: winston.Logger; transport: DailyRotateFile } | undefined;
   const open = () => {

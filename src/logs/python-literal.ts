@@ -9,7 +9,20 @@ export function parsePythonLiteral(text: string): unknown {
   return value;
 }
 
-const ESCAPES: Record<string, string> = { n: '\n', t: '\t', r: '\r', b: '\b', f: '\f', v: '\v', a: '\x07', '0': '\0', '\\': '\\', "'": "'", '"': '"', '\n': '' };
+const ESCAPES: Record<string, string> = {
+  n: '\n',
+  t: '\t',
+  r: '\r',
+  b: '\b',
+  f: '\f',
+  v: '\v',
+  a: '\x07',
+  '0': '\0',
+  '\\': '\\',
+  "'": "'",
+  '"': '"',
+  '\n': '',
+};
 
 class Parser {
   private at = 0;
@@ -22,7 +35,11 @@ class Parser {
     if (char === '[') return this.sequence('[', ']');
     if (char === '(') return this.sequence('(', ')');
     if (char === "'" || char === '"') return this.string();
-    for (const [word, value] of [['None', null], ['True', true], ['False', false]] as const) {
+    for (const [word, value] of [
+      ['None', null],
+      ['True', true],
+      ['False', false],
+    ] as const) {
       if (this.text.startsWith(word, this.at)) {
         this.at += word.length;
         return value;

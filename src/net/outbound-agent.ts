@@ -35,7 +35,10 @@ export function outboundAgent(config: Pick<UpstreamConfig, 'baseUrl' | 'proxy' |
   const ca = config.tls?.ca ? readFileSync(config.tls.ca) : undefined;
   const proxyUrl = config.proxy ?? (getProxyForUrl(target.href) || undefined);
   if (!proxyUrl) {
-    const agent = target.protocol === 'https:' ? new https.Agent({ ...KEEP_ALIVE, ...(ca ? { ca } : {}) }) : new http.Agent(KEEP_ALIVE);
+    const agent =
+      target.protocol === 'https:'
+        ? new https.Agent({ ...KEEP_ALIVE, ...(ca ? { ca } : {}) })
+        : new http.Agent(KEEP_ALIVE);
     return { agent, proxy: undefined };
   }
   const proxy = shown(proxyUrl);
@@ -64,7 +67,9 @@ class TunnelAgent extends HttpsProxyAgent<string> {
     const host = opts.host ?? '';
     const tlsOptions: tls.ConnectionOptions = {
       ...(this.ca ? { ca: this.ca } : {}),
-      ...(isIP(host) ? { checkServerIdentity: (_name: string, cert: tls.PeerCertificate) => tls.checkServerIdentity(host, cert) } : {}),
+      ...(isIP(host)
+        ? { checkServerIdentity: (_name: string, cert: tls.PeerCertificate) => tls.checkServerIdentity(host, cert) }
+        : {}),
     };
     return super.connect(req, { ...opts, ...tlsOptions } as typeof opts);
   }

@@ -12,7 +12,11 @@ export function keyHeaders(config: Pick<UpstreamConfig, 'keyHeader'>, secret: st
 }
 
 /** Sets the header that presents a pool key on headers being sent. */
-export function presentKey(headers: Record<string, string | string[] | undefined>, config: Pick<UpstreamConfig, 'keyHeader'>, secret: string): void {
+export function presentKey(
+  headers: Record<string, string | string[] | undefined>,
+  config: Pick<UpstreamConfig, 'keyHeader'>,
+  secret: string,
+): void {
   headers[config.keyHeader] = config.keyHeader === 'authorization' ? `Bearer ${secret}` : secret;
 }
 

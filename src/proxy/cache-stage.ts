@@ -28,10 +28,20 @@ export function serveFromCache(ctx: RequestContext, hub: StageDeps): Promise<'ne
   return lookUp(ctx, hub, hub.cache!, json!.object);
 }
 
-async function lookUp(ctx: RequestContext, hub: StageDeps, cache: ResponseCache, json: Record<string, unknown>): Promise<'next' | 'done'> {
+async function lookUp(
+  ctx: RequestContext,
+  hub: StageDeps,
+  cache: ResponseCache,
+  json: Record<string, unknown>,
+): Promise<'next' | 'done'> {
   const route = ctx.route!;
   const path = route.apiPath;
-  const key = cacheKey(route.upstream.config.name, path, json, hub.config.cache.scope === 'user' ? (ctx.identity?.user ?? ctx.clientIp) : undefined);
+  const key = cacheKey(
+    route.upstream.config.name,
+    path,
+    json,
+    hub.config.cache.scope === 'user' ? (ctx.identity?.user ?? ctx.clientIp) : undefined,
+  );
   const stored = await cache.get(key);
   if (stored) return serveHit(ctx, hub, stored);
   const claim = cache.join(key);
@@ -59,11 +69,18 @@ export function fillCache(ctx: RequestContext, hub: StageDeps): Promise<void> | 
   return store(ctx, hub, fill);
 }
 
-async function store(ctx: RequestContext, hub: StageDeps, fill: NonNullable<RequestContext['cacheFill']>): Promise<void> {
+async function store(
+  ctx: RequestContext,
+  hub: StageDeps,
+  fill: NonNullable<RequestContext['cacheFill']>,
+): Promise<void> {
   let entry: CacheEntry | undefined;
   try {
     const path = ctx.route!.apiPath;
-    const body = ctx.outcome.status === 200 && ctx.outcome.error === undefined && ctx.exchange ? storableBody(path, ctx.exchange) : undefined;
+    const body =
+      ctx.outcome.status === 200 && ctx.outcome.error === undefined && ctx.exchange
+        ? storableBody(path, ctx.exchange)
+        : undefined;
     if (body) entry = await hub.cache!.put(fill.key, body, ctx.exchange!.usage);
   } catch (err) {
     hub.log.warn('could not store a cache entry', { requestId: ctx.id, error: (err as Error).message });
@@ -101,12 +118,22 @@ function serveHit(ctx: RequestContext, hub: StageDeps, entry: CacheEntry): 'done
   // Stored as the upstream answered; a client that asked for an alias sees the alias.
   const body = ctx.alias ? { ...entry.body, model: ctx.alias } : entry.body;
   if (ctx.info.stream) {
-    const includeUsage = (ctx.info.json?.get('stream_options') as { include_usage?: unknown } | undefined)?.include_usage === true && !ctx.injectedUsage;
-    res.writeHead(200, { ...ctx.answerHeaders, 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' });
+    const includeUsage =
+      (ctx.info.json?.get('stream_options') as { include_usage?: unknown } | undefined)?.include_usage === true &&
+      !ctx.injectedUsage;
+    res.writeHead(200, {
+      ...ctx.answerHeaders,
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache',
+    });
     res.end(chatCompletionEvents(body, includeUsage).join(''));
   } else {
     const text = JSON.stringify(body);
-    res.writeHead(200, { ...ctx.answerHeaders, 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+    res.writeHead(200, {
+      ...ctx.answerHeaders,
+      'content-type': 'application/json',
+      'content-length': Buffer.byteLength(text),
+    });
     res.end(text);
   }
   return 'done';

@@ -11,7 +11,10 @@ export function clientAddress(req: IncomingMessage, trustedHops: number): string
   const raw = req.headers['x-forwarded-for'];
   const header = Array.isArray(raw) ? raw.join(',') : raw;
   if (!header) return peer;
-  const chain = header.split(',').map((part) => part.trim()).filter(Boolean);
+  const chain = header
+    .split(',')
+    .map((part) => part.trim())
+    .filter(Boolean);
   chain.push(peer);
   const index = chain.length - 1 - trustedHops;
   return stripMappedPrefix(chain[Math.max(0, index)] ?? peer);

@@ -69,7 +69,15 @@ export interface RequestOutcome {
 }
 
 export function newOutcome(): RequestOutcome {
-  return { status: undefined, attempts: 0, keyHash: undefined, ttfbMs: undefined, upstreamMs: 0, queueMs: 0, error: undefined };
+  return {
+    status: undefined,
+    attempts: 0,
+    keyHash: undefined,
+    ttfbMs: undefined,
+    upstreamMs: 0,
+    queueMs: 0,
+    error: undefined,
+  };
 }
 
 /** Time aifd itself spent before the answer's first byte: everything but the upstream's time. */

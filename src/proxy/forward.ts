@@ -88,7 +88,13 @@ export function createForwarder(): Forwarder {
       };
       const firstByteMs = ctx.info.stream ? timeouts.streamFirstByteMs : timeouts.firstByteMs;
       const firstByteTimer = setTimeout(
-        () => abort(new AifdError('upstream_timeout', `upstream "${upstream.config.name}" sent no response within ${firstByteMs} ms`)),
+        () =>
+          abort(
+            new AifdError(
+              'upstream_timeout',
+              `upstream "${upstream.config.name}" sent no response within ${firstByteMs} ms`,
+            ),
+          ),
         firstByteMs,
       );
       hooks.set(req, {
@@ -97,7 +103,13 @@ export function createForwarder(): Forwarder {
           const socket = request.socket;
           if (socket?.connecting) {
             connectTimer = setTimeout(
-              () => abort(new AifdError('upstream_timeout', `connecting to upstream "${upstream.config.name}" took longer than ${timeouts.connectMs} ms`)),
+              () =>
+                abort(
+                  new AifdError(
+                    'upstream_timeout',
+                    `connecting to upstream "${upstream.config.name}" took longer than ${timeouts.connectMs} ms`,
+                  ),
+                ),
               timeouts.connectMs,
             );
             socket.once('connect', () => clearTimeout(connectTimer));
@@ -110,11 +122,8 @@ export function createForwarder(): Forwarder {
       res.once('close', onClientGone);
       // From here req.headers are the outgoing headers and carry the pool key: nothing may log or echo them.
       if (key) presentKey(req.headers, upstream.config, key.secret);
-      proxy.web(
-        req,
-        res,
-        { target: upstream.target, agent: upstream.agent, buffer: bodySource(ctx.body) },
-        (err) => finish({ kind: 'failed', error: connectionError(upstream, err as NodeJS.ErrnoException) }),
+      proxy.web(req, res, { target: upstream.target, agent: upstream.agent, buffer: bodySource(ctx.body) }, (err) =>
+        finish({ kind: 'failed', error: connectionError(upstream, err as NodeJS.ErrnoException) }),
       );
     });
   }
@@ -173,7 +182,12 @@ export function createForwarder(): Forwarder {
       if (!upstream.passThrough) {
         const waitStart = performance.now();
         try {
-          lease = await upstream.queue.acquire({ model, exclude: retryExclusion(upstream, model, tried), user: ctx.identity?.user ?? ctx.clientIp, signal: ctx.clientGone });
+          lease = await upstream.queue.acquire({
+            model,
+            exclude: retryExclusion(upstream, model, tried),
+            user: ctx.identity?.user ?? ctx.clientIp,
+            signal: ctx.clientGone,
+          });
         } catch (err) {
           if (ctx.clientGone.aborted) {
             ctx.outcome.error = 'client_closed';
@@ -208,21 +222,30 @@ export function createForwarder(): Forwarder {
         // An HTML page where the API answers JSON: a proxy or load balancer in front of the upstream failed.
         await readAnswer(response);
         release(upstream, lease, { verdict: 'server_error', error: `${status} with an HTML page` });
-        lastError = new AifdError('upstream_bad_response', `upstream "${upstream.config.name}" answered with an HTML page instead of the API`);
+        lastError = new AifdError(
+          'upstream_bad_response',
+          `upstream "${upstream.config.name}" answered with an HTML page instead of the API`,
+        );
         lastAnswer = undefined;
         continue;
       }
       if (!isRetryable(status, upstream)) {
         ctx.outcome.ttfbMs = performance.now() - ctx.startedAt;
         const rewrite = answerRewrite(ctx);
-        const relayed = rewrite && status === 200 && isJson(response) ? await relayRewritten(ctx, response, rewrite) : await relay(ctx, upstream, response);
+        const relayed =
+          rewrite && status === 200 && isJson(response)
+            ? await relayRewritten(ctx, response, rewrite)
+            : await relay(ctx, upstream, response);
         release(upstream, lease, { verdict: relayed.verdict, error: relayed.error, rateLimit });
         return undefined;
       }
       const body = await readAnswer(response);
       if (body === undefined) {
         release(upstream, lease, { verdict: 'server_error', error: `${status} with an unreadable body` });
-        lastError = new AifdError('upstream_bad_response', `upstream "${upstream.config.name}" sent an unreadable error response`);
+        lastError = new AifdError(
+          'upstream_bad_response',
+          `upstream "${upstream.config.name}" sent an unreadable error response`,
+        );
         lastAnswer = undefined;
         continue;
       }
@@ -239,7 +262,11 @@ export function createForwarder(): Forwarder {
     // A pool key's 401 is ours to fix, not the client's, and its body names part of the key.
     if (lastAnswer && !(lastAnswer.response.statusCode === 401 && !upstream.passThrough)) return { answer: lastAnswer };
     return {
-      error: lastError ?? new AifdError('no_key_available', `no key of upstream "${upstream.config.name}" was accepted by the upstream`, { retryAfterSec: 60 }),
+      error:
+        lastError ??
+        new AifdError('no_key_available', `no key of upstream "${upstream.config.name}" was accepted by the upstream`, {
+          retryAfterSec: 60,
+        }),
     };
   }
 
@@ -292,7 +319,11 @@ function answerRewrite(ctx: RequestContext): ((body: unknown) => unknown) | unde
  * A retry prefers a key not tried yet; when every untried key is further off than one already
  * tried (all cooling), it may wait for a tried key to come back instead.
  */
-function retryExclusion(upstream: UpstreamRuntime, model: string | undefined, tried: ReadonlySet<string>): ReadonlySet<string> {
+function retryExclusion(
+  upstream: UpstreamRuntime,
+  model: string | undefined,
+  tried: ReadonlySet<string>,
+): ReadonlySet<string> {
   if (tried.size === 0) return tried;
   const untriedAt = upstream.pool.nextAvailableAt(model, tried);
   return untriedAt <= upstream.pool.nextAvailableAt(model, NO_KEYS) ? tried : NO_KEYS;
@@ -308,7 +339,10 @@ function isRetryable(status: number, upstream: UpstreamRuntime): boolean {
 }
 
 function isErrorPage(ctx: RequestContext, response: IncomingMessage): boolean {
-  return ctx.route!.apiPath.startsWith('/v1/') && (rawHeader(response.rawHeaders, 'content-type') ?? '').startsWith('text/html');
+  return (
+    ctx.route!.apiPath.startsWith('/v1/') &&
+    (rawHeader(response.rawHeaders, 'content-type') ?? '').startsWith('text/html')
+  );
 }
 
 function hasBodySemantics(method: string | undefined): boolean {
@@ -318,7 +352,10 @@ function hasBodySemantics(method: string | undefined): boolean {
 function connectionError(upstream: UpstreamRuntime, err: NodeJS.ErrnoException): AifdError {
   if (err instanceof AifdError) return err;
   const name = upstream.config.name;
-  if (err instanceof ProxyRefusedError) return new AifdError('upstream_unreachable', `upstream "${name}" could not be reached: ${err.message}`, { cause: err });
+  if (err instanceof ProxyRefusedError)
+    return new AifdError('upstream_unreachable', `upstream "${name}" could not be reached: ${err.message}`, {
+      cause: err,
+    });
   const reason = (err.code ?? err.message) + (upstream.proxy ? `, through the proxy ${upstream.proxy}` : '');
   return new AifdError('upstream_unreachable', `upstream "${name}" could not be reached (${reason})`, { cause: err });
 }
@@ -339,11 +376,23 @@ function relay(ctx: RequestContext, upstream: UpstreamRuntime, response: Incomin
   // Nothing reads the answer (no usage, logs, cache or rewrite): no tap at all, the pass-through fast path.
   // Otherwise a tap even for an answer it cannot read (gzip, another type): usage is then estimated.
   const readsAnswer = ctx.wantsAnswer || ctx.injectedUsage || ctx.cacheFill !== undefined || ctx.alias !== undefined;
-  const tap = readsAnswer ? new AnswerTap(tapKind(status, contentType, rawHeader(raw, 'content-encoding')), ctx.injectedUsage, pacer !== undefined, ctx.alias) : undefined;
+  const tap = readsAnswer
+    ? new AnswerTap(
+        tapKind(status, contentType, rawHeader(raw, 'content-encoding')),
+        ctx.injectedUsage,
+        pacer !== undefined,
+        ctx.alias,
+      )
+    : undefined;
   ctx.exchange = tap?.exchange;
   ctx.outcome.status = status;
   const headers = clientResponseHeaders(raw, ctx.answerHeaders, { poolMode: !upstream.passThrough });
-  headers.push('x-aifd-overhead-ms', String(overheadMs(ctx, performance.now())), 'x-aifd-upstream', upstream.config.name);
+  headers.push(
+    'x-aifd-overhead-ms',
+    String(overheadMs(ctx, performance.now())),
+    'x-aifd-upstream',
+    upstream.config.name,
+  );
   res.writeHead(status, headers);
   if (isEventStream) res.flushHeaders();
 
@@ -352,7 +401,10 @@ function relay(ctx: RequestContext, upstream: UpstreamRuntime, response: Incomin
   return new Promise((resolve) => {
     const idleTimer = setTimeout(onIdle, idleMs);
     function onIdle() {
-      const error = new AifdError('upstream_timeout', `upstream "${upstream.config.name}" sent nothing for ${idleMs} ms`);
+      const error = new AifdError(
+        'upstream_timeout',
+        `upstream "${upstream.config.name}" sent nothing for ${idleMs} ms`,
+      );
       ctx.outcome.error = error.code;
       result.verdict = 'server_error';
       result.error = 'stream went idle';
@@ -379,10 +431,12 @@ function relay(ctx: RequestContext, upstream: UpstreamRuntime, response: Incomin
         if (pacer) {
           // Paced: the upstream waits while the events of this chunk go out one slot at a time.
           response.pause();
-          writing = writing.then(() => writePaced(res, events, pacer)).then(() => {
-            idleTimer.refresh();
-            if (!ended) response.resume();
-          });
+          writing = writing
+            .then(() => writePaced(res, events, pacer))
+            .then(() => {
+              idleTimer.refresh();
+              if (!ended) response.resume();
+            });
         } else if (events.length > 0) {
           send(events.join(''));
         }
@@ -416,7 +470,10 @@ function relay(ctx: RequestContext, upstream: UpstreamRuntime, response: Incomin
       }
       if (res.destroyed) return;
       if (isEventStream) {
-        const error = new AifdError('upstream_bad_response', `upstream "${upstream.config.name}" ended the stream early`);
+        const error = new AifdError(
+          'upstream_bad_response',
+          `upstream "${upstream.config.name}" ended the stream early`,
+        );
         res.end(sseErrorEvent(error));
       } else {
         res.destroy();
@@ -443,7 +500,11 @@ async function writePaced(res: ServerResponse, events: string[], pacer: Pacer): 
   }
 }
 
-function tapKind(status: number, contentType: string, encoding: string | string[] | undefined): 'sse' | 'json' | 'none' {
+function tapKind(
+  status: number,
+  contentType: string,
+  encoding: string | string[] | undefined,
+): 'sse' | 'json' | 'none' {
   if (status >= 300 || encoding) return 'none';
   if (contentType.startsWith('text/event-stream')) return 'sse';
   return contentType.startsWith('application/json') ? 'json' : 'none';
@@ -473,11 +534,18 @@ function readAnswer(response: IncomingMessage, limit = MAX_ERROR_BODY): Promise<
 
 function isJson(response: IncomingMessage): boolean {
   const raw = response.rawHeaders;
-  return (rawHeader(raw, 'content-type') ?? '').startsWith('application/json') && rawHeader(raw, 'content-encoding') === undefined;
+  return (
+    (rawHeader(raw, 'content-type') ?? '').startsWith('application/json') &&
+    rawHeader(raw, 'content-encoding') === undefined
+  );
 }
 
 /** Reads a (small) JSON answer whole, rewrites it, and sends the result. */
-async function relayRewritten(ctx: RequestContext, response: IncomingMessage, rewrite: (body: unknown) => unknown): Promise<Relayed> {
+async function relayRewritten(
+  ctx: RequestContext,
+  response: IncomingMessage,
+  rewrite: (body: unknown) => unknown,
+): Promise<Relayed> {
   const body = await readAnswer(response, MAX_REWRITTEN_BODY);
   let out: Buffer | undefined;
   if (body) {
@@ -490,7 +558,11 @@ async function relayRewritten(ctx: RequestContext, response: IncomingMessage, re
     }
   }
   if (!out) {
-    sendError(ctx.res, ctx.answerHeaders, new AifdError('upstream_bad_response', 'the upstream answer could not be read'));
+    sendError(
+      ctx.res,
+      ctx.answerHeaders,
+      new AifdError('upstream_bad_response', 'the upstream answer could not be read'),
+    );
     ctx.outcome.status = 502;
     return { verdict: 'server_error', error: 'unreadable JSON answer' };
   }
@@ -501,8 +573,18 @@ async function relayRewritten(ctx: RequestContext, response: IncomingMessage, re
 function sendBuffered(ctx: RequestContext, answer: BufferedAnswer): void {
   const status = answer.response.statusCode ?? 502;
   ctx.outcome.status = status;
-  const headers = clientResponseHeaders(answer.response.rawHeaders, ctx.answerHeaders, { poolMode: !ctx.route!.upstream.passThrough, dropLength: true });
-  headers.push('content-length', String(answer.body.length), 'x-aifd-overhead-ms', String(overheadMs(ctx, performance.now())), 'x-aifd-upstream', ctx.route!.upstream.config.name);
+  const headers = clientResponseHeaders(answer.response.rawHeaders, ctx.answerHeaders, {
+    poolMode: !ctx.route!.upstream.passThrough,
+    dropLength: true,
+  });
+  headers.push(
+    'content-length',
+    String(answer.body.length),
+    'x-aifd-overhead-ms',
+    String(overheadMs(ctx, performance.now())),
+    'x-aifd-upstream',
+    ctx.route!.upstream.config.name,
+  );
   ctx.res.writeHead(status, headers);
   ctx.res.end(answer.body);
 }

@@ -28,7 +28,10 @@ export interface OutgoingHeaderOptions {
 }
 
 /** The headers the upstream sees, computed once per request (every attempt shares them). */
-export function outgoingRequestHeaders(incoming: IncomingHttpHeaders, options: OutgoingHeaderOptions): IncomingHttpHeaders {
+export function outgoingRequestHeaders(
+  incoming: IncomingHttpHeaders,
+  options: OutgoingHeaderOptions,
+): IncomingHttpHeaders {
   const out: IncomingHttpHeaders = {};
   const named = connectionNamed(incoming.connection);
   for (const name in incoming) {
@@ -52,7 +55,11 @@ export function outgoingRequestHeaders(incoming: IncomingHttpHeaders, options: O
  * another hop and stay behind. In pool mode the upstream's `x-ratelimit-*` describe a pool key,
  * not the caller: they stay behind too (aifd sends the caller's own).
  */
-export function clientResponseHeaders(raw: readonly string[], answerHeaders: OutgoingHttpHeaders, options: RelayOptions): string[] {
+export function clientResponseHeaders(
+  raw: readonly string[],
+  answerHeaders: OutgoingHttpHeaders,
+  options: RelayOptions,
+): string[] {
   const out: string[] = [];
   const named = connectionNamed(rawHeader(raw, 'connection'));
   for (let i = 0; i < raw.length; i += 2) {

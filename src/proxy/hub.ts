@@ -104,7 +104,6 @@ export interface HubOptions {
   loadConfig?: () => Promise<HubConfig>;
 }
 
-
 export function createHub(initialConfig: HubConfig, options: HubOptions): Hub {
   let config = initialConfig;
   const clock = options.clock ?? systemClock;
@@ -155,7 +154,12 @@ export function createHub(initialConfig: HubConfig, options: HubOptions): Hub {
     sink: undefined,
     limits: undefined,
     storeHealth: options.store?.health,
-    cache: options.store ? new ResponseCache(options.store.namespace('cache'), clock, { ttlMs: config.cache.ttl, maxEntryBytes: config.cache.maxEntrySize }) : undefined,
+    cache: options.store
+      ? new ResponseCache(options.store.namespace('cache'), clock, {
+          ttlMs: config.cache.ttl,
+          maxEntryBytes: config.cache.maxEntrySize,
+        })
+      : undefined,
     inFlight: () => active.size,
     isShuttingDown: () => shuttingDown,
     listen,
@@ -169,7 +173,8 @@ export function createHub(initialConfig: HubConfig, options: HubOptions): Hub {
   let reloading = Promise.resolve<unknown>(undefined);
 
   function reloadFromSource(): Promise<ReloadResult> {
-    if (!options.loadConfig) return Promise.resolve({ ok: false, error: 'this gateway was not started from a config file' });
+    if (!options.loadConfig)
+      return Promise.resolve({ ok: false, error: 'this gateway was not started from a config file' });
     const load = options.loadConfig;
     return serialized(async () => {
       let next: HubConfig;
@@ -221,8 +226,13 @@ export function createHub(initialConfig: HubConfig, options: HubOptions): Hub {
       for (const upstream of swap.retired) retired.add(upstream);
       closeRetired();
       scheduleChecks();
-      log.info('config reloaded', { upstreams: upstreams.length, replacedUpstreams: swap.created.length, needRestart: plan.needRestart });
-      if (plan.needRestart.length > 0) log.warn(`config reload: ${plan.needRestart.join(', ')} change only on restart; the running values stay`);
+      log.info('config reloaded', {
+        upstreams: upstreams.length,
+        replacedUpstreams: swap.created.length,
+        needRestart: plan.needRestart,
+      });
+      if (plan.needRestart.length > 0)
+        log.warn(`config reload: ${plan.needRestart.join(', ')} change only on restart; the running values stay`);
       return { ok: true, needRestart: plan.needRestart };
     } catch (err) {
       const error = (err as Error).message;
@@ -239,7 +249,12 @@ export function createHub(initialConfig: HubConfig, options: HubOptions): Hub {
       if (backend.kind === 'redis') countersOnStoreDown = backend.onDown;
     }
     return new Limits(wanted.limits!, counters, clock, priceTable(wanted.prices), (budget, counter, share) =>
-      alerts?.notify({ id: `budget:${counter}`, event: 'budget_soft_limit', message: `the ${budget} is ${Math.round(share * 100)}% spent`, details: { budget, spent: share } }),
+      alerts?.notify({
+        id: `budget:${counter}`,
+        event: 'budget_soft_limit',
+        message: `the ${budget} is ${Math.round(share * 100)}% spent`,
+        details: { budget, spent: share },
+      }),
     );
   }
 
@@ -267,16 +282,21 @@ export function createHub(initialConfig: HubConfig, options: HubOptions): Hub {
 
   function closeRetired(): void {
     for (const upstream of retired) {
-      if (!active.some((ctx) => ctx.route?.upstream === upstream || ctx.targets?.some((target) => target.upstream === upstream))) {
+      if (
+        !active.some(
+          (ctx) => ctx.route?.upstream === upstream || ctx.targets?.some((target) => target.upstream === upstream),
+        )
+      ) {
         retired.delete(upstream);
         destroyUpstreamRuntime(upstream);
       }
     }
   }
 
-
   async function checkKeys(upstreamName?: string): Promise<KeyCheckResult[]> {
-    const chosen = upstreams.filter((upstream) => upstream.pool.size > 0 && (!upstreamName || upstream.config.name === upstreamName));
+    const chosen = upstreams.filter(
+      (upstream) => upstream.pool.size > 0 && (!upstreamName || upstream.config.name === upstreamName),
+    );
     const results = await Promise.all(
       chosen.map(async (upstream) => {
         const checked = await checkUpstreamKeys(upstream.config);
@@ -293,7 +313,9 @@ export function createHub(initialConfig: HubConfig, options: HubOptions): Hub {
     for (const upstream of upstreams) {
       if (upstream.pool.size === 0 || upstream.config.checkEvery <= 0) continue;
       const timer = setInterval(() => {
-        checkKeys(upstream.config.name).catch((err: Error) => log.warn('scheduled key check failed', { upstream: upstream.config.name, error: err.message }));
+        checkKeys(upstream.config.name).catch((err: Error) =>
+          log.warn('scheduled key check failed', { upstream: upstream.config.name, error: err.message }),
+        );
       }, upstream.config.checkEvery);
       timer.unref();
       checkTimers.push(timer);
@@ -374,8 +396,19 @@ export function createHub(initialConfig: HubConfig, options: HubOptions): Hub {
     const sinkAt = sinkUrl(config);
     if (sinkAt) {
       // Made with its first line: most daemons never need it.
-      const fallback = createJsonLinesFile({ dir: config.logs.dir, filename: 'sink-fallback-%DATE%.log', log, lazy: true });
-      sink = new SqlSink(await openDialect(sinkAt), { batchSize: 200, flushEveryMs: 1000, maxBacklog: 10_000, fallback, log });
+      const fallback = createJsonLinesFile({
+        dir: config.logs.dir,
+        filename: 'sink-fallback-%DATE%.log',
+        log,
+        lazy: true,
+      });
+      sink = new SqlSink(await openDialect(sinkAt), {
+        batchSize: 200,
+        flushEveryMs: 1000,
+        maxBacklog: 10_000,
+        fallback,
+        log,
+      });
       const target = sink;
       recorder.onRecord((record) => target.add(record));
       hub.sink = sink;
@@ -446,7 +479,12 @@ const EMPTY_BODY = Buffer.alloc(0);
 /** Reading answers for usage is work: skip it where nothing would use what it finds. */
 function readsAnswers(config: HubConfig): boolean {
   return Boolean(
-    config.logs.access || config.logs.chat || config.logs.sink !== 'none' || config.limits || config.cache.chatCompletions || config.upstreams.some((upstream) => upstream.keys.length > 0),
+    config.logs.access ||
+      config.logs.chat ||
+      config.logs.sink !== 'none' ||
+      config.limits ||
+      config.cache.chatCompletions ||
+      config.upstreams.some((upstream) => upstream.keys.length > 0),
   );
 }
 
@@ -541,7 +579,8 @@ function answerOnSocket(socket: Duplex, status: number, reason: string, message:
 }
 
 function clientErrorAnswer(code: string | undefined): [number, string, string] {
-  if (code === 'HPE_HEADER_OVERFLOW') return [431, 'Request Header Fields Too Large', 'the request headers are too large'];
+  if (code === 'HPE_HEADER_OVERFLOW')
+    return [431, 'Request Header Fields Too Large', 'the request headers are too large'];
   if (code === 'ERR_HTTP_REQUEST_TIMEOUT') return [408, 'Request Timeout', 'the request was not sent in time'];
   return [400, 'Bad Request', 'the request is not valid HTTP'];
 }
@@ -550,7 +589,13 @@ function clientErrorAnswer(code: string | undefined): [number, string, string] {
 function counterBackend(config: HubConfig, store: Store | undefined): CounterBackend {
   if (config.store.startsWith('sqlite://')) return { kind: 'sqlite', file: config.store.slice('sqlite://'.length) };
   if (config.store.startsWith('redis://') || config.store.startsWith('rediss://')) {
-    return { kind: 'redis', url: config.store, prefix: config.storePrefix, onDown: config.limits?.onStoreDown ?? 'open', health: store?.health };
+    return {
+      kind: 'redis',
+      url: config.store,
+      prefix: config.storePrefix,
+      onDown: config.limits?.onStoreDown ?? 'open',
+      health: store?.health,
+    };
   }
   return { kind: 'memory' };
 }
@@ -559,19 +604,51 @@ function counterBackend(config: HubConfig, store: Store | undefined): CounterBac
 function watchForAlerts(upstream: UpstreamRuntime, alerts: Alerts): void {
   const name = upstream.config.name;
   upstream.pool.on('status', (key: PoolKey, state: KeyState) => {
-    if (state.status === 'revoked') alerts.notify({ id: `revoked:${key.hash}`, event: 'key_revoked', message: `key ${key.masked} (${key.hash}) of upstream "${name}" was refused by the upstream (401) and left the pool`, details: { upstream: name, key: key.hash } });
-    if (state.status === 'over_quota') alerts.notify({ id: `over_quota:${key.hash}`, event: 'key_over_quota', message: `key ${key.masked} (${key.hash}) of upstream "${name}" is out of quota`, details: { upstream: name, key: key.hash } });
-    if (state.status === 'cooling' && state.consecutiveFailures >= 3) alerts.notify({ id: `failing:${name}`, event: 'upstream_failing', message: `upstream "${name}" keeps failing: ${state.reason ?? 'errors'}`, details: { upstream: name, key: key.hash, failures: state.consecutiveFailures } });
+    if (state.status === 'revoked')
+      alerts.notify({
+        id: `revoked:${key.hash}`,
+        event: 'key_revoked',
+        message: `key ${key.masked} (${key.hash}) of upstream "${name}" was refused by the upstream (401) and left the pool`,
+        details: { upstream: name, key: key.hash },
+      });
+    if (state.status === 'over_quota')
+      alerts.notify({
+        id: `over_quota:${key.hash}`,
+        event: 'key_over_quota',
+        message: `key ${key.masked} (${key.hash}) of upstream "${name}" is out of quota`,
+        details: { upstream: name, key: key.hash },
+      });
+    if (state.status === 'cooling' && state.consecutiveFailures >= 3)
+      alerts.notify({
+        id: `failing:${name}`,
+        event: 'upstream_failing',
+        message: `upstream "${name}" keeps failing: ${state.reason ?? 'errors'}`,
+        details: { upstream: name, key: key.hash, failures: state.consecutiveFailures },
+      });
   });
 }
 
 /** A store outage is logged (and alerted) once when it starts and once when it ends. */
-function reportStoreOutages(store: Store, currentConfig: () => HubConfig, log: Diagnostics, alerts: Alerts | undefined): void {
+function reportStoreOutages(
+  store: Store,
+  currentConfig: () => HubConfig,
+  log: Diagnostics,
+  alerts: Alerts | undefined,
+): void {
   store.health.on('down', (outage: StoreOutage) => {
     const limits = currentConfig().limits;
-    const effect = !limits ? '' : limits.onStoreDown === 'open' ? '; limits count in this instance only until it is back' : '; requests that limits count are refused until it is back';
+    const effect = !limits
+      ? ''
+      : limits.onStoreDown === 'open'
+        ? '; limits count in this instance only until it is back'
+        : '; requests that limits count are refused until it is back';
     log.error(`the store (${store.location}) cannot be reached${effect}`, { reason: outage.reason });
-    alerts?.notify({ id: 'store_down', event: 'store_down', message: `the store ${store.location} cannot be reached: ${outage.reason}`, details: { store: store.location } });
+    alerts?.notify({
+      id: 'store_down',
+      event: 'store_down',
+      message: `the store ${store.location} cannot be reached: ${outage.reason}`,
+      details: { store: store.location },
+    });
   });
   store.health.on('up', (outage: StoreOutage) => {
     log.info(`the store (${store.location}) is reachable again`, { downForMs: Date.now() - outage.since });

@@ -18,14 +18,20 @@ export interface BodyInfo {
   modelUnknown: boolean;
 }
 
-export const NO_BODY: BodyInfo = Object.freeze({ json: undefined, model: undefined, stream: false, modelUnknown: false });
+export const NO_BODY: BodyInfo = Object.freeze({
+  json: undefined,
+  model: undefined,
+  stream: false,
+  modelUnknown: false,
+});
 
 /** Synchronous but for multipart forms, which are parsed as a stream. */
 export function inspectBody(contentType: string | undefined, body: Buffer, path: string): BodyInfo | Promise<BodyInfo> {
   const fromPath = modelFromPath(path);
   if (body.length === 0) return fromPath === undefined ? NO_BODY : { ...NO_BODY, model: fromPath };
   const media = mediaType(contentType);
-  if (media === 'multipart/form-data') return fromMultipart(contentType!, body).then((info) => withModelFromPath(info, fromPath));
+  if (media === 'multipart/form-data')
+    return fromMultipart(contentType!, body).then((info) => withModelFromPath(info, fromPath));
   let info: BodyInfo;
   if (media === 'application/json' || media.endsWith('+json')) info = fromJson(body, true);
   else if (looksLikeJson(body)) info = fromJson(body, false);
@@ -70,11 +76,13 @@ function looksLikeJson(body: Buffer): boolean {
 function fromJson(body: Buffer, declared: boolean): BodyInfo {
   const scan = scanTopLevel(body);
   if (scan.kind !== 'object') {
-    if (declared && (scan.kind === 'invalid' || !parses(body))) throw new AifdError('invalid_json', 'the request body is not valid JSON');
+    if (declared && (scan.kind === 'invalid' || !parses(body)))
+      throw new AifdError('invalid_json', 'the request body is not valid JSON');
     return { ...NO_BODY, modelUnknown: true };
   }
   // Parsers disagree on which duplicate wins; the one checked must be the one used.
-  if (scan.duplicated.has('model')) throw new AifdError('invalid_request', "'model' appears more than once in the request body", { param: 'model' });
+  if (scan.duplicated.has('model'))
+    throw new AifdError('invalid_request', "'model' appears more than once in the request body", { param: 'model' });
   const json = new JsonBody(body, scan.members);
   let model: unknown;
   let stream: unknown;

@@ -89,10 +89,17 @@ export class JsonBody {
         continue;
       }
       const change = this.changes.get(name);
-      if (change !== REMOVED) add(Buffer.concat([this.bytes.subarray(span.nameStart, span.valueStart), Buffer.from(JSON.stringify(change) ?? 'null')]));
+      if (change !== REMOVED)
+        add(
+          Buffer.concat([
+            this.bytes.subarray(span.nameStart, span.valueStart),
+            Buffer.from(JSON.stringify(change) ?? 'null'),
+          ]),
+        );
     }
     for (const [name, change] of this.changes) {
-      if (change !== REMOVED && !this.members.has(name)) add(Buffer.from(`${JSON.stringify(name)}:${JSON.stringify(change) ?? 'null'}`));
+      if (change !== REMOVED && !this.members.has(name))
+        add(Buffer.from(`${JSON.stringify(name)}:${JSON.stringify(change) ?? 'null'}`));
     }
     pieces.push(Buffer.from('}'));
     return Buffer.concat(pieces);

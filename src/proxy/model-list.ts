@@ -14,14 +14,14 @@ import type { RouteMatch } from './routes.js';
 import { keyHeaders } from '../net/upstream-address.js';
 import type { UpstreamRuntime } from './upstreams.js';
 
-
 /** An upstream's list is asked for once a minute at most (pool mode; it is the same for everyone). */
 const LIST_TTL_MS = 60_000;
 const listCache = new WeakMap<UpstreamRuntime, { at: number; entries: ModelEntry[] }>();
 
 export async function answerModelList(ctx: RequestContext, hub: StageDeps): Promise<'next' | 'done'> {
   const route = ctx.route!;
-  if (ctx.req.method !== 'GET' || !route.apiPath.startsWith('/v1/models') || !hub.router.routesByModel(route)) return 'next';
+  if (ctx.req.method !== 'GET' || !route.apiPath.startsWith('/v1/models') || !hub.router.routesByModel(route))
+    return 'next';
   if (route.apiPath === '/v1/models') {
     const data = await unionOfModels(ctx, hub, route);
     ctx.outcome.status = 200;
@@ -65,7 +65,9 @@ async function unionOfModels(ctx: RequestContext, hub: StageDeps, route: RouteMa
     } catch {
       continue; // nothing on this route serves it
     }
-    add(aliasEntry(alias), () => targets.some((target) => mayUseModel(acl, identity!, target.upstream.config.name, alias, target.model)));
+    add(aliasEntry(alias), () =>
+      targets.some((target) => mayUseModel(acl, identity!, target.upstream.config.name, alias, target.model)),
+    );
   }
   return data;
 }
@@ -99,10 +101,18 @@ async function upstreamModels(upstream: UpstreamRuntime, ctx: RequestContext, no
 }
 
 /** The upstream's `GET /v1/models` entries; undefined when it gave no list. */
-async function askForList(upstream: UpstreamRuntime, credential: Record<string, string>): Promise<ModelEntry[] | undefined> {
+async function askForList(
+  upstream: UpstreamRuntime,
+  credential: Record<string, string>,
+): Promise<ModelEntry[] | undefined> {
   const { timeouts } = upstream.config;
   try {
-    const { status, body } = await fetchModelList(upstream.config, credential, Math.min(timeouts.connectMs, timeouts.firstByteMs), upstream.agent);
+    const { status, body } = await fetchModelList(
+      upstream.config,
+      credential,
+      Math.min(timeouts.connectMs, timeouts.firstByteMs),
+      upstream.agent,
+    );
     return status === 200 ? modelEntries(body) : undefined;
   } catch {
     return undefined;

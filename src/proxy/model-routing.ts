@@ -34,7 +34,9 @@ export class ModelRouter {
     const byName = new Map(upstreams.map((upstream) => [upstream.config.name, upstream]));
     for (const [alias, config] of Object.entries(aliases ?? {})) {
       const targets = (Array.isArray(config) ? config : [config]).map((target) =>
-        typeof target === 'string' ? { upstream: undefined, model: target } : { upstream: target.upstream ? byName.get(target.upstream) : undefined, model: target.model },
+        typeof target === 'string'
+          ? { upstream: undefined, model: target }
+          : { upstream: target.upstream ? byName.get(target.upstream) : undefined, model: target.model },
       );
       this.aliases.set(alias, targets);
     }
@@ -54,7 +56,8 @@ export class ModelRouter {
     const aliasTargets = this.aliases.get(model);
     const targets: Target[] = [];
     const add = (upstream: UpstreamRuntime, target: string) => {
-      if (!targets.some((known) => known.upstream === upstream && known.model === target)) targets.push({ upstream, model: target });
+      if (!targets.some((known) => known.upstream === upstream && known.model === target))
+        targets.push({ upstream, model: target });
     };
     if (aliasTargets) {
       for (const target of aliasTargets) {
@@ -65,7 +68,11 @@ export class ModelRouter {
       for (const upstream of servingUpstreams(route.shared, model)) add(upstream, model);
     }
     if (targets.length === 0) {
-      throw new AifdError('model_not_found', `The model \`${model}\` does not exist or no upstream of this gateway serves it.`, { param: 'model' });
+      throw new AifdError(
+        'model_not_found',
+        `The model \`${model}\` does not exist or no upstream of this gateway serves it.`,
+        { param: 'model' },
+      );
     }
     return { targets, alias: aliasTargets ? model : undefined };
   }

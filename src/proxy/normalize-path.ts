@@ -26,7 +26,8 @@ function normalizeSlowly(target: string, queryAt: number): string {
   const rawPath = queryAt === -1 ? target : target.slice(0, queryAt);
   const query = queryAt === -1 ? '' : target.slice(queryAt);
   if (!rawPath.startsWith('/')) throw invalid('the request path must start with "/"');
-  if (FORBIDDEN_ENCODINGS.test(rawPath)) throw invalid('the request path may not contain encoded "/", ".", "\\" or NUL');
+  if (FORBIDDEN_ENCODINGS.test(rawPath))
+    throw invalid('the request path may not contain encoded "/", ".", "\\" or NUL');
   if (rawPath.includes('\\')) throw invalid('the request path may not contain "\\"');
   // eslint-disable-next-line no-control-regex
   if (/[\u0000-\u001f\u007f]/.test(rawPath)) throw invalid('the request path may not contain control characters');

@@ -10,7 +10,7 @@ import { createJsonLinesFile, type JsonLinesFile } from '../logs/json-lines-file
 import { accountUsage } from '../usage/account.js';
 import type { RequestContext } from './context.js';
 
-export type RecordListener = (record: AccessRecord) => void
+export type RecordListener = (record: AccessRecord) => void;
 
 export interface Recorder {
   /** Undefined when there is nothing to record (no promise to wait on). */
@@ -22,11 +22,25 @@ export interface Recorder {
 }
 
 const CHAT_APIS = ['/chat/completions', '/completions'];
-const NOT_PARAMS = new Set(['messages', 'prompt', 'tools', 'functions', 'model', 'stream', 'stream_options', 'caching', 'user']);
+const NOT_PARAMS = new Set([
+  'messages',
+  'prompt',
+  'tools',
+  'functions',
+  'model',
+  'stream',
+  'stream_options',
+  'caching',
+  'user',
+]);
 
 export function createRecorder(config: HubConfig, log: Diagnostics): Recorder {
-  const access: JsonLinesFile | undefined = config.logs.access ? createJsonLinesFile({ dir: config.logs.dir, filename: 'access-%DATE%.log', log }) : undefined;
-  const chat: JsonLinesFile | undefined = config.logs.chat ? createJsonLinesFile({ dir: config.logs.dir, filename: 'chat-%DATE%.log', log }) : undefined;
+  const access: JsonLinesFile | undefined = config.logs.access
+    ? createJsonLinesFile({ dir: config.logs.dir, filename: 'access-%DATE%.log', log })
+    : undefined;
+  const chat: JsonLinesFile | undefined = config.logs.chat
+    ? createJsonLinesFile({ dir: config.logs.dir, filename: 'chat-%DATE%.log', log })
+    : undefined;
   const listeners: RecordListener[] = [];
 
   function finish(ctx: RequestContext): Promise<void> | undefined {
@@ -98,7 +112,10 @@ function accessRecordOf(ctx: RequestContext): AccessRecord {
     attempts: ctx.outcome.attempts,
     cache: ctx.cacheStatus ?? null,
     ttfbMs: ctx.outcome.ttfbMs === undefined ? null : round(ctx.outcome.ttfbMs),
-    overheadMs: ctx.outcome.ttfbMs === undefined ? null : round(Math.max(0, ctx.outcome.ttfbMs - ctx.outcome.upstreamMs - ctx.outcome.queueMs)),
+    overheadMs:
+      ctx.outcome.ttfbMs === undefined
+        ? null
+        : round(Math.max(0, ctx.outcome.ttfbMs - ctx.outcome.upstreamMs - ctx.outcome.queueMs)),
     queueMs: round(ctx.outcome.queueMs),
     durationMs: round(performance.now() - ctx.startedAt),
     usage: ctx.usage ?? null,
@@ -122,7 +139,11 @@ function chatRecordOf(ctx: RequestContext): ChatRecord {
   const exchange = ctx.exchange;
   const params: Record<string, unknown> = {};
   for (const [name, value] of Object.entries(body)) if (!NOT_PARAMS.has(name)) params[name] = value;
-  const messages = Array.isArray(body.messages) ? body.messages : body.prompt !== undefined ? [{ role: 'user', content: body.prompt }] : [];
+  const messages = Array.isArray(body.messages)
+    ? body.messages
+    : body.prompt !== undefined
+      ? [{ role: 'user', content: body.prompt }]
+      : [];
   return {
     ts: new Date().toISOString(),
     id: ctx.id,

@@ -9,7 +9,14 @@ import { storedFields } from '../keys/key-store.js';
 import type { UpstreamRuntime } from './upstreams.js';
 
 /** Sections read once at start: a reload keeps the running values and says so. */
-const RESTART_ONLY = ['listen', 'admin', 'store', 'storePrefix', 'logs', 'alerts'] as const satisfies readonly (keyof HubConfig)[];
+const RESTART_ONLY = [
+  'listen',
+  'admin',
+  'store',
+  'storePrefix',
+  'logs',
+  'alerts',
+] as const satisfies readonly (keyof HubConfig)[];
 
 export interface ReloadPlan {
   /** The config that will run: the new one, with the restart-only sections as they run now. */
@@ -41,7 +48,11 @@ export interface UpstreamSwap {
   retired: UpstreamRuntime[];
 }
 
-export function swapUpstreams(current: readonly UpstreamRuntime[], configs: readonly UpstreamConfig[], create: (config: UpstreamConfig) => UpstreamRuntime): UpstreamSwap {
+export function swapUpstreams(
+  current: readonly UpstreamRuntime[],
+  configs: readonly UpstreamConfig[],
+  create: (config: UpstreamConfig) => UpstreamRuntime,
+): UpstreamSwap {
   const created: UpstreamRuntime[] = [];
   const upstreams = configs.map((config) => {
     const previous = current.find((runtime) => runtime.config.name === config.name);

@@ -22,7 +22,12 @@ export function sendError(res: ServerResponse, answerHeaders: OutgoingHttpHeader
   res.end(body);
 }
 
-export function sendJson(res: ServerResponse, answerHeaders: OutgoingHttpHeaders, status: number, payload: unknown): void {
+export function sendJson(
+  res: ServerResponse,
+  answerHeaders: OutgoingHttpHeaders,
+  status: number,
+  payload: unknown,
+): void {
   const body = JSON.stringify(payload);
   res.writeHead(status, {
     ...answerHeaders,

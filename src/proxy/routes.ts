@@ -32,7 +32,11 @@ export class RouteTable {
       byPrefix.set(upstream.config.route, list);
     }
     this.entries = [...byPrefix]
-      .map(([prefix, list]) => ({ prefix, upstreams: list, fallback: list.find((upstream) => !upstream.config.models) ?? list[0]! }))
+      .map(([prefix, list]) => ({
+        prefix,
+        upstreams: list,
+        fallback: list.find((upstream) => !upstream.config.models) ?? list[0]!,
+      }))
       .sort((a, b) => b.prefix.length - a.prefix.length);
   }
 
@@ -41,7 +45,8 @@ export class RouteTable {
     const pathname = queryAt === -1 ? url : url.slice(0, queryAt);
     for (const route of this.entries) {
       const { prefix } = route;
-      if (prefix === '/') return { upstream: route.fallback, shared: route.upstreams, forwardPath: url, pathname, apiPath: pathname };
+      if (prefix === '/')
+        return { upstream: route.fallback, shared: route.upstreams, forwardPath: url, pathname, apiPath: pathname };
       if (pathname === prefix || pathname.startsWith(prefix + '/')) {
         const rest = url.slice(prefix.length);
         const forwardPath = rest.startsWith('/') ? rest : '/' + rest;

@@ -53,7 +53,11 @@ function authenticate(ctx: RequestContext, hub: StageDeps): Promise<StageResult>
   return hub.authenticator ? authenticateWith(hub.authenticator, ctx, hub) : NEXT;
 }
 
-async function authenticateWith(authenticator: Authenticator, ctx: RequestContext, hub: StageDeps): Promise<StageResult> {
+async function authenticateWith(
+  authenticator: Authenticator,
+  ctx: RequestContext,
+  hub: StageDeps,
+): Promise<StageResult> {
   try {
     ctx.identity = await authenticator.authenticate(ctx.req.headers);
   } catch (err) {
@@ -79,7 +83,11 @@ function routeByModel(ctx: RequestContext, hub: StageDeps): StageResult {
   if (model === undefined || !hub.router.routesByModel(route)) return NEXT;
   const plan = hub.router.plan(route, model);
   if (plan.alias && !ctx.info.json && modelFromPath(route.forwardPath) === undefined) {
-    throw new AifdError('invalid_request', `the model alias "${model}" can be used in JSON requests only; name the model itself`, { param: 'model' });
+    throw new AifdError(
+      'invalid_request',
+      `the model alias "${model}" can be used in JSON requests only; name the model itself`,
+      { param: 'model' },
+    );
   }
   ctx.targets = plan.targets;
   ctx.alias = plan.alias;
@@ -94,13 +102,22 @@ function authorize(ctx: RequestContext, hub: StageDeps): StageResult {
   const path = route.apiPath;
   const acl = hub.config.acl;
   const decideFor = (upstream: string, model: string | undefined, target?: string): AclDecision => {
-    const request = { identity, upstream, method: ctx.req.method ?? 'GET', path, model, modelUnreadable: ctx.info.modelUnknown };
+    const request = {
+      identity,
+      upstream,
+      method: ctx.req.method ?? 'GET',
+      path,
+      model,
+      modelUnreadable: ctx.info.modelUnknown,
+    };
     return target === undefined ? decide(acl, request) : decideAlias(acl, request, target);
   };
   let decision: AclDecision;
   if (ctx.targets) {
     // Each target is judged on its own; the ones the caller may not use drop out of the chain.
-    const decisions = ctx.targets.map((target) => decideFor(target.upstream.config.name, ctx.alias ?? target.model, ctx.alias ? target.model : undefined));
+    const decisions = ctx.targets.map((target) =>
+      decideFor(target.upstream.config.name, ctx.alias ?? target.model, ctx.alias ? target.model : undefined),
+    );
     const allowed = ctx.targets.filter((_target, index) => decisions[index]!.allowed);
     decision = decisions.find((candidate) => candidate.allowed) ?? decisions[0]!;
     if (allowed.length > 0) {
@@ -111,11 +128,16 @@ function authorize(ctx: RequestContext, hub: StageDeps): StageResult {
     decision = decideFor(route.upstream.config.name, ctx.info.model);
   }
   if (!decision.allowed) {
-    throw new AifdError(decision.code, decision.message, decision.code === 'model_not_allowed' ? { param: 'model' } : {});
+    throw new AifdError(
+      decision.code,
+      decision.message,
+      decision.code === 'model_not_allowed' ? { param: 'model' } : {},
+    );
   }
   if (ctx.req.method === 'GET' && path === '/v1/models') {
     const upstream = route.upstream.config.name;
-    ctx.rewriteJson = (body) => filterModelList(body, (model) => mayUseModel(hub.config.acl, identity, upstream, model));
+    ctx.rewriteJson = (body) =>
+      filterModelList(body, (model) => mayUseModel(hub.config.acl, identity, upstream, model));
   }
   return NEXT;
 }
@@ -158,7 +180,11 @@ async function admitTo(limits: Limits, ctx: RequestContext): Promise<StageResult
       model,
       promptTokens: bound.tokens,
       audioPromptTokens: bound.audioTokens,
-      maxTokens: firstNumber(json?.get('max_tokens'), json?.get('max_completion_tokens'), json?.get('max_output_tokens')),
+      maxTokens: firstNumber(
+        json?.get('max_tokens'),
+        json?.get('max_completion_tokens'),
+        json?.get('max_output_tokens'),
+      ),
       exactPromptTokens: async () => (await countPrompt(parts)).tokens,
     };
   }

@@ -45,7 +45,13 @@ interface Namespace {
 }
 
 /** A store whose namespaces are opened on first use and closed together. */
-function storeOf(kind: StoreKind, location: string, prefix: string, open: (name: string) => Namespace, health = new StoreHealth()): Store {
+function storeOf(
+  kind: StoreKind,
+  location: string,
+  prefix: string,
+  open: (name: string) => Namespace,
+  health = new StoreHealth(),
+): Store {
   const spaces = new Map<string, Namespace>();
   return {
     kind,
@@ -64,7 +70,10 @@ function storeOf(kind: StoreKind, location: string, prefix: string, open: (name:
 }
 
 function memoryStore(prefix: string): Store {
-  return storeOf('memory', 'memory', prefix, (name) => ({ kv: new Keyv({ namespace: name }), close: async () => undefined }));
+  return storeOf('memory', 'memory', prefix, (name) => ({
+    kv: new Keyv({ namespace: name }),
+    close: async () => undefined,
+  }));
 }
 
 /**
@@ -109,7 +118,12 @@ function redisReconnectDelay(attempt: number): number {
  */
 export async function redisClient(url: string, options: { offlineQueue?: boolean } = {}): Promise<Redis> {
   const { Redis } = await import('ioredis');
-  const client = new Redis(url, { enableOfflineQueue: options.offlineQueue ?? false, maxRetriesPerRequest: 1, lazyConnect: true, retryStrategy: redisReconnectDelay });
+  const client = new Redis(url, {
+    enableOfflineQueue: options.offlineQueue ?? false,
+    maxRetriesPerRequest: 1,
+    lazyConnect: true,
+    retryStrategy: redisReconnectDelay,
+  });
   client.on('error', () => undefined);
   return client;
 }

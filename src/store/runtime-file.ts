@@ -14,7 +14,9 @@ export interface RuntimeInfo {
 }
 
 export function runtimeFilePath(config: HubConfig): string {
-  const dir = config.store.startsWith('sqlite://') ? path.dirname(config.store.slice('sqlite://'.length)) : config.logs.dir;
+  const dir = config.store.startsWith('sqlite://')
+    ? path.dirname(config.store.slice('sqlite://'.length))
+    : config.logs.dir;
   return path.join(dir, 'daemon.json');
 }
 
@@ -41,7 +43,10 @@ export async function readRuntimeFile(config: HubConfig): Promise<RuntimeInfo | 
  */
 export async function removeRuntimeFile(config: HubConfig, pid = process.pid): Promise<void> {
   const file = runtimeFilePath(config);
-  const info = await readFile(file, 'utf8').then((text) => JSON.parse(text) as RuntimeInfo, () => undefined);
+  const info = await readFile(file, 'utf8').then(
+    (text) => JSON.parse(text) as RuntimeInfo,
+    () => undefined,
+  );
   if (info && info.pid !== pid) return;
   await rm(file, { force: true });
 }

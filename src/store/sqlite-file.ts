@@ -23,9 +23,12 @@ export async function openSqliteFile(file: string): Promise<SqliteFile> {
   });
   db.configure('busyTimeout', BUSY_TIMEOUT_MS);
   return {
-    run: (sql, params = []) => new Promise((resolve, reject) => db.run(sql, params, (err) => (err ? reject(err) : resolve()))),
+    run: (sql, params = []) =>
+      new Promise((resolve, reject) => db.run(sql, params, (err) => (err ? reject(err) : resolve()))),
     all: <Row>(sql: string, params: unknown[] = []) =>
-      new Promise<Row[]>((resolve, reject) => db.all(sql, params, (err, rows) => (err ? reject(err) : resolve(rows as Row[])))),
+      new Promise<Row[]>((resolve, reject) =>
+        db.all(sql, params, (err, rows) => (err ? reject(err) : resolve(rows as Row[]))),
+      ),
     close: () => new Promise((resolve) => db.close(() => resolve())),
   };
 }

@@ -7,7 +7,15 @@ import { useHubEvents, type EventsSource } from './use-hub-events.js';
 
 const SORTS: KeySort[] = ['load', 'requests', 'status'];
 
-export function App({ source, onGiveUp, interactive = true }: { source: EventsSource; onGiveUp: (reason: string) => void; interactive?: boolean }) {
+export function App({
+  source,
+  onGiveUp,
+  interactive = true,
+}: {
+  source: EventsSource;
+  onGiveUp: (reason: string) => void;
+  interactive?: boolean;
+}) {
   const { exit } = useApp();
   const { stdout } = useStdout();
   const live = useHubEvents(source);
@@ -42,12 +50,17 @@ export function App({ source, onGiveUp, interactive = true }: { source: EventsSo
     }
   }, [live, paused]);
 
-  useInput((input, key) => {
-    if (input === 'q' || (key.ctrl && input === 'c')) exit();
-    if (key.tab) setPane((current) => (current === 'keys' ? 'users' : 'keys'));
-    if (input === 's') setSort((current) => SORTS[(SORTS.indexOf(current) + 1) % SORTS.length]!);
-    if (input === 'p') setPaused((current) => !current);
-  }, { isActive: interactive });
+  useInput(
+    (input, key) => {
+      if (input === 'q' || (key.ctrl && input === 'c')) exit();
+      if (key.tab) setPane((current) => (current === 'keys' ? 'users' : 'keys'));
+      if (input === 's') setSort((current) => SORTS[(SORTS.indexOf(current) + 1) % SORTS.length]!);
+      if (input === 'p') setPaused((current) => !current);
+    },
+    { isActive: interactive },
+  );
 
-  return <Dashboard connection={shown} sort={sort} pane={pane} paused={paused} rows={stdout.rows || 24} history={history} />;
+  return (
+    <Dashboard connection={shown} sort={sort} pane={pane} paused={paused} rows={stdout.rows || 24} history={history} />
+  );
 }

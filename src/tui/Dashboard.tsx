@@ -32,13 +32,27 @@ export function Dashboard({ connection, sort, pane, paused, rows, history }: Das
   return (
     <Box flexDirection="column">
       <Text>
-        <Text bold>aifd</Text> {lost ? <Text color="red">disconnected: {connection.reason}</Text> : paused ? <Text color="yellow">paused</Text> : <Text color="green">live</Text>}
+        <Text bold>aifd</Text>{' '}
+        {lost ? (
+          <Text color="red">disconnected: {connection.reason}</Text>
+        ) : paused ? (
+          <Text color="yellow">paused</Text>
+        ) : (
+          <Text color="green">live</Text>
+        )}
         {` ${totals.requestsPerSecond} req/s  err ${(totals.errorRate * 100).toFixed(1)}%  p50/p99 ${Math.round(totals.p50Ms)}/${Math.round(totals.p99Ms)} ms  tok/min ${totals.tokensPerMinute}  in-flight ${snapshot.inFlight}`}
       </Text>
       {snapshot.store && !snapshot.store.up ? (
         <Text color="red">{`store (${snapshot.store.kind}) unreachable since ${new Date(snapshot.store.since ?? Date.now()).toISOString().slice(11, 19)}: ${snapshot.store.reason ?? ''} · limits per onStoreDown`}</Text>
       ) : null}
-      <Text dimColor>{snapshot.upstreams.map((upstream) => `${upstream.name} ${upstream.route} (${upstream.mode}${upstream.queueLength ? `, ${upstream.queueLength} waiting` : ''})`).join('  ')}</Text>
+      <Text dimColor>
+        {snapshot.upstreams
+          .map(
+            (upstream) =>
+              `${upstream.name} ${upstream.route} (${upstream.mode}${upstream.queueLength ? `, ${upstream.queueLength} waiting` : ''})`,
+          )
+          .join('  ')}
+      </Text>
       <KeyTable keys={snapshot.keys} sort={sort} focused={pane === 'keys'} rows={keyRows} history={history} />
       <Text bold color={pane === 'users' ? 'cyan' : undefined}>
         USERS (last minute, nearest their limits first)
@@ -53,7 +67,10 @@ export function Dashboard({ connection, sort, pane, paused, rows, history }: Das
       <Text bold>RECENT ERRORS</Text>
       {totals.recentErrors.length === 0 ? <Text dimColor>none</Text> : null}
       {totals.recentErrors.slice(0, 3).map((error, index) => (
-        <Text key={index} color="red">{`${error.at.slice(11, 19)} ${error.error} ${error.path} ${error.user ?? ''}`}</Text>
+        <Text
+          key={index}
+          color="red"
+        >{`${error.at.slice(11, 19)} ${error.error} ${error.path} ${error.user ?? ''}`}</Text>
       ))}
       <Text dimColor>q quit · tab pane · s sort · p pause</Text>
     </Box>

@@ -33,7 +33,12 @@ const SPARKS = '▁▂▃▄▅▆▇█';
 export function sparkline(values: readonly number[], width = 8): string {
   const recent = values.slice(-width);
   const max = Math.max(...recent, 0);
-  return recent.map((value) => (max <= 0 ? SPARKS[0] : SPARKS[Math.min(SPARKS.length - 1, Math.round((value / max) * (SPARKS.length - 1)))])).join('').padEnd(width);
+  return recent
+    .map((value) =>
+      max <= 0 ? SPARKS[0] : SPARKS[Math.min(SPARKS.length - 1, Math.round((value / max) * (SPARKS.length - 1)))],
+    )
+    .join('')
+    .padEnd(width);
 }
 
 export function countdown(ms: number | null): string {
@@ -54,7 +59,19 @@ export interface KeyHistory {
   requestsPerMinute: readonly number[];
 }
 
-export function KeyTable({ keys, sort, focused, rows, history = {} }: { keys: readonly KeyView[]; sort: KeySort; focused: boolean; rows: number; history?: Readonly<Record<string, KeyHistory>> }) {
+export function KeyTable({
+  keys,
+  sort,
+  focused,
+  rows,
+  history = {},
+}: {
+  keys: readonly KeyView[];
+  sort: KeySort;
+  focused: boolean;
+  rows: number;
+  history?: Readonly<Record<string, KeyHistory>>;
+}) {
   const sorted = sortKeys(keys, sort).slice(0, Math.max(1, rows));
   const busiest = Math.max(1, ...keys.map((key) => key.inFlight));
   return (

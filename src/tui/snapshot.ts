@@ -13,4 +13,7 @@ export interface HubSnapshot {
   store?: { kind: string; up: boolean; since: number | null; reason: string | null };
 }
 
-export type Connection = { state: 'connecting' } | { state: 'live'; snapshot: HubSnapshot; at: number } | { state: 'lost'; reason: string; snapshot?: HubSnapshot };
+export type Connection =
+  | { state: 'connecting' }
+  | { state: 'live'; snapshot: HubSnapshot; at: number }
+  | { state: 'lost'; reason: string; snapshot?: HubSnapshot };

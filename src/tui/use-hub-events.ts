@@ -12,38 +12,52 @@ export interface EventsSource {
 }
 
 /** Opens the stream; calls back with each snapshot and once when it ends. Returns a closer. */
-export function subscribe(source: EventsSource, onSnapshot: (snapshot: HubSnapshot) => void, onEnd: (reason: string) => void): () => void {
+export function subscribe(
+  source: EventsSource,
+  onSnapshot: (snapshot: HubSnapshot) => void,
+  onEnd: (reason: string) => void,
+): () => void {
   let ended = false;
   const end = (reason: string) => {
     if (ended) return;
     ended = true;
     onEnd(reason);
   };
-  const req = http.get(`${source.adminUrl}/events`, { headers: source.token ? { authorization: `Bearer ${source.token}` } : {} }, (res) => {
-    if (res.statusCode !== 200) {
-      res.resume();
-      end(res.statusCode === 401 ? 'the admin token was refused (401)' : `the admin listener answered ${res.statusCode}`);
-      return;
-    }
-    let buffer = '';
-    res.setEncoding('utf8');
-    res.on('data', (chunk: string) => {
-      buffer += chunk;
-      const events = buffer.split('\n\n');
-      buffer = events.pop() ?? '';
-      for (const event of events) {
-        if (!event.startsWith('data: ')) continue;
-        try {
-          onSnapshot(JSON.parse(event.slice(6)) as HubSnapshot);
-        } catch {
-          // a torn event: the next one follows within a second
-        }
+  const req = http.get(
+    `${source.adminUrl}/events`,
+    { headers: source.token ? { authorization: `Bearer ${source.token}` } : {} },
+    (res) => {
+      if (res.statusCode !== 200) {
+        res.resume();
+        end(
+          res.statusCode === 401
+            ? 'the admin token was refused (401)'
+            : `the admin listener answered ${res.statusCode}`,
+        );
+        return;
       }
-    });
-    res.on('end', () => end('the daemon closed the connection'));
-    res.on('error', () => end('the connection to the daemon broke'));
-  });
-  req.on('error', (err: NodeJS.ErrnoException) => end(`cannot reach the daemon at ${source.adminUrl} (${err.code ?? err.message})`));
+      let buffer = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => {
+        buffer += chunk;
+        const events = buffer.split('\n\n');
+        buffer = events.pop() ?? '';
+        for (const event of events) {
+          if (!event.startsWith('data: ')) continue;
+          try {
+            onSnapshot(JSON.parse(event.slice(6)) as HubSnapshot);
+          } catch {
+            // a torn event: the next one follows within a second
+          }
+        }
+      });
+      res.on('end', () => end('the daemon closed the connection'));
+      res.on('error', () => end('the connection to the daemon broke'));
+    },
+  );
+  req.on('error', (err: NodeJS.ErrnoException) =>
+    end(`cannot reach the daemon at ${source.adminUrl} (${err.code ?? err.message})`),
+  );
   return () => {
     ended = true;
     req.destroy();

@@ -28,7 +28,11 @@ export async function accountUsage(input: {
 }): Promise<Accounted | undefined> {
   const { exchange } = input;
   if (exchange?.usage) return { usage: exchange.usage, source: 'upstream' };
-  if (!exchange || input.status === undefined || input.status >= 300 || !consumesTokens(input.method, input.path)) return undefined;
-  const delivered = exchange.text + exchange.toolCalls.map((call) => call.function.name + call.function.arguments).join('') + (exchange.functionCall ? exchange.functionCall.name + exchange.functionCall.arguments : '');
+  if (!exchange || input.status === undefined || input.status >= 300 || !consumesTokens(input.method, input.path))
+    return undefined;
+  const delivered =
+    exchange.text +
+    exchange.toolCalls.map((call) => call.function.name + call.function.arguments).join('') +
+    (exchange.functionCall ? exchange.functionCall.name + exchange.functionCall.arguments : '');
   return { usage: await estimateUsage(exchange.model ?? input.model, input.body, delivered), source: 'estimated' };
 }

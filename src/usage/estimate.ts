@@ -10,7 +10,15 @@
  */
 import { AifdError } from '../errors.js';
 import { arrayAt, hasEscapes, kindAt, objectAt, SpanText, type MemberSpan } from '../util/json-spans.js';
-import { audioTokens, fileTokens, imageUrlTokens, MAX_IMAGES_PER_REQUEST, named, type MediaText, type Where } from './media-tokens.js';
+import {
+  audioTokens,
+  fileTokens,
+  imageUrlTokens,
+  MAX_IMAGES_PER_REQUEST,
+  named,
+  type MediaText,
+  type Where,
+} from './media-tokens.js';
 import { countTokens } from './token-count.js';
 import type { Usage } from './usage.js';
 
@@ -50,7 +58,15 @@ export interface PromptParts {
  * for media the upstream would refuse too (see media-tokens.ts), and for a prompt that is not JSON.
  */
 export function promptParts(model: string | undefined, body: PromptSource | undefined): PromptParts {
-  const parts: PromptParts = { model, bytes: body?.source ?? EMPTY, knownTokens: 0, audioTokens: 0, imageTokens: 0, texts: [], textBytes: 0 };
+  const parts: PromptParts = {
+    model,
+    bytes: body?.source ?? EMPTY,
+    knownTokens: 0,
+    audioTokens: 0,
+    imageTokens: 0,
+    texts: [],
+    textBytes: 0,
+  };
   if (!body) return parts;
   const walker = new PromptWalker(parts);
   const messages = body.span('messages');
@@ -61,12 +77,14 @@ export function promptParts(model: string | undefined, body: PromptSource | unde
     return parts;
   }
   const instructions = body.span('instructions');
-  if (instructions && kindAt(parts.bytes, instructions.valueStart) === 'string') walker.text(instructions.valueStart, instructions.valueEnd);
+  if (instructions && kindAt(parts.bytes, instructions.valueStart) === 'string')
+    walker.text(instructions.valueStart, instructions.valueEnd);
   const input = body.span('prompt') ?? body.span('input');
   if (!input) return parts;
   const kind = kindAt(parts.bytes, input.valueStart);
   if (kind === 'string') walker.text(input.valueStart, input.valueEnd);
-  else if (kind === 'array') walker.items(input.valueStart, (at, index, end) => walker.inputItem(at, end, () => `input[${index}]`));
+  else if (kind === 'array')
+    walker.items(input.valueStart, (at, index, end) => walker.inputItem(at, end, () => `input[${index}]`));
   return parts;
 }
 
@@ -74,7 +92,11 @@ const EMPTY = Buffer.alloc(0);
 
 /** At least the prompt's tokens. */
 export function promptBound(parts: PromptParts): PromptEstimate {
-  return { tokens: parts.knownTokens + parts.textBytes, audioTokens: parts.audioTokens, imageTokens: parts.imageTokens };
+  return {
+    tokens: parts.knownTokens + parts.textBytes,
+    audioTokens: parts.audioTokens,
+    imageTokens: parts.imageTokens,
+  };
 }
 
 /** The prompt's tokens, its texts tokenized off the event loop. */
@@ -102,7 +124,9 @@ class PromptWalker {
     if (kindAt(this.bytes, at) !== 'object') return;
     for (const [field, span] of this.members(at)) {
       if (field === 'content' && kindAt(this.bytes, span.valueStart) === 'array') {
-        this.items(span.valueStart, (part, index, end) => this.part(part, end, () => `${named(where)}.content[${index}]`));
+        this.items(span.valueStart, (part, index, end) =>
+          this.part(part, end, () => `${named(where)}.content[${index}]`),
+        );
       } else this.text(span.valueStart, span.valueEnd);
     }
   }
@@ -132,20 +156,32 @@ class PromptWalker {
       }
       case 'image_url': {
         const image = p.get('image_url');
-        const inner = image && kindAt(this.bytes, image.valueStart) === 'object' ? this.members(image.valueStart) : undefined;
-        return inner ? this.image(this.media(inner.get('url')), this.small(inner.get('detail')), where) : this.image(this.media(image), undefined, where);
+        const inner =
+          image && kindAt(this.bytes, image.valueStart) === 'object' ? this.members(image.valueStart) : undefined;
+        return inner
+          ? this.image(this.media(inner.get('url')), this.small(inner.get('detail')), where)
+          : this.image(this.media(image), undefined, where);
       }
       case 'input_image':
         return this.image(this.media(p.get('image_url')), this.small(p.get('detail')), where);
       case 'input_audio': {
         const audio = p.get('input_audio');
         const inner = audio && kindAt(this.bytes, audio.valueStart) === 'object' ? this.members(audio.valueStart) : p;
-        return this.add('audioTokens', audioTokens(this.media(inner.get('data')), this.small(inner.get('format')), where));
+        return this.add(
+          'audioTokens',
+          audioTokens(this.media(inner.get('data')), this.small(inner.get('format')), where),
+        );
       }
       case 'file': {
         const file = p.get('file');
-        const inner = file && kindAt(this.bytes, file.valueStart) === 'object' ? this.members(file.valueStart) : new Map<string, MemberSpan>();
-        return this.add(undefined, fileTokens(this.media(inner.get('file_data')), this.small(inner.get('file_id')), where));
+        const inner =
+          file && kindAt(this.bytes, file.valueStart) === 'object'
+            ? this.members(file.valueStart)
+            : new Map<string, MemberSpan>();
+        return this.add(
+          undefined,
+          fileTokens(this.media(inner.get('file_data')), this.small(inner.get('file_id')), where),
+        );
       }
       case 'input_file':
         return this.add(undefined, fileTokens(this.media(p.get('file_data')), this.small(p.get('file_id')), where));
@@ -156,7 +192,9 @@ class PromptWalker {
 
   private image(url: MediaText | unknown, detail: unknown, where: Where): void {
     if (++this.images > MAX_IMAGES_PER_REQUEST) {
-      throw new AifdError('invalid_request', `a request may hold at most ${MAX_IMAGES_PER_REQUEST} images`, { param: named(where) });
+      throw new AifdError('invalid_request', `a request may hold at most ${MAX_IMAGES_PER_REQUEST} images`, {
+        param: named(where),
+      });
     }
     this.add('imageTokens', imageUrlTokens(this.parts.model, url, detail, where));
   }
@@ -194,7 +232,8 @@ class PromptWalker {
     if (!span) return undefined;
     const { valueStart, valueEnd } = span;
     if (kindAt(this.bytes, valueStart) !== 'string') return this.small(span);
-    if (!hasEscapes(this.bytes, valueStart + 1, valueEnd - 1)) return new SpanText(this.bytes, valueStart + 1, valueEnd - 1);
+    if (!hasEscapes(this.bytes, valueStart + 1, valueEnd - 1))
+      return new SpanText(this.bytes, valueStart + 1, valueEnd - 1);
     return this.small(span);
   }
 
@@ -212,7 +251,11 @@ function notJson(): AifdError {
  * Usage for an answer whose upstream reported none: the prompt and what was delivered, tokenized
  * off the event loop.
  */
-export async function estimateUsage(model: string | undefined, body: PromptSource | undefined, completionText: string): Promise<Usage> {
+export async function estimateUsage(
+  model: string | undefined,
+  body: PromptSource | undefined,
+  completionText: string,
+): Promise<Usage> {
   let prompt: PromptEstimate | undefined;
   try {
     prompt = await countPrompt(promptParts(model, body));
@@ -220,7 +263,11 @@ export async function estimateUsage(model: string | undefined, body: PromptSourc
     prompt = undefined;
   }
   const completion = completionText === '' ? 0 : await countTokens(model, { texts: [completionText] });
-  const usage: Usage = { prompt_tokens: prompt?.tokens ?? 0, completion_tokens: completion, total_tokens: (prompt?.tokens ?? 0) + completion };
+  const usage: Usage = {
+    prompt_tokens: prompt?.tokens ?? 0,
+    completion_tokens: completion,
+    total_tokens: (prompt?.tokens ?? 0) + completion,
+  };
   if (prompt?.audioTokens) usage.audio_prompt_tokens = prompt.audioTokens;
   return usage;
 }

@@ -92,7 +92,8 @@ export function observeEvent(exchange: Exchange, raw: string): void {
   }
   if (event === 'error' || chunk.error || event === 'response.failed') {
     const error = chunk.error ?? chunk.response?.error ?? chunk;
-    exchange.streamError = typeof error?.code === 'string' ? error.code : typeof error?.type === 'string' ? error.type : 'stream_error';
+    exchange.streamError =
+      typeof error?.code === 'string' ? error.code : typeof error?.type === 'string' ? error.type : 'stream_error';
     return;
   }
   if (typeof chunk.type === 'string' && chunk.type.startsWith('response.')) {
@@ -147,7 +148,8 @@ function responsesText(output: unknown[]): string {
   let text = '';
   for (const item of output as Record<string, any>[]) {
     if (!Array.isArray(item?.content)) continue;
-    for (const part of item.content) if (part?.type === 'output_text' && typeof part.text === 'string') text += part.text;
+    for (const part of item.content)
+      if (part?.type === 'output_text' && typeof part.text === 'string') text += part.text;
   }
   return text;
 }

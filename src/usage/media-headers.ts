@@ -25,8 +25,14 @@ export function imageFormat(bytes: Uint8Array): ImageFormat | undefined {
  */
 export function imageSize(bytes: Uint8Array): { size?: ImageSize; needMore?: boolean } {
   const format = imageFormat(bytes);
-  if (format === 'png') return sized(bytes.length >= 24 && ascii(bytes, 12, 4) === 'IHDR' ? { width: u32be(bytes, 16), height: u32be(bytes, 20) } : undefined);
-  if (format === 'gif') return sized(bytes.length >= 10 ? { width: u16le(bytes, 6), height: u16le(bytes, 8) } : undefined);
+  if (format === 'png')
+    return sized(
+      bytes.length >= 24 && ascii(bytes, 12, 4) === 'IHDR'
+        ? { width: u32be(bytes, 16), height: u32be(bytes, 20) }
+        : undefined,
+    );
+  if (format === 'gif')
+    return sized(bytes.length >= 10 ? { width: u16le(bytes, 6), height: u16le(bytes, 8) } : undefined);
   if (format === 'webp') return sized(webpSize(bytes));
   if (format === 'jpeg') return jpegSize(bytes);
   return {};
@@ -38,7 +44,8 @@ function sized(size: ImageSize | undefined): { size?: ImageSize } {
 
 function webpSize(bytes: Uint8Array): ImageSize | undefined {
   const chunk = ascii(bytes, 12, 4);
-  if (chunk === 'VP8 ' && bytes.length >= 30) return { width: u16le(bytes, 26) & 0x3fff, height: u16le(bytes, 28) & 0x3fff };
+  if (chunk === 'VP8 ' && bytes.length >= 30)
+    return { width: u16le(bytes, 26) & 0x3fff, height: u16le(bytes, 28) & 0x3fff };
   if (chunk === 'VP8L' && bytes.length >= 25) {
     const bits = bytes[21]! | (bytes[22]! << 8) | (bytes[23]! << 16) | (bytes[24]! << 24);
     return { width: (bits & 0x3fff) + 1, height: ((bits >>> 14) & 0x3fff) + 1 };
@@ -121,5 +128,7 @@ function ascii(bytes: Uint8Array, at: number, length: number): string {
 const u16be = (b: Uint8Array, at: number) => (b[at]! << 8) | b[at + 1]!;
 const u16le = (b: Uint8Array, at: number) => b[at]! | (b[at + 1]! << 8);
 const u24le = (b: Uint8Array, at: number) => b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16);
-const u32be = (b: Uint8Array, at: number) => ((b[at]! << 24) >>> 0) + ((b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!);
-const u32le = (b: Uint8Array, at: number) => (b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16)) + ((b[at + 3]! << 24) >>> 0);
+const u32be = (b: Uint8Array, at: number) =>
+  ((b[at]! << 24) >>> 0) + ((b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!);
+const u32le = (b: Uint8Array, at: number) =>
+  (b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16)) + ((b[at + 3]! << 24) >>> 0);

@@ -104,7 +104,13 @@ export interface MediaText {
 }
 
 function isMediaText(value: unknown): value is MediaText {
-  return typeof value === 'string' || (typeof value === 'object' && value !== null && typeof (value as MediaText).slice === 'function' && typeof (value as MediaText).length === 'number');
+  return (
+    typeof value === 'string' ||
+    (typeof value === 'object' &&
+      value !== null &&
+      typeof (value as MediaText).slice === 'function' &&
+      typeof (value as MediaText).length === 'number')
+  );
 }
 
 function parseDataUrl(url: MediaText): DataUrl | undefined {
@@ -151,7 +157,9 @@ export function imageUrlTokens(model: string | undefined, url: unknown, detail: 
   if (!data.base64) throw notBase64(where);
   if (decodedBytes(url, data.start) > MAX_IMAGE_BYTES) {
     const place = named(where);
-    throw new AifdError('invalid_request', `${place} is larger than 20 MB, the most OpenAI takes for one image`, { param: place });
+    throw new AifdError('invalid_request', `${place} is larger than 20 MB, the most OpenAI takes for one image`, {
+      param: place,
+    });
   }
   // PNG, GIF and WebP say their size in the first 30 bytes; a JPEG's frame header follows its metadata.
   let chars = 64;
@@ -168,7 +176,12 @@ export function audioTokens(data: unknown, format: unknown, where: Where): numbe
   if (!isMediaText(data) || data.length === 0) return 0;
   const bytes = decodedBytes(data, 0);
   const head = decodePrefix(data, 0, 4096, where);
-  const seconds = format === 'wav' ? wavSeconds(head, bytes) : format === 'mp3' ? mp3Seconds(head, bytes) : (wavSeconds(head, bytes) ?? mp3Seconds(head, bytes));
+  const seconds =
+    format === 'wav'
+      ? wavSeconds(head, bytes)
+      : format === 'mp3'
+        ? mp3Seconds(head, bytes)
+        : (wavSeconds(head, bytes) ?? mp3Seconds(head, bytes));
   return Math.ceil((seconds ?? bytes / LEANEST_AUDIO_BYTES_PER_SECOND) * AUDIO_TOKENS_PER_SECOND);
 }
 

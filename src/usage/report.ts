@@ -22,7 +22,17 @@ export interface UsageGroup {
   unpricedRequests: number;
 }
 
-const SUMMED = ['requests', 'errors', 'promptTokens', 'completionTokens', 'cachedTokens', 'audioPromptTokens', 'audioCompletionTokens', 'imagePromptTokens', 'reasoningTokens'] as const;
+const SUMMED = [
+  'requests',
+  'errors',
+  'promptTokens',
+  'completionTokens',
+  'cachedTokens',
+  'audioPromptTokens',
+  'audioCompletionTokens',
+  'imagePromptTokens',
+  'reasoningTokens',
+] as const;
 
 export function buildUsageReport(rows: readonly UsageRow[], prices: PriceTable): UsageGroup[] {
   const groups = new Map<string, UsageGroup>();

@@ -13,7 +13,10 @@ export function encodingFor(model: string | undefined): Encoding {
   return /^(gpt-4o|gpt-4\.1|gpt-4\.5|gpt-5|o\d|chatgpt-4o|omni)/.test(model) ? 'o200k_base' : 'cl100k_base';
 }
 
-type Reply = { id: number; total: number; error?: undefined } | { id: number; error: string; total?: undefined } | { ready: true; id?: undefined };
+type Reply =
+  | { id: number; total: number; error?: undefined }
+  | { id: number; error: string; total?: undefined }
+  | { ready: true; id?: undefined };
 
 class TokenThread {
   private worker: Worker | undefined;
@@ -33,7 +36,9 @@ class TokenThread {
   }
 
   private start(): Worker {
-    const worker = new Worker(new URL('./token-worker.js', import.meta.url), { workerData: { encoder: `gpt-tokenizer/encoding/${this.encoding}` } });
+    const worker = new Worker(new URL('./token-worker.js', import.meta.url), {
+      workerData: { encoder: `gpt-tokenizer/encoding/${this.encoding}` },
+    });
     // Idle, the thread must not keep a finished process (or a test run) alive.
     worker.unref();
     worker.on('message', (reply: Reply) => {

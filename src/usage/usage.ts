@@ -40,7 +40,12 @@ export function normalizeUsage(raw: unknown): Usage | undefined {
   return out;
 }
 
-type Detail = 'cached_tokens' | 'audio_prompt_tokens' | 'image_prompt_tokens' | 'audio_completion_tokens' | 'reasoning_tokens';
+type Detail =
+  | 'cached_tokens'
+  | 'audio_prompt_tokens'
+  | 'image_prompt_tokens'
+  | 'audio_completion_tokens'
+  | 'reasoning_tokens';
 
 /** Details are kept only when present and not zero, so plain text usage stays three fields. */
 function keep(out: Usage, field: Detail, value: unknown): void {

@@ -46,7 +46,10 @@ export function scanTopLevel(bytes: Buffer): TopLevelScan {
 }
 
 /** The members of the object that opens at `at` (undefined if it is not a well-formed object). */
-export function objectAt(bytes: Buffer, at: number): { members: Map<string, MemberSpan>; duplicated: ReadonlySet<string>; end: number } | undefined {
+export function objectAt(
+  bytes: Buffer,
+  at: number,
+): { members: Map<string, MemberSpan>; duplicated: ReadonlySet<string>; end: number } | undefined {
   if (bytes[at] !== OPEN_OBJECT) return undefined;
   const members = new Map<string, MemberSpan>();
   let duplicated: Set<string> | undefined;
@@ -143,7 +146,15 @@ function skipValue(bytes: Buffer, at: number): number {
 }
 
 function isDelimiter(byte: number): boolean {
-  return byte === COMMA || byte === CLOSE_OBJECT || byte === CLOSE_ARRAY || byte === 0x20 || byte === 0x0a || byte === 0x0d || byte === 0x09;
+  return (
+    byte === COMMA ||
+    byte === CLOSE_OBJECT ||
+    byte === CLOSE_ARRAY ||
+    byte === 0x20 ||
+    byte === 0x0a ||
+    byte === 0x0d ||
+    byte === 0x09
+  );
 }
 
 /** Balanced brackets, strings closed; no recursion, so nesting 100,000 deep costs what its bytes cost. */

@@ -24,7 +24,13 @@ describe('admin listener', () => {
   beforeAll(async () => {
     mock = await startMockUpstream();
     running = await startHub({
-      upstreams: [{ name: 'openai', baseUrl: mock.url, keys: ['sk-admin-test-key-a-0000000000', 'sk-admin-test-key-b-0000000000'] }],
+      upstreams: [
+        {
+          name: 'openai',
+          baseUrl: mock.url,
+          keys: ['sk-admin-test-key-a-0000000000', 'sk-admin-test-key-b-0000000000'],
+        },
+      ],
       auth: { forwardKeys: [{ key: 'ann-admin-key-000000', user: 'ann', roles: [] }] },
       limits: { user: { requests: '4/hour' } },
     });
@@ -37,7 +43,8 @@ describe('admin listener', () => {
     await mock.close();
   });
 
-  const get = (path: string, token?: string) => request(`${adminUrl}${path}`, { headers: token ? { authorization: `Bearer ${token}` } : {} });
+  const get = (path: string, token?: string) =>
+    request(`${adminUrl}${path}`, { headers: token ? { authorization: `Bearer ${token}` } : {} });
 
   it('refuses a missing or wrong token, and a public address without one', async () => {
     expect((await get('/state')).status).toBe(401);
@@ -47,10 +54,15 @@ describe('admin listener', () => {
     expect((await get('/healthz')).status).toBe(200);
     expect((await request(`${adminUrl}/reload`, { method: 'POST' })).status).toBe(401);
     // Started from no file: there is nothing to reread, and the running config stays.
-    const reload = await request(`${adminUrl}/reload`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}` } });
+    const reload = await request(`${adminUrl}/reload`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TOKEN}` },
+    });
     expect(reload.status).toBe(422);
     expect(reload.body.toString()).toContain('not started from a config file');
-    expect(() => createAdminServer(running.hub, { host: '0.0.0.0', port: 0, token: undefined, version: 'test' })).toThrow(/without admin.token/);
+    expect(() =>
+      createAdminServer(running.hub, { host: '0.0.0.0', port: 0, token: undefined, version: 'test' }),
+    ).toThrow(/without admin.token/);
   });
 
   it('counts known traffic in Prometheus metrics', async () => {
@@ -64,12 +76,18 @@ describe('admin listener', () => {
     const family = (name: string) => families.find((f) => f.name === name)!;
     const requests = family('aifd_requests_total').metrics;
     const count = (status: string, model?: string) =>
-      requests.filter((m) => m.labels!.status === status && (!model || m.labels!.model === model)).reduce((sum, m) => sum + Number(m.value), 0);
+      requests
+        .filter((m) => m.labels!.status === status && (!model || m.labels!.model === model))
+        .reduce((sum, m) => sum + Number(m.value), 0);
     expect(count('200', 'gpt-4o-mini-2024-07-18')).toBe(3);
     expect(count('200')).toBe(4);
     expect(count('429')).toBe(1);
-    expect(family('aifd_refusals_total').metrics.find((m) => m.labels!.code === 'rate_limit_exceeded')!.value).toBe('1');
-    const prompt = family('aifd_tokens_total').metrics.filter((m) => m.labels!.kind === 'prompt').reduce((sum, m) => sum + Number(m.value), 0);
+    expect(family('aifd_refusals_total').metrics.find((m) => m.labels!.code === 'rate_limit_exceeded')!.value).toBe(
+      '1',
+    );
+    const prompt = family('aifd_tokens_total')
+      .metrics.filter((m) => m.labels!.kind === 'prompt')
+      .reduce((sum, m) => sum + Number(m.value), 0);
     expect(prompt).toBeGreaterThan(0);
     expect(family('aifd_key_in_flight').metrics).toHaveLength(2);
     expect(family('aifd_request_duration_seconds').metrics.length).toBeGreaterThan(0);
@@ -94,21 +112,28 @@ describe('admin listener', () => {
   it('streams state snapshots as SSE, with totals and keys', async () => {
     const snapshots = await new Promise<unknown[]>((resolve, reject) => {
       const seen: unknown[] = [];
-      const req = http.get(`${adminUrl}/events?intervalMs=100`, { headers: { authorization: `Bearer ${TOKEN}` } }, (res) => {
-        let buffer = '';
-        res.on('data', (chunk: Buffer) => {
-          buffer += chunk.toString();
-          const events = buffer.split('\n\n');
-          buffer = events.pop()!;
-          for (const event of events) seen.push(JSON.parse(event.replace(/^data: /, '')));
-          if (seen.length >= 2) {
-            req.destroy();
-            resolve(seen);
-          }
-        });
-      });
+      const req = http.get(
+        `${adminUrl}/events?intervalMs=100`,
+        { headers: { authorization: `Bearer ${TOKEN}` } },
+        (res) => {
+          let buffer = '';
+          res.on('data', (chunk: Buffer) => {
+            buffer += chunk.toString();
+            const events = buffer.split('\n\n');
+            buffer = events.pop()!;
+            for (const event of events) seen.push(JSON.parse(event.replace(/^data: /, '')));
+            if (seen.length >= 2) {
+              req.destroy();
+              resolve(seen);
+            }
+          });
+        },
+      );
       req.on('error', (err) => (seen.length >= 2 ? undefined : reject(err)));
     });
-    expect(snapshots[1]).toMatchObject({ keys: expect.any(Array), totals: { requestsPerSecond: expect.any(Number), users: expect.any(Array) } });
+    expect(snapshots[1]).toMatchObject({
+      keys: expect.any(Array),
+      totals: { requestsPerSecond: expect.any(Number), users: expect.any(Array) },
+    });
   });
 });

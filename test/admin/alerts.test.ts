@@ -19,7 +19,11 @@ async function receiver() {
   });
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`, bodies, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`,
+    bodies,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
 }
 
 describe('alerts', () => {
@@ -38,7 +42,14 @@ describe('alerts', () => {
 
   it('sends one message per incident: a revoked key, a key out of quota, a failing upstream', async () => {
     running = await startHub({
-      upstreams: [{ name: 'openai', baseUrl: mock.url, keys: ['sk-alert-revoked-aaaa', 'sk-alert-broke-bbbb', 'sk-alert-good-cccc'], retries: 2 }],
+      upstreams: [
+        {
+          name: 'openai',
+          baseUrl: mock.url,
+          keys: ['sk-alert-revoked-aaaa', 'sk-alert-broke-bbbb', 'sk-alert-good-cccc'],
+          retries: 2,
+        },
+      ],
       auth: { anonymous: true },
       alerts: { webhook: hook.url },
     });
@@ -80,7 +91,10 @@ describe('alerts', () => {
         alerts: { webhook: hook.url, format },
       });
       const client = new OpenAI({ apiKey: 'ann-alert-key-0000000', baseURL: running.baseURL(), maxRetries: 0 });
-      for (let i = 0; i < 6; i++) await client.chat.completions.create({ model: 'gpt-4o-mini', max_tokens: 50, messages: [{ role: 'user', content: 'hi' }] }).catch(() => undefined);
+      for (let i = 0; i < 6; i++)
+        await client.chat.completions
+          .create({ model: 'gpt-4o-mini', max_tokens: 50, messages: [{ role: 'user', content: 'hi' }] })
+          .catch(() => undefined);
       await running!.hub.alerts!.settled();
       expect(hook.bodies, format).toHaveLength(1);
       expect(hook.bodies[0]).toMatchObject(shape);

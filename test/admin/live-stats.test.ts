@@ -2,14 +2,24 @@ import { describe, expect, it } from 'vitest';
 import { LiveStats } from '../../src/admin/live-stats.js';
 import type { AccessRecord } from '../../src/logs/access-record.js';
 
-const record = (durationMs: number, extra: Partial<AccessRecord> = {}) => ({ durationMs, status: 200, error: null, user: 'ann', path: '/v1/chat/completions', usage: null, ...extra }) as AccessRecord;
+const record = (durationMs: number, extra: Partial<AccessRecord> = {}) =>
+  ({
+    durationMs,
+    status: 200,
+    error: null,
+    user: 'ann',
+    path: '/v1/chat/completions',
+    usage: null,
+    ...extra,
+  }) as AccessRecord;
 
 describe('live totals of the last minute', () => {
   it('counts only the last minute, percentiles included', () => {
     const stats = new LiveStats();
     const t0 = 1_000_000;
     for (let i = 0; i < 100; i++) stats.add(record(1000), t0);
-    for (let i = 1; i <= 100; i++) stats.add(record(i, i % 10 === 0 ? { status: 502, error: 'upstream_unreachable' } : {}), t0 + 30_000);
+    for (let i = 1; i <= 100; i++)
+      stats.add(record(i, i % 10 === 0 ? { status: 502, error: 'upstream_unreachable' } : {}), t0 + 30_000);
     const totals = stats.totals(t0 + 61_000);
     expect(totals.requestsPerSecond).toBeCloseTo(100 / 60, 2);
     // Percentiles come from a histogram with buckets 3 % apart.
@@ -41,11 +51,18 @@ describe('live totals of the last minute', () => {
     for (let s = 0; s < 90; s++) {
       stats.add(record(1, { upstream: 'openai', key: 'aaaaaaaaaaaa', usage: usage(100) }), t0 + s * 1000);
       stats.add(record(1, { upstream: 'openai', key: 'bbbbbbbbbbbb', usage: usage(50) }), t0 + s * 1000);
-      if (s % 2 === 0) stats.add(record(1, { upstream: 'openai', key: 'cccccccccccc', usage: usage(30) }), t0 + s * 1000);
+      if (s % 2 === 0)
+        stats.add(record(1, { upstream: 'openai', key: 'cccccccccccc', usage: usage(30) }), t0 + s * 1000);
     }
     const totals = stats.totals(t0 + 89_500);
-    expect(totals.tokensPerMinuteByKey).toEqual({ 'openai/aaaaaaaaaaaa': 6000, 'openai/bbbbbbbbbbbb': 3000, 'openai/cccccccccccc': 900 });
-    expect(Object.values(totals.tokensPerMinuteByKey).reduce((sum, tokens) => sum + tokens, 0)).toBe(totals.tokensPerMinute);
+    expect(totals.tokensPerMinuteByKey).toEqual({
+      'openai/aaaaaaaaaaaa': 6000,
+      'openai/bbbbbbbbbbbb': 3000,
+      'openai/cccccccccccc': 900,
+    });
+    expect(Object.values(totals.tokensPerMinuteByKey).reduce((sum, tokens) => sum + tokens, 0)).toBe(
+      totals.tokensPerMinute,
+    );
     // a cache hit (no key) is in the total only
     stats.add(record(1, { usage: usage(7) }), t0 + 89_600);
     expect(stats.totals(t0 + 89_700).tokensPerMinute).toBe(9907);

@@ -11,7 +11,14 @@ let dir: string;
 beforeAll(async () => {
   mock = await startMockUpstream();
   dir = await mkdtemp(path.join(os.tmpdir(), 'aifd-cache-cli-'));
-  await writeFile(path.join(dir, 'hub.config.json'), JSON.stringify({ admin: { port: 0 }, upstreams: [{ name: 'o', baseUrl: mock.url }], cache: { chatCompletions: true } }));
+  await writeFile(
+    path.join(dir, 'hub.config.json'),
+    JSON.stringify({
+      admin: { port: 0 },
+      upstreams: [{ name: 'o', baseUrl: mock.url }],
+      cache: { chatCompletions: true },
+    }),
+  );
 });
 afterAll(async () => {
   await mock.close();

@@ -11,13 +11,38 @@ beforeAll(async () => {
   dir = await mkdtemp(path.join(os.tmpdir(), 'aifd-pipe-'));
   await writeFile(
     path.join(dir, 'hub.config.json'),
-    JSON.stringify({ admin: { enabled: false }, upstreams: [{ name: 'openai', baseUrl: 'http://127.0.0.1:9', keys: ['sk-pipe-test-pool-key-000000000'] }], auth: { anonymous: true } }),
+    JSON.stringify({
+      admin: { enabled: false },
+      upstreams: [{ name: 'openai', baseUrl: 'http://127.0.0.1:9', keys: ['sk-pipe-test-pool-key-000000000'] }],
+      auth: { anonymous: true },
+    }),
   );
   // A chat log far larger than a pipe's buffer, so the converter is still writing when the reader leaves.
   await mkdir(path.join(dir, 'aifd-logs'));
   const line = (i: number) =>
-    JSON.stringify({ ts: new Date(Date.UTC(2026, 10, 20, 10, 0, i % 60)).toISOString(), id: `id-${i}`, user: 'ann', ip: '10.0.0.1', model: 'gpt-4o-mini', params: {}, messages: [{ role: 'user', content: `question ${i} ${'x'.repeat(200)}` }], tools: null, functions: null, assistant: `answer ${i}`, tool_calls: null, function_call: null, finish_reason: 'stop', usage: null, aborted: false, cache: null, error: null });
-  await writeFile(path.join(dir, 'aifd-logs', 'chat-2026-11-20.log'), Array.from({ length: 5000 }, (_, i) => line(i)).join('\n') + '\n');
+    JSON.stringify({
+      ts: new Date(Date.UTC(2026, 10, 20, 10, 0, i % 60)).toISOString(),
+      id: `id-${i}`,
+      user: 'ann',
+      ip: '10.0.0.1',
+      model: 'gpt-4o-mini',
+      params: {},
+      messages: [{ role: 'user', content: `question ${i} ${'x'.repeat(200)}` }],
+      tools: null,
+      functions: null,
+      assistant: `answer ${i}`,
+      tool_calls: null,
+      function_call: null,
+      finish_reason: 'stop',
+      usage: null,
+      aborted: false,
+      cache: null,
+      error: null,
+    });
+  await writeFile(
+    path.join(dir, 'aifd-logs', 'chat-2026-11-20.log'),
+    Array.from({ length: 5000 }, (_, i) => line(i)).join('\n') + '\n',
+  );
 });
 afterAll(() => rm(dir, { recursive: true, force: true }));
 
@@ -33,7 +58,9 @@ describe('a closed stdout', () => {
     it(`ends "${name}" with status 0 and nothing on stderr, before the first byte and midway`, async () => {
       for (const closeStdoutAfter of [0, 100]) {
         const result = await runCli(args, { cwd: dir, closeStdoutAfter });
-        expect(result.stderr, `${name} closed after ${closeStdoutAfter}`).not.toMatch(/EPIPE|unexpected error|\n\s+at /);
+        expect(result.stderr, `${name} closed after ${closeStdoutAfter}`).not.toMatch(
+          /EPIPE|unexpected error|\n\s+at /,
+        );
         expect(result.code, `${name} closed after ${closeStdoutAfter}`).toBe(0);
       }
     });

@@ -25,8 +25,19 @@ describe('aifd config print / check', () => {
   it('prints the effective config with every secret masked and where each part came from', async () => {
     const cwd = await inDir('print', {
       'hub.config.json': JSON.stringify({
-        upstreams: [{ name: 'openai', baseUrl: 'http://127.0.0.1:9', keys: ['${KEY}'], headers: { 'OpenAI-Organization': 'org-secret' }, proxy: 'http://user:proxy-password@127.0.0.1:3128' }],
-        auth: { forwardKeys: [{ key: FORWARD, user: 'ann' }], jwt: { secret: 'jwt-secret-that-is-long-enough-0000000000' } },
+        upstreams: [
+          {
+            name: 'openai',
+            baseUrl: 'http://127.0.0.1:9',
+            keys: ['${KEY}'],
+            headers: { 'OpenAI-Organization': 'org-secret' },
+            proxy: 'http://user:proxy-password@127.0.0.1:3128',
+          },
+        ],
+        auth: {
+          forwardKeys: [{ key: FORWARD, user: 'ann' }],
+          jwt: { secret: 'jwt-secret-that-is-long-enough-0000000000' },
+        },
         store: 'redis://:redis-password@127.0.0.1:6379',
         admin: { token: 'admin-token-0123456789' },
       }),
@@ -37,7 +48,17 @@ describe('aifd config print / check', () => {
     expect(text.code).toBe(0);
     expect(json.code).toBe(0);
     for (const output of [text.stdout, json.stdout]) {
-      for (const secret of [KEY, FORWARD, 'org-secret', 'proxy-password', 'redis-password', 'jwt-secret-that', 'admin-token-0123456789', 'sk-ignored-because']) expect(output).not.toContain(secret);
+      for (const secret of [
+        KEY,
+        FORWARD,
+        'org-secret',
+        'proxy-password',
+        'redis-password',
+        'jwt-secret-that',
+        'admin-token-0123456789',
+        'sk-ignored-because',
+      ])
+        expect(output).not.toContain(secret);
     }
     const printed = JSON.parse(json.stdout);
     expect(printed.config.upstreams[0].keys).toEqual(['sk-…1234']);
@@ -49,11 +70,15 @@ describe('aifd config print / check', () => {
   });
 
   it('checks without starting: 0 for a good config, 2 with the usual one line for a bad one', async () => {
-    const good = await inDir('good', { 'hub.config.json': JSON.stringify({ upstreams: [{ name: 'a', baseUrl: 'http://127.0.0.1:9' }] }) });
+    const good = await inDir('good', {
+      'hub.config.json': JSON.stringify({ upstreams: [{ name: 'a', baseUrl: 'http://127.0.0.1:9' }] }),
+    });
     const ok = await runCli(['config', 'check'], { cwd: good });
     expect(ok.code).toBe(0);
     expect(ok.stdout).toContain('config ok');
-    const bad = await inDir('bad', { 'hub.config.json': JSON.stringify({ upstreams: [{ name: 'a', baseUrl: 'ftp://nope' }] }) });
+    const bad = await inDir('bad', {
+      'hub.config.json': JSON.stringify({ upstreams: [{ name: 'a', baseUrl: 'ftp://nope' }] }),
+    });
     const refused = await runCli(['config', 'check'], { cwd: bad });
     expect(refused.code).toBe(2);
     expect(refused.stderr).toMatch(/^aifd: config error: hub\.config\.json: upstreams\[0\]\.baseUrl/);
@@ -65,7 +90,9 @@ describe('aifd config print / check', () => {
     const explicit = await runCli(['--env-file', 'missing.env', 'config', 'check'], { cwd: good });
     expect(explicit.code).not.toBe(0);
     expect(explicit.stderr).toContain('missing.env');
-    const withFile = await runCli(['--env-file', 'team.env', 'config', 'print', '--json'], { cwd: await inDir('env-only', { 'team.env': 'LOG_CHAT=true\n' }) });
+    const withFile = await runCli(['--env-file', 'team.env', 'config', 'print', '--json'], {
+      cwd: await inDir('env-only', { 'team.env': 'LOG_CHAT=true\n' }),
+    });
     expect(withFile.code).toBe(0);
     expect(JSON.parse(withFile.stdout).config.logs.chat).toBe(true);
   });

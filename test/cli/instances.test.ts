@@ -55,7 +55,11 @@ async function daemonWith(file: string, content: object, args: string[] = []): P
   return daemon;
 }
 
-const chat = (daemon: RunningDaemon, key: string) => new OpenAI({ apiKey: key, baseURL: `${daemon.url}/v1`, maxRetries: 0 }).chat.completions.create({ model: 'gpt-4o-mini', messages: [] });
+const chat = (daemon: RunningDaemon, key: string) =>
+  new OpenAI({ apiKey: key, baseURL: `${daemon.url}/v1`, maxRetries: 0 }).chat.completions.create({
+    model: 'gpt-4o-mini',
+    messages: [],
+  });
 
 describe('aifd run reloads its config', () => {
   it('on SIGHUP, and keeps the old config when the new one is invalid', async () => {
@@ -92,10 +96,17 @@ describe('aifd run reloads its config', () => {
 
 describe('two aifd processes on one Redis', () => {
   it('enforce a global limit of N exactly under parallel load', async () => {
-    const shared = config({ store: 'redis://127.0.0.1:6379', storePrefix: PREFIX, limits: { strategy: 'fixed-window', global: '20/hour' }, logs: { dir: path.join(dir, 'logs') } });
+    const shared = config({
+      store: 'redis://127.0.0.1:6379',
+      storePrefix: PREFIX,
+      limits: { strategy: 'fixed-window', global: '20/hour' },
+      logs: { dir: path.join(dir, 'logs') },
+    });
     const first = await daemonWith(path.join(dir, 'one.json'), shared);
     const second = await daemonWith(path.join(dir, 'two.json'), shared);
-    const results = await Promise.allSettled(Array.from({ length: 60 }, (_, i) => chat(i % 2 === 0 ? first : second, ANN)));
+    const results = await Promise.allSettled(
+      Array.from({ length: 60 }, (_, i) => chat(i % 2 === 0 ? first : second, ANN)),
+    );
     const answered = results.filter((result) => result.status === 'fulfilled');
     expect(answered).toHaveLength(20);
     expect(mock.received).toHaveLength(20);

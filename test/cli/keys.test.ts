@@ -28,7 +28,10 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-async function writeConfig(keys: string[], admin: Record<string, unknown> = { port: 0, token: '${ADMIN_TOKEN}' }): Promise<string> {
+async function writeConfig(
+  keys: string[],
+  admin: Record<string, unknown> = { port: 0, token: '${ADMIN_TOKEN}' },
+): Promise<string> {
   dir = await mkdtemp(path.join(os.tmpdir(), 'aifd-keys-'));
   await writeFile(
     path.join(dir, 'hub.config.json'),
@@ -98,7 +101,14 @@ describe('aifd keys check / list without a daemon', () => {
   it('calls an unreachable upstream unreachable', async () => {
     const keys = [GOOD];
     dir = await mkdtemp(path.join(os.tmpdir(), 'aifd-keys-'));
-    await writeFile(path.join(dir, 'hub.config.json'), JSON.stringify({ admin: { port: 0 }, upstreams: [{ name: 'gone', baseUrl: 'http://127.0.0.1:1', keys: ['${KEY_0}'] }], auth: { anonymous: true } }));
+    await writeFile(
+      path.join(dir, 'hub.config.json'),
+      JSON.stringify({
+        admin: { port: 0 },
+        upstreams: [{ name: 'gone', baseUrl: 'http://127.0.0.1:1', keys: ['${KEY_0}'] }],
+        auth: { anonymous: true },
+      }),
+    );
     const check = await runCli(['keys', 'check', '--json'], { cwd: dir, env: env(keys) });
     expect(check.code).toBe(1);
     expect(JSON.parse(check.stdout).results[0]).toMatchObject({ verdict: 'unreachable', detail: 'ECONNREFUSED' });
@@ -120,7 +130,10 @@ describe('aifd keys check / list against a running daemon', () => {
     expect(listed.source).toBe('daemon');
     expect(listed.keys.reduce((sum: number, k: { requests: number }) => sum + k.requests, 0)).toBe(1);
 
-    const wrongToken = await runCli(['keys', 'list'], { cwd, env: { ...env(keys), ADMIN_TOKEN: 'wrong-token-wrong-token' } });
+    const wrongToken = await runCli(['keys', 'list'], {
+      cwd,
+      env: { ...env(keys), ADMIN_TOKEN: 'wrong-token-wrong-token' },
+    });
     expect(wrongToken.code).toBe(1);
     expect(wrongToken.stderr).toContain('401');
 

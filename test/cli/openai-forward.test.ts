@@ -26,7 +26,7 @@ beforeAll(async () => {
   await writeFile(
     path.join(dir, '.env'),
     [
-      '# as in openai-forward\'s .env.example',
+      "# as in openai-forward's .env.example",
       'LOG_CHAT=true',
       `OPENAI_BASE_URL='${openai.url}, ${localai.url}/v1'`,
       "OPENAI_ROUTE_PREFIX='/openai, /localai'",
@@ -54,13 +54,20 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-const client = (route: string, key = FORWARD[0]!) => new OpenAI({ apiKey: key, baseURL: `${daemon.url}${route}/v1`, maxRetries: 0 });
-const statusOf = (call: Promise<unknown>) => call.then(() => 200, (err: InstanceType<typeof OpenAI.APIError>) => err.status);
+const client = (route: string, key = FORWARD[0]!) =>
+  new OpenAI({ apiKey: key, baseURL: `${daemon.url}${route}/v1`, maxRetries: 0 });
+const statusOf = (call: Promise<unknown>) =>
+  call.then(
+    () => 200,
+    (err: InstanceType<typeof OpenAI.APIError>) => err.status,
+  );
 
 describe('aifd run with nothing but an openai-forward .env', () => {
   it('says in the banner what it read, without a secret', () => {
     const banner = daemon.stderr();
-    expect(banner).toMatch(/config\s+openai-forward variables: OPENAI_BASE_URL, OPENAI_ROUTE_PREFIX, OPENAI_API_KEY, FORWARD_KEY/);
+    expect(banner).toMatch(
+      /config\s+openai-forward variables: OPENAI_BASE_URL, OPENAI_ROUTE_PREFIX, OPENAI_API_KEY, FORWARD_KEY/,
+    );
     expect(banner).toContain('.env');
     expect(banner).toMatch(/\/openai\s+→ openai/);
     expect(banner).toMatch(/\/tts\s+→ tts .*pass-through/);
@@ -69,14 +76,25 @@ describe('aifd run with nothing but an openai-forward .env', () => {
   });
 
   it('takes a forward key, spends the pool, and refuses anyone else', async () => {
-    const answer = await client('/openai').chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hello from openai-forward' }] });
+    const answer = await client('/openai').chat.completions.create({
+      model: 'gpt-4o-mini',
+      messages: [{ role: 'user', content: 'hello from openai-forward' }],
+    });
     expect(answer.object).toBe('chat.completion');
     expect(POOL.map((key) => `Bearer ${key}`)).toContain(openai.received.at(-1)!.headers.authorization);
-    expect((await request(`${daemon.url}/openai/v1/models`, { headers: { authorization: 'Bearer fk-unknown' } })).status).toBe(401);
+    expect(
+      (await request(`${daemon.url}/openai/v1/models`, { headers: { authorization: 'Bearer fk-unknown' } })).status,
+    ).toBe(401);
   });
 
   it('limits each user per route as REQ_RATE_LIMIT says', async () => {
-    const ask = (route: string, key?: string) => statusOf(client(route, key).chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: `limit ${Math.random()}` }] }));
+    const ask = (route: string, key?: string) =>
+      statusOf(
+        client(route, key).chat.completions.create({
+          model: 'gpt-4o-mini',
+          messages: [{ role: 'user', content: `limit ${Math.random()}` }],
+        }),
+      );
     // alice used one of her two already
     expect([await ask('/openai'), await ask('/openai')]).toEqual([200, 429]);
     expect(await ask('/openai', FORWARD[1])).toBe(200);
@@ -85,15 +103,25 @@ describe('aifd run with nothing but an openai-forward .env', () => {
   });
 
   it('caches chat completions (CACHE_CHAT_COMPLETION)', async () => {
-    const ask = () => client('/localai', FORWARD[1]).chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'same question' }] }).withResponse();
+    const ask = () =>
+      client('/localai', FORWARD[1])
+        .chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'same question' }] })
+        .withResponse();
     await ask();
     const again = await ask();
     expect(again.response.headers.get('x-aifd-cache')).toBe('hit');
   });
 
   it('forwards EXTRA_BASE_URL routes as they are, without a pool key (aifd still asks for a forward key)', async () => {
-    const speech = { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'tts-1', input: 'hi', voice: 'alloy' }) };
-    const response = await request(`${daemon.url}/tts/v1/audio/speech`, { ...speech, headers: { ...speech.headers, authorization: `Bearer ${FORWARD[0]}` } });
+    const speech = {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'tts-1', input: 'hi', voice: 'alloy' }),
+    };
+    const response = await request(`${daemon.url}/tts/v1/audio/speech`, {
+      ...speech,
+      headers: { ...speech.headers, authorization: `Bearer ${FORWARD[0]}` },
+    });
     expect(response.status).toBeLessThan(500);
     expect(extra.received.at(-1)!.url).toBe('/v1/audio/speech');
     expect(POOL.map((key) => `Bearer ${key}`)).not.toContain(extra.received.at(-1)!.headers.authorization);
@@ -104,7 +132,10 @@ describe('aifd run with nothing but an openai-forward .env', () => {
     expect(await daemon.stop('SIGTERM')).toBe(0);
     const logs = path.join(dir, 'aifd-logs');
     const chat = (await readdir(logs)).find((name) => name.startsWith('chat-'))!;
-    const lines = (await readFile(path.join(logs, chat), 'utf8')).trim().split('\n').map((line) => JSON.parse(line));
+    const lines = (await readFile(path.join(logs, chat), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line));
     expect(lines.some((line) => JSON.stringify(line.messages).includes('hello from openai-forward'))).toBe(true);
   });
 });

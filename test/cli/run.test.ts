@@ -44,7 +44,14 @@ afterAll(async () => {
 describe('aifd run', () => {
   it('starts with the example config, keys from env, prints a banner without keys, and forwards', async () => {
     const cwd = await tempDir();
-    const env = { OPENAI_KEY_1: KEY_1, OPENAI_KEY_2: KEY_2, AIFD_JWT_SECRET: JWT_SECRET, TEAM_A_KEY: TEAM_A, AIFD_ADMIN_TOKEN: ADMIN_TOKEN, OPENAI_BASE_URL: mock.url };
+    const env = {
+      OPENAI_KEY_1: KEY_1,
+      OPENAI_KEY_2: KEY_2,
+      AIFD_JWT_SECRET: JWT_SECRET,
+      TEAM_A_KEY: TEAM_A,
+      AIFD_ADMIN_TOKEN: ADMIN_TOKEN,
+      OPENAI_BASE_URL: mock.url,
+    };
     // relative paths in a config file (logs, store) are relative to the file: keep them in the temp dir
     await writeFile(path.join(cwd, 'hub.config.json'), await readFile('hub.config.example.json'));
     const daemon = await startDaemon(['--config', 'hub.config.json', '--port', '0', '--admin-port', '0'], { cwd, env });
@@ -57,7 +64,10 @@ describe('aifd run', () => {
     expect(banner).toContain('state.sqlite');
 
     const client = new OpenAI({ apiKey: TEAM_A, baseURL: `${daemon.url}/v1`, maxRetries: 0 });
-    const completion = await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] });
+    const completion = await client.chat.completions.create({
+      model: 'gpt-4o-mini',
+      messages: [{ role: 'user', content: 'hi' }],
+    });
     expect(completion.object).toBe('chat.completion');
     const received = await mock.waitForRequest();
     expect([`Bearer ${KEY_1}`, `Bearer ${KEY_2}`]).toContain(received.headers.authorization);
@@ -74,7 +84,10 @@ describe('aifd run', () => {
 
   it('with no config file forwards the client key to OPENAI_BASE_URL (pass-through)', async () => {
     const cwd = await tempDir();
-    const daemon = await startDaemon(['--port', '0', '--admin-port', '0'], { cwd, env: { OPENAI_BASE_URL: `${mock.url}/v1` } });
+    const daemon = await startDaemon(['--port', '0', '--admin-port', '0'], {
+      cwd,
+      env: { OPENAI_BASE_URL: `${mock.url}/v1` },
+    });
     daemons.push(daemon);
     expect(daemon.stderr()).toContain('pass-through');
     const client = new OpenAI({ apiKey: 'sk-users-own-key', baseURL: `${daemon.url}/v1`, maxRetries: 0 });
@@ -96,7 +109,8 @@ describe('aifd run', () => {
     const logs = (await filesUnder(path.join(cwd, 'aifd-logs'))).map((file) => path.basename(file));
     expect(logs.some((name) => name.startsWith('access-'))).toBe(true);
     expect(logs.filter((name) => name.includes('sink-fallback'))).toEqual([]);
-    for (const file of await filesUnder(path.join(cwd, 'aifd-logs'))) expect((await readFile(file)).length, file).toBeGreaterThan(0);
+    for (const file of await filesUnder(path.join(cwd, 'aifd-logs')))
+      expect((await readFile(file)).length, file).toBeGreaterThan(0);
   });
 
   it('lets a stream finish after SIGTERM, then exits 0', async () => {
@@ -138,16 +152,24 @@ describe('aifd run', () => {
     const cwd = await tempDir();
     await writeFile(
       path.join(cwd, 'hub.config.json'),
-      JSON.stringify({ upstreams: [{ name: 'openai', baseUrl: '${OPENAI_BASE_URL}', keys: ['...${OPENAI_API_KEY}'] }], auth: { forwardKeys: [{ key: TEAM_A, user: 'ann' }] } }),
+      JSON.stringify({
+        upstreams: [{ name: 'openai', baseUrl: '${OPENAI_BASE_URL}', keys: ['...${OPENAI_API_KEY}'] }],
+        auth: { forwardKeys: [{ key: TEAM_A, user: 'ann' }] },
+      }),
     );
-    const daemon = await startDaemon(['--port', '0', '--admin-port', '0'], { cwd, env: { OPENAI_API_KEY: `${KEY_1},${KEY_2}`, OPENAI_BASE_URL: `${mock.url}/v1` } });
+    const daemon = await startDaemon(['--port', '0', '--admin-port', '0'], {
+      cwd,
+      env: { OPENAI_API_KEY: `${KEY_1},${KEY_2}`, OPENAI_BASE_URL: `${mock.url}/v1` },
+    });
     daemons.push(daemon);
     expect(daemon.stderr()).toContain('2 pool key(s)');
     const client = new OpenAI({ apiKey: TEAM_A, baseURL: `${daemon.url}/v1`, maxRetries: 0 });
     await client.models.list();
     await client.models.list();
     expect(mock.received.map((request) => request.url)).toEqual(['/v1/models', '/v1/models']);
-    expect(new Set(mock.received.map((request) => request.headers.authorization))).toEqual(new Set([`Bearer ${KEY_1}`, `Bearer ${KEY_2}`]));
+    expect(new Set(mock.received.map((request) => request.headers.authorization))).toEqual(
+      new Set([`Bearer ${KEY_1}`, `Bearer ${KEY_2}`]),
+    );
     expect(daemon.stderr()).not.toContain(KEY_1);
   });
 
@@ -169,9 +191,24 @@ describe('aifd run', () => {
 describe('config errors exit 2 with the file and the field path', () => {
   const cases: [string, string, RegExp][] = [
     ['malformed JSON', '{ "upstreams": [ ', /^aifd: config error: hub\.config\.json: cannot be parsed/],
-    ['bad URL', JSON.stringify({ upstreams: [{ name: 'a', baseUrl: 'not a url' }] }), /hub\.config\.json: upstreams\[0\]\.baseUrl: "not a url" is not a URL/],
-    ['missing env var', JSON.stringify({ upstreams: [{ name: 'a', baseUrl: 'http://h', keys: ['${MISSING_KEY_VAR}'] }], auth: { anonymous: true } }), /upstreams\[0\]\.keys\[0\]: environment variable MISSING_KEY_VAR is not set/],
-    ['unknown field', JSON.stringify({ upstreams: [{ name: 'a', baseUrl: 'http://h' }], lisen: {} }), /hub\.config\.json: unknown field "lisen"/],
+    [
+      'bad URL',
+      JSON.stringify({ upstreams: [{ name: 'a', baseUrl: 'not a url' }] }),
+      /hub\.config\.json: upstreams\[0\]\.baseUrl: "not a url" is not a URL/,
+    ],
+    [
+      'missing env var',
+      JSON.stringify({
+        upstreams: [{ name: 'a', baseUrl: 'http://h', keys: ['${MISSING_KEY_VAR}'] }],
+        auth: { anonymous: true },
+      }),
+      /upstreams\[0\]\.keys\[0\]: environment variable MISSING_KEY_VAR is not set/,
+    ],
+    [
+      'unknown field',
+      JSON.stringify({ upstreams: [{ name: 'a', baseUrl: 'http://h' }], lisen: {} }),
+      /hub\.config\.json: unknown field "lisen"/,
+    ],
   ];
   for (const [name, content, expected] of cases) {
     it(name, async () => {
@@ -194,7 +231,13 @@ describe('config errors exit 2 with the file and the field path', () => {
 
 describe('the command line', () => {
   it('has --help everywhere and --version', async () => {
-    for (const args of [['--help'], ['run', '--help'], ['keys', 'list', '--help'], ['token-gen', '--help'], ['logs', 'convert', '--help']]) {
+    for (const args of [
+      ['--help'],
+      ['run', '--help'],
+      ['keys', 'list', '--help'],
+      ['token-gen', '--help'],
+      ['logs', 'convert', '--help'],
+    ]) {
       const result = await runCli(args);
       expect(result.code, args.join(' ')).toBe(0);
       expect(result.stdout).toContain('Usage: aifd');

@@ -17,7 +17,11 @@ beforeAll(async () => {
   dir = await mkdtemp(path.join(os.tmpdir(), 'aifd-top-'));
   await writeFile(
     path.join(dir, 'hub.config.json'),
-    JSON.stringify({ admin: { port: 0, token: '${ADMIN_TOKEN}' }, upstreams: [{ name: 'openai', baseUrl: mock.url, keys: ['sk-top-e2e-pool-key-zzzz'] }], auth: { anonymous: true } }),
+    JSON.stringify({
+      admin: { port: 0, token: '${ADMIN_TOKEN}' },
+      upstreams: [{ name: 'openai', baseUrl: mock.url, keys: ['sk-top-e2e-pool-key-zzzz'] }],
+      auth: { anonymous: true },
+    }),
   );
 });
 afterAll(async () => {
@@ -33,11 +37,21 @@ describe('aifd top in a real pseudo-terminal', () => {
     const daemon = await startDaemon(['--port', '0'], { cwd: dir, env: { ADMIN_TOKEN: TOKEN } });
     try {
       // util-linux `script` gives top a real pty; its output is read as it comes
-      const top = spawn('script', ['-qfec', `stty cols 110 rows 30; ${process.execPath} ${AIFD_BIN} top`, '/dev/null'], {
-        cwd: dir,
-        env: { PATH: process.env.PATH, HOME: process.env.HOME, ADMIN_TOKEN: TOKEN, TERM: 'xterm-256color', FORCE_COLOR: '0' },
-        stdio: ['pipe', 'pipe', 'pipe'],
-      });
+      const top = spawn(
+        'script',
+        ['-qfec', `stty cols 110 rows 30; ${process.execPath} ${AIFD_BIN} top`, '/dev/null'],
+        {
+          cwd: dir,
+          env: {
+            PATH: process.env.PATH,
+            HOME: process.env.HOME,
+            ADMIN_TOKEN: TOKEN,
+            TERM: 'xterm-256color',
+            FORCE_COLOR: '0',
+          },
+          stdio: ['pipe', 'pipe', 'pipe'],
+        },
+      );
       let screen = '';
       const seen = (pattern: RegExp) =>
         new Promise<void>((resolve) => {

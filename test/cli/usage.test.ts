@@ -18,7 +18,12 @@ beforeAll(async () => {
     JSON.stringify({
       admin: { port: 0 },
       upstreams: [{ name: 'openai', baseUrl: mock.url, keys: ['sk-usage-cli-key-000000000000000'] }],
-      auth: { forwardKeys: [{ key: 'ann-key-0000000000000', user: 'ann', roles: [] }, { key: 'bob-key-0000000000000', user: 'bob', roles: [] }] },
+      auth: {
+        forwardKeys: [
+          { key: 'ann-key-0000000000000', user: 'ann', roles: [] },
+          { key: 'bob-key-0000000000000', user: 'bob', roles: [] },
+        ],
+      },
       prices: { 'gpt-4o-mini*': { input: 1, output: 2 } },
     }),
   );
@@ -40,15 +45,29 @@ describe('aifd usage', () => {
     await bob.chat.completions.create({ model: 'gpt-4-32k', messages: [] });
     expect(await daemon.stop('SIGTERM')).toBe(0);
 
-    const chatUsage = fixtureJson<{ usage: { prompt_tokens: number; completion_tokens: number } }>('chat-completion.json').usage;
+    const chatUsage = fixtureJson<{ usage: { prompt_tokens: number; completion_tokens: number } }>(
+      'chat-completion.json',
+    ).usage;
     const byUser = await runCli(['usage', '--by', 'user', '--json'], { cwd: dir });
     expect(byUser.code).toBe(0);
     const groups = JSON.parse(byUser.stdout).groups;
     const annGroup = groups.find((g: { group: string }) => g.group === 'ann');
-    expect(annGroup).toMatchObject({ requests: 2, promptTokens: 2 * chatUsage.prompt_tokens, completionTokens: 2 * chatUsage.completion_tokens, unpriced: [] });
-    expect(annGroup.costUsd).toBeCloseTo((2 * chatUsage.prompt_tokens * 1 + 2 * chatUsage.completion_tokens * 2) / 1_000_000, 10);
+    expect(annGroup).toMatchObject({
+      requests: 2,
+      promptTokens: 2 * chatUsage.prompt_tokens,
+      completionTokens: 2 * chatUsage.completion_tokens,
+      unpriced: [],
+    });
+    expect(annGroup.costUsd).toBeCloseTo(
+      (2 * chatUsage.prompt_tokens * 1 + 2 * chatUsage.completion_tokens * 2) / 1_000_000,
+      10,
+    );
     // gpt-4-32k has no price: its requests are named as unpriced, not counted as $0
-    expect(groups.find((g: { group: string }) => g.group === 'bob')).toMatchObject({ requests: 3, unpriced: ['gpt-4-32k'], unpricedRequests: 2 });
+    expect(groups.find((g: { group: string }) => g.group === 'bob')).toMatchObject({
+      requests: 3,
+      unpriced: ['gpt-4-32k'],
+      unpricedRequests: 2,
+    });
     expect(annGroup.unpricedRequests).toBe(0);
 
     const byModel = await runCli(['usage', '--by', 'model'], { cwd: dir });

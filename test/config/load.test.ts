@@ -18,7 +18,6 @@ afterEach(async () => {
   await Promise.all(dirs.splice(0).map((dir) => rm(dir, { recursive: true, force: true })));
 });
 
-
 const EXAMPLE_ENV = {
   OPENAI_KEY_1: 'sk-example-one-aaaaaaaaaaaaaaaaaaaa',
   OPENAI_KEY_2: 'sk-example-two-bbbbbbbbbbbbbbbbbbbb',
@@ -47,7 +46,10 @@ describe('loadConfig', () => {
   });
 
   it('finds hub.config.json in the working directory and applies defaults', async () => {
-    const dir = await withFile('hub.config.json', JSON.stringify({ upstreams: [{ name: 'x', baseUrl: 'http://127.0.0.1:9' }] }));
+    const dir = await withFile(
+      'hub.config.json',
+      JSON.stringify({ upstreams: [{ name: 'x', baseUrl: 'http://127.0.0.1:9' }] }),
+    );
     const { config, file } = await loadConfig({ cwd: dir, env: {} });
     expect(file).toBe(path.join(dir, 'hub.config.json'));
     expect(config.listen).toMatchObject({ host: '127.0.0.1', port: 8000 });
@@ -58,7 +60,10 @@ describe('loadConfig', () => {
   it('finds .aifdrc.yaml and the "aifd" field of package.json', async () => {
     const yamlDir = await withFile('.aifdrc.yaml', 'upstreams:\n  - name: y\n    baseUrl: http://127.0.0.1:9\n');
     expect((await loadConfig({ cwd: yamlDir, env: {} })).config.upstreams[0]!.name).toBe('y');
-    const pkgDir = await withFile('package.json', JSON.stringify({ name: 'p', aifd: { upstreams: [{ name: 'p', baseUrl: 'http://127.0.0.1:9' }] } }));
+    const pkgDir = await withFile(
+      'package.json',
+      JSON.stringify({ name: 'p', aifd: { upstreams: [{ name: 'p', baseUrl: 'http://127.0.0.1:9' }] } }),
+    );
     expect((await loadConfig({ cwd: pkgDir, env: {} })).config.upstreams[0]!.name).toBe('p');
   });
 
@@ -73,10 +78,18 @@ describe('loadConfig', () => {
   });
 
   it('lets --config, AIFD_CONFIG and CLI flags choose', async () => {
-    const dir = await withFile('custom.json', JSON.stringify({ listen: { port: 9100 }, upstreams: [{ name: 'c', baseUrl: 'http://127.0.0.1:9' }] }));
+    const dir = await withFile(
+      'custom.json',
+      JSON.stringify({ listen: { port: 9100 }, upstreams: [{ name: 'c', baseUrl: 'http://127.0.0.1:9' }] }),
+    );
     const viaEnv = await loadConfig({ cwd: dir, env: { AIFD_CONFIG: 'custom.json' } });
     expect(viaEnv.config.listen.port).toBe(9100);
-    const overridden = await loadConfig({ cwd: dir, configPath: 'custom.json', env: {}, overrides: { port: 9200, host: '0.0.0.0' } });
+    const overridden = await loadConfig({
+      cwd: dir,
+      configPath: 'custom.json',
+      env: {},
+      overrides: { port: 9200, host: '0.0.0.0' },
+    });
     expect(overridden.config.listen).toMatchObject({ port: 9200, host: '0.0.0.0' });
   });
 
@@ -89,28 +102,50 @@ describe('loadConfig', () => {
   });
 
   it('names the field path of a bad URL', async () => {
-    const dir = await withFile('hub.config.json', JSON.stringify({ upstreams: [{ name: 'a', baseUrl: 'http://127.0.0.1:9' }, { name: 'b', route: '/b', baseUrl: 'ftp://nope' }] }));
+    const dir = await withFile(
+      'hub.config.json',
+      JSON.stringify({
+        upstreams: [
+          { name: 'a', baseUrl: 'http://127.0.0.1:9' },
+          { name: 'b', route: '/b', baseUrl: 'ftp://nope' },
+        ],
+      }),
+    );
     const error = await configError(loadConfig({ cwd: dir, env: {} }));
     expect(error.fieldPath).toBe('upstreams[1].baseUrl');
     expect(error.problem).toContain('http://');
   });
 
   it('names a missing environment variable and where it is used', async () => {
-    const dir = await withFile('hub.config.json', JSON.stringify({ upstreams: [{ name: 'a', baseUrl: 'http://127.0.0.1:9', keys: ['${KEY_ONE}', '${KEY_TWO}'] }], auth: { anonymous: true } }));
+    const dir = await withFile(
+      'hub.config.json',
+      JSON.stringify({
+        upstreams: [{ name: 'a', baseUrl: 'http://127.0.0.1:9', keys: ['${KEY_ONE}', '${KEY_TWO}'] }],
+        auth: { anonymous: true },
+      }),
+    );
     const error = await configError(loadConfig({ cwd: dir, env: { KEY_ONE: 'sk-1' } }));
     expect(error.fieldPath).toBe('upstreams[0].keys[1]');
     expect(error.problem).toBe('environment variable KEY_TWO is not set');
   });
 
   it('names unknown fields (typos)', async () => {
-    const dir = await withFile('hub.config.json', JSON.stringify({ upstreams: [{ name: 'a', baseUrl: 'http://127.0.0.1:9', retires: 3 }] }));
+    const dir = await withFile(
+      'hub.config.json',
+      JSON.stringify({ upstreams: [{ name: 'a', baseUrl: 'http://127.0.0.1:9', retires: 3 }] }),
+    );
     const error = await configError(loadConfig({ cwd: dir, env: {} }));
     expect(error.fieldPath).toBe('upstreams[0]');
     expect(error.problem).toContain('unknown field "retires"');
   });
 
   it('refuses a key pool without an auth section', async () => {
-    const dir = await withFile('hub.config.json', JSON.stringify({ upstreams: [{ name: 'a', baseUrl: 'http://127.0.0.1:9', keys: ['sk-secret-never-shown-1234'] }] }));
+    const dir = await withFile(
+      'hub.config.json',
+      JSON.stringify({
+        upstreams: [{ name: 'a', baseUrl: 'http://127.0.0.1:9', keys: ['sk-secret-never-shown-1234'] }],
+      }),
+    );
     const error = await configError(loadConfig({ cwd: dir, env: {} }));
     expect(error.fieldPath).toBe('auth');
     expect(error.message).not.toContain('sk-secret-never-shown-1234');
@@ -121,12 +156,23 @@ describe('loadConfig', () => {
       [{ upstreams: [{ name: 'a', baseUrl: 'http://h' }], listen: { maxBodySize: 'lots' } }, 'listen.maxBodySize'],
       [{ upstreams: [{ name: 'a', baseUrl: 'http://h' }], cache: { ttl: 'forever' } }, 'cache.ttl'],
       [{ upstreams: [{ name: 'a', baseUrl: 'http://h' }], limits: { global: '10 per minute' } }, 'limits.global'],
-      [{ upstreams: [{ name: 'a', baseUrl: 'http://h' }, { name: 'b', baseUrl: 'http://h' }] }, 'upstreams[1].route'],
+      [
+        {
+          upstreams: [
+            { name: 'a', baseUrl: 'http://h' },
+            { name: 'b', baseUrl: 'http://h' },
+          ],
+        },
+        'upstreams[1].route',
+      ],
       [{ upstreams: [{ name: 'a', baseUrl: 'http://h', route: 'no-slash' }] }, 'upstreams[0].route'],
       [{ upstreams: [] }, 'upstreams'],
       // a timer longer than 2^31-1 ms would fire at once
       [{ upstreams: [{ name: 'a', baseUrl: 'http://h', queue: { maxWait: '30d' } }] }, 'upstreams[0].queue.maxWait'],
-      [{ upstreams: [{ name: 'a', baseUrl: 'http://h', timeouts: { idleMs: 3_000_000_000 } }] }, 'upstreams[0].timeouts.idleMs'],
+      [
+        { upstreams: [{ name: 'a', baseUrl: 'http://h', timeouts: { idleMs: 3_000_000_000 } }] },
+        'upstreams[0].timeouts.idleMs',
+      ],
       [{ upstreams: [{ name: 'a', baseUrl: 'http://h' }], listen: { shutdownGrace: '25d' } }, 'listen.shutdownGrace'],
     ];
     for (const [raw, fieldPath] of cases) {
@@ -141,15 +187,25 @@ describe('values from the environment', () => {
   const write = (config: unknown) => withFile('hub.config.json', JSON.stringify(config));
 
   it('spreads a comma-separated variable into a list with "...${NAME}", and refuses a key with a comma or white space', async () => {
-    const dir = await write({ upstreams: [{ name: 'a', baseUrl: 'http://h', keys: ['...${OPENAI_API_KEY}', 'sk-third'] }], auth: { anonymous: true } });
+    const dir = await write({
+      upstreams: [{ name: 'a', baseUrl: 'http://h', keys: ['...${OPENAI_API_KEY}', 'sk-third'] }],
+      auth: { anonymous: true },
+    });
     const { config } = await loadConfig({ cwd: dir, env: { OPENAI_API_KEY: 'sk-first, sk-second,' } });
     expect(config.upstreams[0]!.keys).toEqual(['sk-first', 'sk-second', 'sk-third']);
-    const plain = await write({ upstreams: [{ name: 'a', baseUrl: 'http://h', keys: ['${OPENAI_API_KEY}'] }], auth: { anonymous: true } });
-    const comma = await configError(loadConfig({ cwd: plain, env: { OPENAI_API_KEY: 'sk-secret-first,sk-secret-second' } }));
+    const plain = await write({
+      upstreams: [{ name: 'a', baseUrl: 'http://h', keys: ['${OPENAI_API_KEY}'] }],
+      auth: { anonymous: true },
+    });
+    const comma = await configError(
+      loadConfig({ cwd: plain, env: { OPENAI_API_KEY: 'sk-secret-first,sk-secret-second' } }),
+    );
     expect(comma.fieldPath).toBe('upstreams[0].keys[0]');
     expect(comma.problem).toContain('"...${NAME}"');
     expect(comma.message).not.toContain('sk-secret');
-    const space = await configError(loadConfig({ cwd: plain, env: { OPENAI_API_KEY: 'sk-secret-first sk-secret-second' } }));
+    const space = await configError(
+      loadConfig({ cwd: plain, env: { OPENAI_API_KEY: 'sk-secret-first sk-secret-second' } }),
+    );
     expect(space.problem).toContain('white space');
     expect(space.message).not.toContain('sk-secret');
     const missing = await configError(loadConfig({ cwd: dir, env: {} }));
@@ -157,13 +213,28 @@ describe('values from the environment', () => {
   });
 
   it('refuses the same pool key listed twice in one upstream, naming both places', async () => {
-    const dir = await write({ upstreams: [{ name: 'a', baseUrl: 'http://h', keys: ['sk-one-secret', { key: 'sk-two-secret' }, { key: 'sk-one-secret', weight: 2 }] }], auth: { anonymous: true } });
+    const dir = await write({
+      upstreams: [
+        {
+          name: 'a',
+          baseUrl: 'http://h',
+          keys: ['sk-one-secret', { key: 'sk-two-secret' }, { key: 'sk-one-secret', weight: 2 }],
+        },
+      ],
+      auth: { anonymous: true },
+    });
     const error = await configError(loadConfig({ cwd: dir, env: {} }));
     expect(error.fieldPath).toBe('upstreams[0].keys[2]');
     expect(error.problem).toContain('the same key as keys[0]');
     expect(error.message).not.toContain('sk-one-secret');
     // one key in two upstreams is two pools, and allowed
-    const two = await write({ upstreams: [{ name: 'a', baseUrl: 'http://h', keys: ['sk-one'] }, { name: 'b', route: '/b', baseUrl: 'http://h', keys: ['sk-one'] }], auth: { anonymous: true } });
+    const two = await write({
+      upstreams: [
+        { name: 'a', baseUrl: 'http://h', keys: ['sk-one'] },
+        { name: 'b', route: '/b', baseUrl: 'http://h', keys: ['sk-one'] },
+      ],
+      auth: { anonymous: true },
+    });
     expect((await loadConfig({ cwd: two, env: {} })).config.upstreams).toHaveLength(2);
   });
 
@@ -175,10 +246,16 @@ describe('values from the environment', () => {
       ['https://team.openai.azure.com/openai', 'https://team.openai.azure.com/openai'],
       ['http://127.0.0.1:9101/v1beta', 'http://127.0.0.1:9101/v1beta'],
     ]) {
-      const withFile_ = await write({ upstreams: [{ name: 'a', baseUrl: '${OPENAI_BASE_URL:-https://api.openai.com}' }] });
-      expect((await loadConfig({ cwd: withFile_, env: { OPENAI_BASE_URL: written } })).config.upstreams[0]!.baseUrl).toBe(kept);
+      const withFile_ = await write({
+        upstreams: [{ name: 'a', baseUrl: '${OPENAI_BASE_URL:-https://api.openai.com}' }],
+      });
+      expect(
+        (await loadConfig({ cwd: withFile_, env: { OPENAI_BASE_URL: written } })).config.upstreams[0]!.baseUrl,
+      ).toBe(kept);
       const without = await withFile('unrelated.txt', '');
-      expect((await loadConfig({ cwd: without, env: { OPENAI_BASE_URL: written } })).config.upstreams[0]!.baseUrl).toBe(kept);
+      expect((await loadConfig({ cwd: without, env: { OPENAI_BASE_URL: written } })).config.upstreams[0]!.baseUrl).toBe(
+        kept,
+      );
     }
   });
 
@@ -199,10 +276,14 @@ describe('values from the environment', () => {
     const bad = await configError(loadConfig({ cwd: dir, env: { PORT: '9100', LOG_CHAT: 'maybe', RETRIES: '4' } }));
     expect(bad.fieldPath).toBe('logs.chat');
     expect(bad.problem).toBe('"maybe" (from the environment) is not a boolean (true or false)');
-    const badNumber = await configError(loadConfig({ cwd: dir, env: { PORT: 'eighty', LOG_CHAT: 'true', RETRIES: '4' } }));
+    const badNumber = await configError(
+      loadConfig({ cwd: dir, env: { PORT: 'eighty', LOG_CHAT: 'true', RETRIES: '4' } }),
+    );
     expect(badNumber.fieldPath).toBe('listen.port');
     expect(badNumber.problem).toContain('is not a number');
-    const outOfRange = await configError(loadConfig({ cwd: dir, env: { PORT: '9100', LOG_CHAT: 'true', RETRIES: '40' } }));
+    const outOfRange = await configError(
+      loadConfig({ cwd: dir, env: { PORT: '9100', LOG_CHAT: 'true', RETRIES: '40' } }),
+    );
     expect(outOfRange.fieldPath).toBe('upstreams[0].retries');
     // a literal string in the file is still an error: only values from variables are read this way
     const literal = await write({ upstreams: [{ name: 'a', baseUrl: 'http://h' }], logs: { chat: 'true' } });

@@ -16,7 +16,6 @@ afterEach(async () => {
   await Promise.all(dirs.splice(0).map((dir) => rm(dir, { recursive: true, force: true })));
 });
 
-
 describe("openai-forward's variables", () => {
   it('become a config when no config file is found', async () => {
     const dir = await dirWith({});
@@ -46,9 +45,15 @@ describe("openai-forward's variables", () => {
       ['localai', '/localai', 'http://localhost:8080', 2],
       ['tts', '/tts', 'http://localhost:8882', 0],
     ]);
-    expect(config.upstreams.every((u) => u.proxy === 'http://127.0.0.1:7890' && u.timeouts.firstByteMs === 300_000)).toBe(true);
+    expect(
+      config.upstreams.every((u) => u.proxy === 'http://127.0.0.1:7890' && u.timeouts.firstByteMs === 300_000),
+    ).toBe(true);
     expect(config.auth?.forwardKeys.map((k) => k.user)).toEqual(['forward-key-1', 'forward-key-2']);
-    expect(config.limits).toMatchObject({ strategy: 'fixed-window', streamTokenRate: '20/second', routesPerUser: { '/openai/v1/chat/completions': '1/10seconds', '/v1/embeddings': '2/second', '*': '2/5seconds' } });
+    expect(config.limits).toMatchObject({
+      strategy: 'fixed-window',
+      streamTokenRate: '20/second',
+      routesPerUser: { '/openai/v1/chat/completions': '1/10seconds', '/v1/embeddings': '2/second', '*': '2/5seconds' },
+    });
     expect(loaded.notes.join('\n')).toMatch(/elastic/);
     expect(loaded.notes.join('\n')).toMatch(/slowest, 20\/second/);
     expect(config.logs.chat).toBe(true);
@@ -62,7 +67,11 @@ describe("openai-forward's variables", () => {
     const base = { OPENAI_API_KEY: 'sk-never-shown-123', FORWARD_KEY: 'fk-never-shown-456' };
     const cases: [Record<string, string>, string, RegExp][] = [
       [{ REQ_RATE_LIMIT: '{"/v1/chat/completions": 60/minute}' }, 'REQ_RATE_LIMIT', /is not JSON/],
-      [{ REQ_RATE_LIMIT: '{"/v1/chat/completions": "lots"}' }, 'REQ_RATE_LIMIT "/v1/chat/completions"', /is not a rate/],
+      [
+        { REQ_RATE_LIMIT: '{"/v1/chat/completions": "lots"}' },
+        'REQ_RATE_LIMIT "/v1/chat/completions"',
+        /is not a rate/,
+      ],
       [{ GLOBAL_RATE_LIMIT: '10 per fortnight' }, 'GLOBAL_RATE_LIMIT', /is not a rate/],
       [{ OPENAI_BASE_URL: 'https://a, https://b' }, 'OPENAI_ROUTE_PREFIX', /2 address\(es\)/],
       [{ CACHE_BACKEND: 'LMDB' }, 'CACHE_BACKEND', /LMDB is not a store aifd has/],
@@ -90,8 +99,13 @@ describe("openai-forward's variables", () => {
   });
 
   it('are ignored, and named, when a config file is found', async () => {
-    const dir = await dirWith({ 'hub.config.json': JSON.stringify({ upstreams: [{ name: 'x', baseUrl: '${OPENAI_BASE_URL}' }] }) });
-    const loaded = await loadConfig({ cwd: dir, env: { OPENAI_BASE_URL: 'http://127.0.0.1:9', OPENAI_API_KEY: 'sk-a', REQ_RATE_LIMIT: '{}' } });
+    const dir = await dirWith({
+      'hub.config.json': JSON.stringify({ upstreams: [{ name: 'x', baseUrl: '${OPENAI_BASE_URL}' }] }),
+    });
+    const loaded = await loadConfig({
+      cwd: dir,
+      env: { OPENAI_BASE_URL: 'http://127.0.0.1:9', OPENAI_API_KEY: 'sk-a', REQ_RATE_LIMIT: '{}' },
+    });
     expect(loaded.config.upstreams[0]!.keys).toEqual([]);
     // the file uses OPENAI_BASE_URL itself, so only the others are ignored
     expect(loaded.ignoredVariables).toEqual(['OPENAI_API_KEY', 'REQ_RATE_LIMIT']);
@@ -100,7 +114,11 @@ describe("openai-forward's variables", () => {
 
 describe('.env', () => {
   it('is read from the working directory (or --env-file), never over variables already set', async () => {
-    const dir = await dirWith({ '.env': "# openai-forward style\nLOG_CHAT=true\nOPENAI_BASE_URL='http://127.0.0.1:9101/v1'\nexport CACHE_CHAT_COMPLETION=false\n", 'other.env': 'LOG_CHAT=false\n' });
+    const dir = await dirWith({
+      '.env':
+        "# openai-forward style\nLOG_CHAT=true\nOPENAI_BASE_URL='http://127.0.0.1:9101/v1'\nexport CACHE_CHAT_COMPLETION=false\n",
+      'other.env': 'LOG_CHAT=false\n',
+    });
     const env: NodeJS.ProcessEnv = { CACHE_CHAT_COMPLETION: 'true' };
     const loaded = await loadConfig({ cwd: dir, env });
     expect(loaded.envFile?.applied.sort()).toEqual(['LOG_CHAT', 'OPENAI_BASE_URL']);
@@ -114,7 +132,9 @@ describe('.env', () => {
   });
 
   it('names a malformed line by its number, without showing it', async () => {
-    const dir = await dirWith({ '.env': "LOG_CHAT=true\nREQ_RATE_LIMIT='{\n\"/v1/chat/completions\": \"1/second\"\n}'\nsk-secret-pasted-here\n" });
+    const dir = await dirWith({
+      '.env': 'LOG_CHAT=true\nREQ_RATE_LIMIT=\'{\n"/v1/chat/completions": "1/second"\n}\'\nsk-secret-pasted-here\n',
+    });
     const error = await configError(loadConfig({ cwd: dir, env: {} }));
     expect(error.message).toBe('.env: line 5: is not NAME=value (a quoted value may span lines)');
     const unclosed = await dirWith({ '.env': "REQ_RATE_LIMIT='{\n" });

@@ -25,7 +25,11 @@ function childEnv(env: NodeJS.ProcessEnv | undefined): NodeJS.ProcessEnv {
 }
 
 export async function runCli(args: string[], options: CliOptions = {}): Promise<CliResult> {
-  const child = spawn(process.execPath, [AIFD_BIN, ...args], { cwd: options.cwd, env: childEnv(options.env), stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [AIFD_BIN, ...args], {
+    cwd: options.cwd,
+    env: childEnv(options.env),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stdout = '';
   let stderr = '';
   const limit = options.closeStdoutAfter;
@@ -53,7 +57,11 @@ export interface RunningDaemon {
 
 /** Starts `aifd run …` and resolves once its banner says where it listens. */
 export async function startDaemon(args: string[], options: CliOptions = {}): Promise<RunningDaemon> {
-  const child = spawn(process.execPath, [AIFD_BIN, 'run', ...args], { cwd: options.cwd, env: childEnv(options.env), stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [AIFD_BIN, 'run', ...args], {
+    cwd: options.cwd,
+    env: childEnv(options.env),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stderr = '';
   let stdout = '';
   child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
@@ -61,7 +69,8 @@ export async function startDaemon(args: string[], options: CliOptions = {}): Pro
   const url = await new Promise<string>((resolve, reject) => {
     child.stderr!.on('data', (chunk: Buffer) => {
       stderr += chunk.toString();
-      if (stderr.includes('TimeoutOverflowWarning')) throw new Error(`the daemon armed a timer Node cannot hold:\n${stderr}`);
+      if (stderr.includes('TimeoutOverflowWarning'))
+        throw new Error(`the daemon armed a timer Node cannot hold:\n${stderr}`);
       const match = /listening on (http:\/\/[^\s]+)/.exec(stderr) ?? /"address":"(http:\/\/[^"]+)"/.exec(stderr);
       if (match) resolve(match[1]!);
     });
@@ -82,7 +91,9 @@ export async function startDaemon(args: string[], options: CliOptions = {}): Pro
         };
         if (check()) return;
         child.stderr!.on('data', check);
-        void exited.then((code) => reject(new Error(`aifd exited with ${code} while waiting for ${pattern}:\n${stderr}`)));
+        void exited.then((code) =>
+          reject(new Error(`aifd exited with ${code} while waiting for ${pattern}:\n${stderr}`)),
+        );
       }),
     stop: async (signal = 'SIGTERM') => {
       if (child.exitCode === null) child.kill(signal);

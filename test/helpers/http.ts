@@ -10,7 +10,10 @@ export interface RawResponse {
   json<T = any>(): T;
 }
 
-export function request(url: string, options: http.RequestOptions & { body?: string | Buffer } = {}): Promise<RawResponse> {
+export function request(
+  url: string,
+  options: http.RequestOptions & { body?: string | Buffer } = {},
+): Promise<RawResponse> {
   return new Promise((resolve, reject) => {
     const req = http.request(url, { agent: false, ...options }, (res) => {
       const chunks: Buffer[] = [];

@@ -40,7 +40,8 @@ export function jpegWithMetadata(width: number, height: number, bytes: number): 
 export function wav(seconds: number, sampleRate = 16_000): Buffer {
   const samples = Math.round(seconds * sampleRate);
   const data = Buffer.alloc(samples * 2);
-  for (let i = 0; i < samples; i++) data.writeInt16LE(Math.round(Math.sin((i / sampleRate) * 2 * Math.PI * 440) * 8000), i * 2);
+  for (let i = 0; i < samples; i++)
+    data.writeInt16LE(Math.round(Math.sin((i / sampleRate) * 2 * Math.PI * 440) * 8000), i * 2);
   const header = Buffer.alloc(44);
   header.write('RIFF', 0, 'ascii');
   header.writeUInt32LE(36 + data.length, 4);
@@ -61,7 +62,8 @@ export function wav(seconds: number, sampleRate = 16_000): Buffer {
 export async function pdf(pages: number): Promise<Buffer> {
   const document = await PDFDocument.create();
   const font = await document.embedFont(StandardFonts.Helvetica);
-  for (let i = 0; i < pages; i++) document.addPage().drawText(`Page ${i + 1}: quarterly figures and their notes.`, { x: 50, y: 700, size: 14, font });
+  for (let i = 0; i < pages; i++)
+    document.addPage().drawText(`Page ${i + 1}: quarterly figures and their notes.`, { x: 50, y: 700, size: 14, font });
   return Buffer.from(await document.save());
 }
 

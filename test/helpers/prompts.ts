@@ -14,8 +14,10 @@ export function longChatBody(bytes: number): Buffer {
     { role: 'user', content: 'Summarize the risks in Section 4 in three bullet points.' },
   ];
   const frame = Buffer.byteLength(JSON.stringify({ model: 'gpt-4o-mini', messages: turns }));
-  const document = PARAGRAPH.repeat(Math.max(1, Math.ceil((bytes - frame) / PARAGRAPH.length))).slice(0, Math.max(1, bytes - frame));
+  const document = PARAGRAPH.repeat(Math.max(1, Math.ceil((bytes - frame) / PARAGRAPH.length))).slice(
+    0,
+    Math.max(1, bytes - frame),
+  );
   turns[1]!.content = `Here is the document:\n\n${document}`;
   return Buffer.from(JSON.stringify({ model: 'gpt-4o-mini', messages: turns }));
 }
-

@@ -32,7 +32,10 @@ const ACL: HubConfigInput['acl'] = {
 };
 
 const encoder = new TextEncoder();
-async function hsToken(claims: jose.JWTPayload, options: { secret?: string; iss?: string; aud?: string; exp?: number | string; nbf?: number | string } = {}) {
+async function hsToken(
+  claims: jose.JWTPayload,
+  options: { secret?: string; iss?: string; aud?: string; exp?: number | string; nbf?: number | string } = {},
+) {
   const builder = new jose.SignJWT({ roles: ['dev'], ...claims })
     .setProtectedHeader({ alg: 'HS256' })
     .setSubject((claims.sub as string) ?? 'ann')
@@ -61,9 +64,7 @@ describe('authentication and ACL', () => {
     store = await openStore(`sqlite://${dir}/state.sqlite`);
     running = await startHub(
       {
-        upstreams: [
-          { name: 'openai', baseUrl: mock.url, keys: [POOL_KEY] },
-        ],
+        upstreams: [{ name: 'openai', baseUrl: mock.url, keys: [POOL_KEY] }],
         auth: {
           jwt: { secret: SECRET },
           forwardKeys: [{ key: TEAM_KEY, user: 'team-a', roles: ['dev'] }],
@@ -84,20 +85,37 @@ describe('authentication and ACL', () => {
   afterEach(() => mock.reset());
 
   const sdk = (apiKey: string) => new OpenAI({ apiKey, baseURL: running.baseURL(), maxRetries: 0 });
-  async function status(apiKey: string, body = { model: 'gpt-4o-mini', messages: [] }): Promise<{ status: number; code: string | null }> {
-    const error = (await sdk(apiKey).chat.completions.create(body as never).catch((err: unknown) => err)) as InstanceType<typeof OpenAI.APIError>;
+  async function status(
+    apiKey: string,
+    body = { model: 'gpt-4o-mini', messages: [] },
+  ): Promise<{ status: number; code: string | null }> {
+    const error = (await sdk(apiKey)
+      .chat.completions.create(body as never)
+      .catch((err: unknown) => err)) as InstanceType<typeof OpenAI.APIError>;
     if (!(error instanceof OpenAI.APIError)) return { status: 200, code: null };
     return { status: error.status!, code: error.code ?? null };
   }
 
   it('accepts a token from `aifd token-gen` through the SDK, and the upstream never sees it', async () => {
-    await writeFile(path.join(dir, 'hub.config.json'), JSON.stringify({ upstreams: [{ name: 'o', baseUrl: mock.url, keys: [] }], auth: { jwt: { secret: '${SECRET}' } } }));
-    const generated = await runCli(['token-gen', '--user', 'ann', '--role', 'dev', '--expires', '1h', '--json'], { cwd: dir, env: { SECRET } });
+    await writeFile(
+      path.join(dir, 'hub.config.json'),
+      JSON.stringify({
+        upstreams: [{ name: 'o', baseUrl: mock.url, keys: [] }],
+        auth: { jwt: { secret: '${SECRET}' } },
+      }),
+    );
+    const generated = await runCli(['token-gen', '--user', 'ann', '--role', 'dev', '--expires', '1h', '--json'], {
+      cwd: dir,
+      env: { SECRET },
+    });
     expect(generated.code).toBe(0);
     const { token, jti, exp } = JSON.parse(generated.stdout);
     expect(jti).toMatch(/^[0-9a-f-]{36}$/);
     expect(exp).toBeGreaterThan(Date.now() / 1000 + 3500);
-    const answer = await sdk(token).chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] });
+    const answer = await sdk(token).chat.completions.create({
+      model: 'gpt-4o-mini',
+      messages: [{ role: 'user', content: 'hi' }],
+    });
     expect(answer.object).toBe('chat.completion');
     const received = await mock.waitForRequest();
     expect(received.headers.authorization).toBe(`Bearer ${POOL_KEY}`);
@@ -106,7 +124,13 @@ describe('authentication and ACL', () => {
 
   it('refuses every bad token class with its own 401 code, and never calls the upstream', async () => {
     const header = b64({ alg: 'none', typ: 'JWT' });
-    const payload = b64({ sub: 'admin', roles: [], iss: 'aifd', aud: 'aifd', exp: Math.floor(Date.now() / 1000) + 3600 });
+    const payload = b64({
+      sub: 'admin',
+      roles: [],
+      iss: 'aifd',
+      aud: 'aifd',
+      exp: Math.floor(Date.now() / 1000) + 3600,
+    });
     const cases: [string, string, string][] = [
       ['alg none', `${header}.${payload}.`, 'invalid_token'],
       ['wrong issuer', await hsToken({}, { iss: 'someone-else' }), 'invalid_token'],
@@ -120,10 +144,18 @@ describe('authentication and ACL', () => {
     for (const [name, token, code] of cases) {
       expect(await status(token), name).toEqual({ status: 401, code });
     }
-    const empty = await request(`${running.url}/v1/chat/completions`, { method: 'POST', headers: { authorization: 'Bearer ', 'content-type': 'application/json' }, body: '{}' });
+    const empty = await request(`${running.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: 'Bearer ', 'content-type': 'application/json' },
+      body: '{}',
+    });
     expect(empty.status).toBe(401);
     expect(empty.json().error.code).toBe('missing_credentials');
-    const none = await request(`${running.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    const none = await request(`${running.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{}',
+    });
     expect(none.json().error.code).toBe('missing_credentials');
     const basic = await request(`${running.url}/v1/models`, { headers: { authorization: 'Basic YTpi' } });
     expect(basic.json().error.code).toBe('invalid_api_key');
@@ -143,8 +175,13 @@ describe('authentication and ACL', () => {
     const admin = await hsToken({ sub: 'admin', roles: [] });
     expect(await status(admin, { model: 'gpt-4o', messages: [] })).toEqual({ status: 200, code: null });
     const narrowed = await hsToken({ sub: 'admin', roles: [], models: ['gpt-4o-mini'] });
-    expect(await status(narrowed, { model: 'gpt-4o', messages: [] })).toEqual({ status: 403, code: 'model_not_allowed' });
-    const images = (await sdk(dev).images.generate({ model: 'gpt-4o-mini', prompt: 'x' }).catch((err: unknown) => err)) as InstanceType<typeof OpenAI.APIError>;
+    expect(await status(narrowed, { model: 'gpt-4o', messages: [] })).toEqual({
+      status: 403,
+      code: 'model_not_allowed',
+    });
+    const images = (await sdk(dev)
+      .images.generate({ model: 'gpt-4o-mini', prompt: 'x' })
+      .catch((err: unknown) => err)) as InstanceType<typeof OpenAI.APIError>;
     expect(images.status).toBe(403);
     expect(images.code).toBe('path_not_allowed');
     expect(mock.received.map((r) => JSON.parse(r.body.toString()).model)).toEqual(['gpt-4o']);
@@ -154,7 +191,9 @@ describe('authentication and ACL', () => {
     const all = fixtureJson<{ data: { id: string }[] }>('models.json').data.map((model) => model.id);
     const dev = await sdk(await hsToken({ sub: 'ann' })).models.list();
     const ids = dev.data.map((model) => model.id).sort();
-    expect(ids).toEqual(all.filter((id) => id === 'gpt-4o-mini' || id.startsWith('text-embedding-') || id === 'whisper-1').sort());
+    expect(ids).toEqual(
+      all.filter((id) => id === 'gpt-4o-mini' || id.startsWith('text-embedding-') || id === 'whisper-1').sort(),
+    );
     expect(ids.length).toBeGreaterThan(1);
     const admin = await sdk(await hsToken({ sub: 'admin', roles: [] })).models.list();
     expect(admin.data.length).toBe(all.length);
@@ -162,7 +201,18 @@ describe('authentication and ACL', () => {
 
   it('refuses every path trick against a rule', async () => {
     const dev = await hsToken({ sub: 'ann' });
-    const tricks = ['/v1//files', '/v1/./files', '/v1/x/../files', '/v1/%66iles', '/v1/files/', '/V1/FILES', '/v1%2ffiles', '/v1/%2e%2e/v1/files', '/v1/models/../files', '/v1\\files'];
+    const tricks = [
+      '/v1//files',
+      '/v1/./files',
+      '/v1/x/../files',
+      '/v1/%66iles',
+      '/v1/files/',
+      '/V1/FILES',
+      '/v1%2ffiles',
+      '/v1/%2e%2e/v1/files',
+      '/v1/models/../files',
+      '/v1\\files',
+    ];
     for (const trick of tricks) {
       const res = await request(`${running.url}${trick}`, { headers: { authorization: `Bearer ${dev}` } });
       expect([400, 403], trick).toContain(res.status);
@@ -174,7 +224,11 @@ describe('authentication and ACL', () => {
   it('reads the model whatever the JSON media type, and refuses a body it cannot read', async () => {
     const dev = await hsToken({ sub: 'ann' });
     const send = (type: string | undefined, body: string) =>
-      request(`${running.url}/v1/chat/completions`, { method: 'POST', headers: { authorization: `Bearer ${dev}`, ...(type ? { 'content-type': type } : {}) }, body });
+      request(`${running.url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${dev}`, ...(type ? { 'content-type': type } : {}) },
+        body,
+      });
     for (const type of ['application/json; charset=utf-8', 'APPLICATION/JSON', 'text/plain', undefined]) {
       const res = await send(type, '{"model":"gpt-4o","messages":[]}');
       expect(res.status, String(type)).toBe(403);
@@ -193,14 +247,23 @@ describe('authentication and ACL', () => {
     const audio = await toFile(Buffer.from('fake audio bytes'), 'a.mp3');
     const ok = await sdk(dev).audio.transcriptions.create({ model: 'whisper-1', file: audio });
     expect(ok.text).toMatch(/^received/);
-    const denied = (await sdk(dev).audio.transcriptions.create({ model: 'gpt-4o-transcribe', file: await toFile(Buffer.from('x'), 'b.mp3') }).catch((err: unknown) => err)) as InstanceType<typeof OpenAI.APIError>;
+    const denied = (await sdk(dev)
+      .audio.transcriptions.create({ model: 'gpt-4o-transcribe', file: await toFile(Buffer.from('x'), 'b.mp3') })
+      .catch((err: unknown) => err)) as InstanceType<typeof OpenAI.APIError>;
     expect(denied.status).toBe(403);
     expect(denied.code).toBe('model_not_allowed');
     expect(mock.received.length).toBe(1);
   });
 
   it('refuses a revoked token within a second, on the running daemon', async () => {
-    await writeFile(path.join(dir, 'hub.config.json'), JSON.stringify({ store: `sqlite://${dir}/state.sqlite`, upstreams: [{ name: 'o', baseUrl: mock.url }], auth: { jwt: { secret: '${SECRET}' } } }));
+    await writeFile(
+      path.join(dir, 'hub.config.json'),
+      JSON.stringify({
+        store: `sqlite://${dir}/state.sqlite`,
+        upstreams: [{ name: 'o', baseUrl: mock.url }],
+        auth: { jwt: { secret: '${SECRET}' } },
+      }),
+    );
     const token = await hsToken({ sub: 'ann', jti: 'jti-to-revoke' });
     const other = await hsToken({ sub: 'bob' });
     expect(await status(token)).toEqual({ status: 200, code: null });
@@ -242,7 +305,10 @@ describe('asymmetric tokens and network rules', () => {
     await writeFile(path.join(dir, 'private.pem'), privateKey.export({ type: 'pkcs8', format: 'pem' }).toString());
     await writeFile(
       path.join(dir, 'hub.config.json'),
-      JSON.stringify({ upstreams: [{ name: 'o', baseUrl: mock.url, keys: [POOL_KEY] }], auth: { jwt: { algorithm: 'EdDSA', publicKeyFile: 'public.pem', privateKeyFile: 'private.pem' } } }),
+      JSON.stringify({
+        upstreams: [{ name: 'o', baseUrl: mock.url, keys: [POOL_KEY] }],
+        auth: { jwt: { algorithm: 'EdDSA', publicKeyFile: 'public.pem', privateKeyFile: 'private.pem' } },
+      }),
     );
     const running = await startHub({
       upstreams: [{ name: 'o', baseUrl: mock.url, keys: [POOL_KEY] }],
@@ -252,11 +318,22 @@ describe('asymmetric tokens and network rules', () => {
     const generated = await runCli(['token-gen', '--user', 'eve', '--json'], { cwd: dir });
     expect(generated.code).toBe(0);
     const client = (key: string) => new OpenAI({ apiKey: key, baseURL: running.baseURL(), maxRetries: 0 });
-    const ok = await client(JSON.parse(generated.stdout).token).chat.completions.create({ model: 'gpt-4o-mini', messages: [] });
+    const ok = await client(JSON.parse(generated.stdout).token).chat.completions.create({
+      model: 'gpt-4o-mini',
+      messages: [],
+    });
     expect(ok.object).toBe('chat.completion');
 
-    const confused = await new jose.SignJWT({ roles: [] }).setProtectedHeader({ alg: 'HS256' }).setSubject('eve').setIssuer('aifd').setAudience('aifd').setExpirationTime('1h').sign(encoder.encode(publicPem));
-    const error = (await client(confused).chat.completions.create({ model: 'gpt-4o-mini', messages: [] }).catch((err: unknown) => err)) as InstanceType<typeof OpenAI.APIError>;
+    const confused = await new jose.SignJWT({ roles: [] })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject('eve')
+      .setIssuer('aifd')
+      .setAudience('aifd')
+      .setExpirationTime('1h')
+      .sign(encoder.encode(publicPem));
+    const error = (await client(confused)
+      .chat.completions.create({ model: 'gpt-4o-mini', messages: [] })
+      .catch((err: unknown) => err)) as InstanceType<typeof OpenAI.APIError>;
     expect(error.status).toBe(401);
     expect(error.code).toBe('invalid_token');
     expect(mock.received.length).toBe(1);
@@ -275,7 +352,9 @@ describe('asymmetric tokens and network rules', () => {
     const behindProxy = await startHub({ ...base, listen: { trustProxy: 1 } });
     hubs.push(direct, behindProxy);
     const call = (hub: RunningHub, xff?: string) =>
-      request(`${hub.url}/v1/models`, { headers: { authorization: `Bearer ${TEAM_KEY}`, ...(xff ? { 'x-forwarded-for': xff } : {}) } });
+      request(`${hub.url}/v1/models`, {
+        headers: { authorization: `Bearer ${TEAM_KEY}`, ...(xff ? { 'x-forwarded-for': xff } : {}) },
+      });
     // without trusted hops a forged header changes nothing
     expect((await call(direct)).status).toBe(200);
     expect((await call(direct, '10.1.2.3')).status).toBe(200);

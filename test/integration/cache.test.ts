@@ -42,12 +42,22 @@ describe('response cache', () => {
 
   async function hub(extra: Partial<HubConfigInput> = {}, store?: Store) {
     running = await startHub(
-      { upstreams: [{ name: 'openai', baseUrl: mock.url, keys: ['sk-cache-pool-key-0000000000000'] }], auth: { forwardKeys: [{ key: 'ann-cache-key-000000', user: 'ann', roles: [] }, { key: 'bob-cache-key-000000', user: 'bob', roles: [] }] }, ...extra },
+      {
+        upstreams: [{ name: 'openai', baseUrl: mock.url, keys: ['sk-cache-pool-key-0000000000000'] }],
+        auth: {
+          forwardKeys: [
+            { key: 'ann-cache-key-000000', user: 'ann', roles: [] },
+            { key: 'bob-cache-key-000000', user: 'bob', roles: [] },
+          ],
+        },
+        ...extra,
+      },
       store ? { store } : {},
     );
     return running;
   }
-  const sdk = (hubUrl: string, key = 'ann-cache-key-000000') => new OpenAI({ apiKey: key, baseURL: `${hubUrl}/v1`, maxRetries: 0 });
+  const sdk = (hubUrl: string, key = 'ann-cache-key-000000') =>
+    new OpenAI({ apiKey: key, baseURL: `${hubUrl}/v1`, maxRetries: 0 });
   const ask = { model: 'gpt-4o-mini', messages: [{ role: 'user' as const, content: 'cache me' }] };
 
   it('logs a hit in the chat log with the reply it replayed, JSON and streamed alike, and logs convert exports it', async () => {
@@ -63,7 +73,14 @@ describe('response cache', () => {
     const records = await readJsonLines<ChatRecord>(running.config.logs.dir, 'chat-');
     expect(records).toHaveLength(3);
     expect(records[0]).toMatchObject({ assistant: reply, finish_reason: 'stop', aborted: false, cache: null });
-    for (const hit of records.slice(1)) expect(hit).toMatchObject({ assistant: reply, finish_reason: 'stop', aborted: false, cache: 'hit', model: filled.model });
+    for (const hit of records.slice(1))
+      expect(hit).toMatchObject({
+        assistant: reply,
+        finish_reason: 'stop',
+        aborted: false,
+        cache: 'hit',
+        model: filled.model,
+      });
     const converted = path.join(dir, `converted-${randomBytes(3).toString('hex')}.json`);
     const result = await runCli(['logs', 'convert', '--input', running.config.logs.dir, '--output', converted]);
     expect(result.code).toBe(0);
@@ -73,17 +90,37 @@ describe('response cache', () => {
 
   it('misses, then hits without calling the upstream; the body field never goes upstream', async () => {
     const { url } = await hub();
-    const first = await sdk(url).chat.completions.create({ ...ask, caching: true } as never).withResponse();
+    const first = await sdk(url)
+      .chat.completions.create({ ...ask, caching: true } as never)
+      .withResponse();
     expect(first.response.headers.get('x-aifd-cache')).toBe('miss');
     expect(JSON.parse(mock.received[0]!.body.toString())).not.toHaveProperty('caching');
-    const second = await sdk(url).chat.completions.create({ ...ask, caching: true } as never).withResponse();
+    const second = await sdk(url)
+      .chat.completions.create({ ...ask, caching: true } as never)
+      .withResponse();
     expect(second.response.headers.get('x-aifd-cache')).toBe('hit');
     expect(second.data.choices[0]!.message.content).toBe(first.data.choices[0]!.message.content);
     expect(mock.received).toHaveLength(1);
     // the header opts in too; off and no-cache bypass
-    const byHeader = await request(`${url}/v1/chat/completions`, { method: 'POST', headers: { authorization: 'Bearer ann-cache-key-000000', 'content-type': 'application/json', 'x-aifd-cache': 'on' }, body: JSON.stringify(ask) });
+    const byHeader = await request(`${url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: {
+        authorization: 'Bearer ann-cache-key-000000',
+        'content-type': 'application/json',
+        'x-aifd-cache': 'on',
+      },
+      body: JSON.stringify(ask),
+    });
     expect(byHeader.headers['x-aifd-cache']).toBe('hit');
-    const bypass = await request(`${url}/v1/chat/completions`, { method: 'POST', headers: { authorization: 'Bearer ann-cache-key-000000', 'content-type': 'application/json', 'cache-control': 'no-cache' }, body: JSON.stringify({ ...ask, caching: true }) });
+    const bypass = await request(`${url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: {
+        authorization: 'Bearer ann-cache-key-000000',
+        'content-type': 'application/json',
+        'cache-control': 'no-cache',
+      },
+      body: JSON.stringify({ ...ask, caching: true }),
+    });
     expect(bypass.headers['x-aifd-cache']).toBe('bypass');
     expect(mock.received).toHaveLength(2);
   });
@@ -100,7 +137,9 @@ describe('response cache', () => {
 
     const other = { model: 'gpt-4o-mini', messages: [{ role: 'user' as const, content: 'the reverse' }] };
     const filled = await sdk(url).chat.completions.create(other);
-    const replay = await sdk(url).chat.completions.create({ ...other, stream: true, stream_options: { include_usage: true } }).withResponse();
+    const replay = await sdk(url)
+      .chat.completions.create({ ...other, stream: true, stream_options: { include_usage: true } })
+      .withResponse();
     expect(replay.response.headers.get('x-aifd-cache')).toBe('hit');
     let replayed = '';
     let usage: OpenAI.CompletionUsage | null | undefined;
@@ -120,14 +159,26 @@ describe('response cache', () => {
     for await (const _ of first) void _;
     const cached = await sdk(url).chat.completions.create({ ...ask, tools });
     expect(cached.choices[0]!.finish_reason).toBe('tool_calls');
-    expect(cached.choices[0]!.message.tool_calls?.map((call) => (call as { function: { name: string } }).function.name)).toEqual(['GetWeatherArgs', 'get_stock_price']);
+    expect(
+      cached.choices[0]!.message.tool_calls?.map((call) => (call as { function: { name: string } }).function.name),
+    ).toEqual(['GetWeatherArgs', 'get_stock_price']);
   });
 
   it('stores no error, abort or dropped stream', async () => {
-    const keys = ['sk-cache-a-000000000000', 'sk-cache-b-000000000000', 'sk-cache-c-000000000000', 'sk-cache-d-000000000000'];
-    const { url } = await hub({ cache: { chatCompletions: true }, upstreams: [{ name: 'openai', baseUrl: mock.url, keys, retries: 0 }] });
+    const keys = [
+      'sk-cache-a-000000000000',
+      'sk-cache-b-000000000000',
+      'sk-cache-c-000000000000',
+      'sk-cache-d-000000000000',
+    ];
+    const { url } = await hub({
+      cache: { chatCompletions: true },
+      upstreams: [{ name: 'openai', baseUrl: mock.url, keys, retries: 0 }],
+    });
     mock.script('*', { type: 'error', error: 'server_error' });
-    await sdk(url).chat.completions.create(ask).catch(() => undefined);
+    await sdk(url)
+      .chat.completions.create(ask)
+      .catch(() => undefined);
     mock.script('*', { type: 'drop-mid-stream', afterChunks: 2 });
     const dropped = await sdk(url).chat.completions.create({ ...ask, stream: true });
     await (async () => {
@@ -215,10 +266,33 @@ describe('cache entries', () => {
   });
 
   it('keys ignore key order and fields that do not change the answer', () => {
-    expect(canonicalJson({ b: 1, a: { d: [2, { z: 1, y: 2 }], c: null } })).toBe('{"a":{"c":null,"d":[2,{"y":2,"z":1}]},"b":1}');
-    const base = cacheKey('openai', '/v1/chat/completions', { model: 'm', messages: [{ role: 'user', content: 'x' }] }, undefined);
-    expect(cacheKey('openai', '/v1/chat/completions', { messages: [{ content: 'x', role: 'user' }], model: 'm', stream: true, user: 'u', caching: true }, undefined)).toBe(base);
-    expect(cacheKey('openai', '/v1/chat/completions', { model: 'm', messages: [{ role: 'user', content: 'x' }], temperature: 0 }, undefined)).not.toBe(base);
-    expect(cacheKey('openai', '/v1/chat/completions', { model: 'm', messages: [{ role: 'user', content: 'x' }] }, 'ann')).not.toBe(base);
+    expect(canonicalJson({ b: 1, a: { d: [2, { z: 1, y: 2 }], c: null } })).toBe(
+      '{"a":{"c":null,"d":[2,{"y":2,"z":1}]},"b":1}',
+    );
+    const base = cacheKey(
+      'openai',
+      '/v1/chat/completions',
+      { model: 'm', messages: [{ role: 'user', content: 'x' }] },
+      undefined,
+    );
+    expect(
+      cacheKey(
+        'openai',
+        '/v1/chat/completions',
+        { messages: [{ content: 'x', role: 'user' }], model: 'm', stream: true, user: 'u', caching: true },
+        undefined,
+      ),
+    ).toBe(base);
+    expect(
+      cacheKey(
+        'openai',
+        '/v1/chat/completions',
+        { model: 'm', messages: [{ role: 'user', content: 'x' }], temperature: 0 },
+        undefined,
+      ),
+    ).not.toBe(base);
+    expect(
+      cacheKey('openai', '/v1/chat/completions', { model: 'm', messages: [{ role: 'user', content: 'x' }] }, 'ann'),
+    ).not.toBe(base);
   });
 });

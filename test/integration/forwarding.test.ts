@@ -35,7 +35,8 @@ describe('forwarding core', () => {
     localMock.reset();
   });
 
-  const sdk = (route = '', apiKey = CLIENT_KEY) => new OpenAI({ apiKey, baseURL: running.baseURL(route), maxRetries: 0 });
+  const sdk = (route = '', apiKey = CLIENT_KEY) =>
+    new OpenAI({ apiKey, baseURL: running.baseURL(route), maxRetries: 0 });
 
   it('forwards a chat completion and returns the upstream bytes unchanged', async () => {
     const res = await request(`${running.url}/v1/chat/completions`, {
@@ -46,13 +47,20 @@ describe('forwarding core', () => {
     expect(res.status).toBe(200);
     expect(res.body.equals(fixture('chat-completion.json'))).toBe(true);
     // a version 7 UUID: ids sort by time (the SQL sinks key their tables on it)
-    expect(res.headers['x-aifd-request-id']).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(res.headers['x-aifd-request-id']).toMatch(
+      /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/,
+    );
     // a pool key's own rate-limit state is not the caller's business
     expect(res.headers['x-ratelimit-remaining-requests']).toBeUndefined();
     expect(res.headers['openai-processing-ms']).toBeDefined();
 
-    const completion = await sdk().chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] });
-    expect(completion.choices[0]?.message.content).toBe(JSON.parse(fixture('chat-completion.json').toString()).choices[0].message.content);
+    const completion = await sdk().chat.completions.create({
+      model: 'gpt-4o-mini',
+      messages: [{ role: 'user', content: 'hi' }],
+    });
+    expect(completion.choices[0]?.message.content).toBe(
+      JSON.parse(fixture('chat-completion.json').toString()).choices[0].message.content,
+    );
   });
 
   it('streams a chat completion through the SDK', async () => {
@@ -84,7 +92,11 @@ describe('forwarding core', () => {
   });
 
   it('forwards embeddings and models', async () => {
-    const embedding = await sdk().embeddings.create({ model: 'text-embedding-3-small', input: 'hello', encoding_format: 'base64' });
+    const embedding = await sdk().embeddings.create({
+      model: 'text-embedding-3-small',
+      input: 'hello',
+      encoding_format: 'base64',
+    });
     expect(embedding.data[0]?.embedding).toBe(JSON.parse(fixture('embeddings.json').toString()).data[0].embedding);
     const models = await sdk().models.list();
     expect(models.data.length).toBe(JSON.parse(fixture('models.json').toString()).data.length);
@@ -95,7 +107,10 @@ describe('forwarding core', () => {
   it('forwards a multipart audio upload byte for byte', async () => {
     const audio = Buffer.alloc(20_000);
     for (let i = 0; i < audio.length; i++) audio[i] = (i * 7919) % 256;
-    const result = await sdk().audio.transcriptions.create({ model: 'whisper-1', file: await toFile(audio, 'speech.mp3') });
+    const result = await sdk().audio.transcriptions.create({
+      model: 'whisper-1',
+      file: await toFile(audio, 'speech.mp3'),
+    });
     expect(result.text).toMatch(/^received \d+ bytes$/);
     const received = await openaiMock.waitForRequest((r) => r.url === '/v1/audio/transcriptions');
     expect(received.headers['content-type']).toMatch(/^multipart\/form-data; boundary=/);
@@ -119,7 +134,12 @@ describe('forwarding core', () => {
 
     await request(`${running.url}/v1/chat/completions`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${CLIENT_KEY}`, 'api-key': CLIENT_KEY, 'x-api-key': CLIENT_KEY },
+      headers: {
+        'content-type': 'application/json',
+        authorization: `Bearer ${CLIENT_KEY}`,
+        'api-key': CLIENT_KEY,
+        'x-api-key': CLIENT_KEY,
+      },
       body: '{"model":"gpt-4o-mini","messages":[]}',
     });
     const second = await openaiMock.waitForRequest((r) => r.seq > pooled.seq);
@@ -132,7 +152,12 @@ describe('forwarding core', () => {
 
   it('sets x-forwarded-for and drops hop-by-hop headers', async () => {
     await request(`${running.url}/local/v1/models`, {
-      headers: { connection: 'keep-alive, x-secret-hop', 'x-secret-hop': 'no', 'proxy-authorization': 'Basic abc', te: 'trailers' },
+      headers: {
+        connection: 'keep-alive, x-secret-hop',
+        'x-secret-hop': 'no',
+        'proxy-authorization': 'Basic abc',
+        te: 'trailers',
+      },
     });
     const received = await localMock.waitForRequest();
     expect(received.headers['x-forwarded-for']).toBe('127.0.0.1');
@@ -143,7 +168,11 @@ describe('forwarding core', () => {
 
   it('forwards non-JSON bodies untouched and any method or new path', async () => {
     const body = Buffer.from('not json at all \u0000\u0001', 'utf8');
-    const res = await request(`${running.url}/v1/some/new/api?x=1`, { method: 'PATCH', headers: { 'content-type': 'application/octet-stream' }, body });
+    const res = await request(`${running.url}/v1/some/new/api?x=1`, {
+      method: 'PATCH',
+      headers: { 'content-type': 'application/octet-stream' },
+      body,
+    });
     expect(res.status).toBe(404);
     expect(res.json().error.message).toBe('Invalid URL (PATCH /v1/some/new/api)');
     const received = await openaiMock.waitForRequest();
@@ -153,10 +182,18 @@ describe('forwarding core', () => {
   });
 
   it('refuses invalid JSON and wrongly typed fields with a 400 and keeps serving', async () => {
-    const bad = await request(`${running.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"model": "gpt-4o-mini",' });
+    const bad = await request(`${running.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"model": "gpt-4o-mini",',
+    });
     expect(bad.status).toBe(400);
     expect(bad.json().error.code).toBe('invalid_json');
-    const wrongType = await request(`${running.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"model": 42}' });
+    const wrongType = await request(`${running.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"model": 42}',
+    });
     expect(wrongType.status).toBe(400);
     expect(wrongType.json().error).toMatchObject({ code: 'invalid_request', param: 'model' });
     expect(openaiMock.received.length).toBe(0);
@@ -191,7 +228,10 @@ describe('forwarding core', () => {
     const raw = await rawExchange(port, 'GARBAGE\r\n\r\n');
     expect(raw).toMatch(/^HTTP\/1.1 400/);
     expect(raw).toContain('"type":"invalid_request_error"');
-    const conflicting = await rawExchange(port, 'POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n');
+    const conflicting = await rawExchange(
+      port,
+      'POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n',
+    );
     expect(conflicting).toMatch(/^HTTP\/1.1 400/);
     expect((await request(`${running.url}/healthz`)).status).toBe(200);
   });
@@ -228,7 +268,9 @@ describe('upstream failures', () => {
   const sdk = (route = '') => new OpenAI({ apiKey: 'client', baseURL: running.baseURL(route), maxRetries: 0 });
 
   it('gives an OpenAI-shaped 502 for an unreachable upstream', async () => {
-    const error = (await sdk('/dead').models.list().catch((err: unknown) => err)) as InstanceType<typeof OpenAI.APIError>;
+    const error = (await sdk('/dead')
+      .models.list()
+      .catch((err: unknown) => err)) as InstanceType<typeof OpenAI.APIError>;
     expect(error).toBeInstanceOf(OpenAI.InternalServerError);
     expect(error.status).toBe(502);
     expect(error.code).toBe('upstream_unreachable');
@@ -237,7 +279,9 @@ describe('upstream failures', () => {
 
   it('gives a 504 when the upstream sends no response in time, on both keys', async () => {
     mock.always('*', { type: 'hang' });
-    const error = (await sdk().chat.completions.create({ model: 'gpt-4o-mini', messages: [] }).catch((err: unknown) => err)) as InstanceType<typeof OpenAI.APIError>;
+    const error = (await sdk()
+      .chat.completions.create({ model: 'gpt-4o-mini', messages: [] })
+      .catch((err: unknown) => err)) as InstanceType<typeof OpenAI.APIError>;
     expect(error).toBeInstanceOf(OpenAI.InternalServerError);
     expect(error.status).toBe(504);
     expect(error.code).toBe('upstream_timeout');
@@ -255,7 +299,11 @@ describe('upstream failures', () => {
 
   it('passes the last upstream error through when every attempt fails', async () => {
     mock.always('*', { type: 'error', error: 'server_error' });
-    const res = await request(`${running.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"model":"gpt-4o-mini"}' });
+    const res = await request(`${running.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"model":"gpt-4o-mini"}',
+    });
     expect(res.status).toBe(500);
     expect(res.body.equals(fixture('errors/500-server_error.json'))).toBe(true);
     expect(mock.received.length).toBe(2);
@@ -315,7 +363,10 @@ describe('upstream failures', () => {
   it('aborts the upstream request when the client goes away', async () => {
     mock.script('*', { type: 'stream', chunks: 50, delayMs: 50 });
     const controller = new AbortController();
-    const stream = await sdk().chat.completions.create({ model: 'gpt-4o-mini', messages: [], stream: true }, { signal: controller.signal });
+    const stream = await sdk().chat.completions.create(
+      { model: 'gpt-4o-mini', messages: [], stream: true },
+      { signal: controller.signal },
+    );
     const received = await mock.waitForRequest();
     let contentChunks = 0;
     for await (const chunk of stream) {

@@ -24,7 +24,16 @@ describe('key pool over real sockets', () => {
 
   async function hubWith(keys: unknown[], extra: Record<string, unknown> = {}) {
     running = await startHub({
-      upstreams: [{ name: 'openai', baseUrl: mock.url, keys: keys as string[], retries: 2, queue: { maxWait: '3s', maxLength: 100 }, ...extra }],
+      upstreams: [
+        {
+          name: 'openai',
+          baseUrl: mock.url,
+          keys: keys as string[],
+          retries: 2,
+          queue: { maxWait: '3s', maxLength: 100 },
+          ...extra,
+        },
+      ],
       auth: { anonymous: true },
     });
     return new OpenAI({ apiKey: 'client', baseURL: running.baseURL(), maxRetries: 0 });
@@ -48,11 +57,16 @@ describe('key pool over real sockets', () => {
     const counts = countKeys();
     expect(Math.abs(counts[KEY_A]! - counts[KEY_B]!)).toBeLessThanOrEqual(2);
     expect(counts[KEY_A]! + counts[KEY_B]!).toBe(20);
-    expect(running.hub.upstreams[0]!.pool.keys.every((key) => running.hub.upstreams[0]!.pool.state(key.hash).inFlight === 0)).toBe(true);
+    expect(
+      running.hub.upstreams[0]!.pool.keys.every((key) => running.hub.upstreams[0]!.pool.state(key.hash).inFlight === 0),
+    ).toBe(true);
   });
 
   it('follows weights 1:3 under concurrency', async () => {
-    const client = await hubWith([{ key: KEY_A, weight: 1 }, { key: KEY_B, weight: 3 }]);
+    const client = await hubWith([
+      { key: KEY_A, weight: 1 },
+      { key: KEY_B, weight: 3 },
+    ]);
     mock.options.chunkDelayMs = 20;
     await Promise.all(
       Array.from({ length: 40 }, async () => {
@@ -78,7 +92,11 @@ describe('key pool over real sockets', () => {
     // with every key revoked the client gets aifd's error, not the upstream's 401 body
     mock.options.validKeys = new Set();
     pool.setChecked(pool.keys[0]!.hash, 'ok', undefined);
-    const res = await request(`${running.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"model":"gpt-4o-mini"}' });
+    const res = await request(`${running.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"model":"gpt-4o-mini"}',
+    });
     expect(res.status).toBe(429);
     expect(res.json().error.code).toBe('no_key_available');
     expect(res.text).not.toContain('Incorrect API key');
@@ -100,7 +118,9 @@ describe('key pool over real sockets', () => {
     await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [] });
     await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [] });
     expect(countKeys()).toEqual({ [KEY_A]: 1, [KEY_B]: 1 });
-    const error = (await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [] }).catch((err: unknown) => err)) as InstanceType<typeof OpenAI.APIError>;
+    const error = (await client.chat.completions
+      .create({ model: 'gpt-4o-mini', messages: [] })
+      .catch((err: unknown) => err)) as InstanceType<typeof OpenAI.APIError>;
     expect(error.status).toBe(429);
     expect(error.code).toBe('no_key_available');
     expect(Number(error.headers?.get('retry-after'))).toBeGreaterThanOrEqual(59);
@@ -109,7 +129,11 @@ describe('key pool over real sockets', () => {
 
   it('retries a 503 transparently', async () => {
     const client = await hubWith([KEY_A, KEY_B]);
-    mock.script(KEY_A, { type: 'status', status: 503, body: '{"error":{"message":"overloaded","type":"server_error","param":null,"code":null}}' });
+    mock.script(KEY_A, {
+      type: 'status',
+      status: 503,
+      body: '{"error":{"message":"overloaded","type":"server_error","param":null,"code":null}}',
+    });
     const answer = await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [] });
     expect(answer.object).toBe('chat.completion');
     expect(mock.received.map((r) => r.key)).toEqual([KEY_A, KEY_B]);
@@ -146,11 +170,15 @@ describe('key pool over real sockets', () => {
   it('answers 429 with Retry-After when the wait would run out', async () => {
     const client = await hubWith([KEY_A, KEY_B], { retries: 1 });
     mock.always('*', { type: 'error', error: 'rate_limit_tokens', headers: { 'retry-after': '20' } });
-    const first = (await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [] }).catch((err: unknown) => err)) as InstanceType<typeof OpenAI.APIError>;
+    const first = (await client.chat.completions
+      .create({ model: 'gpt-4o-mini', messages: [] })
+      .catch((err: unknown) => err)) as InstanceType<typeof OpenAI.APIError>;
     // both keys tried: the client gets OpenAI's own 429
     expect(first.status).toBe(429);
     expect(first.code).toBe('rate_limit_exceeded');
-    const second = (await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [] }).catch((err: unknown) => err)) as InstanceType<typeof OpenAI.APIError>;
+    const second = (await client.chat.completions
+      .create({ model: 'gpt-4o-mini', messages: [] })
+      .catch((err: unknown) => err)) as InstanceType<typeof OpenAI.APIError>;
     expect(second.status).toBe(429);
     expect(second.code).toBe('no_key_available');
     expect(Number(second.headers?.get('retry-after'))).toBeGreaterThanOrEqual(19);
@@ -160,12 +188,21 @@ describe('key pool over real sockets', () => {
   it('lets a queued client that disconnects leave the queue', async () => {
     await hubWith([KEY_A], { retries: 0 });
     mock.script(KEY_A, { type: 'error', error: 'rate_limit_requests', headers: { 'retry-after': '2' } });
-    await request(`${running.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"model":"gpt-4o-mini"}' });
+    await request(`${running.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"model":"gpt-4o-mini"}',
+    });
     const queue = running.hub.upstreams[0]!.queue;
     const controller = new AbortController();
     const client = new OpenAI({ apiKey: 'client', baseURL: running.baseURL(), maxRetries: 0 });
-    const pending = client.chat.completions.create({ model: 'gpt-4o-mini', messages: [] }, { signal: controller.signal }).catch((err: unknown) => err);
-    const queueLength = (n: number) => new Promise<void>((resolve) => (queue.length === n ? resolve() : queue.on('length', (now: number) => now === n && resolve())));
+    const pending = client.chat.completions
+      .create({ model: 'gpt-4o-mini', messages: [] }, { signal: controller.signal })
+      .catch((err: unknown) => err);
+    const queueLength = (n: number) =>
+      new Promise<void>((resolve) =>
+        queue.length === n ? resolve() : queue.on('length', (now: number) => now === n && resolve()),
+      );
     await queueLength(1);
     controller.abort();
     await pending;
@@ -182,7 +219,13 @@ describe('key pool over real sockets', () => {
     const keyA = pool.keys[0]!;
     expect(pool.state(keyA.hash).status).toBe('revoked');
     mock.options.validKeys = undefined;
-    await new Promise<void>((resolve) => pool.on('status', (key: { hash: string }, state: { status: string }) => key.hash === keyA.hash && state.status === 'ok' && resolve()));
+    await new Promise<void>((resolve) =>
+      pool.on(
+        'status',
+        (key: { hash: string }, state: { status: string }) =>
+          key.hash === keyA.hash && state.status === 'ok' && resolve(),
+      ),
+    );
     expect(mock.received.some((r) => r.url === '/v1/models' && r.key === KEY_A)).toBe(true);
   });
 
@@ -190,7 +233,13 @@ describe('key pool over real sockets', () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'aifd-keystate-'));
     try {
       const config = validate(
-        { listen: { port: 0 }, store: `sqlite://${dir}/state.sqlite`, logs: { dir }, upstreams: [{ name: 'openai', baseUrl: mock.url, keys: [KEY_A, KEY_B] }], auth: { anonymous: true } },
+        {
+          listen: { port: 0 },
+          store: `sqlite://${dir}/state.sqlite`,
+          logs: { dir },
+          upstreams: [{ name: 'openai', baseUrl: mock.url, keys: [KEY_A, KEY_B] }],
+          auth: { anonymous: true },
+        },
         'test',
       );
       mock.options.validKeys = new Set([KEY_B]);

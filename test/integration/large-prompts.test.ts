@@ -29,33 +29,73 @@ describe('large prompts', () => {
 
   function post(body: Buffer, headers: Record<string, string> = {}): Promise<{ status: number; text: string }> {
     return new Promise((resolve, reject) => {
-      const req = http.request(`${running.url}/v1/chat/completions`, { method: 'POST', agent: false, headers: { authorization: `Bearer ${ANN}`, 'content-type': 'application/json', 'x-mock-ignore-body': '1', ...headers } }, (res) => {
-        let text = '';
-        res.on('data', (chunk: Buffer) => (text += chunk.toString()));
-        res.on('end', () => resolve({ status: res.statusCode!, text }));
-      });
+      const req = http.request(
+        `${running.url}/v1/chat/completions`,
+        {
+          method: 'POST',
+          agent: false,
+          headers: {
+            authorization: `Bearer ${ANN}`,
+            'content-type': 'application/json',
+            'x-mock-ignore-body': '1',
+            ...headers,
+          },
+        },
+        (res) => {
+          let text = '';
+          res.on('data', (chunk: Buffer) => (text += chunk.toString()));
+          res.on('end', () => resolve({ status: res.statusCode!, text }));
+        },
+      );
       req.on('error', reject);
       req.end(body);
     });
   }
 
   /** A stream of 30 chunks 10 ms apart; `meanwhile` starts at its first chunk. Resolves with the gaps between chunks (ms). */
-  function streamGaps(meanwhile?: () => Promise<unknown>): Promise<{ gaps: number[]; complete: boolean; meanwhile: unknown }> {
+  function streamGaps(
+    meanwhile?: () => Promise<unknown>,
+  ): Promise<{ gaps: number[]; complete: boolean; meanwhile: unknown }> {
     return new Promise((resolve, reject) => {
-      const body = JSON.stringify({ model: 'gpt-4o-mini', stream: true, messages: [{ role: 'user', content: 'Stream.' }] });
-      const req = http.request(`${running.url}/v1/chat/completions`, { method: 'POST', agent: false, headers: { authorization: `Bearer ${ANN}`, 'content-type': 'application/json', 'x-mock-chunks': '30', 'x-mock-delay-ms': '10' } }, (res) => {
-        const arrivals: number[] = [];
-        let text = '';
-        let during: Promise<unknown> = Promise.resolve(undefined);
-        res.on('data', (chunk: Buffer) => {
-          arrivals.push(performance.now());
-          text += chunk.toString();
-          if (arrivals.length === 1 && meanwhile) during = meanwhile();
-        });
-        res.on('end', () => {
-          during.then((result) => resolve({ gaps: arrivals.slice(1).map((at, i) => at - arrivals[i]!), complete: text.includes('data: [DONE]'), meanwhile: result }), reject);
-        });
+      const body = JSON.stringify({
+        model: 'gpt-4o-mini',
+        stream: true,
+        messages: [{ role: 'user', content: 'Stream.' }],
       });
+      const req = http.request(
+        `${running.url}/v1/chat/completions`,
+        {
+          method: 'POST',
+          agent: false,
+          headers: {
+            authorization: `Bearer ${ANN}`,
+            'content-type': 'application/json',
+            'x-mock-chunks': '30',
+            'x-mock-delay-ms': '10',
+          },
+        },
+        (res) => {
+          const arrivals: number[] = [];
+          let text = '';
+          let during: Promise<unknown> = Promise.resolve(undefined);
+          res.on('data', (chunk: Buffer) => {
+            arrivals.push(performance.now());
+            text += chunk.toString();
+            if (arrivals.length === 1 && meanwhile) during = meanwhile();
+          });
+          res.on('end', () => {
+            during.then(
+              (result) =>
+                resolve({
+                  gaps: arrivals.slice(1).map((at, i) => at - arrivals[i]!),
+                  complete: text.includes('data: [DONE]'),
+                  meanwhile: result,
+                }),
+              reject,
+            );
+          });
+        },
+      );
       req.on('error', reject);
       req.end(body);
     });
@@ -77,10 +117,26 @@ describe('large prompts', () => {
   });
 
   it('answers each kind of bad body as before, while a stream goes on', async () => {
-    const giant = Buffer.concat([Buffer.from('{"model":"gpt-4o-mini","messages":[{"role":"user","content":"'), Buffer.alloc(25 * 1024 * 1024, 'a'), Buffer.from('"}]}')]);
-    const tiny = Buffer.from(JSON.stringify({ model: 'gpt-4o-mini', max_tokens: 1, messages: Array.from({ length: 100_000 }, () => ({ role: 'user', content: 'hi' })) }));
-    const deep = Buffer.from(`{"model":"gpt-4o-mini","max_tokens":1,"messages":[{"role":"user","content":"hi","x":${'['.repeat(10_000)}${']'.repeat(10_000)}}]}`);
-    const notUtf8 = Buffer.concat([Buffer.from('{"model":"gpt-4o-mini","max_tokens":1,"messages":[{"role":"user","content":"'), Buffer.from([0xff, 0xfe, 0xc3, 0x28]), Buffer.from('"}]}')]);
+    const giant = Buffer.concat([
+      Buffer.from('{"model":"gpt-4o-mini","messages":[{"role":"user","content":"'),
+      Buffer.alloc(25 * 1024 * 1024, 'a'),
+      Buffer.from('"}]}'),
+    ]);
+    const tiny = Buffer.from(
+      JSON.stringify({
+        model: 'gpt-4o-mini',
+        max_tokens: 1,
+        messages: Array.from({ length: 100_000 }, () => ({ role: 'user', content: 'hi' })),
+      }),
+    );
+    const deep = Buffer.from(
+      `{"model":"gpt-4o-mini","max_tokens":1,"messages":[{"role":"user","content":"hi","x":${'['.repeat(10_000)}${']'.repeat(10_000)}}]}`,
+    );
+    const notUtf8 = Buffer.concat([
+      Buffer.from('{"model":"gpt-4o-mini","max_tokens":1,"messages":[{"role":"user","content":"'),
+      Buffer.from([0xff, 0xfe, 0xc3, 0x28]),
+      Buffer.from('"}]}'),
+    ]);
     const notArray = Buffer.from('{"model":"gpt-4o-mini","max_tokens":1,"messages":"hello"}');
     const broken = Buffer.from('{"model":"gpt-4o-mini","messages":[{"role":"user" "content":"x"}]}');
     const { complete, meanwhile } = await streamGaps(async () => ({
@@ -94,7 +150,8 @@ describe('large prompts', () => {
     const answers = meanwhile as Record<string, { status: number; text: string }>;
     expect(answers.giant!.status).toBe(413);
     expect(JSON.parse(answers.giant!.text).error.code).toBe('request_too_large');
-    for (const forwarded of ['tiny', 'deep', 'notUtf8', 'notArray'] as const) expect(answers[forwarded]!.status, forwarded).toBe(200);
+    for (const forwarded of ['tiny', 'deep', 'notUtf8', 'notArray'] as const)
+      expect(answers[forwarded]!.status, forwarded).toBe(200);
     expect(answers.broken!.status).toBe(400);
     expect(JSON.parse(answers.broken!.text).error.code).toBe('invalid_json');
     // the stream went on meanwhile, to its end

@@ -13,7 +13,14 @@ import { countTokens as o200kTokens } from 'gpt-tokenizer/encoding/o200k_base';
 const SECRET = 'limits-test-secret-that-is-long-enough-0000';
 
 async function token(sub: string, claims: Record<string, unknown> = {}) {
-  return new jose.SignJWT({ roles: [], ...claims }).setProtectedHeader({ alg: 'HS256' }).setSubject(sub).setIssuer('aifd').setAudience('aifd').setJti(sub + Math.random()).setExpirationTime('1h').sign(new TextEncoder().encode(SECRET));
+  return new jose.SignJWT({ roles: [], ...claims })
+    .setProtectedHeader({ alg: 'HS256' })
+    .setSubject(sub)
+    .setIssuer('aifd')
+    .setAudience('aifd')
+    .setJti(sub + Math.random())
+    .setExpirationTime('1h')
+    .sign(new TextEncoder().encode(SECRET));
 }
 
 describe('limits over HTTP', () => {
@@ -25,10 +32,15 @@ describe('limits over HTTP', () => {
   });
 
   async function hub(limits: Record<string, unknown>) {
-    running = await startHub({ upstreams: [{ name: 'openai', baseUrl: mock.url, keys: ['sk-limits-pool-key-00000000000000'] }], auth: { jwt: { secret: SECRET } }, limits });
+    running = await startHub({
+      upstreams: [{ name: 'openai', baseUrl: mock.url, keys: ['sk-limits-pool-key-00000000000000'] }],
+      auth: { jwt: { secret: SECRET } },
+      limits,
+    });
     return running;
   }
-  const client = async (hubUrl: string, sub: string, claims?: Record<string, unknown>) => new OpenAI({ apiKey: await token(sub, claims), baseURL: `${hubUrl}/v1`, maxRetries: 0 });
+  const client = async (hubUrl: string, sub: string, claims?: Record<string, unknown>) =>
+    new OpenAI({ apiKey: await token(sub, claims), baseURL: `${hubUrl}/v1`, maxRetries: 0 });
 
   it("refuses past a user's limit with an OpenAI 429 the SDK raises, and every answer carries the caller's own headers", async () => {
     const { url } = await hub({ strategy: 'fixed-window', user: { requests: '3/hour' } });
@@ -38,7 +50,9 @@ describe('limits over HTTP', () => {
     expect(first.response.headers.get('x-ratelimit-remaining-requests')).toBe('2');
     await ann.chat.completions.create({ model: 'gpt-4o-mini', messages: [] });
     await ann.chat.completions.create({ model: 'gpt-4o-mini', messages: [] });
-    const error = (await ann.chat.completions.create({ model: 'gpt-4o-mini', messages: [] }).catch((err: unknown) => err)) as InstanceType<typeof OpenAI.APIError>;
+    const error = (await ann.chat.completions
+      .create({ model: 'gpt-4o-mini', messages: [] })
+      .catch((err: unknown) => err)) as InstanceType<typeof OpenAI.APIError>;
     expect(error).toBeInstanceOf(OpenAI.RateLimitError);
     expect(error.code).toBe('rate_limit_exceeded');
     expect(Number(error.headers?.get('retry-after'))).toBeGreaterThan(0);
@@ -52,7 +66,9 @@ describe('limits over HTTP', () => {
     const { url } = await hub({ user: { requests: '100/hour' } });
     const limited = await client(url, 'carl', { limits: { requests: '1/hour' } });
     await limited.chat.completions.create({ model: 'gpt-4o-mini', messages: [] });
-    const error = (await limited.chat.completions.create({ model: 'gpt-4o-mini', messages: [] }).catch((err: unknown) => err)) as InstanceType<typeof OpenAI.APIError>;
+    const error = (await limited.chat.completions
+      .create({ model: 'gpt-4o-mini', messages: [] })
+      .catch((err: unknown) => err)) as InstanceType<typeof OpenAI.APIError>;
     expect(error.status).toBe(429);
     const badClaim = await client(url, 'dora', { limits: { requests: 'lots' } });
     const invalid = (await badClaim.models.list().catch((err: unknown) => err)) as InstanceType<typeof OpenAI.APIError>;
@@ -62,11 +78,15 @@ describe('limits over HTTP', () => {
   it('refuses a request whose reservation would not fit the token limit, before calling upstream', async () => {
     const { url } = await hub({ user: { tokens: '500/day' } });
     const ann = await client(url, 'ann');
-    const error = (await ann.chat.completions.create({ model: 'gpt-4o-mini', max_tokens: 1000, messages: [{ role: 'user', content: 'hi' }] }).catch((err: unknown) => err)) as InstanceType<typeof OpenAI.APIError>;
+    const error = (await ann.chat.completions
+      .create({ model: 'gpt-4o-mini', max_tokens: 1000, messages: [{ role: 'user', content: 'hi' }] })
+      .catch((err: unknown) => err)) as InstanceType<typeof OpenAI.APIError>;
     expect(error.status).toBe(429);
     expect(error.code).toBe('tokens_limit_exceeded');
     expect(mock.received).toHaveLength(0);
-    const ok = await ann.chat.completions.create({ model: 'gpt-4o-mini', max_tokens: 100, messages: [{ role: 'user', content: 'hi' }] }).withResponse();
+    const ok = await ann.chat.completions
+      .create({ model: 'gpt-4o-mini', max_tokens: 100, messages: [{ role: 'user', content: 'hi' }] })
+      .withResponse();
     expect(Number(ok.response.headers.get('x-ratelimit-remaining-tokens'))).toBeLessThan(500);
   });
 
@@ -76,10 +96,24 @@ describe('limits over HTTP', () => {
     const exactPrompt = 3 + 3 + o200kTokens('user') + o200kTokens(prose);
     const POOL = 'sk-limits-pool-key-00000000000000';
     const answerWith = (promptTokens: number) =>
-      mock.always(POOL, { type: 'status', status: 200, body: JSON.stringify({ id: 'chatcmpl-b', object: 'chat.completion', created: 1_764_000_000, model: 'gpt-4o-mini', choices: [{ index: 0, message: { role: 'assistant', content: 'Noted.' }, finish_reason: 'stop' }], usage: { prompt_tokens: promptTokens, completion_tokens: 2, total_tokens: promptTokens + 2 } }) });
-    const ask = (sdk: OpenAI) => sdk.chat.completions.create({ model: 'gpt-4o-mini', max_tokens: 100, messages: [{ role: 'user', content: prose }] }).withResponse();
+      mock.always(POOL, {
+        type: 'status',
+        status: 200,
+        body: JSON.stringify({
+          id: 'chatcmpl-b',
+          object: 'chat.completion',
+          created: 1_764_000_000,
+          model: 'gpt-4o-mini',
+          choices: [{ index: 0, message: { role: 'assistant', content: 'Noted.' }, finish_reason: 'stop' }],
+          usage: { prompt_tokens: promptTokens, completion_tokens: 2, total_tokens: promptTokens + 2 },
+        }),
+      });
+    const ask = (sdk: OpenAI) =>
+      sdk.chat.completions
+        .create({ model: 'gpt-4o-mini', max_tokens: 100, messages: [{ role: 'user', content: prose }] })
+        .withResponse();
 
-    it('admits a request whose bound does not fit but whose exact count does, and settles to the upstream\'s usage', async () => {
+    it("admits a request whose bound does not fit but whose exact count does, and settles to the upstream's usage", async () => {
       expect(Buffer.byteLength(prose)).toBeGreaterThan(3 * exactPrompt);
       const limit = exactPrompt + 100 + 50;
       const { url } = await hub({ strategy: 'fixed-window', user: { tokens: `${limit}/day` } });
@@ -96,10 +130,14 @@ describe('limits over HTTP', () => {
       expect(error.code).toBe('tokens_limit_exceeded');
       expect(mock.received).toHaveLength(1);
       // the refusal took nothing: what is left is the limit less the first request's usage
-      const small = await ann.chat.completions.create({ model: 'gpt-4o-mini', max_tokens: 10, messages: [{ role: 'user', content: 'hi' }] }).withResponse();
+      const small = await ann.chat.completions
+        .create({ model: 'gpt-4o-mini', max_tokens: 10, messages: [{ role: 'user', content: 'hi' }] })
+        .withResponse();
       // a small request fits on its bound: 'user' and 'hi' by their bytes
       const smallReserved = 3 + 3 + 'user'.length + 'hi'.length + 10;
-      expect(Number(small.response.headers.get('x-ratelimit-remaining-tokens'))).toBe(limit - (exactPrompt + 2) - smallReserved);
+      expect(Number(small.response.headers.get('x-ratelimit-remaining-tokens'))).toBe(
+        limit - (exactPrompt + 2) - smallReserved,
+      );
     });
 
     it('never lets 50 parallel requests overdraw the limit, and only admitted ones reach the upstream', async () => {
@@ -108,18 +146,26 @@ describe('limits over HTTP', () => {
       answerWith(exactPrompt);
       const ann = await client(url, 'ann');
       let recorded = 0;
-      const allRecorded = new Promise<void>((resolve) => running!.hub.recorder.onRecord(() => ++recorded === 50 && resolve()));
+      const allRecorded = new Promise<void>((resolve) =>
+        running!.hub.recorder.onRecord(() => ++recorded === 50 && resolve()),
+      );
       const results = await Promise.allSettled(Array.from({ length: 50 }, () => ask(ann)));
       await allRecorded;
       const admitted = results.filter((result) => result.status === 'fulfilled').length;
-      for (const result of results) if (result.status === 'rejected') expect((result.reason as InstanceType<typeof OpenAI.APIError>).code).toBe('tokens_limit_exceeded');
+      for (const result of results)
+        if (result.status === 'rejected')
+          expect((result.reason as InstanceType<typeof OpenAI.APIError>).code).toBe('tokens_limit_exceeded');
       expect(admitted).toBeGreaterThanOrEqual(3);
       // settled ones free their ceiling for later ones, but the total never passes the limit
       expect(admitted * (exactPrompt + 2)).toBeLessThanOrEqual(limit);
       expect(mock.received).toHaveLength(admitted);
       // after settling, the counter holds exactly the upstream's usage of the admitted ones
-      const probe = await ann.chat.completions.create({ model: 'gpt-4o-mini', max_tokens: 1, messages: [] }).withResponse();
-      expect(Number(probe.response.headers.get('x-ratelimit-remaining-tokens'))).toBe(limit - admitted * (exactPrompt + 2) - (3 + 1));
+      const probe = await ann.chat.completions
+        .create({ model: 'gpt-4o-mini', max_tokens: 1, messages: [] })
+        .withResponse();
+      expect(Number(probe.response.headers.get('x-ratelimit-remaining-tokens'))).toBe(
+        limit - admitted * (exactPrompt + 2) - (3 + 1),
+      );
     });
   });
 
@@ -129,19 +175,36 @@ describe('limits over HTTP', () => {
       onTestFinished(() => rm(dir, { recursive: true, force: true }));
       const storeUrl = store === 'sqlite' ? `sqlite://${path.join(dir, 'state.sqlite')}` : 'memory://';
       running = await startHub(
-        { store: storeUrl, upstreams: [{ name: 'openai', baseUrl: mock.url, keys: ['sk-limits-pool-key-00000000000000'] }], auth: { jwt: { secret: SECRET } }, limits },
+        {
+          store: storeUrl,
+          upstreams: [{ name: 'openai', baseUrl: mock.url, keys: ['sk-limits-pool-key-00000000000000'] }],
+          auth: { jwt: { secret: SECRET } },
+          limits,
+        },
         { store: await openStore(storeUrl) },
       );
       return running;
     }
-    const statusOf = (call: Promise<unknown>) => call.then(() => 200, (err: InstanceType<typeof OpenAI.APIError>) => `${err.status} ${err.code}`);
+    const statusOf = (call: Promise<unknown>) =>
+      call.then(
+        () => 200,
+        (err: InstanceType<typeof OpenAI.APIError>) => `${err.status} ${err.code}`,
+      );
 
     it(`counts a per-month request limit with the real clock (${store} store)`, async () => {
       const { url } = await monthlyHub({ user: { requests: '3/month' } });
       const ann = await client(url, 'ann');
       const statuses: unknown[] = [];
-      for (let i = 0; i < 6; i++) statuses.push(await statusOf(ann.chat.completions.create({ model: 'gpt-4o-mini', messages: [] })));
-      expect(statuses).toEqual([200, 200, 200, '429 rate_limit_exceeded', '429 rate_limit_exceeded', '429 rate_limit_exceeded']);
+      for (let i = 0; i < 6; i++)
+        statuses.push(await statusOf(ann.chat.completions.create({ model: 'gpt-4o-mini', messages: [] })));
+      expect(statuses).toEqual([
+        200,
+        200,
+        200,
+        '429 rate_limit_exceeded',
+        '429 rate_limit_exceeded',
+        '429 rate_limit_exceeded',
+      ]);
     });
 
     it(`refuses once a monthly budget is spent, with the real clock (${store} store)`, async () => {
@@ -149,7 +212,16 @@ describe('limits over HTTP', () => {
       const { url } = await monthlyHub({ budgets: { users: { cara: { monthly: 0.00002 } } } });
       const cara = await client(url, 'cara');
       const statuses: unknown[] = [];
-      for (let i = 0; i < 20; i++) statuses.push(await statusOf(cara.chat.completions.create({ model: 'gpt-4o-mini', max_tokens: 5, messages: [{ role: 'user', content: 'hi' }] })));
+      for (let i = 0; i < 20; i++)
+        statuses.push(
+          await statusOf(
+            cara.chat.completions.create({
+              model: 'gpt-4o-mini',
+              max_tokens: 5,
+              messages: [{ role: 'user', content: 'hi' }],
+            }),
+          ),
+        );
       const passed = statuses.filter((status) => status === 200).length;
       expect(passed).toBeGreaterThan(0);
       expect(passed).toBeLessThan(20);
@@ -161,12 +233,16 @@ describe('limits over HTTP', () => {
     const { url } = await hub({ budgets: { users: { '*': { daily: 0.0000001 } } } });
     const ann = await client(url, 'ann');
     for (const model of ['gpt-4-32k', 'llama3', 'ft:gpt-4o-mini:team::abc']) {
-      const error = (await ann.chat.completions.create({ model, messages: [{ role: 'user', content: 'hi' }] }).catch((err: unknown) => err)) as InstanceType<typeof OpenAI.APIError>;
+      const error = (await ann.chat.completions
+        .create({ model, messages: [{ role: 'user', content: 'hi' }] })
+        .catch((err: unknown) => err)) as InstanceType<typeof OpenAI.APIError>;
       expect(error).toBeInstanceOf(OpenAI.PermissionDeniedError);
       expect(error.code).toBe('model_not_priced');
       expect(error.message).toContain(`"${model}" has no price`);
     }
-    const priced = (await ann.chat.completions.create({ model: 'gpt-3.5-turbo', messages: [{ role: 'user', content: 'hi' }] }).catch((err: unknown) => err)) as InstanceType<typeof OpenAI.APIError>;
+    const priced = (await ann.chat.completions
+      .create({ model: 'gpt-3.5-turbo', messages: [{ role: 'user', content: 'hi' }] })
+      .catch((err: unknown) => err)) as InstanceType<typeof OpenAI.APIError>;
     expect(priced.code).toBe('budget_exceeded');
     expect(mock.received).toHaveLength(0);
   });
@@ -174,16 +250,36 @@ describe('limits over HTTP', () => {
   it('lets a model without a price through with budgets.unpriced: allow', async () => {
     const { url } = await hub({ budgets: { unpriced: 'allow', users: { '*': { daily: 0.0000001 } } } });
     const ann = await client(url, 'ann');
-    for (let i = 0; i < 3; i++) await ann.chat.completions.create({ model: 'gpt-4-32k', messages: [{ role: 'user', content: 'hi' }] });
+    for (let i = 0; i < 3; i++)
+      await ann.chat.completions.create({ model: 'gpt-4-32k', messages: [{ role: 'user', content: 'hi' }] });
     expect(mock.received).toHaveLength(3);
   });
 
   it('counts routesPerUser for each user, routes for all together', async () => {
-    const { url } = await hub({ strategy: 'fixed-window', routesPerUser: { '/v1/chat/completions': '2/hour' }, routes: { '/v1/embeddings': '2/hour' } });
+    const { url } = await hub({
+      strategy: 'fixed-window',
+      routesPerUser: { '/v1/chat/completions': '2/hour' },
+      routes: { '/v1/embeddings': '2/hour' },
+    });
     const [alice, bob] = [await client(url, 'alice'), await client(url, 'bob')];
-    const chat = (who: OpenAI) => who.chat.completions.create({ model: 'gpt-4o-mini', messages: [] }).then(() => 200, (err: InstanceType<typeof OpenAI.APIError>) => err.status);
-    const embed = (who: OpenAI) => who.embeddings.create({ model: 'text-embedding-3-small', input: 'x' }).then(() => 200, (err: InstanceType<typeof OpenAI.APIError>) => err.status);
-    expect([await chat(alice), await chat(alice), await chat(alice), await chat(bob), await chat(bob), await chat(bob)]).toEqual([200, 200, 429, 200, 200, 429]);
+    const chat = (who: OpenAI) =>
+      who.chat.completions.create({ model: 'gpt-4o-mini', messages: [] }).then(
+        () => 200,
+        (err: InstanceType<typeof OpenAI.APIError>) => err.status,
+      );
+    const embed = (who: OpenAI) =>
+      who.embeddings.create({ model: 'text-embedding-3-small', input: 'x' }).then(
+        () => 200,
+        (err: InstanceType<typeof OpenAI.APIError>) => err.status,
+      );
+    expect([
+      await chat(alice),
+      await chat(alice),
+      await chat(alice),
+      await chat(bob),
+      await chat(bob),
+      await chat(bob),
+    ]).toEqual([200, 200, 429, 200, 200, 429]);
     expect([await embed(alice), await embed(alice), await embed(bob)]).toEqual([200, 200, 429]);
   });
 
@@ -199,7 +295,8 @@ describe('limits over HTTP', () => {
 
   it('brakes credential guessing per address', async () => {
     const { url } = await hub({ ip: '3/hour' });
-    for (let i = 0; i < 3; i++) expect((await request(`${url}/v1/models`, { headers: { authorization: 'Bearer guess-' + i } })).status).toBe(401);
+    for (let i = 0; i < 3; i++)
+      expect((await request(`${url}/v1/models`, { headers: { authorization: 'Bearer guess-' + i } })).status).toBe(401);
     const blocked = await request(`${url}/v1/models`, { headers: { authorization: `Bearer ${await token('ann')}` } });
     expect(blocked.status).toBe(429);
     expect(blocked.json().error.code).toBe('rate_limit_exceeded');

@@ -33,7 +33,14 @@ describe('routing by model over real sockets', () => {
   async function start(overrides: Partial<HubConfigInput> = {}, openaiUrl = openai.url) {
     running = await startHub({
       upstreams: [
-        { name: 'openai', baseUrl: openaiUrl, keys: OPENAI_KEYS, models: ['gpt-4o*', 'text-embedding-*'], retries: 1, queue: { maxWait: '1s' } },
+        {
+          name: 'openai',
+          baseUrl: openaiUrl,
+          keys: OPENAI_KEYS,
+          models: ['gpt-4o*', 'text-embedding-*'],
+          retries: 1,
+          queue: { maxWait: '1s' },
+        },
         {
           name: 'azure',
           baseUrl: `${azure.url}/openai`,
@@ -46,7 +53,10 @@ describe('routing by model over real sockets', () => {
       ],
       aliases: {
         fast: 'gpt-4o-mini',
-        smart: [{ upstream: 'openai', model: 'gpt-4o' }, { upstream: 'local', model: 'llama3.1-70b' }],
+        smart: [
+          { upstream: 'openai', model: 'gpt-4o' },
+          { upstream: 'local', model: 'llama3.1-70b' },
+        ],
       },
       auth: {
         forwardKeys: [
@@ -73,12 +83,18 @@ describe('routing by model over real sockets', () => {
 
   it('sends each model to the upstream that serves it, and says which one answered', async () => {
     const sdk = await start();
-    const first = await sdk.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] }).withResponse();
+    const first = await sdk.chat.completions
+      .create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] })
+      .withResponse();
     expect(first.response.headers.get('x-aifd-upstream')).toBe('openai');
-    const second = await sdk.chat.completions.create({ model: 'llama3.1-8b', messages: [{ role: 'user', content: 'hi' }] }).withResponse();
+    const second = await sdk.chat.completions
+      .create({ model: 'llama3.1-8b', messages: [{ role: 'user', content: 'hi' }] })
+      .withResponse();
     expect(second.response.headers.get('x-aifd-upstream')).toBe('local');
     expect(second.data.model).toBe('llama3.1-8b');
-    const third = await sdk.chat.completions.create({ model: 'o3-mini', messages: [{ role: 'user', content: 'hi' }] }).withResponse();
+    const third = await sdk.chat.completions
+      .create({ model: 'o3-mini', messages: [{ role: 'user', content: 'hi' }] })
+      .withResponse();
     expect(third.response.headers.get('x-aifd-upstream')).toBe('azure');
     expect(served()).toEqual({ openai: 1, azure: 1, local: 1 });
     expect(local.received[0]!.key).toBe(LOCAL_KEY);
@@ -96,13 +112,23 @@ describe('routing by model over real sockets', () => {
 
   it('answers an unknown model with a 404 model_not_found and calls no upstream', async () => {
     const sdk = await start();
-    const error = await sdk.chat.completions.create({ model: 'claude-3-opus', messages: [] }).catch((err: unknown) => err);
+    const error = await sdk.chat.completions
+      .create({ model: 'claude-3-opus', messages: [] })
+      .catch((err: unknown) => err);
     expect(error).toBeInstanceOf(OpenAI.NotFoundError);
     expect((error as InstanceType<typeof OpenAI.NotFoundError>).code).toBe('model_not_found');
     expect((error as Error).message).toContain('claude-3-opus');
-    const raw = await request(`${running!.url}/v1/embeddings`, { method: 'POST', headers: { authorization: `Bearer ${DEV}`, 'content-type': 'application/json' }, body: '{"model":"nomic-embed","input":"x"}' });
+    const raw = await request(`${running!.url}/v1/embeddings`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${DEV}`, 'content-type': 'application/json' },
+      body: '{"model":"nomic-embed","input":"x"}',
+    });
     expect(raw.status).toBe(404);
-    expect(JSON.parse(raw.body.toString()).error).toMatchObject({ code: 'model_not_found', param: 'model', type: 'invalid_request_error' });
+    expect(JSON.parse(raw.body.toString()).error).toMatchObject({
+      code: 'model_not_found',
+      param: 'model',
+      type: 'invalid_request_error',
+    });
     expect(served()).toEqual({ openai: 0, azure: 0, local: 0 });
   });
 
@@ -114,12 +140,23 @@ describe('routing by model over real sockets', () => {
     expect(answer.choices[0]!.message.content).toBeTruthy();
     expect(answer.usage?.total_tokens).toBeGreaterThan(0);
     const [record] = await accessRecords();
-    expect(record).toMatchObject({ alias: 'fast', model: 'gpt-4o-mini-2024-07-18', upstream: 'openai', status: 200, usageSource: 'upstream' });
+    expect(record).toMatchObject({
+      alias: 'fast',
+      model: 'gpt-4o-mini-2024-07-18',
+      upstream: 'openai',
+      status: 200,
+      usageSource: 'upstream',
+    });
   });
 
   it('rewrites an alias going out and restores it in every stream event', async () => {
     const sdk = await start();
-    const stream = await sdk.chat.completions.create({ model: 'fast', messages: [{ role: 'user', content: 'hi' }], stream: true, stream_options: { include_usage: true } });
+    const stream = await sdk.chat.completions.create({
+      model: 'fast',
+      messages: [{ role: 'user', content: 'hi' }],
+      stream: true,
+      stream_options: { include_usage: true },
+    });
     const models = new Set<string>();
     let text = '';
     let usage = 0;
@@ -137,14 +174,20 @@ describe('routing by model over real sockets', () => {
   it('falls back to the next upstream when every key of the first is revoked', async () => {
     const sdk = await start();
     openai.options.validKeys = new Set();
-    const first = await sdk.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] }).withResponse();
+    const first = await sdk.chat.completions
+      .create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] })
+      .withResponse();
     expect(first.data.object).toBe('chat.completion');
     expect(first.response.headers.get('x-aifd-upstream')).toBe('azure');
     // Both OpenAI keys were tried and judged; now revoked, they are not even tried.
     expect(openai.received.length).toBe(2);
     const pool = running!.hub.upstreams[0]!.pool;
     expect(pool.keys.map((key) => pool.state(key.hash).status)).toEqual(['revoked', 'revoked']);
-    const stream = await sdk.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }], stream: true });
+    const stream = await sdk.chat.completions.create({
+      model: 'gpt-4o-mini',
+      messages: [{ role: 'user', content: 'hi' }],
+      stream: true,
+    });
     let chunks = 0;
     for await (const chunk of stream) chunks += chunk.choices.length;
     expect(chunks).toBeGreaterThan(0);
@@ -160,7 +203,9 @@ describe('routing by model over real sockets', () => {
     const closedUrl = closed.url;
     await closed.close();
     const sdk = await start({}, closedUrl);
-    const answer = await sdk.chat.completions.create({ model: 'smart', messages: [{ role: 'user', content: 'hi' }] }).withResponse();
+    const answer = await sdk.chat.completions
+      .create({ model: 'smart', messages: [{ role: 'user', content: 'hi' }] })
+      .withResponse();
     expect(answer.response.headers.get('x-aifd-upstream')).toBe('local');
     expect(answer.data.model).toBe('smart');
     expect(JSON.parse(local.received[0]!.body.toString()).model).toBe('llama3.1-70b');
@@ -169,7 +214,9 @@ describe('routing by model over real sockets', () => {
   it('passes a client error through without falling back', async () => {
     const sdk = await start();
     openai.script('*', { type: 'error', error: 'context_length_exceeded' });
-    const error = await sdk.chat.completions.create({ model: 'gpt-4o-mini', messages: [] }).catch((err: unknown) => err);
+    const error = await sdk.chat.completions
+      .create({ model: 'gpt-4o-mini', messages: [] })
+      .catch((err: unknown) => err);
     expect(error).toBeInstanceOf(OpenAI.BadRequestError);
     expect(served()).toEqual({ openai: 1, azure: 0, local: 0 });
   });
@@ -196,7 +243,9 @@ describe('routing by model over real sockets', () => {
     const intern = client(INTERN);
     const answer = await intern.chat.completions.create({ model: 'fast', messages: [{ role: 'user', content: 'hi' }] });
     expect(answer.model).toBe('fast');
-    const error = await intern.chat.completions.create({ model: 'gpt-4o-mini', messages: [] }).catch((err: unknown) => err);
+    const error = await intern.chat.completions
+      .create({ model: 'gpt-4o-mini', messages: [] })
+      .catch((err: unknown) => err);
     expect(error).toBeInstanceOf(OpenAI.PermissionDeniedError);
     expect((error as InstanceType<typeof OpenAI.PermissionDeniedError>).code).toBe('model_not_allowed');
     const ids = (await intern.models.list()).data.map((model) => model.id);
@@ -209,7 +258,11 @@ describe('routing by model over real sockets', () => {
     const form = new FormData();
     form.set('model', 'whisper');
     form.set('file', new Blob([new Uint8Array(16)]), 'a.wav');
-    const response = await fetch(`${running!.url}/v1/audio/transcriptions`, { method: 'POST', headers: { authorization: `Bearer ${DEV}` }, body: form });
+    const response = await fetch(`${running!.url}/v1/audio/transcriptions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${DEV}` },
+      body: form,
+    });
     expect(response.status).toBe(400);
     expect(((await response.json()) as { error: { message: string } }).error.message).toContain('whisper');
     expect(served().openai).toBe(0);
@@ -220,10 +273,39 @@ describe('routing config', () => {
   it('refuses two upstreams on one route unless they name their models, and aliases to unknown upstreams', async () => {
     const { validate } = await import('../../src/config/load.js');
     const base = { store: 'memory://', auth: { anonymous: true } };
-    expect(() => validate({ ...base, upstreams: [{ name: 'a', baseUrl: 'http://127.0.0.1:1' }, { name: 'b', baseUrl: 'http://127.0.0.1:2' }] }, 't')).toThrow(/route "\/" is used twice/);
     expect(() =>
-      validate({ ...base, upstreams: [{ name: 'a', baseUrl: 'http://127.0.0.1:1', models: ['x*'] }, { name: 'b', baseUrl: 'http://127.0.0.1:2' }] }, 't'),
+      validate(
+        {
+          ...base,
+          upstreams: [
+            { name: 'a', baseUrl: 'http://127.0.0.1:1' },
+            { name: 'b', baseUrl: 'http://127.0.0.1:2' },
+          ],
+        },
+        't',
+      ),
+    ).toThrow(/route "\/" is used twice/);
+    expect(() =>
+      validate(
+        {
+          ...base,
+          upstreams: [
+            { name: 'a', baseUrl: 'http://127.0.0.1:1', models: ['x*'] },
+            { name: 'b', baseUrl: 'http://127.0.0.1:2' },
+          ],
+        },
+        't',
+      ),
     ).not.toThrow();
-    expect(() => validate({ ...base, upstreams: [{ name: 'a', baseUrl: 'http://127.0.0.1:1' }], aliases: { fast: { upstream: 'nope', model: 'x' } } }, 't')).toThrow(/no upstream named "nope"/);
+    expect(() =>
+      validate(
+        {
+          ...base,
+          upstreams: [{ name: 'a', baseUrl: 'http://127.0.0.1:1' }],
+          aliases: { fast: { upstream: 'nope', model: 'x' } },
+        },
+        't',
+      ),
+    ).toThrow(/no upstream named "nope"/);
   });
 });

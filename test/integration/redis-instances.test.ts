@@ -57,7 +57,11 @@ describe('two instances on one Redis', () => {
 
   it('enforce one user limit exactly under parallel load on both', async () => {
     const clients = hubs.map((hub) => sdk(hub));
-    const results = await Promise.allSettled(Array.from({ length: 30 }, (_, i) => clients[i % 2]!.chat.completions.create({ model: 'gpt-4o-mini', messages: [] })));
+    const results = await Promise.allSettled(
+      Array.from({ length: 30 }, (_, i) =>
+        clients[i % 2]!.chat.completions.create({ model: 'gpt-4o-mini', messages: [] }),
+      ),
+    );
     expect(results.filter((result) => result.status === 'fulfilled')).toHaveLength(10);
     expect(mock.received).toHaveLength(10);
     mock.reset();
@@ -74,28 +78,54 @@ describe('two instances on one Redis', () => {
     });
     mock.options.validKeys = new Set([KEY_2]);
     // The first instance tries KEY_1 once (401), revokes it and answers from KEY_2.
-    const jwt = await signToken({ secret: SECRET, algorithm: 'HS256', issuer: 'aifd', audience: 'aifd', clockTolerance: 30_000, defaultExpires: '1d' }, { user: 'other', roles: [], models: [], paths: [], expiresInSec: 3600 });
-    while (poolOf(first).state(hash1).status !== 'revoked') await sdk(first, jwt.token).chat.completions.create({ model: 'gpt-4o-mini', messages: [] });
+    const jwt = await signToken(
+      {
+        secret: SECRET,
+        algorithm: 'HS256',
+        issuer: 'aifd',
+        audience: 'aifd',
+        clockTolerance: 30_000,
+        defaultExpires: '1d',
+      },
+      { user: 'other', roles: [], models: [], paths: [], expiresInSec: 3600 },
+    );
+    while (poolOf(first).state(hash1).status !== 'revoked')
+      await sdk(first, jwt.token).chat.completions.create({ model: 'gpt-4o-mini', messages: [] });
     const revokedAt = performance.now();
     const seenAt = await adopted;
     expect(seenAt - revokedAt).toBeLessThan(1000);
     expect(poolOf(second).state(hash1).status).toBe('revoked');
     mock.reset();
     mock.options.validKeys = new Set([KEY_2]);
-    await Promise.all(Array.from({ length: 6 }, () => sdk(second, jwt.token).chat.completions.create({ model: 'gpt-4o-mini', messages: [] })));
+    await Promise.all(
+      Array.from({ length: 6 }, () =>
+        sdk(second, jwt.token).chat.completions.create({ model: 'gpt-4o-mini', messages: [] }),
+      ),
+    );
     expect(mock.received.map((request) => request.key)).toEqual(Array(6).fill(KEY_2));
     mock.reset();
   });
 
   it('refuse on one a token revoked on the other', async () => {
     const [first, second] = hubs as [RunningHub, RunningHub];
-    const jwtConfig = { secret: SECRET, algorithm: 'HS256' as const, issuer: 'aifd', audience: 'aifd', clockTolerance: 30_000, defaultExpires: '1d' };
+    const jwtConfig = {
+      secret: SECRET,
+      algorithm: 'HS256' as const,
+      issuer: 'aifd',
+      audience: 'aifd',
+      clockTolerance: 30_000,
+      defaultExpires: '1d',
+    };
     const signed = await signToken(jwtConfig, { user: 'carol', roles: [], models: [], paths: [], expiresInSec: 3600 });
-    expect((await sdk(second, signed.token).chat.completions.create({ model: 'gpt-4o-mini', messages: [] })).object).toBe('chat.completion');
+    expect(
+      (await sdk(second, signed.token).chat.completions.create({ model: 'gpt-4o-mini', messages: [] })).object,
+    ).toBe('chat.completion');
     const updated = once(second.hub.revocations!, 'updated');
     await first.hub.revocations!.revokeToken(signed.jti, signed.exp ?? undefined);
     await updated;
-    const refused = await sdk(second, signed.token).chat.completions.create({ model: 'gpt-4o-mini', messages: [] }).catch((err: unknown) => err);
+    const refused = await sdk(second, signed.token)
+      .chat.completions.create({ model: 'gpt-4o-mini', messages: [] })
+      .catch((err: unknown) => err);
     expect(refused).toBeInstanceOf(OpenAI.AuthenticationError);
     expect((refused as InstanceType<typeof OpenAI.AuthenticationError>).code).toBe('token_revoked');
     mock.reset();
@@ -103,11 +133,28 @@ describe('two instances on one Redis', () => {
 
   it('serve from the cache on one what the other stored', async () => {
     const [first, second] = hubs as [RunningHub, RunningHub];
-    const jwt = await signToken({ secret: SECRET, algorithm: 'HS256', issuer: 'aifd', audience: 'aifd', clockTolerance: 30_000, defaultExpires: '1d' }, { user: 'dave', roles: [], models: [], paths: [], expiresInSec: 3600 });
-    const body = { model: 'gpt-4o-mini', messages: [{ role: 'user' as const, content: `cache across instances ${PREFIX}` }] };
-    const stored = await sdk(first, jwt.token).chat.completions.create(body, { headers: { 'x-aifd-cache': 'on' } }).withResponse();
+    const jwt = await signToken(
+      {
+        secret: SECRET,
+        algorithm: 'HS256',
+        issuer: 'aifd',
+        audience: 'aifd',
+        clockTolerance: 30_000,
+        defaultExpires: '1d',
+      },
+      { user: 'dave', roles: [], models: [], paths: [], expiresInSec: 3600 },
+    );
+    const body = {
+      model: 'gpt-4o-mini',
+      messages: [{ role: 'user' as const, content: `cache across instances ${PREFIX}` }],
+    };
+    const stored = await sdk(first, jwt.token)
+      .chat.completions.create(body, { headers: { 'x-aifd-cache': 'on' } })
+      .withResponse();
     expect(stored.response.headers.get('x-aifd-cache')).toBe('miss');
-    const hit = await sdk(second, jwt.token).chat.completions.create(body, { headers: { 'x-aifd-cache': 'on' } }).withResponse();
+    const hit = await sdk(second, jwt.token)
+      .chat.completions.create(body, { headers: { 'x-aifd-cache': 'on' } })
+      .withResponse();
     expect(hit.response.headers.get('x-aifd-cache')).toBe('hit');
     expect(hit.data.choices[0]!.message.content).toBe(stored.data.choices[0]!.message.content);
     expect(mock.received).toHaveLength(1);
@@ -116,11 +163,27 @@ describe('two instances on one Redis', () => {
 
   it('coalesce identical misses across instances: one upstream call while the first is in flight', async () => {
     const [first, second] = hubs as [RunningHub, RunningHub];
-    const jwt = await signToken({ secret: SECRET, algorithm: 'HS256', issuer: 'aifd', audience: 'aifd', clockTolerance: 30_000, defaultExpires: '1d' }, { user: 'erin', roles: [], models: [], paths: [], expiresInSec: 3600 });
+    const jwt = await signToken(
+      {
+        secret: SECRET,
+        algorithm: 'HS256',
+        issuer: 'aifd',
+        audience: 'aifd',
+        clockTolerance: 30_000,
+        defaultExpires: '1d',
+      },
+      { user: 'erin', roles: [], models: [], paths: [], expiresInSec: 3600 },
+    );
     mock.options.chunkDelayMs = 40;
-    const body = { model: 'gpt-4o-mini', messages: [{ role: 'user' as const, content: `coalesce across instances ${PREFIX}` }], stream: true as const };
+    const body = {
+      model: 'gpt-4o-mini',
+      messages: [{ role: 'user' as const, content: `coalesce across instances ${PREFIX}` }],
+      stream: true as const,
+    };
     const read = async (hub: RunningHub) => {
-      const { data, response } = await sdk(hub, jwt.token).chat.completions.create(body, { headers: { 'x-aifd-cache': 'on' } }).withResponse();
+      const { data, response } = await sdk(hub, jwt.token)
+        .chat.completions.create(body, { headers: { 'x-aifd-cache': 'on' } })
+        .withResponse();
       let text = '';
       for await (const chunk of data) text += chunk.choices[0]?.delta.content ?? '';
       return { text, cache: response.headers.get('x-aifd-cache') };

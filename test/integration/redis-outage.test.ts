@@ -20,7 +20,14 @@ const ADMIN_TOKEN = 'outage-admin-token-0000000000';
 function recordingDiagnostics(): Diagnostics & { lines: { level: string; message: string }[] } {
   const lines: { level: string; message: string }[] = [];
   const keep = (level: string) => (message: string) => void lines.push({ level, message });
-  return { lines, error: keep('error'), warn: keep('warn'), info: keep('info'), debug: keep('debug'), close: async () => undefined };
+  return {
+    lines,
+    error: keep('error'),
+    warn: keep('warn'),
+    info: keep('info'),
+    debug: keep('debug'),
+    close: async () => undefined,
+  };
 }
 
 describe('Redis outage', () => {
@@ -62,12 +69,18 @@ describe('Redis outage', () => {
       { store, log },
     );
     admin = await startAdmin(running.hub, ADMIN_TOKEN);
-    return { client: new OpenAI({ apiKey: USER_KEY, baseURL: running.baseURL(), maxRetries: 0 }), log, hub: running.hub };
+    return {
+      client: new OpenAI({ apiKey: USER_KEY, baseURL: running.baseURL(), maxRetries: 0 }),
+      log,
+      hub: running.hub,
+    };
   }
 
   const chat = (client: OpenAI) => client.chat.completions.create({ model: 'gpt-4o-mini', messages: [] });
   const metric = async (name: string) => {
-    const text = await (await fetch(`${admin!.url}/metrics`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })).text();
+    const text = await (
+      await fetch(`${admin!.url}/metrics`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })
+    ).text();
     return Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1]);
   };
   const countedInRedis = async () => {
@@ -87,14 +100,17 @@ describe('Redis outage', () => {
     });
     const results: PromiseSettledResult<unknown>[] = [];
     // 60 requests, 4 at a time; Redis is killed when the 20th reaches the upstream.
-    for (let i = 0; i < 15; i++) results.push(...(await Promise.allSettled(Array.from({ length: 4 }, () => chat(client)))));
+    for (let i = 0; i < 15; i++)
+      results.push(...(await Promise.allSettled(Array.from({ length: 4 }, () => chat(client)))));
     await killed;
     await down;
     results.push(...(await Promise.allSettled(Array.from({ length: 20 }, () => chat(client)))));
     expect(results.filter((result) => result.status === 'rejected')).toEqual([]);
     expect(mock.received).toHaveLength(80);
     expect(await metric('aifd_store_up')).toBe(0);
-    const state = (await (await fetch(`${admin!.url}/state`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })).json()) as { store: { up: boolean } };
+    const state = (await (
+      await fetch(`${admin!.url}/state`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })
+    ).json()) as { store: { up: boolean } };
     expect(state.store.up).toBe(false);
     expect(log.lines.filter((line) => line.message.includes('cannot be reached'))).toHaveLength(1);
 

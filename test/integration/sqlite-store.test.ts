@@ -65,7 +65,11 @@ describe('one SQLite file for store, counters and records', () => {
     const db = await new Promise<sqlite3.Database>((resolve, reject) => {
       const opened = new sqlite3.Database(file, (err) => (err ? reject(err) : resolve(opened)));
     });
-    const recorded = await new Promise<number>((resolve, reject) => db.get('SELECT count(*) AS n FROM aifd_requests', (err, row: { n: number }) => (err ? reject(err) : resolve(row.n))));
+    const recorded = await new Promise<number>((resolve, reject) =>
+      db.get('SELECT count(*) AS n FROM aifd_requests', (err, row: { n: number }) =>
+        err ? reject(err) : resolve(row.n),
+      ),
+    );
     await new Promise<void>((resolve) => db.close(() => resolve()));
     expect(recorded).toBe(sent);
   }, 30_000);

@@ -44,7 +44,9 @@ describe('usage accounting and logs', () => {
     const client = await hub();
     await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] });
     const [record] = await records();
-    const expected = fixtureJson<{ usage: { prompt_tokens: number; completion_tokens: number; total_tokens: number } }>('chat-completion.json').usage;
+    const expected = fixtureJson<{ usage: { prompt_tokens: number; completion_tokens: number; total_tokens: number } }>(
+      'chat-completion.json',
+    ).usage;
     expect(record).toMatchObject({
       user: 'ann',
       ip: '127.0.0.1',
@@ -56,7 +58,11 @@ describe('usage accounting and logs', () => {
       status: 200,
       upstream: 'openai',
       attempts: 1,
-      usage: { prompt_tokens: expected.prompt_tokens, completion_tokens: expected.completion_tokens, total_tokens: expected.total_tokens },
+      usage: {
+        prompt_tokens: expected.prompt_tokens,
+        completion_tokens: expected.completion_tokens,
+        total_tokens: expected.total_tokens,
+      },
       usageSource: 'upstream',
       error: null,
     });
@@ -71,18 +77,31 @@ describe('usage accounting and logs', () => {
     const body = JSON.stringify({ model: 'gpt-4o-mini', stream: true, messages: [{ role: 'user', content: 'hi' }] });
     const headers = { 'content-type': 'application/json', 'x-mock-answer-id': '7' };
     const direct = await request(`${mock.url}/v1/chat/completions`, { method: 'POST', headers, body });
-    const viaAifd = await request(`${running!.url}/v1/chat/completions`, { method: 'POST', headers: { ...headers, authorization: 'Bearer user-key-ann-0000000000' }, body });
+    const viaAifd = await request(`${running!.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { ...headers, authorization: 'Bearer user-key-ann-0000000000' },
+      body,
+    });
     expect(viaAifd.text).toBe(direct.text);
     expect(direct.text).not.toContain('"usage"');
     const upstreamSaw = JSON.parse(mock.received[1]!.body.toString());
     expect(upstreamSaw.stream_options).toEqual({ include_usage: true });
     const [record] = await records();
-    expect(record).toMatchObject({ stream: true, usage: { prompt_tokens: 12, completion_tokens: 5, total_tokens: 17 }, usageSource: 'upstream' });
+    expect(record).toMatchObject({
+      stream: true,
+      usage: { prompt_tokens: 12, completion_tokens: 5, total_tokens: 17 },
+      usageSource: 'upstream',
+    });
   });
 
   it('leaves a stream alone when the client asked for usage, and the SDK sees it', async () => {
     const client = await hub();
-    const stream = await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [], stream: true, stream_options: { include_usage: true } });
+    const stream = await client.chat.completions.create({
+      model: 'gpt-4o-mini',
+      messages: [],
+      stream: true,
+      stream_options: { include_usage: true },
+    });
     let usage: OpenAI.CompletionUsage | null | undefined;
     for await (const chunk of stream) usage = chunk.usage ?? usage;
     expect(usage).toMatchObject({ completion_tokens: 5 });
@@ -104,7 +123,11 @@ describe('usage accounting and logs', () => {
   it('estimates with the tokenizer when the upstream reports nothing, within a few tokens', async () => {
     const client = await hub();
     mock.script('*', { type: 'stream', chunks: 12, omitUsage: true });
-    const stream = await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Say hello in twelve tokens.' }], stream: true });
+    const stream = await client.chat.completions.create({
+      model: 'gpt-4o-mini',
+      messages: [{ role: 'user', content: 'Say hello in twelve tokens.' }],
+      stream: true,
+    });
     let text = '';
     for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? '';
     const [record] = await records();
@@ -118,7 +141,10 @@ describe('usage accounting and logs', () => {
     const client = await hub();
     mock.script('*', { type: 'stream', chunks: 40, delayMs: 30 });
     const controller = new AbortController();
-    const stream = await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [], stream: true }, { signal: controller.signal });
+    const stream = await client.chat.completions.create(
+      { model: 'gpt-4o-mini', messages: [], stream: true },
+      { signal: controller.signal },
+    );
     let text = '';
     for await (const chunk of stream) {
       text += chunk.choices[0]?.delta.content ?? '';
@@ -152,23 +178,44 @@ describe('usage accounting and logs', () => {
     const dir = running!.config.logs.dir;
     const all = await records();
     expect(all.map((r) => r.status).sort()).toEqual([200, 401]);
-    expect(all.find((r) => r.status === 401)).toMatchObject({ error: 'invalid_api_key', user: null, upstream: 'openai' });
+    expect(all.find((r) => r.status === 401)).toMatchObject({
+      error: 'invalid_api_key',
+      user: null,
+      upstream: 'openai',
+    });
     const embeddingUsage = fixtureJson<{ usage: { prompt_tokens: number } }>('embeddings.json').usage;
-    expect(all.find((r) => r.status === 200)!.usage).toMatchObject({ prompt_tokens: embeddingUsage.prompt_tokens, completion_tokens: 0 });
+    expect(all.find((r) => r.status === 200)!.usage).toMatchObject({
+      prompt_tokens: embeddingUsage.prompt_tokens,
+      completion_tokens: 0,
+    });
     for (const file of await readdir(dir)) {
       const text = await readFile(path.join(dir, file), 'utf8');
-      for (const secret of [POOL_KEY, 'user-key-ann-0000000000', 'wrong-key-1234567890']) expect(text).not.toContain(secret);
+      for (const secret of [POOL_KEY, 'user-key-ann-0000000000', 'wrong-key-1234567890'])
+        expect(text).not.toContain(secret);
     }
   });
 
   it('writes the chat log: text, parallel tool calls, and an aborted stream', async () => {
     const client = await hub(true);
-    await client.chat.completions.create({ model: 'gpt-4o-mini', temperature: 0.2, messages: [{ role: 'user', content: 'hi' }] });
+    await client.chat.completions.create({
+      model: 'gpt-4o-mini',
+      temperature: 0.2,
+      messages: [{ role: 'user', content: 'hi' }],
+    });
     const tools = [{ type: 'function' as const, function: { name: 'GetWeatherArgs', parameters: {} } }];
-    const toolStream = await client.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'weather?' }], tools, stream: true });
+    const toolStream = await client.chat.completions.create({
+      model: 'gpt-4o',
+      messages: [{ role: 'user', content: 'weather?' }],
+      tools,
+      stream: true,
+    });
     for await (const _ of toolStream) void _;
     mock.script('*', { type: 'drop-mid-stream', afterChunks: 3 });
-    const cut = await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'go' }], stream: true });
+    const cut = await client.chat.completions.create({
+      model: 'gpt-4o-mini',
+      messages: [{ role: 'user', content: 'go' }],
+      stream: true,
+    });
     await (async () => {
       for await (const _ of cut) void _;
     })().catch(() => undefined);
@@ -178,11 +225,23 @@ describe('usage accounting and logs', () => {
     const chats = await linesOf<ChatRecord>(dir, 'chat-');
     expect(chats).toHaveLength(3);
     const [plain, withTools, aborted] = chats;
-    const fixtureText = fixtureJson<{ choices: { message: { content: string } }[] }>('chat-completion.json').choices[0]!.message.content;
-    expect(plain).toMatchObject({ user: 'ann', params: { temperature: 0.2 }, messages: [{ role: 'user', content: 'hi' }], assistant: fixtureText, finish_reason: 'stop', aborted: false });
+    const fixtureText = fixtureJson<{ choices: { message: { content: string } }[] }>('chat-completion.json').choices[0]!
+      .message.content;
+    expect(plain).toMatchObject({
+      user: 'ann',
+      params: { temperature: 0.2 },
+      messages: [{ role: 'user', content: 'hi' }],
+      assistant: fixtureText,
+      finish_reason: 'stop',
+      aborted: false,
+    });
     expect(withTools!.tool_calls).toHaveLength(2);
     expect(withTools!.tool_calls![0]!.function.name).toBe('GetWeatherArgs');
-    expect(JSON.parse(withTools!.tool_calls![0]!.function.arguments)).toEqual({ city: 'Edinburgh', country: 'GB', units: 'c' });
+    expect(JSON.parse(withTools!.tool_calls![0]!.function.arguments)).toEqual({
+      city: 'Edinburgh',
+      country: 'GB',
+      units: 'c',
+    });
     expect(withTools!.tool_calls![1]!.function.name).toBe('get_stock_price');
     expect(withTools).toMatchObject({ finish_reason: 'tool_calls', tools, aborted: false });
     expect(aborted).toMatchObject({ assistant: 'Hello from', aborted: true, error: 'upstream_closed_early' });

@@ -31,7 +31,10 @@ describe('KeyPool selection', () => {
   });
 
   it('follows weights 1:3 for concurrent and for one-at-a-time traffic', () => {
-    const weighted: PoolKeyConfig[] = [{ key: 'light', weight: 1 }, { key: 'heavy', weight: 3 }];
+    const weighted: PoolKeyConfig[] = [
+      { key: 'light', weight: 1 },
+      { key: 'heavy', weight: 3 },
+    ];
     const { pool: concurrent } = pool(weighted);
     const held = Array.from({ length: 40 }, () => concurrent.acquire(undefined, NONE)!);
     expect(countBy(held)).toEqual({ light: 10, heavy: 30 });
@@ -80,7 +83,9 @@ describe('KeyPool learning', () => {
       expect(next.key.hash).not.toBe(lease.key.hash);
       p.release(next, { verdict: 'ok' });
     }
-    expect(p.nextAvailableAt(undefined, new Set([p.keys.find((k) => k.hash !== lease.key.hash)!.hash]))).toBe(clock.now() + 6000);
+    expect(p.nextAvailableAt(undefined, new Set([p.keys.find((k) => k.hash !== lease.key.hash)!.hash]))).toBe(
+      clock.now() + 6000,
+    );
     clock.advance(6001);
     const seen = new Set<string>();
     for (let i = 0; i < 4; i++) {
@@ -117,7 +122,10 @@ describe('KeyPool learning', () => {
   it('falls back to the reset headers, then a default, when a 429 says nothing', () => {
     const { pool: p, clock } = pool(['a', 'b']);
     const first = p.acquire(undefined, NONE)!;
-    p.release(first, { verdict: 'rate_limited', rateLimit: { remainingTokens: 0, limitTokens: 1000, resetTokensMs: 7000 } });
+    p.release(first, {
+      verdict: 'rate_limited',
+      rateLimit: { remainingTokens: 0, limitTokens: 1000, resetTokensMs: 7000 },
+    });
     expect(p.state(first.key.hash).until).toBe(clock.now() + 7000);
     const second = p.acquire(undefined, NONE)!;
     p.release(second, { verdict: 'rate_limited' });

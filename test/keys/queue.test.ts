@@ -22,7 +22,9 @@ function limitedPool(retryAfterMs: number) {
 describe('KeyQueue', () => {
   it('hands out a key at once when one is usable', async () => {
     const queue = new KeyQueue(new KeyPool(['a'], systemClock), systemClock, { maxWaitMs: 1000, maxLength: 10 });
-    await expect(queue.acquire({ model: undefined, exclude: NONE, user: 'u' })).resolves.toMatchObject({ key: { secret: 'a' } });
+    await expect(queue.acquire({ model: undefined, exclude: NONE, user: 'u' })).resolves.toMatchObject({
+      key: { secret: 'a' },
+    });
   });
 
   it('waits while every key is limited and goes out when one resets, woken by the reset time', async () => {
@@ -69,7 +71,9 @@ describe('KeyQueue', () => {
   it('lets a client that goes away leave the queue', async () => {
     const queue = new KeyQueue(limitedPool(3000), systemClock, { maxWaitMs: 5000, maxLength: 10 });
     const controller = new AbortController();
-    const waiting = queue.acquire({ model: undefined, exclude: NONE, user: 'u', signal: controller.signal }).catch((err: AifdError) => err);
+    const waiting = queue
+      .acquire({ model: undefined, exclude: NONE, user: 'u', signal: controller.signal })
+      .catch((err: AifdError) => err);
     expect(queue.length).toBe(1);
     controller.abort();
     expect(await waiting).toBeInstanceOf(AifdError);
@@ -83,7 +87,8 @@ describe('KeyQueue', () => {
     pool.release(holder, { verdict: 'rate_limited', retryAfterMs: 1000 });
     const order: string[] = [];
     const all: Promise<unknown>[] = [];
-    for (let i = 0; i < 5; i++) all.push(queue.acquire({ model: undefined, exclude: NONE, user: 'burst' }).then(() => order.push('burst')));
+    for (let i = 0; i < 5; i++)
+      all.push(queue.acquire({ model: undefined, exclude: NONE, user: 'burst' }).then(() => order.push('burst')));
     all.push(queue.acquire({ model: undefined, exclude: NONE, user: 'calm' }).then(() => order.push('calm')));
     await vi.advanceTimersByTimeAsync(1001);
     await Promise.all(all);

@@ -27,11 +27,20 @@ describe('parseRateLimitHeaders', () => {
         'x-ratelimit-reset-requests': '2ms',
         'x-ratelimit-reset-tokens': '0s',
       }),
-    ).toEqual({ limitRequests: 30000, limitTokens: 150000000, remainingRequests: 29999, remainingTokens: 149999990, resetRequestsMs: 2, resetTokensMs: 0 });
+    ).toEqual({
+      limitRequests: 30000,
+      limitTokens: 150000000,
+      remainingRequests: 29999,
+      remainingTokens: 149999990,
+      resetRequestsMs: 2,
+      resetTokensMs: 0,
+    });
   });
   it('says nothing when the headers are absent or garbled', () => {
     expect(parseRateLimitHeaders({ 'content-type': 'application/json' })).toBeUndefined();
-    expect(parseRateLimitHeaders({ 'x-ratelimit-remaining-requests': 'lots', 'x-ratelimit-reset-requests': 'later' })).toEqual({
+    expect(
+      parseRateLimitHeaders({ 'x-ratelimit-remaining-requests': 'lots', 'x-ratelimit-reset-requests': 'later' }),
+    ).toEqual({
       limitRequests: undefined,
       limitTokens: undefined,
       remainingRequests: undefined,

@@ -37,10 +37,20 @@ afterAll(async () => {
   redis.disconnect();
 });
 
-const user = (name: string, extra: Partial<LimitSubject> = {}): LimitSubject => ({ user: name, roles: [], ip: '10.0.0.1', anonymous: false, path: '/v1/chat/completions', ...extra });
+const user = (name: string, extra: Partial<LimitSubject> = {}): LimitSubject => ({
+  user: name,
+  roles: [],
+  ip: '10.0.0.1',
+  anonymous: false,
+  path: '/v1/chat/completions',
+  ...extra,
+});
 
 async function refusal(promise: Promise<unknown>): Promise<AifdError> {
-  const error = await promise.then(() => undefined, (err: unknown) => err);
+  const error = await promise.then(
+    () => undefined,
+    (err: unknown) => err,
+  );
   expect(error).toBeInstanceOf(AifdError);
   return error as AifdError;
 }
@@ -49,7 +59,15 @@ function backends(): [string, () => CounterBackend][] {
   return [
     ['memory', () => ({ kind: 'memory' })],
     ['sqlite', () => ({ kind: 'sqlite', file: path.join(dir, `${randomBytes(4).toString('hex')}.sqlite`) })],
-    ['redis', () => ({ kind: 'redis', url: 'redis://127.0.0.1:6379', prefix: `${REDIS_PREFIX}${randomBytes(4).toString('hex')}:`, onDown: 'closed' })],
+    [
+      'redis',
+      () => ({
+        kind: 'redis',
+        url: 'redis://127.0.0.1:6379',
+        prefix: `${REDIS_PREFIX}${randomBytes(4).toString('hex')}:`,
+        onDown: 'closed',
+      }),
+    ],
   ];
 }
 
@@ -63,7 +81,8 @@ for (const [name, backend] of backends()) {
       await counters.close();
     });
 
-    const limits = (config: unknown, clock: TestClock) => new Limits(limitsSchema.parse(config), counters, clock, priceTable({ 'test-model': { input: 1, output: 1 } }));
+    const limits = (config: unknown, clock: TestClock) =>
+      new Limits(limitsSchema.parse(config), counters, clock, priceTable({ 'test-model': { input: 1, output: 1 } }));
 
     it('fixed window: exactly N pass, the next is refused, and the window resets', async () => {
       const clock = new TestClock(100 * MINUTE);
@@ -74,7 +93,11 @@ for (const [name, backend] of backends()) {
       const error = await refusal(l.admit(subject, undefined));
       expect(error.code).toBe('rate_limit_exceeded');
       expect(error.retryAfterSec).toBe(30);
-      expect(error.headers).toMatchObject({ 'x-ratelimit-limit-requests': '5', 'x-ratelimit-remaining-requests': '0', 'x-ratelimit-reset-requests': '30s' });
+      expect(error.headers).toMatchObject({
+        'x-ratelimit-limit-requests': '5',
+        'x-ratelimit-remaining-requests': '0',
+        'x-ratelimit-reset-requests': '30s',
+      });
       clock.t += 30_000;
       for (let i = 0; i < 5; i++) await l.admit(subject, undefined);
       await refusal(l.admit(subject, undefined));
@@ -105,7 +128,9 @@ for (const [name, backend] of backends()) {
 
     it('a JWT claim lowers a limit', async () => {
       const clock = new TestClock(400 * MINUTE);
-      const subject = user(`claim-${randomBytes(3).toString('hex')}`, { claims: { requests: '2/minute', id: `jti-${randomBytes(3).toString('hex')}` } });
+      const subject = user(`claim-${randomBytes(3).toString('hex')}`, {
+        claims: { requests: '2/minute', id: `jti-${randomBytes(3).toString('hex')}` },
+      });
       const l = limits({ user: { requests: '10/minute' } }, clock);
       await l.admit(subject, undefined);
       await l.admit(subject, undefined);
@@ -118,13 +143,26 @@ for (const [name, backend] of backends()) {
       const subject = user(`budget-${randomBytes(3).toString('hex')}`);
       // each request reserves 100 prompt + 100 output tokens at $1/M each = $0.0002; budget fits 10
       const l = limits({ budgets: { users: { '*': { daily: 0.002 } } } }, clock);
-      const admitted = await Promise.allSettled(Array.from({ length: 50 }, () => l.admit(subject, { model: 'test-model', promptTokens: 100, maxTokens: 100 })));
-      const passed = admitted.filter((r): r is PromiseFulfilledResult<Awaited<ReturnType<typeof l.admit>>> => r.status === 'fulfilled');
+      const admitted = await Promise.allSettled(
+        Array.from({ length: 50 }, () => l.admit(subject, { model: 'test-model', promptTokens: 100, maxTokens: 100 })),
+      );
+      const passed = admitted.filter(
+        (r): r is PromiseFulfilledResult<Awaited<ReturnType<typeof l.admit>>> => r.status === 'fulfilled',
+      );
       expect(passed).toHaveLength(10);
-      for (const r of admitted) if (r.status === 'rejected') expect((r.reason as AifdError).code).toBe('budget_exceeded');
+      for (const r of admitted)
+        if (r.status === 'rejected') expect((r.reason as AifdError).code).toBe('budget_exceeded');
       // each answer used a little less than reserved; settling twice changes nothing
-      await Promise.all(passed.map((r) => r.value.settle({ prompt_tokens: 100, completion_tokens: 80, total_tokens: 180 }, 'test-model')));
-      await Promise.all(passed.map((r) => r.value.settle({ prompt_tokens: 1000, completion_tokens: 1000, total_tokens: 2000 }, 'test-model')));
+      await Promise.all(
+        passed.map((r) =>
+          r.value.settle({ prompt_tokens: 100, completion_tokens: 80, total_tokens: 180 }, 'test-model'),
+        ),
+      );
+      await Promise.all(
+        passed.map((r) =>
+          r.value.settle({ prompt_tokens: 1000, completion_tokens: 1000, total_tokens: 2000 }, 'test-model'),
+        ),
+      );
       const spentMicro = await counters.get(`usd:user:${subject.user}:${periodAt('daily', clock.t, 'UTC').label}`);
       expect(spentMicro).toBe(10 * 180);
       expect(spentMicro).toBeLessThanOrEqual(2000 + 200);
@@ -203,11 +241,15 @@ for (const [name, backend] of backends()) {
         await spend(); // $0.0008 of $0.001 spent
         await yieldToTimers();
         clock.t += 6 * 60 * MINUTE;
-        expect((await refusal(l.admit(subject, { model: 'test-model', promptTokens: 200, maxTokens: 200 }))).code).toBe('budget_exceeded');
+        expect((await refusal(l.admit(subject, { model: 'test-model', promptTokens: 200, maxTokens: 200 }))).code).toBe(
+          'budget_exceeded',
+        );
         const end = periodAt(period, clock.t, 'UTC').endsAt;
         clock.t = end - 1000;
         await yieldToTimers();
-        expect((await refusal(l.admit(subject, { model: 'test-model', promptTokens: 200, maxTokens: 200 }))).code).toBe('budget_exceeded');
+        expect((await refusal(l.admit(subject, { model: 'test-model', promptTokens: 200, maxTokens: 200 }))).code).toBe(
+          'budget_exceeded',
+        );
         clock.t = end;
         await spend();
       });
@@ -216,7 +258,10 @@ for (const [name, backend] of backends()) {
     it('refuses a model without a price to a caller with a USD budget (unpriced: deny, the default), lets it through with allow', async () => {
       const clock = new TestClock(Date.UTC(2026, 10, 3, 12));
       const subject = user(`unpriced-${randomBytes(3).toString('hex')}`);
-      const deny = limits({ user: { requests: '100/minute' }, budgets: { users: { '*': { daily: 0.000001 } } } }, clock);
+      const deny = limits(
+        { user: { requests: '100/minute' }, budgets: { users: { '*': { daily: 0.000001 } } } },
+        clock,
+      );
       const refused = await refusal(deny.admit(subject, { model: 'gpt-4-32k', promptTokens: 10, maxTokens: 10 }));
       expect(refused.code).toBe('model_not_priced');
       expect(refused.status).toBe(403);
@@ -241,7 +286,10 @@ for (const [name, backend] of backends()) {
       await shared.admit(alice, undefined);
       expect((await refusal(shared.admit(bob, undefined))).message).toContain('route /v1/chat/completions');
       clock.t += MINUTE;
-      const perUser = limits({ strategy: 'fixed-window', routesPerUser: { '/v1/chat/completions': '2/minute' } }, clock);
+      const perUser = limits(
+        { strategy: 'fixed-window', routesPerUser: { '/v1/chat/completions': '2/minute' } },
+        clock,
+      );
       await perUser.admit(alice, undefined);
       await perUser.admit(alice, undefined);
       expect((await refusal(perUser.admit(alice, undefined))).message).toContain('per caller');
@@ -272,28 +320,62 @@ for (const [name, backend] of backends()) {
     it('a USD budget prices audio at the audio rate, in the reservation and in the settlement', async () => {
       const clock = new TestClock(Date.UTC(2026, 10, 3, 15));
       const subject = user(`audio-${randomBytes(3).toString('hex')}`);
-      const l = new Limits(limitsSchema.parse({ budgets: { users: { '*': { daily: 0.01 } } } }), counters, clock, priceTable({ voice: { input: 1, output: 2, audioInput: 40, audioOutput: 80 } }));
+      const l = new Limits(
+        limitsSchema.parse({ budgets: { users: { '*': { daily: 0.01 } } } }),
+        counters,
+        clock,
+        priceTable({ voice: { input: 1, output: 2, audioInput: 40, audioOutput: 80 } }),
+      );
       // 200 audio prompt tokens at $40/M = $0.008 reserved, plus 10 output at $2/M
-      const first = await l.admit(subject, { model: 'voice', promptTokens: 210, audioPromptTokens: 200, maxTokens: 10 });
-      expect(Number(first.headers['x-aifd-budget-remaining-usd'])).toBeCloseTo(0.01 - (200 * 40 + 10 * 1 + 10 * 2) / 1e6, 4);
-      await first.settle({ prompt_tokens: 210, completion_tokens: 10, total_tokens: 220, audio_prompt_tokens: 200, audio_completion_tokens: 10 }, 'voice');
+      const first = await l.admit(subject, {
+        model: 'voice',
+        promptTokens: 210,
+        audioPromptTokens: 200,
+        maxTokens: 10,
+      });
+      expect(Number(first.headers['x-aifd-budget-remaining-usd'])).toBeCloseTo(
+        0.01 - (200 * 40 + 10 * 1 + 10 * 2) / 1e6,
+        4,
+      );
+      await first.settle(
+        {
+          prompt_tokens: 210,
+          completion_tokens: 10,
+          total_tokens: 220,
+          audio_prompt_tokens: 200,
+          audio_completion_tokens: 10,
+        },
+        'voice',
+      );
       const spent = await counters.get(`usd:user:${subject.user}:${periodAt('daily', clock.t, 'UTC').label}`);
       expect(spent).toBe(Math.ceil(200 * 40 + 10 * 1 + 10 * 80));
       // the same request as text would fit; as audio it does not
       await l.admit(user(`${subject.user}-text`), { model: 'voice', promptTokens: 210, maxTokens: 10 });
-      expect((await refusal(l.admit(subject, { model: 'voice', promptTokens: 210, audioPromptTokens: 200, maxTokens: 10 }))).code).toBe('budget_exceeded');
+      expect(
+        (await refusal(l.admit(subject, { model: 'voice', promptTokens: 210, audioPromptTokens: 200, maxTokens: 10 })))
+          .code,
+      ).toBe('budget_exceeded');
     });
 
     it('token limits and budgets refuse, then recover when the period ends', async () => {
       const clock = new TestClock(Date.UTC(2026, 10, 29, 23, 59));
       const subject = user(`period-${randomBytes(3).toString('hex')}`);
-      const l = limits({ user: { tokens: '1000/day' }, budgets: { timezone: 'UTC', users: { [subject.user!]: { daily: 1 } } } }, clock);
+      const l = limits(
+        { user: { tokens: '1000/day' }, budgets: { timezone: 'UTC', users: { [subject.user!]: { daily: 1 } } } },
+        clock,
+      );
       const first = await l.admit(subject, { model: 'test-model', promptTokens: 400, maxTokens: 500 });
       await first.settle({ prompt_tokens: 400, completion_tokens: 500, total_tokens: 900 }, 'test-model');
       const tokensError = await refusal(l.admit(subject, { model: 'test-model', promptTokens: 50, maxTokens: 100 }));
       expect(tokensError.code).toBe('tokens_limit_exceeded');
       expect(tokensError.headers['x-ratelimit-remaining-tokens']).toBe('100');
-      const big = await refusal(l.admit(user(`${subject.user}-2`, { user: subject.user }), { model: 'test-model', promptTokens: 10, maxTokens: 2_000_000 }));
+      const big = await refusal(
+        l.admit(user(`${subject.user}-2`, { user: subject.user }), {
+          model: 'test-model',
+          promptTokens: 10,
+          maxTokens: 2_000_000,
+        }),
+      );
       expect(['tokens_limit_exceeded', 'budget_exceeded']).toContain(big.code);
       clock.t += 24 * 60 * MINUTE; // a day later both the token window and the budget day are new
       await l.admit(subject, { model: 'test-model', promptTokens: 50, maxTokens: 100 });
@@ -308,11 +390,21 @@ describe('limits that last', () => {
     const config = limitsSchema.parse({ budgets: { users: { '*': { daily: 0.001 } } } });
     const prices = priceTable({ 'test-model': { input: 1, output: 1 } });
     const before = await openCounters({ kind: 'sqlite', file });
-    const admission = await new Limits(config, before, clock, prices).admit(user('ann'), { model: 'test-model', promptTokens: 300, maxTokens: 300 });
+    const admission = await new Limits(config, before, clock, prices).admit(user('ann'), {
+      model: 'test-model',
+      promptTokens: 300,
+      maxTokens: 300,
+    });
     await admission.settle({ prompt_tokens: 300, completion_tokens: 500, total_tokens: 800 }, 'test-model');
     await before.close();
     const after = await openCounters({ kind: 'sqlite', file });
-    const error = await refusal(new Limits(config, after, clock, prices).admit(user('ann'), { model: 'test-model', promptTokens: 100, maxTokens: 200 }));
+    const error = await refusal(
+      new Limits(config, after, clock, prices).admit(user('ann'), {
+        model: 'test-model',
+        promptTokens: 100,
+        maxTokens: 200,
+      }),
+    );
     expect(error.code).toBe('budget_exceeded');
     await after.close();
   });
@@ -321,17 +413,32 @@ describe('limits that last', () => {
 describe('Redis counters while Redis is away (onDown: open)', () => {
   it('count a monthly window and budget exactly in memory', async () => {
     const redis = await startTestRedis();
-    const counters = await openCounters({ kind: 'redis', url: redis.url, prefix: `${REDIS_PREFIX}insurance:`, onDown: 'open' });
+    const counters = await openCounters({
+      kind: 'redis',
+      url: redis.url,
+      prefix: `${REDIS_PREFIX}insurance:`,
+      onDown: 'open',
+    });
     try {
       await redis.stop();
       const clock = new TestClock(Date.UTC(2026, 10, 2, 12));
-      const l = new Limits(limitsSchema.parse({ user: { requests: '3/month' }, budgets: { timezone: 'UTC', users: { '*': { monthly: 0.001 } } } }), counters, clock, priceTable({ 'test-model': { input: 1, output: 1 } }));
+      const l = new Limits(
+        limitsSchema.parse({
+          user: { requests: '3/month' },
+          budgets: { timezone: 'UTC', users: { '*': { monthly: 0.001 } } },
+        }),
+        counters,
+        clock,
+        priceTable({ 'test-model': { input: 1, output: 1 } }),
+      );
       for (let i = 0; i < 2; i++) {
         const admission = await l.admit(user('ann'), { model: 'test-model', promptTokens: 200, maxTokens: 200 });
         await admission.settle({ prompt_tokens: 200, completion_tokens: 200, total_tokens: 400 }, 'test-model');
         await yieldToTimers();
       }
-      expect((await refusal(l.admit(user('ann'), { model: 'test-model', promptTokens: 200, maxTokens: 200 }))).code).toBe('budget_exceeded');
+      expect(
+        (await refusal(l.admit(user('ann'), { model: 'test-model', promptTokens: 200, maxTokens: 200 }))).code,
+      ).toBe('budget_exceeded');
       await l.admit(user('ann'), undefined);
       await yieldToTimers();
       expect((await refusal(l.admit(user('ann'), undefined))).code).toBe('rate_limit_exceeded');
@@ -346,10 +453,16 @@ describe('calendar periods', () => {
   it('ends days, weeks and months at local midnight, across DST', () => {
     const at = Date.UTC(2026, 2, 28, 23, 30); // 00:30 on Sunday 29 March in Berlin (CET, +1)
     expect(periodAt('daily', at, 'Europe/Berlin')).toEqual({ label: '2026-03-29', endsAt: Date.UTC(2026, 2, 29, 22) }); // CEST from 02:00
-    expect(periodAt('weekly', at, 'Europe/Berlin')).toEqual({ label: 'week-2026-03-23', endsAt: Date.UTC(2026, 2, 29, 22) });
+    expect(periodAt('weekly', at, 'Europe/Berlin')).toEqual({
+      label: 'week-2026-03-23',
+      endsAt: Date.UTC(2026, 2, 29, 22),
+    });
     expect(periodAt('monthly', at, 'Europe/Berlin')).toEqual({ label: '2026-03', endsAt: Date.UTC(2026, 2, 31, 22) });
     expect(periodAt('daily', at, 'UTC')).toEqual({ label: '2026-03-28', endsAt: Date.UTC(2026, 2, 29) });
-    expect(periodAt('monthly', Date.UTC(2026, 11, 31, 12), 'UTC')).toEqual({ label: '2026-12', endsAt: Date.UTC(2027, 0, 1) });
+    expect(periodAt('monthly', Date.UTC(2026, 11, 31, 12), 'UTC')).toEqual({
+      label: '2026-12',
+      endsAt: Date.UTC(2027, 0, 1),
+    });
   });
 });
 

@@ -18,7 +18,9 @@ const config = (extra: Record<string, unknown>) =>
 describe('models a USD budget cannot price', () => {
   it('are the ones the config names literally and the price table lacks', () => {
     expect(unpricedModels(config({})).sort()).toEqual(['gpt-4-32k', 'llama3', 'mistral-large']);
-    expect(unpricedModels(config({ prices: { llama3: { input: 0, output: 0 }, 'mistral-*': { input: 2, output: 6 } } }))).toEqual(['gpt-4-32k']);
+    expect(
+      unpricedModels(config({ prices: { llama3: { input: 0, output: 0 }, 'mistral-*': { input: 2, output: 6 } } })),
+    ).toEqual(['gpt-4-32k']);
   });
 
   it('are warned about at start: refused under deny, uncounted under allow, nothing without budgets', () => {
@@ -28,7 +30,9 @@ describe('models a USD budget cannot price', () => {
     expect(deny[0]).toMatch(/refused to callers with a USD budget: gpt-4-32k, mistral-large, llama3/);
     const allow = budgetWarnings(config({ limits: { budgets: { unpriced: 'allow', users: { '*': { daily: 1 } } } } }));
     expect(allow[0]).toMatch(/not counted against USD budgets \(the config names gpt-4-32k, mistral-large, llama3\)/);
-    const allowAllPriced = budgetWarnings(validate({ upstreams: [{ name: 'o', baseUrl: 'http://h' }], limits: { budgets: { unpriced: 'allow' } } }, 'test'));
+    const allowAllPriced = budgetWarnings(
+      validate({ upstreams: [{ name: 'o', baseUrl: 'http://h' }], limits: { budgets: { unpriced: 'allow' } } }, 'test'),
+    );
     expect(allowAllPriced[0]).toContain('budgets.unpriced is "allow"');
   });
 });

@@ -38,8 +38,20 @@ beforeAll(async () => {
   dir = await mkdtemp(path.join(os.tmpdir(), 'aifd-convert-'));
   const day1 = [chat(0), chat(1), chat(2)].map((record) => JSON.stringify(record)).join('\n') + '\n';
   await writeFile(path.join(dir, 'chat-2026-11-19.log.gz'), gzipSync(day1));
-  const toolCall = chat(4, { assistant: '', tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } }], tools: [{ type: 'function', function: { name: 'get_weather' } }], finish_reason: 'tool_calls' });
-  const day2 = [JSON.stringify(chat(3)), '{"ts": "2026-11-20T10:00:00Z", "broken', 'not json at all', JSON.stringify(toolCall), JSON.stringify(chat(5)).slice(0, 40)].join('\n') + '\n';
+  const toolCall = chat(4, {
+    assistant: '',
+    tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } }],
+    tools: [{ type: 'function', function: { name: 'get_weather' } }],
+    finish_reason: 'tool_calls',
+  });
+  const day2 =
+    [
+      JSON.stringify(chat(3)),
+      '{"ts": "2026-11-20T10:00:00Z", "broken',
+      'not json at all',
+      JSON.stringify(toolCall),
+      JSON.stringify(chat(5)).slice(0, 40),
+    ].join('\n') + '\n';
   await writeFile(path.join(dir, 'chat-2026-11-20.log'), day2);
   await writeFile(path.join(dir, 'access-2026-11-20.log'), '{"not":"a chat record"}\n');
 });
@@ -76,10 +88,20 @@ describe('convertChatLog', () => {
     const result = await convertChatLog({ input: dir, output, since: new Date('2026-11-20T00:00:00Z'), user: 'bob' });
     expect(result.written).toBe(1);
     expect(JSON.parse(await readFile(output, 'utf8'))[0].datetime).toBe('2026-11-20T10:03:00.000Z');
-    const byModel = await convertChatLog({ input: dir, output, model: 'gpt-4o-*', until: new Date('2026-11-20T00:00:00Z'), full: true });
+    const byModel = await convertChatLog({
+      input: dir,
+      output,
+      model: 'gpt-4o-*',
+      until: new Date('2026-11-20T00:00:00Z'),
+      full: true,
+    });
     expect(byModel.written).toBe(2);
     const full = JSON.parse(await readFile(output, 'utf8'));
-    expect(full[0]).toMatchObject({ id: 'id-1', params: { max_tokens: 100 }, messages: [{ role: 'system' }, { role: 'user' }] });
+    expect(full[0]).toMatchObject({
+      id: 'id-1',
+      params: { max_tokens: 100 },
+      messages: [{ role: 'system' }, { role: 'user' }],
+    });
   });
 
   it('writes an empty array when nothing matches', async () => {
@@ -91,7 +113,10 @@ describe('convertChatLog', () => {
 
 describe('aifd logs convert', () => {
   it('runs as a command and reports what it skipped', async () => {
-    const result = await runCli(['logs', 'convert', '--input', dir, '--output', 'cli.json', '--since', '2026-11-19', '--model', 'gpt-4o'], { cwd: dir });
+    const result = await runCli(
+      ['logs', 'convert', '--input', dir, '--output', 'cli.json', '--since', '2026-11-19', '--model', 'gpt-4o'],
+      { cwd: dir },
+    );
     expect(result.code).toBe(0);
     expect(result.stderr).toContain('2 exchange(s) from 2 file(s) written to cli.json');
     expect(result.stderr).toContain('3 corrupt line(s) skipped');
@@ -123,9 +148,19 @@ describe("openai-forward's chat.log", () => {
       const result = await convertChatLog({ input: dir, output });
       expect(result).toMatchObject({ files: 1, written: 4, skipped: 3 });
       const exchanges = JSON.parse(await readFile(output, 'utf8'));
-      expect(exchanges[0]).toMatchObject({ model: 'gpt-3.5-turbo', ip: '10.0.0.7', messages: [{ user: 'hi' }], assistant: 'Hello there! How can I assist you today?' });
+      expect(exchanges[0]).toMatchObject({
+        model: 'gpt-3.5-turbo',
+        ip: '10.0.0.7',
+        messages: [{ user: 'hi' }],
+        assistant: 'Hello there! How can I assist you today?',
+      });
       expect(exchanges[0].datetime).toMatch(/^2023-07-18T/);
-      expect(exchanges[1]).toMatchObject({ model: 'gpt-4', temperature: 0.2, messages: [{ system: 'be brief' }, { user: "what's up?" }], assistant: 'Not much, and you?' });
+      expect(exchanges[1]).toMatchObject({
+        model: 'gpt-4',
+        temperature: 0.2,
+        messages: [{ system: 'be brief' }, { user: "what's up?" }],
+        assistant: 'Not much, and you?',
+      });
       expect(exchanges[2]).toMatchObject({ assistant: 'answer 1' });
       expect(exchanges[3]).toMatchObject({ messages: [{ user: 'never answered' }], assistant: '' });
       // and through the command openai-forward users know

@@ -142,7 +142,10 @@ afterAll(async () => {
 
 function sinkFor(dialect: SqlDialect, name: string, maxBacklog = 10_000) {
   const fallback = createJsonLinesFile({ dir, filename: `fallback-${name}-%DATE%.log`, log: silentDiagnostics });
-  return { sink: new SqlSink(dialect, { batchSize: 50, flushEveryMs: 20, maxBacklog, fallback, log: silentDiagnostics }), fallback };
+  return {
+    sink: new SqlSink(dialect, { batchSize: 50, flushEveryMs: 20, maxBacklog, fallback, log: silentDiagnostics }),
+    fallback,
+  };
 }
 
 async function fallbackLines(name: string): Promise<string[]> {
@@ -157,7 +160,11 @@ async function storedRow(name: string, id: string): Promise<Record<string, unkno
   let row: Record<string, unknown>;
   if (name === 'sqlite') {
     const db = new sqlite3.Database(`${dir}/sink.sqlite`);
-    row = await new Promise((resolve, reject) => db.get('SELECT * FROM aifd_requests WHERE id = ?', [id], (err, found) => (err ? reject(err) : resolve(found as Record<string, unknown>))));
+    row = await new Promise((resolve, reject) =>
+      db.get('SELECT * FROM aifd_requests WHERE id = ?', [id], (err, found) =>
+        err ? reject(err) : resolve(found as Record<string, unknown>),
+      ),
+    );
     await new Promise((resolve) => db.close(resolve));
   } else if (name === 'postgres') {
     const client = new pg.Client({ connectionString: postgres.url() });
@@ -166,7 +173,9 @@ async function storedRow(name: string, id: string): Promise<Record<string, unkno
     await client.end();
   } else {
     const connection = await mysql.createConnection({ uri: mariadb.url() });
-    row = ((await connection.query('SELECT * FROM aifd_requests WHERE id = ?', [id]))[0] as Record<string, unknown>[])[0]!;
+    row = (
+      (await connection.query('SELECT * FROM aifd_requests WHERE id = ?', [id]))[0] as Record<string, unknown>[]
+    )[0]!;
     await connection.end();
   }
   const { ts: _ts, stream, ...rest } = row;
@@ -191,7 +200,8 @@ const OLD_ROW = `INSERT INTO aifd_requests (id, ts, user_name, model, prompt_tok
 async function createOldTable(name: string): Promise<void> {
   if (name === 'sqlite') {
     const db = new sqlite3.Database(`${dir}/sink.sqlite`);
-    for (const sql of [OLD_TABLE.sqlite!, OLD_ROW]) await new Promise<void>((resolve, reject) => db.run(sql, (err) => (err ? reject(err) : resolve())));
+    for (const sql of [OLD_TABLE.sqlite!, OLD_ROW])
+      await new Promise<void>((resolve, reject) => db.run(sql, (err) => (err ? reject(err) : resolve())));
     await new Promise((resolve) => db.close(resolve));
   } else if (name === 'postgres') {
     const client = new pg.Client({ connectionString: postgres.url() });
@@ -224,7 +234,20 @@ describe('every SQL sink receives the same rows', () => {
         await dialect.prepare();
         const { sink, fallback } = sinkFor(dialect, name);
         for (let i = 0; i < 120; i++) sink.add(record(i));
-        sink.add(record(120, { model: 'gpt-4o-audio-preview', usage: { prompt_tokens: 400, completion_tokens: 300, total_tokens: 700, audio_prompt_tokens: 350, audio_completion_tokens: 200, reasoning_tokens: 40, image_prompt_tokens: 5 } }));
+        sink.add(
+          record(120, {
+            model: 'gpt-4o-audio-preview',
+            usage: {
+              prompt_tokens: 400,
+              completion_tokens: 300,
+              total_tokens: 700,
+              audio_prompt_tokens: 350,
+              audio_completion_tokens: 200,
+              reasoning_tokens: 40,
+              image_prompt_tokens: 5,
+            },
+          }),
+        );
         sink.add(record(0)); // a duplicate id is written once
         await sink.flush();
         expect(sink.written).toBe(122);
@@ -232,20 +255,66 @@ describe('every SQL sink receives the same rows', () => {
         const byDay = await dialect.summarize('day', new Date(Date.UTC(2026, 10, 21)));
         summaries[name] = { byUser, byDay };
         expect(byUser.reduce((sum, row) => sum + row.requests, 0)).toBe(122);
-        expect(byUser.find((row) => row.group === 'olga')).toMatchObject({ requests: 1, promptTokens: 7, audioPromptTokens: 0 });
-        expect(byUser.find((row) => row.model === 'gpt-4o-audio-preview')).toMatchObject({ promptTokens: 400, audioPromptTokens: 350, audioCompletionTokens: 200, reasoningTokens: 40, imagePromptTokens: 5 });
-        expect(byUser.find((row) => row.group === 'ann' && row.model === 'gpt-4o')).toMatchObject({ requests: 20, promptTokens: 200, completionTokens: 100 });
+        expect(byUser.find((row) => row.group === 'olga')).toMatchObject({
+          requests: 1,
+          promptTokens: 7,
+          audioPromptTokens: 0,
+        });
+        expect(byUser.find((row) => row.model === 'gpt-4o-audio-preview')).toMatchObject({
+          promptTokens: 400,
+          audioPromptTokens: 350,
+          audioCompletionTokens: 200,
+          reasoningTokens: 40,
+          imagePromptTokens: 5,
+        });
+        expect(byUser.find((row) => row.group === 'ann' && row.model === 'gpt-4o')).toMatchObject({
+          requests: 20,
+          promptTokens: 200,
+          completionTokens: 100,
+        });
         expect(byDay.map((row) => row.group)).toEqual(expect.arrayContaining(['2026-11-21', '2026-11-22']));
         expect(byDay.some((row) => row.group === '2026-11-20')).toBe(false);
         // every column holds its field, nulls and booleans included
         expect(await storedRow(name, `req-${RUN}-9`)).toEqual({
-          id: `req-${RUN}-9`, user_name: 'bob', ip: '127.0.0.1', method: 'POST', route: '/', path: '/v1/chat/completions', model: 'gpt-4o',
-          stream: true, status: 500, upstream: 'openai', key_hash: 'abcdef012345', attempts: 1, cache: null, ttfb_ms: 12.5, duration_ms: 40.1,
-          prompt_tokens: 10, completion_tokens: 5, total_tokens: 15, cached_tokens: null, usage_source: 'upstream', error: 'server_error',
-          audio_prompt_tokens: null, audio_completion_tokens: null, image_prompt_tokens: null, reasoning_tokens: null,
+          id: `req-${RUN}-9`,
+          user_name: 'bob',
+          ip: '127.0.0.1',
+          method: 'POST',
+          route: '/',
+          path: '/v1/chat/completions',
+          model: 'gpt-4o',
+          stream: true,
+          status: 500,
+          upstream: 'openai',
+          key_hash: 'abcdef012345',
+          attempts: 1,
+          cache: null,
+          ttfb_ms: 12.5,
+          duration_ms: 40.1,
+          prompt_tokens: 10,
+          completion_tokens: 5,
+          total_tokens: 15,
+          cached_tokens: null,
+          usage_source: 'upstream',
+          error: 'server_error',
+          audio_prompt_tokens: null,
+          audio_completion_tokens: null,
+          image_prompt_tokens: null,
+          reasoning_tokens: null,
         });
-        expect(await storedRow(name, `old-${RUN}`)).toMatchObject({ user_name: 'olga', prompt_tokens: 7, audio_prompt_tokens: null });
-        expect(await storedRow(name, `req-${RUN}-4`)).toMatchObject({ user_name: 'ann', model: 'gpt-4o-mini', stream: false, status: 200, cached_tokens: 2, error: null });
+        expect(await storedRow(name, `old-${RUN}`)).toMatchObject({
+          user_name: 'olga',
+          prompt_tokens: 7,
+          audio_prompt_tokens: null,
+        });
+        expect(await storedRow(name, `req-${RUN}-4`)).toMatchObject({
+          user_name: 'ann',
+          model: 'gpt-4o-mini',
+          stream: false,
+          status: 200,
+          cached_tokens: 2,
+          error: null,
+        });
         await sink.close();
         await fallback.close();
         expect(await fallbackLines(name)).toHaveLength(0);

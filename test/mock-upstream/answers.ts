@@ -32,12 +32,20 @@ export function chatStreamEvents(shape: StreamShape): string[] {
   const head = `{"id":"${id}","object":"chat.completion.chunk","created":${created},"model":"${shape.model}","service_tier":"default","system_fingerprint":"fp_373a14eb6f","choices":`;
   const usageAt = (n: number) =>
     `{"prompt_tokens":12,"completion_tokens":${n},"total_tokens":${12 + n},"prompt_tokens_details":{"cached_tokens":${shape.cumulativeUsage ? 4 : 0},"audio_tokens":0},"completion_tokens_details":{"reasoning_tokens":0,"audio_tokens":0,"accepted_prediction_tokens":0,"rejected_prediction_tokens":0}}`;
-  const usageField = (n: number) => (shape.cumulativeUsage ? `,"usage":${usageAt(n)}` : shape.includeUsage && !shape.omitUsage ? ',"usage":null' : '');
+  const usageField = (n: number) =>
+    shape.cumulativeUsage ? `,"usage":${usageAt(n)}` : shape.includeUsage && !shape.omitUsage ? ',"usage":null' : '';
   const events: string[] = [];
-  const push = (choices: string, n: number) => events.push(`data: ${head}${choices}${usageField(n)},"obfuscation":"ob${events.length}"}\n\n`);
-  push('[{"index":0,"delta":{"role":"assistant","content":"","refusal":null},"logprobs":null,"finish_reason":null}]', 0);
+  const push = (choices: string, n: number) =>
+    events.push(`data: ${head}${choices}${usageField(n)},"obfuscation":"ob${events.length}"}\n\n`);
+  push(
+    '[{"index":0,"delta":{"role":"assistant","content":"","refusal":null},"logprobs":null,"finish_reason":null}]',
+    0,
+  );
   for (let i = 0; i < shape.chunks; i++) {
-    push(`[{"index":0,"delta":{"content":${JSON.stringify(WORDS[i % WORDS.length])}},"logprobs":null,"finish_reason":null}]`, i + 1);
+    push(
+      `[{"index":0,"delta":{"content":${JSON.stringify(WORDS[i % WORDS.length])}},"logprobs":null,"finish_reason":null}]`,
+      i + 1,
+    );
   }
   push('[{"index":0,"delta":{},"logprobs":null,"finish_reason":"stop"}]', shape.chunks);
   if (shape.includeUsage && !shape.omitUsage && !shape.cumulativeUsage) {
@@ -68,7 +76,12 @@ export function chatCompletionJson(model: string): string {
           completion_tokens: 5,
           total_tokens: 17,
           prompt_tokens_details: { cached_tokens: 0, audio_tokens: 0 },
-          completion_tokens_details: { reasoning_tokens: 0, audio_tokens: 0, accepted_prediction_tokens: 0, rejected_prediction_tokens: 0 },
+          completion_tokens_details: {
+            reasoning_tokens: 0,
+            audio_tokens: 0,
+            accepted_prediction_tokens: 0,
+            rejected_prediction_tokens: 0,
+          },
         },
         service_tier: 'default',
         system_fingerprint: 'fp_373a14eb6f',
@@ -107,6 +120,12 @@ export function responsesJson(model: string): string {
         content: [{ type: 'output_text', annotations: [], logprobs: [], text: streamText(5) }],
       },
     ],
-    usage: { input_tokens: 12, input_tokens_details: { cached_tokens: 0 }, output_tokens: 5, output_tokens_details: { reasoning_tokens: 0 }, total_tokens: 17 },
+    usage: {
+      input_tokens: 12,
+      input_tokens_details: { cached_tokens: 0 },
+      output_tokens: 5,
+      output_tokens_details: { reasoning_tokens: 0 },
+      total_tokens: 17,
+    },
   });
 }

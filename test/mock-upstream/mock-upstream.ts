@@ -88,7 +88,13 @@ export class MockUpstream extends EventEmitter {
   readonly received: ReceivedRequest[] = [];
   /** Bytes of the last `large` answer handed to its socket so far (they wait there for the reader). */
   largeBytesWritten = 0;
-  readonly options: MockOptions = { streamChunks: 5, chunkDelayMs: 0, validKeys: undefined, modelIds: undefined, keepReceived: true };
+  readonly options: MockOptions = {
+    streamChunks: 5,
+    chunkDelayMs: 0,
+    validKeys: undefined,
+    modelIds: undefined,
+    keepReceived: true,
+  };
   private readonly scripts = new Map<string, Behavior[]>();
   private readonly sticky = new Map<string, Behavior>();
   private readonly rateLimits = new Map<string, Partial<RateLimitState>>();
@@ -224,17 +230,29 @@ export class MockUpstream extends EventEmitter {
       return;
     }
     const asked = req.headers['x-mock-error'];
-    const behavior: Behavior = typeof asked === 'string' && asked in ERROR_FIXTURES ? { type: 'error', error: asked as ErrorFixtureName } : this.nextBehavior(key);
+    const behavior: Behavior =
+      typeof asked === 'string' && asked in ERROR_FIXTURES
+        ? { type: 'error', error: asked as ErrorFixtureName }
+        : this.nextBehavior(key);
     await this.answer(req, res, request, behavior);
   }
 
-  private async answer(req: IncomingMessage, res: ServerResponse, request: ReceivedRequest, behavior: Behavior): Promise<void> {
+  private async answer(
+    req: IncomingMessage,
+    res: ServerResponse,
+    request: ReceivedRequest,
+    behavior: Behavior,
+  ): Promise<void> {
     switch (behavior.type) {
       case 'error':
         this.sendFixtureError(res, behavior.error, behavior.headers);
         return;
       case 'status':
-        res.writeHead(behavior.status, { 'content-type': 'application/json', ...this.openaiHeaders(request), ...behavior.headers });
+        res.writeHead(behavior.status, {
+          'content-type': 'application/json',
+          ...this.openaiHeaders(request),
+          ...behavior.headers,
+        });
         res.end(behavior.body ?? '');
         return;
       case 'hang':
@@ -255,7 +273,12 @@ export class MockUpstream extends EventEmitter {
         return;
       case 'gzip': {
         const body = gzipSync(fixture('chat-completion.json'));
-        res.writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'gzip', 'content-length': body.length, ...this.openaiHeaders(request) });
+        res.writeHead(200, {
+          'content-type': 'application/json',
+          'content-encoding': 'gzip',
+          'content-length': body.length,
+          ...this.openaiHeaders(request),
+        });
         res.end(body);
         return;
       }
@@ -263,7 +286,9 @@ export class MockUpstream extends EventEmitter {
         await this.sendLarge(res, request, behavior.bytes);
         return;
       case 'wrong-type':
-        this.sendJson(res, request, 200, fixture('chat-completion.json'), { 'content-type': 'text/plain; charset=utf-8' });
+        this.sendJson(res, request, 200, fixture('chat-completion.json'), {
+          'content-type': 'text/plain; charset=utf-8',
+        });
         return;
       case 'chunked':
       case 'trickle': {
@@ -283,7 +308,12 @@ export class MockUpstream extends EventEmitter {
     }
   }
 
-  private async route(req: IncomingMessage, res: ServerResponse, request: ReceivedRequest, behavior: Behavior): Promise<void> {
+  private async route(
+    req: IncomingMessage,
+    res: ServerResponse,
+    request: ReceivedRequest,
+    behavior: Behavior,
+  ): Promise<void> {
     // Azure's v1 API serves the same paths under /openai.
     const path = request.url.split('?', 1)[0]!.replace(/^\/openai(?=\/v1\/)/, '');
     // The benchmark's large prompts: answered without reading them, so the mock's own parse of a
@@ -309,7 +339,14 @@ export class MockUpstream extends EventEmitter {
         await this.stream(res, request, events, shaped ?? behavior);
         return;
       }
-      this.sendJson(res, request, 200, json?.model === undefined || json.model === 'gpt-4o-mini' ? fixture('chat-completion.json') : chatCompletionJson(String(json.model)));
+      this.sendJson(
+        res,
+        request,
+        200,
+        json?.model === undefined || json.model === 'gpt-4o-mini'
+          ? fixture('chat-completion.json')
+          : chatCompletionJson(String(json.model)),
+      );
       return;
     }
     if (method === 'POST' && path === '/v1/completions') {
@@ -326,12 +363,18 @@ export class MockUpstream extends EventEmitter {
     }
     if (method === 'GET' && path === '/v1/models') {
       const ids = this.options.modelIds;
-      const list = ids && JSON.stringify({ object: 'list', data: ids.map((id) => ({ id, object: 'model', created: 1_700_000_000, owned_by: 'mock' })) });
+      const list =
+        ids &&
+        JSON.stringify({
+          object: 'list',
+          data: ids.map((id) => ({ id, object: 'model', created: 1_700_000_000, owned_by: 'mock' })),
+        });
       this.sendJson(res, request, 200, list ?? fixture('models.json'), {}, false);
       return;
     }
     if (method === 'GET' && path.startsWith('/v1/models/')) {
-      if (path === '/v1/models/gpt-4o-mini') this.sendJson(res, request, 200, fixture('model-retrieve.json'), {}, false);
+      if (path === '/v1/models/gpt-4o-mini')
+        this.sendJson(res, request, 200, fixture('model-retrieve.json'), {}, false);
       else this.sendJson(res, request, 404, fixture('errors/404-model_not_found-retrieve-model.json'), {}, false);
       return;
     }
@@ -341,7 +384,12 @@ export class MockUpstream extends EventEmitter {
       return;
     }
     if (method === 'POST' && path === '/v1/images/generations') {
-      this.sendJson(res, request, 200, JSON.stringify({ created: 1_700_000_000, data: [{ b64_json: randomBytes(48).toString('base64') }] }));
+      this.sendJson(
+        res,
+        request,
+        200,
+        JSON.stringify({ created: 1_700_000_000, data: [{ b64_json: randomBytes(48).toString('base64') }] }),
+      );
       return;
     }
     if (method === 'POST' && (path === '/v1/audio/transcriptions' || path === '/v1/audio/translations')) {
@@ -352,12 +400,25 @@ export class MockUpstream extends EventEmitter {
       this.sendJson(res, request, 200, JSON.stringify({ object: 'list', data: [], has_more: false }));
       return;
     }
-    const body = JSON.stringify({ error: { message: `Invalid URL (${method} ${path})`, type: 'invalid_request_error', param: null, code: null } }, null, 4) + '\n';
+    const body =
+      JSON.stringify(
+        {
+          error: { message: `Invalid URL (${method} ${path})`, type: 'invalid_request_error', param: null, code: null },
+        },
+        null,
+        4,
+      ) + '\n';
     this.sendJson(res, request, 404, body, {}, false);
   }
 
-  private async stream(res: ServerResponse, request: ReceivedRequest, events: string[], behavior: Behavior): Promise<void> {
-    const delayMs = behavior.type === 'stream' && behavior.delayMs !== undefined ? behavior.delayMs : this.options.chunkDelayMs;
+  private async stream(
+    res: ServerResponse,
+    request: ReceivedRequest,
+    events: string[],
+    behavior: Behavior,
+  ): Promise<void> {
+    const delayMs =
+      behavior.type === 'stream' && behavior.delayMs !== undefined ? behavior.delayMs : this.options.chunkDelayMs;
     res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', ...this.openaiHeaders(request) });
     res.flushHeaders();
     for (let i = 0; i < events.length; i++) {
@@ -393,13 +454,20 @@ export class MockUpstream extends EventEmitter {
     write(head);
     for (let left = bytes - head.length - tail.length; left > 0; left -= piece.length) {
       if (res.destroyed) return;
-      if (!write(left >= piece.length ? piece : piece.subarray(0, left))) await Promise.race([once(res, 'drain'), once(res, 'close')]);
+      if (!write(left >= piece.length ? piece : piece.subarray(0, left)))
+        await Promise.race([once(res, 'drain'), once(res, 'close')]);
     }
     this.largeBytesWritten += tail.length;
     res.end(tail);
   }
 
-  private replay(res: ServerResponse, request: ReceivedRequest, file: string, contentType?: string, status = 200): void {
+  private replay(
+    res: ServerResponse,
+    request: ReceivedRequest,
+    file: string,
+    contentType?: string,
+    status = 200,
+  ): void {
     const bytes = fixture(file);
     const type = contentType ?? (file.endsWith('.sse') ? 'text/event-stream; charset=utf-8' : 'application/json');
     const headers: http.OutgoingHttpHeaders = { 'content-type': type, ...this.openaiHeaders(request) };
@@ -408,7 +476,14 @@ export class MockUpstream extends EventEmitter {
     res.end(bytes);
   }
 
-  private sendJson(res: ServerResponse, request: ReceivedRequest, status: number, body: string | Buffer, extra: http.OutgoingHttpHeaders = {}, rateLimited = true): void {
+  private sendJson(
+    res: ServerResponse,
+    request: ReceivedRequest,
+    status: number,
+    body: string | Buffer,
+    extra: http.OutgoingHttpHeaders = {},
+    rateLimited = true,
+  ): void {
     const headers: http.OutgoingHttpHeaders = {
       'content-type': 'application/json',
       'content-length': Buffer.byteLength(body),
@@ -469,7 +544,11 @@ function headerShaped(req: IncomingMessage): Extract<Behavior, { type: 'stream' 
   const chunks = req.headers['x-mock-chunks'];
   const delay = req.headers['x-mock-delay-ms'];
   if (chunks === undefined && delay === undefined) return undefined;
-  return { type: 'stream', chunks: chunks === undefined ? undefined : Number(chunks), delayMs: delay === undefined ? undefined : Number(delay) };
+  return {
+    type: 'stream',
+    chunks: chunks === undefined ? undefined : Number(chunks),
+    delayMs: delay === undefined ? undefined : Number(delay),
+  };
 }
 
 function baseHeaders(): http.OutgoingHttpHeaders {

@@ -33,7 +33,11 @@ let running: RunningHub | undefined;
 
 beforeAll(async () => {
   dir = await mkdtemp(path.join(os.tmpdir(), 'aifd-proxy-'));
-  const pems = await generate([{ name: 'commonName', value: '127.0.0.1' }], { keySize: 2048, algorithm: 'sha256', extensions: [{ name: 'subjectAltName', altNames: [{ type: 7, ip: '127.0.0.1' }] }] });
+  const pems = await generate([{ name: 'commonName', value: '127.0.0.1' }], {
+    keySize: 2048,
+    algorithm: 'sha256',
+    extensions: [{ name: 'subjectAltName', altNames: [{ type: 7, ip: '127.0.0.1' }] }],
+  });
   caFile = path.join(dir, 'ca.pem');
   await writeFile(caFile, pems.cert);
   upstream = await startMockUpstream({ key: pems.private, cert: pems.cert });
@@ -62,7 +66,17 @@ afterAll(async () => {
 
 const hub = async (extra: Record<string, unknown> = {}) =>
   (running = await startHub({
-    upstreams: [{ name: 'openai', baseUrl: upstream.url, keys: [POOL_KEY], proxy: proxyUrl, tls: { ca: caFile }, retries: 0, ...extra }],
+    upstreams: [
+      {
+        name: 'openai',
+        baseUrl: upstream.url,
+        keys: [POOL_KEY],
+        proxy: proxyUrl,
+        tls: { ca: caFile },
+        retries: 0,
+        ...extra,
+      },
+    ],
     auth: { forwardKeys: [{ key: USER_KEY, user: 'ann', roles: [] }] },
   }));
 
@@ -70,7 +84,10 @@ describe('an upstream behind an outbound proxy', () => {
   it('reaches a TLS upstream through CONNECT only; the proxy sees no pool key', async () => {
     const { url } = await hub();
     const client = new OpenAI({ apiKey: USER_KEY, baseURL: `${url}/v1`, maxRetries: 0 });
-    const answer = await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'through the proxy' }] });
+    const answer = await client.chat.completions.create({
+      model: 'gpt-4o-mini',
+      messages: [{ role: 'user', content: 'through the proxy' }],
+    });
     expect(answer.object).toBe('chat.completion');
     const stream = await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [], stream: true });
     for await (const _ of stream) void _;
@@ -85,7 +102,11 @@ describe('an upstream behind an outbound proxy', () => {
   it('answers 502 naming the proxy when it refuses the tunnel, at once', async () => {
     proxy.authenticate = () => false;
     const { url } = await hub();
-    const answer = await request(`${url}/v1/chat/completions`, { method: 'POST', headers: { authorization: `Bearer ${USER_KEY}`, 'content-type': 'application/json' }, body: JSON.stringify({ model: 'gpt-4o-mini', messages: [] }) });
+    const answer = await request(`${url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${USER_KEY}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'gpt-4o-mini', messages: [] }),
+    });
     expect(answer.status).toBe(502);
     expect(answer.json().error.message).toContain(`the proxy ${proxyUrl} refused the CONNECT tunnel (407`);
     expect(answer.body.toString()).not.toContain(POOL_KEY);
@@ -95,12 +116,23 @@ describe('an upstream behind an outbound proxy', () => {
   it('takes HTTPS_PROXY from the environment unless NO_PROXY names the host, and keys check goes the same way', async () => {
     const cwd = path.join(dir, 'cli');
     await import('node:fs/promises').then((fs) => fs.mkdir(cwd, { recursive: true }));
-    await writeFile(path.join(cwd, 'hub.config.json'), JSON.stringify({ admin: { enabled: false }, store: 'memory://', upstreams: [{ name: 'openai', baseUrl: upstream.url, keys: [POOL_KEY], tls: { ca: caFile } }], auth: { anonymous: true } }));
+    await writeFile(
+      path.join(cwd, 'hub.config.json'),
+      JSON.stringify({
+        admin: { enabled: false },
+        store: 'memory://',
+        upstreams: [{ name: 'openai', baseUrl: upstream.url, keys: [POOL_KEY], tls: { ca: caFile } }],
+        auth: { anonymous: true },
+      }),
+    );
     const viaProxy = await runCli(['keys', 'check', '--json'], { cwd, env: { HTTPS_PROXY: proxyUrl } });
     expect(viaProxy.code).toBe(0);
     expect(JSON.parse(viaProxy.stdout).results[0].verdict).toBe('ok');
     expect(requestLines).toEqual([`CONNECT 127.0.0.1:${upstream.port}`]);
-    const direct = await runCli(['keys', 'check', '--json'], { cwd, env: { HTTPS_PROXY: proxyUrl, NO_PROXY: '127.0.0.1' } });
+    const direct = await runCli(['keys', 'check', '--json'], {
+      cwd,
+      env: { HTTPS_PROXY: proxyUrl, NO_PROXY: '127.0.0.1' },
+    });
     expect(direct.code).toBe(0);
     expect(requestLines).toHaveLength(1);
     const refused = await runCli(['keys', 'check', '--json'], { cwd, env: { HTTPS_PROXY: 'http://127.0.0.1:1' } });

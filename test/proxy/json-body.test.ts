@@ -10,7 +10,8 @@ function body(text: string): JsonBody {
 }
 
 describe('JsonBody', () => {
-  const text = '{ "model" : "gpt-4o",\n "messages": [{"role":"user","content":"é \\"quoted\\""}], "caching": true, "stream":true }';
+  const text =
+    '{ "model" : "gpt-4o",\n "messages": [{"role":"user","content":"é \\"quoted\\""}], "caching": true, "stream":true }';
 
   it('reads members one by one, and the whole object when asked', () => {
     const json = body(text);
@@ -34,7 +35,12 @@ describe('JsonBody', () => {
     json.set('model', 'gpt-4o-mini');
     json.set('stream_options', { include_usage: true });
     const out = json.toBuffer().toString();
-    expect(JSON.parse(out)).toEqual({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'é "quoted"' }], stream: true, stream_options: { include_usage: true } });
+    expect(JSON.parse(out)).toEqual({
+      model: 'gpt-4o-mini',
+      messages: [{ role: 'user', content: 'é "quoted"' }],
+      stream: true,
+      stream_options: { include_usage: true },
+    });
     expect(out).toContain('"messages": [{"role":"user","content":"é \\"quoted\\""}]');
     expect(json.get('caching')).toBeUndefined();
     expect(json.has('caching')).toBe(false);

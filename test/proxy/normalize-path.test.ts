@@ -14,7 +14,18 @@ describe('normalizeTarget', () => {
     expect(normalizeTarget('/')).toBe('/');
   });
   it('refuses what could smuggle a path past a rule', () => {
-    for (const bad of ['/v1%2ffiles', '/v1/%2E%2E/files', '/v1/%2e/files', '/v1\\files', '/v1/files%5c', '/../v1/files', '/v1/../../files', 'v1/files', '/v1/fi\u0000les', '/v1/files%00']) {
+    for (const bad of [
+      '/v1%2ffiles',
+      '/v1/%2E%2E/files',
+      '/v1/%2e/files',
+      '/v1\\files',
+      '/v1/files%5c',
+      '/../v1/files',
+      '/v1/../../files',
+      'v1/files',
+      '/v1/fi\u0000les',
+      '/v1/files%00',
+    ]) {
       expect(() => normalizeTarget(bad), bad).toThrow(AifdError);
     }
   });

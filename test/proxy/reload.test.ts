@@ -2,7 +2,11 @@ import { describe, expect, it } from 'vitest';
 import { planReload } from '../../src/proxy/reload.js';
 import { validate } from '../../src/config/load.js';
 
-const base = { store: 'redis://127.0.0.1:6379', auth: { anonymous: true }, upstreams: [{ name: 'openai', baseUrl: 'http://127.0.0.1:1' }] };
+const base = {
+  store: 'redis://127.0.0.1:6379',
+  auth: { anonymous: true },
+  upstreams: [{ name: 'openai', baseUrl: 'http://127.0.0.1:1' }],
+};
 
 describe('what a reload changes', () => {
   it('keeps the restart-only sections running and names the ones the new file changes', () => {

@@ -6,7 +6,10 @@ import { systemClock } from '../../src/util/clock.js';
 import { clientResponseHeaders, outgoingRequestHeaders, rawHeader } from '../../src/proxy/headers.js';
 
 function table(routes: string[]): RouteTable {
-  const config = validate({ upstreams: routes.map((route, i) => ({ name: `u${i}`, route, baseUrl: 'http://127.0.0.1:9' })) }, 'test');
+  const config = validate(
+    { upstreams: routes.map((route, i) => ({ name: `u${i}`, route, baseUrl: 'http://127.0.0.1:9' })) },
+    'test',
+  );
   const upstreams = config.upstreams.map((upstream) => createUpstreamRuntime(upstream, systemClock));
   upstreams.forEach(destroyUpstreamRuntime);
   return new RouteTable(upstreams);
@@ -15,9 +18,20 @@ function table(routes: string[]): RouteTable {
 describe('RouteTable', () => {
   it('picks the longest prefix and strips it', () => {
     const routes = table(['/', '/local', '/local/fast']);
-    expect(routes.match('/v1/models')).toMatchObject({ forwardPath: '/v1/models', upstream: { config: { name: 'u0' } } });
-    expect(routes.match('/local/v1/models?limit=2')).toMatchObject({ forwardPath: '/v1/models?limit=2', pathname: '/local/v1/models', apiPath: '/v1/models', upstream: { config: { name: 'u1' } } });
-    expect(routes.match('/local/fast/v1/chat/completions')).toMatchObject({ forwardPath: '/v1/chat/completions', upstream: { config: { name: 'u2' } } });
+    expect(routes.match('/v1/models')).toMatchObject({
+      forwardPath: '/v1/models',
+      upstream: { config: { name: 'u0' } },
+    });
+    expect(routes.match('/local/v1/models?limit=2')).toMatchObject({
+      forwardPath: '/v1/models?limit=2',
+      pathname: '/local/v1/models',
+      apiPath: '/v1/models',
+      upstream: { config: { name: 'u1' } },
+    });
+    expect(routes.match('/local/fast/v1/chat/completions')).toMatchObject({
+      forwardPath: '/v1/chat/completions',
+      upstream: { config: { name: 'u2' } },
+    });
     expect(routes.match('/local')).toMatchObject({ forwardPath: '/', upstream: { config: { name: 'u1' } } });
   });
   it('does not match a prefix inside a path segment', () => {
@@ -32,28 +46,73 @@ describe('RouteTable', () => {
 describe('header hygiene', () => {
   it('drops hop-by-hop and credential headers going up, and sets the length', () => {
     const out = outgoingRequestHeaders(
-      { host: 'aifd', connection: 'keep-alive, x-hop', 'x-hop': '1', authorization: 'Bearer client', 'api-key': 'k', 'content-length': '99', 'transfer-encoding': 'chunked', 'x-aifd-cache': 'on', accept: 'application/json', expect: '100-continue' },
+      {
+        host: 'aifd',
+        connection: 'keep-alive, x-hop',
+        'x-hop': '1',
+        authorization: 'Bearer client',
+        'api-key': 'k',
+        'content-length': '99',
+        'transfer-encoding': 'chunked',
+        'x-aifd-cache': 'on',
+        accept: 'application/json',
+        expect: '100-continue',
+      },
       { dropCredentials: true, bodyLength: 12, hasBody: true, extra: { 'OpenAI-Organization': 'org-1' } },
     );
     expect(out).toEqual({ accept: 'application/json', 'content-length': '12', 'openai-organization': 'org-1' });
   });
   it('keeps the client credential in pass-through mode', () => {
-    const out = outgoingRequestHeaders({ authorization: 'Bearer mine' }, { dropCredentials: false, bodyLength: 0, hasBody: false, extra: {} });
+    const out = outgoingRequestHeaders(
+      { authorization: 'Bearer mine' },
+      { dropCredentials: false, bodyLength: 0, hasBody: false, extra: {} },
+    );
     expect(out).toEqual({ authorization: 'Bearer mine' });
   });
   it('drops hop-by-hop headers coming down and adds the request id', () => {
-    const raw = ['Content-Type', 'text/event-stream', 'Transfer-Encoding', 'chunked', 'Connection', 'keep-alive, x-hop', 'Keep-Alive', 'timeout=5', 'x-request-id', 'req_1', 'X-Hop', 'dropped'];
+    const raw = [
+      'Content-Type',
+      'text/event-stream',
+      'Transfer-Encoding',
+      'chunked',
+      'Connection',
+      'keep-alive, x-hop',
+      'Keep-Alive',
+      'timeout=5',
+      'x-request-id',
+      'req_1',
+      'X-Hop',
+      'dropped',
+    ];
     const out = clientResponseHeaders(raw, { 'x-aifd-request-id': 'id-1' }, { poolMode: false });
     expect(out).toEqual(['Content-Type', 'text/event-stream', 'x-request-id', 'req_1', 'x-aifd-request-id', 'id-1']);
   });
   it("keeps the upstream's rate-limit headers in pass-through mode, the caller's own in pool mode", () => {
     const raw = ['x-ratelimit-remaining-requests', '99', 'x-aifd-cache', 'hit', 'content-length', '12'];
     const answer = { 'x-aifd-request-id': 'id-2', 'x-ratelimit-remaining-requests': '5', 'x-aifd-cache': 'miss' };
-    expect(clientResponseHeaders(raw, answer, { poolMode: false })).toEqual(['x-ratelimit-remaining-requests', '99', 'content-length', '12', 'x-aifd-request-id', 'id-2', 'x-aifd-cache', 'miss']);
-    expect(clientResponseHeaders(raw, answer, { poolMode: true, dropLength: true })).toEqual(['x-aifd-request-id', 'id-2', 'x-ratelimit-remaining-requests', '5', 'x-aifd-cache', 'miss']);
+    expect(clientResponseHeaders(raw, answer, { poolMode: false })).toEqual([
+      'x-ratelimit-remaining-requests',
+      '99',
+      'content-length',
+      '12',
+      'x-aifd-request-id',
+      'id-2',
+      'x-aifd-cache',
+      'miss',
+    ]);
+    expect(clientResponseHeaders(raw, answer, { poolMode: true, dropLength: true })).toEqual([
+      'x-aifd-request-id',
+      'id-2',
+      'x-ratelimit-remaining-requests',
+      '5',
+      'x-aifd-cache',
+      'miss',
+    ]);
   });
   it('finds a raw header whatever its case', () => {
-    expect(rawHeader(['Content-Type', 'application/json', 'content-type', 'text/plain'], 'content-type')).toBe('application/json');
+    expect(rawHeader(['Content-Type', 'application/json', 'content-type', 'text/plain'], 'content-type')).toBe(
+      'application/json',
+    );
     expect(rawHeader(['X-Other', '1'], 'content-type')).toBeUndefined();
   });
 });

@@ -55,7 +55,9 @@ describe('faults from clients', () => {
     const queue = running.hub.upstreams[0]!.queue;
     const controller = new AbortController();
     const queued = once(queue, 'length');
-    const pending = client.chat.completions.create({ model: 'gpt-4o-mini', messages: [] }, { signal: controller.signal }).catch((err: unknown) => err);
+    const pending = client.chat.completions
+      .create({ model: 'gpt-4o-mini', messages: [] }, { signal: controller.signal })
+      .catch((err: unknown) => err);
     await queued;
     expect(queue.length).toBe(1);
     controller.abort();
@@ -69,7 +71,9 @@ describe('faults from clients', () => {
     const client = await start();
     mock.script('*', { type: 'hang' });
     const controller = new AbortController();
-    const pending = client.chat.completions.create({ model: 'gpt-4o-mini', messages: [] }, { signal: controller.signal }).catch((err: unknown) => err);
+    const pending = client.chat.completions
+      .create({ model: 'gpt-4o-mini', messages: [] }, { signal: controller.signal })
+      .catch((err: unknown) => err);
     const upstream = await mock.waitForRequest();
     controller.abort();
     await pending;
@@ -82,7 +86,11 @@ describe('faults from clients', () => {
     const client = await start();
     mock.options.chunkDelayMs = 50;
     mock.options.streamChunks = 40;
-    const stream = await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }], stream: true });
+    const stream = await client.chat.completions.create({
+      model: 'gpt-4o-mini',
+      messages: [{ role: 'user', content: 'hi' }],
+      stream: true,
+    });
     let chunks = 0;
     // Leaving the loop early makes the SDK abort the request.
     for await (const _ of stream) if (++chunks === 3) break;
@@ -105,7 +113,11 @@ describe('faults from clients', () => {
     const mostAhead = 32 * 1024 * 1024;
     mock.script('*', { type: 'large', bytes: size });
     const answer = await new Promise<http.IncomingMessage>((resolve, reject) => {
-      const req = http.request(`${running.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers } }, resolve);
+      const req = http.request(
+        `${running.url}/v1/chat/completions`,
+        { method: 'POST', headers: { 'content-type': 'application/json', ...headers } },
+        resolve,
+      );
       req.on('error', reject);
       req.end(JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'a long answer, please' }] }));
     });
@@ -133,7 +145,12 @@ describe('faults from clients', () => {
   });
 
   it('a client that stops reading holds the upstream back; aifd does not buffer the answer (pass-through, answer not read)', async () => {
-    await start({ upstreams: [{ name: 'openai', baseUrl: mock.url }], auth: undefined, limits: undefined, logs: { access: false } });
+    await start({
+      upstreams: [{ name: 'openai', baseUrl: mock.url }],
+      auth: undefined,
+      limits: undefined,
+      logs: { access: false },
+    });
     await readsSlowly({ authorization: 'Bearer sk-the-clients-own-key' });
     await running.close();
     expect(running.hub.inFlight()).toBe(0);
@@ -150,7 +167,9 @@ describe('faults from clients', () => {
     const trickle = setInterval(() => !socket.destroyed && socket.write('X-Slow: 1\r\n'), 100);
     await closed;
     clearInterval(trickle);
-    expect((await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [] })).object).toBe('chat.completion');
+    expect((await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [] })).object).toBe(
+      'chat.completion',
+    );
   });
 
   it('closes a connection that never sends a byte once headersTimeout has passed', async () => {
@@ -171,7 +190,9 @@ describe('faults from clients', () => {
     const socket = net.connect(port(), '127.0.0.1');
     await once(socket, 'connect');
     socket.on('error', () => undefined);
-    socket.write(`POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${USER}\r\nContent-Type: application/json\r\nContent-Length: 500\r\n\r\n{"model":`);
+    socket.write(
+      `POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${USER}\r\nContent-Type: application/json\r\nContent-Length: 500\r\n\r\n{"model":`,
+    );
     const answer: Buffer[] = [];
     socket.on('data', (chunk: Buffer) => answer.push(chunk));
     await once(socket, 'close');
@@ -192,18 +213,29 @@ describe('faults from clients', () => {
         return socket;
       }),
     );
-    const answers = await Promise.all(Array.from({ length: 20 }, () => client.chat.completions.create({ model: 'gpt-4o-mini', messages: [] })));
+    const answers = await Promise.all(
+      Array.from({ length: 20 }, () => client.chat.completions.create({ model: 'gpt-4o-mini', messages: [] })),
+    );
     expect(answers.every((answer) => answer.object === 'chat.completion')).toBe(true);
     for (const socket of sockets) socket.destroy();
   });
 
   it('answers malformed HTTP, conflicting lengths and huge headers with a 4xx and closes', async () => {
     await start();
-    const conflicting = await rawExchange(port(), 'POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n');
+    const conflicting = await rawExchange(
+      port(),
+      'POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n',
+    );
     expect(conflicting).toMatch(/^HTTP\/1.1 400/);
-    const doubled = await rawExchange(port(), 'POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nContent-Length: 7\r\n\r\nhello');
+    const doubled = await rawExchange(
+      port(),
+      'POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nContent-Length: 7\r\n\r\nhello',
+    );
     expect(doubled).toMatch(/^HTTP\/1.1 400/);
-    const huge = await rawExchange(port(), `GET /v1/models HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(64 * 1024)}\r\n\r\n`);
+    const huge = await rawExchange(
+      port(),
+      `GET /v1/models HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(64 * 1024)}\r\n\r\n`,
+    );
     expect(huge).toMatch(/^HTTP\/1.1 431/);
     expect(huge).toContain('"type":"invalid_request_error"');
     const garbage = await rawExchange(port(), 'HELLO THERE\r\n\r\n');
@@ -216,15 +248,31 @@ describe('faults from clients', () => {
   it('refuses a huge body with 413 and ill-typed fields with 400, and forwards what it need not read', async () => {
     await start();
     const post = (body: string) =>
-      request(`${running.url}/v1/chat/completions`, { method: 'POST', headers: { authorization: `Bearer ${USER}`, 'content-type': 'application/json' }, body });
-    expect((await post(JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'x'.repeat(100_000) }] }))).status).toBe(413);
-    for (const body of ['{"model": 4, "messages": []}', '{"model": "gpt-4o-mini", "stream": "yes"}', '{"model": "gpt-4o-mini"', '{"model":"a","model":"b"}']) {
+      request(`${running.url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${USER}`, 'content-type': 'application/json' },
+        body,
+      });
+    expect(
+      (await post(JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'x'.repeat(100_000) }] })))
+        .status,
+    ).toBe(413);
+    for (const body of [
+      '{"model": 4, "messages": []}',
+      '{"model": "gpt-4o-mini", "stream": "yes"}',
+      '{"model": "gpt-4o-mini"',
+      '{"model":"a","model":"b"}',
+    ]) {
       const response = await post(body);
       expect(response.status, body).toBe(400);
       expect(JSON.parse(response.body.toString()).error.type).toBe('invalid_request_error');
     }
     // Fields aifd only estimates from: wrong types there are the upstream's to judge, not a crash.
-    for (const body of ['{"model":"gpt-4o-mini","messages":"hi"}', '{"model":"gpt-4o-mini","messages":[null, 5, "x", {"content": {"a": 1}}],"max_tokens":"9"}', '{"model":"gpt-4o-mini","stream_options":"x","input":[1,{"a":2}]}']) {
+    for (const body of [
+      '{"model":"gpt-4o-mini","messages":"hi"}',
+      '{"model":"gpt-4o-mini","messages":[null, 5, "x", {"content": {"a": 1}}],"max_tokens":"9"}',
+      '{"model":"gpt-4o-mini","stream_options":"x","input":[1,{"a":2}]}',
+    ]) {
       expect((await post(body)).status, body).toBe(200);
     }
     const records = await closeAndRead();

@@ -59,13 +59,29 @@ interface Result {
 /** A streamed chat completion over raw HTTP, read to its end (or to the connection's end). */
 function streamRequest(url: string, n: number): Promise<Result> {
   return new Promise((resolve) => {
-    const body = JSON.stringify({ model: 'gpt-4o-mini', stream: true, messages: [{ role: 'user', content: `request ${n}` }] });
-    const req = http.request(`${url}/v1/chat/completions`, { method: 'POST', headers: { authorization: `Bearer ${USER}`, 'content-type': 'application/json', 'x-mock-delay-ms': '20', 'x-mock-chunks': '10' } }, (res) => {
-      res.resume();
-      const done = () => resolve({ status: res.statusCode, requestId: String(res.headers['x-aifd-request-id']) });
-      res.on('end', done);
-      res.on('error', done);
+    const body = JSON.stringify({
+      model: 'gpt-4o-mini',
+      stream: true,
+      messages: [{ role: 'user', content: `request ${n}` }],
     });
+    const req = http.request(
+      `${url}/v1/chat/completions`,
+      {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${USER}`,
+          'content-type': 'application/json',
+          'x-mock-delay-ms': '20',
+          'x-mock-chunks': '10',
+        },
+      },
+      (res) => {
+        res.resume();
+        const done = () => resolve({ status: res.statusCode, requestId: String(res.headers['x-aifd-request-id']) });
+        res.on('end', done);
+        res.on('error', done);
+      },
+    );
     req.on('error', (err: NodeJS.ErrnoException) => resolve({ error: err.code ?? err.message }));
     req.end(body);
   });
@@ -99,7 +115,9 @@ describe('process faults', () => {
     const logged = new Set(records.map((record) => record.id));
     for (const result of answered) expect(logged.has(result.requestId!), `record of ${result.requestId}`).toBe(true);
     // Streams that were running when SIGTERM came were finished, not cut.
-    expect(records.filter((record) => record.status === 200 && record.error === null).length).toBeGreaterThanOrEqual(20);
+    expect(records.filter((record) => record.status === 200 && record.error === null).length).toBeGreaterThanOrEqual(
+      20,
+    );
   });
 
   it('kill -9 under load: the SQLite store stays consistent and the restarted daemon serves', async () => {

@@ -26,16 +26,86 @@ interface Case {
 }
 
 const CASES: Case[] = [
-  { name: 'an HTML error page with status 200', behavior: { type: 'garbage' }, stream: false, expect: { error: 'upstream_bad_response', status: 502 }, keyStatus: 'cooling', logged: { error: 'upstream_bad_response', status: 502 } },
-  { name: 'JSON under a wrong content type', behavior: { type: 'wrong-type' }, stream: false, expect: { answer: true }, keyStatus: 'ok', logged: { error: null, status: 200, usageSource: 'estimated' } },
-  { name: 'a stream cut after 3 chunks', behavior: { type: 'drop-mid-stream', afterChunks: 3 }, stream: true, expect: { error: 'upstream_bad_response' }, keyStatus: 'cooling', logged: { error: 'upstream_closed_early', status: 200 } },
-  { name: 'a stream that stops sending and never ends', behavior: { type: 'stall-mid-stream', afterChunks: 2 }, stream: true, expect: { error: 'upstream_bad_response' }, keyStatus: 'cooling', logged: { error: 'upstream_timeout', status: 200 } },
-  { name: 'stream headers, then silence', behavior: { type: 'hang-after-headers' }, stream: true, expect: { error: 'upstream_bad_response' }, keyStatus: 'cooling', logged: { error: 'upstream_timeout', status: 200 } },
-  { name: 'a gzip answer', behavior: { type: 'gzip' }, stream: false, expect: { answer: true }, keyStatus: 'ok', logged: { error: null, status: 200, usageSource: 'estimated' } },
-  { name: 'a chunked answer in 7 pieces', behavior: { type: 'chunked', pieces: 7 }, stream: false, expect: { answer: true }, keyStatus: 'ok', logged: { error: null, status: 200, usageSource: 'upstream' } },
-  { name: 'a slow trickle, 64 bytes every 20 ms', behavior: { type: 'trickle', bytes: 64, delayMs: 20 }, stream: false, expect: { answer: true }, keyStatus: 'ok', logged: { error: null, status: 200 } },
-  { name: 'a connection reset before answering', behavior: { type: 'reset' }, stream: false, expect: { error: 'upstream_unreachable', status: 502 }, keyStatus: 'cooling', logged: { error: 'upstream_unreachable', status: 502 } },
-  { name: 'no answer at all', behavior: { type: 'hang' }, stream: false, expect: { error: 'upstream_timeout', status: 504 }, keyStatus: 'cooling', logged: { error: 'upstream_timeout', status: 504 } },
+  {
+    name: 'an HTML error page with status 200',
+    behavior: { type: 'garbage' },
+    stream: false,
+    expect: { error: 'upstream_bad_response', status: 502 },
+    keyStatus: 'cooling',
+    logged: { error: 'upstream_bad_response', status: 502 },
+  },
+  {
+    name: 'JSON under a wrong content type',
+    behavior: { type: 'wrong-type' },
+    stream: false,
+    expect: { answer: true },
+    keyStatus: 'ok',
+    logged: { error: null, status: 200, usageSource: 'estimated' },
+  },
+  {
+    name: 'a stream cut after 3 chunks',
+    behavior: { type: 'drop-mid-stream', afterChunks: 3 },
+    stream: true,
+    expect: { error: 'upstream_bad_response' },
+    keyStatus: 'cooling',
+    logged: { error: 'upstream_closed_early', status: 200 },
+  },
+  {
+    name: 'a stream that stops sending and never ends',
+    behavior: { type: 'stall-mid-stream', afterChunks: 2 },
+    stream: true,
+    expect: { error: 'upstream_bad_response' },
+    keyStatus: 'cooling',
+    logged: { error: 'upstream_timeout', status: 200 },
+  },
+  {
+    name: 'stream headers, then silence',
+    behavior: { type: 'hang-after-headers' },
+    stream: true,
+    expect: { error: 'upstream_bad_response' },
+    keyStatus: 'cooling',
+    logged: { error: 'upstream_timeout', status: 200 },
+  },
+  {
+    name: 'a gzip answer',
+    behavior: { type: 'gzip' },
+    stream: false,
+    expect: { answer: true },
+    keyStatus: 'ok',
+    logged: { error: null, status: 200, usageSource: 'estimated' },
+  },
+  {
+    name: 'a chunked answer in 7 pieces',
+    behavior: { type: 'chunked', pieces: 7 },
+    stream: false,
+    expect: { answer: true },
+    keyStatus: 'ok',
+    logged: { error: null, status: 200, usageSource: 'upstream' },
+  },
+  {
+    name: 'a slow trickle, 64 bytes every 20 ms',
+    behavior: { type: 'trickle', bytes: 64, delayMs: 20 },
+    stream: false,
+    expect: { answer: true },
+    keyStatus: 'ok',
+    logged: { error: null, status: 200 },
+  },
+  {
+    name: 'a connection reset before answering',
+    behavior: { type: 'reset' },
+    stream: false,
+    expect: { error: 'upstream_unreachable', status: 502 },
+    keyStatus: 'cooling',
+    logged: { error: 'upstream_unreachable', status: 502 },
+  },
+  {
+    name: 'no answer at all',
+    behavior: { type: 'hang' },
+    stream: false,
+    expect: { error: 'upstream_timeout', status: 504 },
+    keyStatus: 'cooling',
+    logged: { error: 'upstream_timeout', status: 504 },
+  },
 ];
 
 describe('faults from upstreams', () => {
@@ -50,7 +120,15 @@ describe('faults from upstreams', () => {
   for (const fault of CASES) {
     it(`${fault.name}: ${'answer' in fault.expect ? 'a whole answer' : fault.expect.error}`, async () => {
       running = await startHub({
-        upstreams: [{ name: 'openai', baseUrl: mock.url, keys: KEYS, retries: 1, timeouts: { firstByteMs: 400, streamFirstByteMs: 400, idleMs: 300 } }],
+        upstreams: [
+          {
+            name: 'openai',
+            baseUrl: mock.url,
+            keys: KEYS,
+            retries: 1,
+            timeouts: { firstByteMs: 400, streamFirstByteMs: 400, idleMs: 300 },
+          },
+        ],
         auth: { forwardKeys: [{ key: USER, user: 'ann', roles: [] }] },
       });
       mock.always('*', fault.behavior);
@@ -59,7 +137,10 @@ describe('faults from upstreams', () => {
       if ('answer' in fault.expect) {
         expect(outcome).toEqual({ answer: expect.stringContaining('') });
       } else {
-        expect(outcome).toMatchObject({ error: fault.expect.error, ...(fault.expect.status ? { status: fault.expect.status } : {}) });
+        expect(outcome).toMatchObject({
+          error: fault.expect.error,
+          ...(fault.expect.status ? { status: fault.expect.status } : {}),
+        });
       }
       const { hub } = running;
       const pool = hub.upstreams[0]!.pool;
@@ -80,7 +161,10 @@ type Outcome = { answer: string } | { error: string | undefined; status: number 
 
 async function readJson(client: OpenAI): Promise<Outcome> {
   try {
-    const answer = await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] });
+    const answer = await client.chat.completions.create({
+      model: 'gpt-4o-mini',
+      messages: [{ role: 'user', content: 'hi' }],
+    });
     // A wrong content type reaches the SDK as text; either way the whole answer arrived.
     const text = typeof answer === 'string' ? answer : answer.choices[0]!.message.content!;
     expect(text).toContain(typeof answer === 'string' ? '"chat.completion"' : '');
@@ -92,7 +176,11 @@ async function readJson(client: OpenAI): Promise<Outcome> {
 
 async function readStream(client: OpenAI): Promise<Outcome> {
   try {
-    const stream = await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }], stream: true });
+    const stream = await client.chat.completions.create({
+      model: 'gpt-4o-mini',
+      messages: [{ role: 'user', content: 'hi' }],
+      stream: true,
+    });
     let text = '';
     for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? '';
     return { answer: text };

@@ -89,7 +89,9 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
     );
     // SOAK_NODE_OPTIONS and SOAK_MALLOC_ARENA_MAX reach the daemon only (to study where memory goes).
     // --expose-gc lets each measurement collect garbage first (GET /state?gc=1): memory then shows what is held.
-    const env: NodeJS.ProcessEnv = { NODE_OPTIONS: ['--expose-gc', process.env.SOAK_NODE_OPTIONS].filter(Boolean).join(' ') };
+    const env: NodeJS.ProcessEnv = {
+      NODE_OPTIONS: ['--expose-gc', process.env.SOAK_NODE_OPTIONS].filter(Boolean).join(' '),
+    };
     if (process.env.SOAK_MALLOC_ARENA_MAX) env.MALLOC_ARENA_MAX = process.env.SOAK_MALLOC_ARENA_MAX;
     daemon = await startDaemon(['--config', 'hub.config.json', '--port', '0', '--admin-port', '0'], { cwd: dir, env });
     const adminUrl = (JSON.parse(await readRuntimeFile(dir)) as { adminUrl: string }).adminUrl;
@@ -108,7 +110,8 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
           const problem = await send(agent, target, kind, n);
           if (problem && failures.length < 20) failures.push(`#${n} ${kind}: ${problem}`);
           else if (problem) failures.push('…');
-          if (n > 0 && n % Number(process.env.SOAK_PROGRESS ?? 20_000) === 0) options.progress?.(`${n} requests ${Math.round(performance.now())}`);
+          if (n > 0 && n % Number(process.env.SOAK_PROGRESS ?? 20_000) === 0)
+            options.progress?.(`${n} requests ${Math.round(performance.now())}`);
         }
       };
       await Promise.all(Array.from({ length: options.concurrency }, worker));
@@ -129,9 +132,14 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
     const atEnd = await snapshot(adminUrl, daemon.child.pid!, options.settleMs ?? 0);
     const exitCode = await daemon.stop('SIGTERM');
     if (exitCode !== 0) failures.push(`aifd exited with ${exitCode}`);
-    const records = await readJsonLines<{ error: string | null; status: number | null }>(path.join(dir, 'logs'), 'access-');
+    const records = await readJsonLines<{ error: string | null; status: number | null }>(
+      path.join(dir, 'logs'),
+      'access-',
+    );
     const errors: Record<string, number> = {};
-    for (const record of records) if (record.error) errors[`${record.status} ${record.error}`] = (errors[`${record.status} ${record.error}`] ?? 0) + 1;
+    for (const record of records)
+      if (record.error)
+        errors[`${record.status} ${record.error}`] = (errors[`${record.status} ${record.error}`] ?? 0) + 1;
     return {
       sent: next,
       concurrency: options.concurrency,
@@ -225,30 +233,37 @@ async function listenOverflows(): Promise<number> {
 function send(agent: http.Agent, target: URL, kind: Kind, n: number): Promise<string | undefined> {
   const stream = kind === 'stream' || kind === 'abort';
   const body = JSON.stringify({ model: 'gpt-4o-mini', stream, messages: [{ role: 'user', content: `soak ${n}` }] });
-  const headers: http.OutgoingHttpHeaders = { authorization: `Bearer ${USER}`, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) };
+  const headers: http.OutgoingHttpHeaders = {
+    authorization: `Bearer ${USER}`,
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(body),
+  };
   if (kind === 'error') headers['x-mock-error'] = 'context_length_exceeded';
   if (kind === 'abort') Object.assign(headers, { 'x-mock-chunks': '20', 'x-mock-delay-ms': '5' });
   return new Promise((resolve) => {
-    const req = http.request({ hostname: target.hostname, port: target.port, path: '/v1/chat/completions', method: 'POST', agent, headers }, (res) => {
-      const expected = kind === 'error' ? 400 : 200;
-      if (res.statusCode !== expected) {
-        res.resume();
-        resolve(`status ${res.statusCode}`);
-        return;
-      }
-      if (kind === 'abort') {
-        res.once('data', () => {
-          req.destroy();
-          resolve(undefined);
-        });
-        return;
-      }
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => (text += chunk));
-      res.on('end', () => resolve(stream && !text.includes('data: [DONE]') ? 'stream without [DONE]' : undefined));
-      res.on('error', (err) => resolve(err.message));
-    });
+    const req = http.request(
+      { hostname: target.hostname, port: target.port, path: '/v1/chat/completions', method: 'POST', agent, headers },
+      (res) => {
+        const expected = kind === 'error' ? 400 : 200;
+        if (res.statusCode !== expected) {
+          res.resume();
+          resolve(`status ${res.statusCode}`);
+          return;
+        }
+        if (kind === 'abort') {
+          res.once('data', () => {
+            req.destroy();
+            resolve(undefined);
+          });
+          return;
+        }
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (text += chunk));
+        res.on('end', () => resolve(stream && !text.includes('data: [DONE]') ? 'stream without [DONE]' : undefined));
+        res.on('error', (err) => resolve(err.message));
+      },
+    );
     req.on('error', (err) => resolve(kind === 'abort' ? undefined : err.message));
     req.end(body);
   });
@@ -277,23 +292,40 @@ async function snapshot(adminUrl: string, pid: number, settleMs: number): Promis
   }
   const mb = (bytes: number) => Math.round((bytes / 1024 / 1024) * 10) / 10;
   const memory = state.process;
-  return { rssMb: mb(memory.rss), heapUsedMb: mb(memory.heapUsed), heapTotalMb: mb(memory.heapTotal), externalMb: mb(memory.external), fds, resources: memory.activeResources };
+  return {
+    rssMb: mb(memory.rss),
+    heapUsedMb: mb(memory.heapUsed),
+    heapTotalMb: mb(memory.heapTotal),
+    externalMb: mb(memory.external),
+    fds,
+    resources: memory.activeResources,
+  };
 }
 
 interface AdminState {
   inFlight: number;
-  process: { rss: number; heapUsed: number; heapTotal: number; external: number; activeResources: Record<string, number> };
+  process: {
+    rss: number;
+    heapUsed: number;
+    heapTotal: number;
+    external: number;
+    activeResources: Record<string, number>;
+  };
 }
 
 function adminState(adminUrl: string, collectGarbage = false): Promise<AdminState> {
   return new Promise((resolve, reject) => {
     http
-      .get(`${adminUrl}/state${collectGarbage ? '?gc=1' : ''}`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` }, agent: false }, (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (chunk: string) => (text += chunk));
-        res.on('end', () => resolve(JSON.parse(text) as AdminState));
-      })
+      .get(
+        `${adminUrl}/state${collectGarbage ? '?gc=1' : ''}`,
+        { headers: { authorization: `Bearer ${ADMIN_TOKEN}` }, agent: false },
+        (res) => {
+          let text = '';
+          res.setEncoding('utf8');
+          res.on('data', (chunk: string) => (text += chunk));
+          res.on('end', () => resolve(JSON.parse(text) as AdminState));
+        },
+      )
       .on('error', reject);
   });
 }
@@ -314,7 +346,14 @@ async function main(): Promise<void> {
   // Both measurements alike: 8 s of quiet (pooled upstream connections time out), then a full GC.
   const settleMs = Number(process.env.SOAK_SETTLE_MS ?? 8000);
   const idleConnections = Number(process.env.SOAK_IDLE ?? 10_000);
-  const result = await runSoak({ requests, concurrency: 50, warmup, settleMs, idleConnections, progress: (line) => process.stderr.write(`${line}\n`) });
+  const result = await runSoak({
+    requests,
+    concurrency: 50,
+    warmup,
+    settleMs,
+    idleConnections,
+    progress: (line) => process.stderr.write(`${line}\n`),
+  });
   process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
   const problems = soakProblems(result, 0.1);
   for (const problem of problems) process.stderr.write(`FAIL ${problem}\n`);
@@ -327,14 +366,23 @@ export function soakProblems(result: SoakResult, maxRssGrowth: number): string[]
   const problems: string[] = [];
   if (result.failures.length > 0) problems.push(`unexpected answers: ${result.failures.join('; ')}`);
   const idleOpen = result.idle.opened - result.idle.droppedByKernel - result.idle.closedByDaemon;
-  if (idleOpen > 0) problems.push(`${idleOpen} idle connections that reached aifd were still open after ${IDLE_REAPED_WITHIN_MS / 1000} s`);
-  if (result.accessRecords !== result.sent) problems.push(`${result.sent} requests sent, ${result.accessRecords} access records`);
-  if (result.rssGrowth > maxRssGrowth) problems.push(`RSS grew ${(result.rssGrowth * 100).toFixed(1)} % after warm-up (bar ${maxRssGrowth * 100} %)`);
+  if (idleOpen > 0)
+    problems.push(
+      `${idleOpen} idle connections that reached aifd were still open after ${IDLE_REAPED_WITHIN_MS / 1000} s`,
+    );
+  if (result.accessRecords !== result.sent)
+    problems.push(`${result.sent} requests sent, ${result.accessRecords} access records`);
+  if (result.rssGrowth > maxRssGrowth)
+    problems.push(`RSS grew ${(result.rssGrowth * 100).toFixed(1)} % after warm-up (bar ${maxRssGrowth * 100} %)`);
   // Pooled keep-alive connections to the upstream (at most one per concurrent request) may come and
   // go between the two measurements; a leak grows with the requests, by thousands.
   const pooled = result.concurrency;
-  if (result.atEnd.fds > result.afterWarmup.fds + pooled) problems.push(`open file descriptors ${result.afterWarmup.fds} → ${result.atEnd.fds}`);
-  for (const [kind, slack] of [['TCPSocketWrap', pooled], ['Timeout', 2]] as const) {
+  if (result.atEnd.fds > result.afterWarmup.fds + pooled)
+    problems.push(`open file descriptors ${result.afterWarmup.fds} → ${result.atEnd.fds}`);
+  for (const [kind, slack] of [
+    ['TCPSocketWrap', pooled],
+    ['Timeout', 2],
+  ] as const) {
     const before = result.afterWarmup.resources[kind] ?? 0;
     const after = result.atEnd.resources[kind] ?? 0;
     if (after > before + slack) problems.push(`${kind} handles ${before} → ${after}`);

@@ -43,7 +43,18 @@ function snapshot(keys: KeyView[]): HubSnapshot {
     inFlight: 2,
     upstreams: [{ name: 'openai', route: '/', mode: 'pool', keys: keys.length, queueLength: 0 }],
     keys,
-    totals: { requestsPerSecond: 3.2, errorRate: 0.01, p50Ms: 120, p99Ms: 900, tokensPerMinute: 12345, tokensPerMinuteByKey: {}, users: [{ user: 'ann', requests: 42, tokens: 9000 }], recentErrors: [{ at: '2026-11-29T20:01:02.000Z', error: 'rate_limit_exceeded', path: '/v1/chat/completions', user: 'ann' }] },
+    totals: {
+      requestsPerSecond: 3.2,
+      errorRate: 0.01,
+      p50Ms: 120,
+      p99Ms: 900,
+      tokensPerMinute: 12345,
+      tokensPerMinuteByKey: {},
+      users: [{ user: 'ann', requests: 42, tokens: 9000 }],
+      recentErrors: [
+        { at: '2026-11-29T20:01:02.000Z', error: 'rate_limit_exceeded', path: '/v1/chat/completions', user: 'ann' },
+      ],
+    },
   };
 }
 
@@ -51,7 +62,15 @@ const live = (s: HubSnapshot): Connection => ({ state: 'live', snapshot: s, at: 
 
 describe('Dashboard frames', () => {
   it('shows healthy keys with their load, totals, users and errors, within 80×24', () => {
-    const { lastFrame } = render(<Dashboard connection={live(snapshot([key({ inFlight: 3 }), key({ hash: 'b', key: 'sk-…bbbb', inFlight: 1 })]))} sort="load" pane="keys" paused={false} rows={24} />);
+    const { lastFrame } = render(
+      <Dashboard
+        connection={live(snapshot([key({ inFlight: 3 }), key({ hash: 'b', key: 'sk-…bbbb', inFlight: 1 })]))}
+        sort="load"
+        pane="keys"
+        paused={false}
+        rows={24}
+      />,
+    );
     const frame = lastFrame()!;
     expect(frame).toContain('live');
     expect(frame).toContain('3.2 req/s');
@@ -65,17 +84,39 @@ describe('Dashboard frames', () => {
 
   it('shows a key cooling down with its countdown, and a revoked one', () => {
     const frame = render(
-      <Dashboard connection={live(snapshot([key({ status: 'cooling', recoversInMs: 4200 }), key({ hash: 'r', key: 'sk-…rrrr', status: 'revoked' })]))} sort="status" pane="keys" paused={false} rows={24} />,
+      <Dashboard
+        connection={live(
+          snapshot([
+            key({ status: 'cooling', recoversInMs: 4200 }),
+            key({ hash: 'r', key: 'sk-…rrrr', status: 'revoked' }),
+          ]),
+        )}
+        sort="status"
+        pane="keys"
+        paused={false}
+        rows={24}
+      />,
     ).lastFrame()!;
     expect(frame).toMatch(/sk-…aaaa\s+cooling\s+.*5s/);
     expect(frame).toMatch(/sk-…rrrr\s+revoked/);
     expect(frame.indexOf('revoked')).toBeLessThan(frame.indexOf('cooling'));
   });
 
-  it('draws each key\'s recent load as a sparkline, and users nearest their limits', () => {
+  it("draws each key's recent load as a sparkline, and users nearest their limits", () => {
     const s = snapshot([key({ tokensPerMinute: 6000 })]);
-    s.totals.users = [{ user: 'ann', requests: 42, tokens: 9000, nearest: { limit: 'user ann daily budget', share: 0.86 } }];
-    const frame = render(<Dashboard connection={live(s)} sort="load" pane="users" paused={false} rows={24} history={{ abcdef012345: { requestsPerMinute: [0, 1, 2, 4, 8] } }} />).lastFrame()!;
+    s.totals.users = [
+      { user: 'ann', requests: 42, tokens: 9000, nearest: { limit: 'user ann daily budget', share: 0.86 } },
+    ];
+    const frame = render(
+      <Dashboard
+        connection={live(s)}
+        sort="load"
+        pane="users"
+        paused={false}
+        rows={24}
+        history={{ abcdef012345: { requestsPerMinute: [0, 1, 2, 4, 8] } }}
+      />,
+    ).lastFrame()!;
     expect(frame).toContain('▂▃▅█');
     expect(frame).toMatch(/▂▃▅█\s+6000\s/);
     expect(frame).toContain('86% of user ann daily budget');
@@ -84,10 +125,26 @@ describe('Dashboard frames', () => {
   });
 
   it('says clearly when the daemon is gone', () => {
-    const gone = render(<Dashboard connection={{ state: 'lost', reason: 'cannot reach the daemon at http://127.0.0.1:1 (ECONNREFUSED)' }} sort="load" pane="keys" paused={false} rows={24} />).lastFrame()!;
+    const gone = render(
+      <Dashboard
+        connection={{ state: 'lost', reason: 'cannot reach the daemon at http://127.0.0.1:1 (ECONNREFUSED)' }}
+        sort="load"
+        pane="keys"
+        paused={false}
+        rows={24}
+      />,
+    ).lastFrame()!;
     expect(gone).toContain('unreachable');
     expect(gone).toContain('ECONNREFUSED');
-    const dropped = render(<Dashboard connection={{ state: 'lost', reason: 'the daemon closed the connection', snapshot: snapshot([key({})]) }} sort="load" pane="keys" paused={false} rows={24} />).lastFrame()!;
+    const dropped = render(
+      <Dashboard
+        connection={{ state: 'lost', reason: 'the daemon closed the connection', snapshot: snapshot([key({})]) }}
+        sort="load"
+        pane="keys"
+        paused={false}
+        rows={24}
+      />,
+    ).lastFrame()!;
     expect(dropped).toContain('disconnected');
     expect(dropped).toContain('sk-…aaaa');
   });
@@ -100,7 +157,10 @@ describe('App against a live admin listener', () => {
   let adminUrl: string;
   beforeAll(async () => {
     mock = await startMockUpstream();
-    running = await startHub({ upstreams: [{ name: 'openai', baseUrl: mock.url, keys: ['sk-tui-test-key-0000000000'] }], auth: { anonymous: true } });
+    running = await startHub({
+      upstreams: [{ name: 'openai', baseUrl: mock.url, keys: ['sk-tui-test-key-0000000000'] }],
+      auth: { anonymous: true },
+    });
     admin = await startAdmin(running.hub, 'tui-token-0123456789');
     adminUrl = admin.url;
   });
@@ -131,7 +191,9 @@ describe('App against a live admin listener', () => {
   });
 
   it('gives up with the reason when the daemon cannot be reached', async () => {
-    const reason = await new Promise<string>((resolve) => render(<App source={{ adminUrl: 'http://127.0.0.1:1', token: undefined }} onGiveUp={resolve} />));
+    const reason = await new Promise<string>((resolve) =>
+      render(<App source={{ adminUrl: 'http://127.0.0.1:1', token: undefined }} onGiveUp={resolve} />),
+    );
     expect(reason).toContain('ECONNREFUSED');
   });
 });

@@ -68,7 +68,14 @@ describe('the prompt walked in its bytes', () => {
   const chat = (content: unknown) => JSON.stringify({ model: 'gpt-4o', messages: [{ role: 'user', content }] });
 
   it('bounds every kind of text from above, and counts it exactly off the event loop', async () => {
-    const texts = ['Say hello.', 'const x = a?.b ?? "c";\n\tif (x) { return [1, 2]; }', '東京は日本の首都です。', 'emoji 🎉🎉🎉 and \u0000 controls', 'quotes " and \\ backslashes', 'x'.repeat(5000)];
+    const texts = [
+      'Say hello.',
+      'const x = a?.b ?? "c";\n\tif (x) { return [1, 2]; }',
+      '東京は日本の首都です。',
+      'emoji 🎉🎉🎉 and \u0000 controls',
+      'quotes " and \\ backslashes',
+      'x'.repeat(5000),
+    ];
     for (const text of texts) {
       const parts = walk(chat(text));
       const exact = 3 + 3 + o200kTokens('user') + o200kTokens(text);
@@ -78,7 +85,16 @@ describe('the prompt walked in its bytes', () => {
   });
 
   it('counts a tool call or any other non-text field as written, and skips null', async () => {
-    const body = JSON.stringify({ model: 'gpt-4o', messages: [{ role: 'assistant', content: null, tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'f', arguments: '{}' } }] }] });
+    const body = JSON.stringify({
+      model: 'gpt-4o',
+      messages: [
+        {
+          role: 'assistant',
+          content: null,
+          tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'f', arguments: '{}' } }],
+        },
+      ],
+    });
     const parts = walk(body);
     const written = JSON.stringify([{ id: 'call_1', type: 'function', function: { name: 'f', arguments: '{}' } }]);
     expect((await countPrompt(parts)).tokens).toBe(3 + 3 + o200kTokens('assistant') + o200kTokens(written));
@@ -100,22 +116,30 @@ describe('the prompt walked in its bytes', () => {
 
   it('answers invalid_json for a prompt that is not well formed inside', () => {
     expect(() => walk('{"model":"gpt-4o","messages":[{"role":"user" "content":"x"}]}')).toThrow();
-    expect(() => walk('{"model":"gpt-4o","messages":[{"role":"user","content":[{"type":tru}]}]}')).toThrow(expect.objectContaining({ code: 'invalid_json' }));
+    expect(() => walk('{"model":"gpt-4o","messages":[{"role":"user","content":[{"type":tru}]}]}')).toThrow(
+      expect.objectContaining({ code: 'invalid_json' }),
+    );
   });
 });
 
 describe('counting long texts in pieces', () => {
-  const prose = 'The quarterly report shows revenue growing in every region.\n\nCosts held flat;  the new contracts renewed at a higher rate than forecast. '.repeat(2000);
-  const code = 'function add(a, b) {\n  return a + b; // sum\n}\n\tconst list = [1, 2, 3].map((x) => x * 2);\n'.repeat(1500);
+  const prose =
+    'The quarterly report shows revenue growing in every region.\n\nCosts held flat;  the new contracts renewed at a higher rate than forecast. '.repeat(
+      2000,
+    );
+  const code = 'function add(a, b) {\n  return a + b; // sum\n}\n\tconst list = [1, 2, 3].map((x) => x * 2);\n'.repeat(
+    1500,
+  );
 
   it('gives prose and code the count of the whole text', () => {
-    for (const text of [prose, code, '東京は日本の首都です。 '.repeat(3000)]) expect(countInPieces(o200kTokens, text)).toBe(o200kTokens(text));
+    for (const text of [prose, code, '東京は日本の首都です。 '.repeat(3000)])
+      expect(countInPieces(o200kTokens, text)).toBe(o200kTokens(text));
   });
 
   it('counts a 1 MB run without a space in pieces, at most a token a byte (whole, it would take minutes)', () => {
     const word = 'x'.repeat(1024 * 1024);
     const tokens = countInPieces(o200kTokens, word);
-    expect(tokens).toBeGreaterThan(1024 * 1024 / 16);
+    expect(tokens).toBeGreaterThan((1024 * 1024) / 16);
     expect(tokens).toBeLessThanOrEqual(1024 * 1024);
   });
 });

@@ -4,7 +4,12 @@ import { jpegImage, jpegWithMetadata, png, wav } from '../helpers/media.js';
 
 describe('image sizes from header bytes', () => {
   it('reads PNG and JPEG files of several sizes, made here', () => {
-    for (const [width, height] of [[1, 1], [640, 480], [3000, 1000], [300, 2000]] as const) {
+    for (const [width, height] of [
+      [1, 1],
+      [640, 480],
+      [3000, 1000],
+      [300, 2000],
+    ] as const) {
       expect(imageSize(png(width, height)).size).toEqual({ width, height });
       expect(imageSize(jpegImage(width, height)).size).toEqual({ width, height });
     }
@@ -19,7 +24,8 @@ describe('image sizes from header bytes', () => {
   it('reads GIF and the three kinds of WebP header', () => {
     const gif = Buffer.from('GIF89a\x40\x01\xf0\x00', 'latin1');
     expect(imageSize(gif).size).toEqual({ width: 320, height: 240 });
-    const riff = (chunk: string, body: Buffer) => Buffer.concat([Buffer.from('RIFF\0\0\0\0WEBP', 'latin1'), Buffer.from(chunk, 'latin1'), Buffer.alloc(4), body]);
+    const riff = (chunk: string, body: Buffer) =>
+      Buffer.concat([Buffer.from('RIFF\0\0\0\0WEBP', 'latin1'), Buffer.from(chunk, 'latin1'), Buffer.alloc(4), body]);
     const vp8 = Buffer.alloc(10);
     vp8.writeUInt16LE(1024, 6);
     vp8.writeUInt16LE(768, 8);

@@ -5,12 +5,14 @@ import { countPrompt, promptParts } from '../../src/usage/estimate.js';
 import { inspectBody, type BodyInfo } from '../../src/proxy/inspect-body.js';
 
 /** The exact estimate of a body, walked where it lies in its bytes as on the request path. */
-const estimatePrompt = (model: string, body: Record<string, unknown>) => countPrompt(promptParts(model, jsonBody(body)));
-const jsonBody = (body: Record<string, unknown>) => (inspectBody('application/json', Buffer.from(JSON.stringify(body)), '/v1/chat/completions') as BodyInfo).json;
+const estimatePrompt = (model: string, body: Record<string, unknown>) =>
+  countPrompt(promptParts(model, jsonBody(body)));
+const jsonBody = (body: Record<string, unknown>) =>
+  (inspectBody('application/json', Buffer.from(JSON.stringify(body)), '/v1/chat/completions') as BodyInfo).json;
 import { dataUrl, jpegImage, jpegWithMetadata, pdf, png, wav } from '../helpers/media.js';
 
 describe("OpenAI's image token rules", () => {
-  it('tile rule: the guide\'s own examples', () => {
+  it("tile rule: the guide's own examples", () => {
     expect(imageTokens('gpt-4o', { width: 1024, height: 1024 }, 'high')).toBe(765);
     expect(imageTokens('gpt-4o', { width: 2048, height: 4096 }, 'high')).toBe(1105);
     expect(imageTokens('gpt-4o', { width: 4096, height: 8192 }, 'low')).toBe(85);
@@ -18,7 +20,7 @@ describe("OpenAI's image token rules", () => {
     expect(imageTokens('o1', { width: 1024, height: 1024 })).toBe(75 + 4 * 150);
   });
 
-  it('patch rule: the guide\'s own examples, times each model\'s multiplier', () => {
+  it("patch rule: the guide's own examples, times each model's multiplier", () => {
     expect(imageTokens('gpt-4.1-mini', { width: 1024, height: 1024 })).toBe(Math.ceil(1024 * 1.62));
     expect(imageTokens('gpt-5-nano', { width: 1800, height: 2400 })).toBe(Math.ceil(1452 * 2.46));
     expect(imageTokens('o4-mini', { width: 20, height: 20 })).toBe(Math.ceil(1 * 1.72));
@@ -27,7 +29,11 @@ describe("OpenAI's image token rules", () => {
   it('an image of unknown size is reserved at the most one image can cost on the model', () => {
     expect(imageTokens('gpt-4o', undefined)).toBe(85 + 8 * 170);
     expect(imageTokens('gpt-5-mini', undefined)).toBe(Math.ceil(1536 * 1.62));
-    for (const [width, height] of [[768, 2048], [5000, 5000], [100, 30000]] as const) {
+    for (const [width, height] of [
+      [768, 2048],
+      [5000, 5000],
+      [100, 30000],
+    ] as const) {
       expect(imageTokens('gpt-4o', { width, height })).toBeLessThanOrEqual(imageTokens('gpt-4o', undefined));
       expect(imageTokens('gpt-5-mini', { width, height })).toBeLessThanOrEqual(imageTokens('gpt-5-mini', undefined));
     }
@@ -35,7 +41,9 @@ describe("OpenAI's image token rules", () => {
 
   it('reads a data: URL by its header; an http URL or an unknown type is the bound', () => {
     expect(imageUrlTokens('gpt-4o', dataUrl('image/png', png(1024, 1024)), 'high', 'x')).toBe(765);
-    expect(imageUrlTokens('gpt-4o', dataUrl('image/jpeg', jpegWithMetadata(1024, 1024, 200_000)), 'auto', 'x')).toBe(765);
+    expect(imageUrlTokens('gpt-4o', dataUrl('image/jpeg', jpegWithMetadata(1024, 1024, 200_000)), 'auto', 'x')).toBe(
+      765,
+    );
     expect(imageUrlTokens('gpt-4o', dataUrl('image/jpeg', jpegImage(300, 200)), 'low', 'x')).toBe(85);
     expect(imageUrlTokens('gpt-4o', 'https://example.com/cat.png', 'high', 'x')).toBe(1445);
     expect(imageUrlTokens('gpt-4o', dataUrl('image/tiff', Buffer.from('II*\0 tiff bytes')), 'high', 'x')).toBe(1445);
@@ -84,7 +92,15 @@ describe('a prompt with media', () => {
     const image = png(300, 250, true);
     expect(image.length).toBeGreaterThan(250_000);
     const estimate = await estimatePrompt('gpt-4o', {
-      messages: [{ role: 'user', content: [{ type: 'text', text: 'What is in this picture?' }, { type: 'image_url', image_url: { url: dataUrl('image/png', image) } }] }],
+      messages: [
+        {
+          role: 'user',
+          content: [
+            { type: 'text', text: 'What is in this picture?' },
+            { type: 'image_url', image_url: { url: dataUrl('image/png', image) } },
+          ],
+        },
+      ],
     });
     expect(estimate.imageTokens).toBe(85 + 170);
     expect(estimate.tokens).toBeGreaterThan(255);
@@ -95,20 +111,50 @@ describe('a prompt with media', () => {
     const responses = await estimatePrompt('gpt-4.1-mini', {
       instructions: 'Be brief.',
       input: [
-        { role: 'user', content: [{ type: 'input_text', text: 'Compare these.' }, { type: 'input_image', image_url: dataUrl('image/jpeg', jpegImage(1024, 1024)) }, { type: 'input_file', file_data: dataUrl('application/pdf', Buffer.alloc(4000, 1)) }] },
+        {
+          role: 'user',
+          content: [
+            { type: 'input_text', text: 'Compare these.' },
+            { type: 'input_image', image_url: dataUrl('image/jpeg', jpegImage(1024, 1024)) },
+            { type: 'input_file', file_data: dataUrl('application/pdf', Buffer.alloc(4000, 1)) },
+          ],
+        },
       ],
     });
     expect(responses.imageTokens).toBe(Math.ceil(1024 * 1.62));
     expect(responses.tokens).toBeGreaterThan(responses.imageTokens + 1000);
-    expect((await estimatePrompt('text-embedding-3-small', { input: [[1, 2, 3, 4], [5, 6]] })).tokens).toBe(6);
+    expect(
+      (
+        await estimatePrompt('text-embedding-3-small', {
+          input: [
+            [1, 2, 3, 4],
+            [5, 6],
+          ],
+        })
+      ).tokens,
+    ).toBe(6);
     expect((await estimatePrompt('text-embedding-3-small', { input: [1, 2, 3] })).tokens).toBe(3);
-    const audio = await estimatePrompt('gpt-4o-audio-preview', { messages: [{ role: 'user', content: [{ type: 'input_audio', input_audio: { data: wav(5).toString('base64'), format: 'wav' } }] }] });
+    const audio = await estimatePrompt('gpt-4o-audio-preview', {
+      messages: [
+        {
+          role: 'user',
+          content: [{ type: 'input_audio', input_audio: { data: wav(5).toString('base64'), format: 'wav' } }],
+        },
+      ],
+    });
     expect(audio.audioTokens).toBe(50);
   });
 
   it('refuses more than 500 images in one request', async () => {
     const url = dataUrl('image/png', png(16, 16));
-    const many = (count: number) => ({ messages: [{ role: 'user', content: Array.from({ length: count }, () => ({ type: 'image_url', image_url: { url, detail: 'low' } })) }] });
+    const many = (count: number) => ({
+      messages: [
+        {
+          role: 'user',
+          content: Array.from({ length: count }, () => ({ type: 'image_url', image_url: { url, detail: 'low' } })),
+        },
+      ],
+    });
     expect((await estimatePrompt('gpt-4o', many(500))).imageTokens).toBe(500 * 85);
     const error = await Promise.resolve()
       .then(() => estimatePrompt('gpt-4o', many(501)))

@@ -6,20 +6,58 @@ describe('the built-in price table', () => {
     expect(BUILT_IN_PRICES_SOURCE.source).toMatch(/^https:\/\/developers\.openai\.com\//);
     expect(BUILT_IN_PRICES_SOURCE.retrieved).toMatch(/^\d{4}-\d{2}-\d{2}$/);
     const table = priceTable(undefined);
-    for (const model of ['gpt-5', 'gpt-5-mini-2025-08-07', 'gpt-5-nano', 'o3', 'o1', 'o4-mini', 'gpt-4.1', 'gpt-4o-2024-08-06', 'gpt-4', 'gpt-4-turbo', 'gpt-realtime', 'gpt-4o-realtime-preview', 'gpt-4o-audio-preview', 'text-embedding-3-small']) {
+    for (const model of [
+      'gpt-5',
+      'gpt-5-mini-2025-08-07',
+      'gpt-5-nano',
+      'o3',
+      'o1',
+      'o4-mini',
+      'gpt-4.1',
+      'gpt-4o-2024-08-06',
+      'gpt-4',
+      'gpt-4-turbo',
+      'gpt-realtime',
+      'gpt-4o-realtime-preview',
+      'gpt-4o-audio-preview',
+      'text-embedding-3-small',
+    ]) {
       expect(priceFor(table, model), model).toBeDefined();
     }
     expect(priceFor(table, 'gpt-realtime')).toMatchObject({ audioInput: 32, audioOutput: 64, imageInput: 5 });
   });
 
   it('prices each kind of token at its own rate, and the config overrides', () => {
-    const table = priceTable({ 'my-model': { input: 1, output: 2, cachedInput: 0.5, audioInput: 10, cachedAudioInput: 0.2, audioOutput: 20, imageInput: 3 } });
+    const table = priceTable({
+      'my-model': {
+        input: 1,
+        output: 2,
+        cachedInput: 0.5,
+        audioInput: 10,
+        cachedAudioInput: 0.2,
+        audioOutput: 20,
+        imageInput: 3,
+      },
+    });
     // 1,000 prompt tokens: 600 text, 300 audio, 100 image; 700 cached: all the text first, then 100 of the audio
-    const cost = costOf(table, 'my-model', { prompt_tokens: 1000, completion_tokens: 500, cached_tokens: 700, audio_prompt_tokens: 300, image_prompt_tokens: 100, audio_completion_tokens: 200 });
+    const cost = costOf(table, 'my-model', {
+      prompt_tokens: 1000,
+      completion_tokens: 500,
+      cached_tokens: 700,
+      audio_prompt_tokens: 300,
+      image_prompt_tokens: 100,
+      audio_completion_tokens: 200,
+    });
     const expected = (600 * 0.5 + 200 * 10 + 100 * 0.2 + 100 * 3 + 300 * 2 + 200 * 20) / 1_000_000;
     expect(cost).toBeCloseTo(expected, 12);
     expect(costOf(table, 'unknown-model', { prompt_tokens: 1, completion_tokens: 1 })).toBeUndefined();
     // without audio rates, audio is billed as text
-    expect(costOf(priceTable({ plain: { input: 1, output: 2 } }), 'plain', { prompt_tokens: 100, completion_tokens: 0, audio_prompt_tokens: 100 })).toBeCloseTo(100 / 1_000_000, 12);
+    expect(
+      costOf(priceTable({ plain: { input: 1, output: 2 } }), 'plain', {
+        prompt_tokens: 100,
+        completion_tokens: 0,
+        audio_prompt_tokens: 100,
+      }),
+    ).toBeCloseTo(100 / 1_000_000, 12);
   });
 });

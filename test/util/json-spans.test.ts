@@ -6,12 +6,22 @@ function members(text: string | Buffer): Record<string, string> | string {
   const bytes = typeof text === 'string' ? Buffer.from(text) : text;
   const scan = scanTopLevel(bytes);
   if (scan.kind !== 'object') return scan.kind;
-  return Object.fromEntries([...scan.members].map(([name, span]) => [name, bytes.toString('utf8', span.valueStart, span.valueEnd)]));
+  return Object.fromEntries(
+    [...scan.members].map(([name, span]) => [name, bytes.toString('utf8', span.valueStart, span.valueEnd)]),
+  );
 }
 
 describe('scanTopLevel', () => {
   it('finds every top-level member, its value exactly as written', () => {
-    const body = { model: 'gpt-4o', stream: true, n: 2, temperature: -0.5e-3, stop: null, messages: [{ role: 'user', content: 'hi "there" {[' }], tools: { a: { b: [1, 2, { c: '}' }] } } };
+    const body = {
+      model: 'gpt-4o',
+      stream: true,
+      n: 2,
+      temperature: -0.5e-3,
+      stop: null,
+      messages: [{ role: 'user', content: 'hi "there" {[' }],
+      tools: { a: { b: [1, 2, { c: '}' }] } },
+    };
     const text = JSON.stringify(body, null, 2);
     const found = members(text) as Record<string, string>;
     expect(Object.keys(found)).toEqual(Object.keys(body));
@@ -34,7 +44,21 @@ describe('scanTopLevel', () => {
     expect(members('[1,2]')).toBe('other');
     expect(members(' "text" ')).toBe('other');
     expect(members('{}')).toEqual({});
-    for (const bad of ['', '{', '{"model":', '{"a":1,}', '{"a" 1}', '{a:1}', '{"a":tru}', '{"a":01}', '{"a":[1,2}', '{"a":{"b":1]}', '{"a":"open}', '{"a":1} x', '{"a":1}{"b":2}']) {
+    for (const bad of [
+      '',
+      '{',
+      '{"model":',
+      '{"a":1,}',
+      '{"a" 1}',
+      '{a:1}',
+      '{"a":tru}',
+      '{"a":01}',
+      '{"a":[1,2}',
+      '{"a":{"b":1]}',
+      '{"a":"open}',
+      '{"a":1} x',
+      '{"a":1}{"b":2}',
+    ]) {
       expect(members(bad), bad).toBe('invalid');
     }
   });
@@ -46,7 +70,11 @@ describe('scanTopLevel', () => {
   });
 
   it('passes bytes that are not UTF-8 through strings untouched', () => {
-    const bytes = Buffer.concat([Buffer.from('{"model":"gpt-4o","messages":[{"content":"'), Buffer.from([0xff, 0xfe, 0xc3]), Buffer.from('"}]}')]);
+    const bytes = Buffer.concat([
+      Buffer.from('{"model":"gpt-4o","messages":[{"content":"'),
+      Buffer.from([0xff, 0xfe, 0xc3]),
+      Buffer.from('"}]}'),
+    ]);
     expect(members(bytes)).toMatchObject({ model: '"gpt-4o"' });
   });
 });

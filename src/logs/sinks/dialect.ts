@@ -61,7 +61,12 @@ const RECORD_COLUMNS = [
  * Columns added after the table's first version, each an integer: `prepare` adds the ones an
  * existing table lacks, so old rows stay (with nulls there) and old and new tables end up alike.
  */
-export const ADDED_COLUMNS = ['audio_prompt_tokens', 'audio_completion_tokens', 'image_prompt_tokens', 'reasoning_tokens'] as const;
+export const ADDED_COLUMNS = [
+  'audio_prompt_tokens',
+  'audio_completion_tokens',
+  'image_prompt_tokens',
+  'reasoning_tokens',
+] as const;
 
 /** The added columns a table with `existing` columns still lacks. */
 export function missingColumns(existing: readonly string[]): string[] {

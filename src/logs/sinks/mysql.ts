@@ -1,6 +1,14 @@
 import mysql from 'mysql2/promise';
 import type { AccessRecord } from '../access-record.js';
-import { COLUMNS, missingColumns, rowOf, summarySql, toUsageRows, type SqlDialect, type UsageDimension } from './dialect.js';
+import {
+  COLUMNS,
+  missingColumns,
+  rowOf,
+  summarySql,
+  toUsageRows,
+  type SqlDialect,
+  type UsageDimension,
+} from './dialect.js';
 
 /** MySQL and MariaDB. */
 export function openMysqlDialect(url: string): SqlDialect {
@@ -14,8 +22,11 @@ export function openMysqlDialect(url: string): SqlDialect {
         key_hash VARCHAR(32), attempts INT, cache VARCHAR(16), ttfb_ms DOUBLE, duration_ms DOUBLE, prompt_tokens INT,
         completion_tokens INT, total_tokens INT, cached_tokens INT, usage_source VARCHAR(16), error VARCHAR(255),
         INDEX aifd_requests_ts (ts))`);
-      const [existing] = await pool.query("SELECT column_name AS name FROM information_schema.columns WHERE table_name = 'aifd_requests' AND table_schema = DATABASE()");
-      for (const column of missingColumns((existing as { name: string }[]).map((row) => row.name))) await pool.query(`ALTER TABLE aifd_requests ADD COLUMN ${column} INT`);
+      const [existing] = await pool.query(
+        "SELECT column_name AS name FROM information_schema.columns WHERE table_name = 'aifd_requests' AND table_schema = DATABASE()",
+      );
+      for (const column of missingColumns((existing as { name: string }[]).map((row) => row.name)))
+        await pool.query(`ALTER TABLE aifd_requests ADD COLUMN ${column} INT`);
     },
     async insert(records: readonly AccessRecord[]) {
       const rows = records.map((record) => {

@@ -11,8 +11,11 @@ export function sinkUrl(config: HubConfig): string | undefined {
 
 export async function openDialect(url: string): Promise<SqlDialect> {
   // Each driver loads only when its database is used.
-  if (url.startsWith('sqlite://')) return (await import('./sqlite.js')).openSqliteDialect(url.slice('sqlite://'.length));
-  if (url.startsWith('postgres://') || url.startsWith('postgresql://')) return (await import('./postgres.js')).openPostgresDialect(url);
-  if (url.startsWith('mysql://') || url.startsWith('mariadb://')) return (await import('./mysql.js')).openMysqlDialect(url.replace(/^mariadb:/, 'mysql:'));
+  if (url.startsWith('sqlite://'))
+    return (await import('./sqlite.js')).openSqliteDialect(url.slice('sqlite://'.length));
+  if (url.startsWith('postgres://') || url.startsWith('postgresql://'))
+    return (await import('./postgres.js')).openPostgresDialect(url);
+  if (url.startsWith('mysql://') || url.startsWith('mariadb://'))
+    return (await import('./mysql.js')).openMysqlDialect(url.replace(/^mariadb:/, 'mysql:'));
   throw new Error(`unknown sink "${url}" (expected sqlite://, postgres:// or mysql://)`);
 }

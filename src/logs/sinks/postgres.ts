@@ -1,6 +1,14 @@
 import pg from 'pg';
 import type { AccessRecord } from '../access-record.js';
-import { COLUMNS, missingColumns, rowOf, summarySql, toUsageRows, type SqlDialect, type UsageDimension } from './dialect.js';
+import {
+  COLUMNS,
+  missingColumns,
+  rowOf,
+  summarySql,
+  toUsageRows,
+  type SqlDialect,
+  type UsageDimension,
+} from './dialect.js';
 
 export function openPostgresDialect(url: string): SqlDialect {
   const pool = new pg.Pool({ connectionString: url, max: 4, connectionTimeoutMillis: 5000 });
@@ -15,8 +23,11 @@ export function openPostgresDialect(url: string): SqlDialect {
         duration_ms DOUBLE PRECISION, prompt_tokens INTEGER, completion_tokens INTEGER, total_tokens INTEGER, cached_tokens INTEGER,
         usage_source TEXT, error TEXT)`);
       await pool.query('CREATE INDEX IF NOT EXISTS aifd_requests_ts ON aifd_requests (ts)');
-      const existing = await pool.query<{ column_name: string }>("SELECT column_name FROM information_schema.columns WHERE table_name = 'aifd_requests' AND table_schema = current_schema()");
-      for (const column of missingColumns(existing.rows.map((row) => row.column_name))) await pool.query(`ALTER TABLE aifd_requests ADD COLUMN IF NOT EXISTS ${column} INTEGER`);
+      const existing = await pool.query<{ column_name: string }>(
+        "SELECT column_name FROM information_schema.columns WHERE table_name = 'aifd_requests' AND table_schema = current_schema()",
+      );
+      for (const column of missingColumns(existing.rows.map((row) => row.column_name)))
+        await pool.query(`ALTER TABLE aifd_requests ADD COLUMN IF NOT EXISTS ${column} INTEGER`);
     },
     async insert(records: readonly AccessRecord[]) {
       const values: unknown[] = [];
@@ -25,7 +36,10 @@ export function openPostgresDialect(url: string): SqlDialect {
         values.push(...rowOf(record));
         return `(${COLUMNS.map((_, i) => `$${start + i + 1}`).join(',')})`;
       });
-      await pool.query(`INSERT INTO aifd_requests (${COLUMNS.join(',')}) VALUES ${rows.join(',')} ON CONFLICT (id) DO NOTHING`, values);
+      await pool.query(
+        `INSERT INTO aifd_requests (${COLUMNS.join(',')}) VALUES ${rows.join(',')} ON CONFLICT (id) DO NOTHING`,
+        values,
+      );
     },
     async summarize(by: UsageDimension, since: Date) {
       const result = await pool.query(summarySql(by, "to_char(ts AT TIME ZONE 'UTC', 'YYYY-MM-DD')", '$1'), [since]);

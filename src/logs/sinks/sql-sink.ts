@@ -79,7 +79,11 @@ export class SqlSink {
         }
         await this.dialect.insert(batch);
       } catch (err) {
-        if (!this.down) this.options.log.warn(`the ${this.dialect.name} sink is unavailable; records wait in a backlog`, { error: (err as Error).message, backlog: this.queue.length });
+        if (!this.down)
+          this.options.log.warn(`the ${this.dialect.name} sink is unavailable; records wait in a backlog`, {
+            error: (err as Error).message,
+            backlog: this.queue.length,
+          });
         this.down = true;
         return;
       }

@@ -1,6 +1,14 @@
 import type { AccessRecord } from '../access-record.js';
 import { openSqliteFile } from '../../store/sqlite-file.js';
-import { COLUMNS, JSON_PATHS, missingColumns, summarySql, toUsageRows, type SqlDialect, type UsageDimension } from './dialect.js';
+import {
+  COLUMNS,
+  JSON_PATHS,
+  missingColumns,
+  summarySql,
+  toUsageRows,
+  type SqlDialect,
+  type UsageDimension,
+} from './dialect.js';
 
 /**
  * A batch goes in as one JSON text that SQLite itself takes apart (json_each): one parameter to
@@ -23,7 +31,8 @@ export async function openSqliteDialect(file: string): Promise<SqlDialect> {
         usage_source TEXT, error TEXT)`);
       await run('CREATE INDEX IF NOT EXISTS aifd_requests_ts ON aifd_requests (ts)');
       const existing = await all<{ name: string }>('PRAGMA table_info(aifd_requests)');
-      for (const column of missingColumns(existing.map((row) => row.name))) await run(`ALTER TABLE aifd_requests ADD COLUMN ${column} INTEGER`);
+      for (const column of missingColumns(existing.map((row) => row.name)))
+        await run(`ALTER TABLE aifd_requests ADD COLUMN ${column} INTEGER`);
     },
     async insert(records: readonly AccessRecord[]) {
       await run(INSERT_FROM_JSON, [JSON.stringify(records)]);
