@@ -3,47 +3,42 @@
  * createHub → { listen, close }; nothing here parses argv or prints banners.
  */
 import type { StageDeps } from './stage-deps.js';
-import http, { type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
-import type { Duplex } from 'node:stream';
-import { performance } from 'node:perf_hooks';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { HubConfig } from '../config/schema.js';
-import { AifdError, isAifdError, openAIErrorBody } from '../errors.js';
 import type { Diagnostics } from '../logs/diagnostics.js';
 import { ActiveRequests } from './active-requests.js';
-import { newOutcome, type RequestContext } from './context.js';
+import type { RequestContext } from './context.js';
 import { createForwarder, type Forwarder } from './forward.js';
-import { sendError } from './respond.js';
 import { RouteTable } from './routes.js';
 import { ModelRouter } from './model-routing.js';
 import { planReload, swapUpstreams } from './reload.js';
-import { STAGES } from './stages.js';
+import { createDispatch } from './dispatch.js';
 import { createRecorder, type Recorder } from './recorder.js';
 import { createJsonLinesFile } from '../logs/json-lines-file.js';
 import { openDialect, sinkUrl } from '../logs/sinks/open-dialect.js';
 import { SqlSink } from '../logs/sinks/sql-sink.js';
-import { openCounters, type CounterBackend, type Counters } from '../limits/counters.js';
+import { openCounters, type Counters } from '../limits/counters.js';
 import { Limits } from '../limits/limits.js';
 import { ResponseCache } from '../cache/response-cache.js';
 import { ClusterFills } from '../cache/cluster-fills.js';
-import { createAlerts, type Alerts } from '../admin/alerts.js';
-import type { KeyState, PoolKey } from '../keys/pool.js';
+import { createAlerts, type Alerts } from '../alerts/alerts.js';
+import { reportStoreOutages, watchKeys } from '../alerts/watch.js';
+import { counterBackend } from '../limits/counter-backend.js';
+import { guardSockets } from './socket-guards.js';
 import { Pacer } from '../limits/pacer.js';
 import { parseRateString } from '../config/rate-string.js';
 import { priceTable } from '../usage/prices.js';
-import { NO_BODY } from './inspect-body.js';
 import { createAuthenticator, type Authenticator } from '../auth/authenticate.js';
 import { NetworkPolicy } from '../auth/network.js';
 import { Revocations } from '../auth/revocations.js';
 import { createUpstreamRuntime, destroyUpstreamRuntime, type UpstreamRuntime } from './upstreams.js';
-import { clientAddress } from './client-address.js';
 import { KeyStateStore } from '../keys/key-store.js';
 import { applyCheckResults, checkUpstreamKeys, type KeyCheckResult } from '../keys/check.js';
 import { poolViews, type KeyView } from '../keys/snapshot.js';
 import type { Store } from '../store/open-store.js';
-import type { StoreHealth, StoreOutage } from '../store/store-health.js';
+import type { StoreHealth } from '../store/store-health.js';
 import { systemClock, type Clock } from '../util/clock.js';
-import { requestId } from '../util/request-id.js';
 
 /**
  * The running gateway. `config`, `routes`, `router`, `upstreams`, `network`, `authenticator` and
@@ -129,10 +124,7 @@ export function createHub(initialConfig: HubConfig, options: HubOptions): Hub {
     // Node enforces both timeouts on this schedule; checking more often makes them hold to the second.
     connectionsCheckingInterval: Math.max(250, Math.min(30_000, headersTimeout / 4, requestTimeout / 4)),
   });
-  server.on('request', (req, res) => void handle(req, res));
-  reapSilentConnections(server, headersTimeout);
-  server.on('clientError', answerClientError);
-  server.on('connect', refuseConnect);
+  guardSockets(server, headersTimeout);
 
   const alerts = config.alerts ? createAlerts(config.alerts, clock, log) : undefined;
   if (options.store) reportStoreOutages(options.store, () => config, log, alerts);
@@ -169,6 +161,17 @@ export function createHub(initialConfig: HubConfig, options: HubOptions): Hub {
     reload,
     reloadFromSource,
   };
+  const handle = createDispatch({
+    hub,
+    active,
+    isShuttingDown: () => shuttingDown,
+    wantsAnswer: () => wantsAnswer,
+    onFinished: () => {
+      if (retired.size > 0) closeRetired();
+      if (active.size === 0) drained?.();
+    },
+  });
+  server.on('request', (req, res) => void handle(req, res));
   let checkTimers: NodeJS.Timeout[] = [];
   let reloading = Promise.resolve<unknown>(undefined);
 
@@ -264,7 +267,7 @@ export function createHub(initialConfig: HubConfig, options: HubOptions): Hub {
       await keyStore.restore(upstream.pool);
       keyStore.track(upstream.pool);
     }
-    if (alerts) watchForAlerts(upstream, alerts);
+    if (alerts) watchKeys(upstream.config.name, upstream.pool, alerts);
   }
 
   let followingRevocations = false;
@@ -320,64 +323,6 @@ export function createHub(initialConfig: HubConfig, options: HubOptions): Hub {
       timer.unref();
       checkTimers.push(timer);
     }
-  }
-
-  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const id = requestId();
-    const ctx: RequestContext = {
-      id,
-      startedAt: performance.now(),
-      req,
-      res,
-      clientIp: clientAddress(req, config.listen.trustProxy),
-      clientGone: clientGoneSignal(res),
-      answerHeaders: shuttingDown ? { 'x-aifd-request-id': id, connection: 'close' } : { 'x-aifd-request-id': id },
-      identity: undefined,
-      rewriteJson: undefined,
-      injectedUsage: false,
-      wantsAnswer,
-      cacheStatus: undefined,
-      cacheFill: undefined,
-      admission: undefined,
-      exchange: undefined,
-      usage: undefined,
-      usageSource: undefined,
-      route: undefined,
-      targets: undefined,
-      target: undefined,
-      alias: undefined,
-      body: EMPTY_BODY,
-      info: NO_BODY,
-      outcome: newOutcome(),
-    };
-    const entry = active.add(ctx);
-    try {
-      for (const stage of STAGES) {
-        // Most stages answer synchronously; awaiting only real promises saves a microtask each.
-        const result = stage(ctx, hub);
-        if ((typeof result === 'string' ? result : await result) === 'done') break;
-      }
-    } catch (err) {
-      answerStageError(ctx, err);
-    } finally {
-      const recording = recorder.finish(ctx);
-      if (recording) await recording;
-      active.remove(entry);
-      if (retired.size > 0) closeRetired();
-      if (active.size === 0) drained?.();
-    }
-  }
-
-  function answerStageError(ctx: RequestContext, err: unknown): void {
-    const error = isAifdError(err) ? err : new AifdError('internal_error', 'aifd failed to handle the request');
-    if (!isAifdError(err)) log.error('request failed', { requestId: ctx.id, error: (err as Error)?.message });
-    ctx.outcome.status = error.status;
-    ctx.outcome.error = error.code;
-    if (error.code === 'request_too_large' || error.code === 'invalid_request') {
-      // The rest of the body is not read; the connection cannot be reused.
-      ctx.answerHeaders.connection = 'close';
-    }
-    sendError(ctx.res, ctx.answerHeaders, error);
   }
 
   let sink: SqlSink | undefined;
@@ -474,8 +419,6 @@ export function createHub(initialConfig: HubConfig, options: HubOptions): Hub {
   return hub;
 }
 
-const EMPTY_BODY = Buffer.alloc(0);
-
 /** Reading answers for usage is work: skip it where nothing would use what it finds. */
 function readsAnswers(config: HubConfig): boolean {
   return Boolean(
@@ -492,165 +435,4 @@ function readsAnswers(config: HubConfig): boolean {
 function setPacing(upstream: UpstreamRuntime, config: HubConfig): void {
   const stream = config.limits?.streamTokenRate ? parseRateString(config.limits.streamTokenRate)[0] : undefined;
   upstream.pacing = stream ? () => Pacer.perWindow(stream.points, stream.durationMs) : undefined;
-}
-
-/**
- * A signal that aborts when the client goes away before its answer is complete. Its controller is
- * made on first use only: most requests never wait for a key and never need one.
- *
- * A class, not an object literal with a getter: V8 gives each such literal its own hidden class in
- * old space, which then holds the request's whole object graph through every young-generation GC.
- * Under load that promoted every request and multiplied the GC time.
- */
-class ClientGoneSignal {
-  private controller: AbortController | undefined;
-
-  constructor(private readonly res: ServerResponse) {}
-
-  get aborted(): boolean {
-    return this.res.destroyed && !this.res.writableFinished;
-  }
-
-  addEventListener(type: string, listener: () => void, options?: { once?: boolean }): void {
-    if (!this.controller) {
-      const made = new AbortController();
-      const res = this.res;
-      this.controller = made;
-      if (this.aborted) made.abort();
-      else res.once('close', () => !res.writableFinished && made.abort());
-    }
-    this.controller.signal.addEventListener(type, listener, options);
-  }
-
-  removeEventListener(type: string, listener: () => void): void {
-    this.controller?.signal.removeEventListener(type, listener);
-  }
-}
-
-function clientGoneSignal(res: ServerResponse): AbortSignal {
-  return new ClientGoneSignal(res) as unknown as AbortSignal;
-}
-
-/** Malformed HTTP never reaches a stage: answer it here, OpenAI-shaped, and close. */
-function answerClientError(err: NodeJS.ErrnoException, socket: Socket): void {
-  if (!socket.writable || err.code === 'ECONNRESET') {
-    socket.destroy();
-    return;
-  }
-  const [status, reason, message] = clientErrorAnswer(err.code);
-  answerOnSocket(socket, status, reason, message);
-}
-
-const firstRequestTimer = Symbol('first request timer');
-
-/**
- * Node times out headers only once a request has begun; a connection that never sends a byte
- * would stay open for good. It gets `headersTimeout` to start its first request (one timer per
- * connection, not per request: keep-alive connections are then kept by keepAliveTimeout).
- */
-function reapSilentConnections(server: http.Server, headersTimeout: number): void {
-  server.on('connection', (socket: Socket & { [firstRequestTimer]?: NodeJS.Timeout }) => {
-    const timer = setTimeout(() => socket.destroy(), headersTimeout);
-    timer.unref();
-    socket[firstRequestTimer] = timer;
-    socket.once('close', () => clearTimeout(timer));
-  });
-  server.on('request', (req: IncomingMessage) => {
-    const socket = req.socket as Socket & { [firstRequestTimer]?: NodeJS.Timeout };
-    const timer = socket[firstRequestTimer];
-    if (timer) {
-      clearTimeout(timer);
-      socket[firstRequestTimer] = undefined;
-    }
-  });
-}
-
-/** aifd is no tunnel: CONNECT gets a 405 and the connection ends. */
-function refuseConnect(_req: IncomingMessage, socket: Duplex): void {
-  answerOnSocket(socket, 405, 'Method Not Allowed', 'CONNECT is not supported: aifd forwards API requests only');
-}
-
-/** An OpenAI-shaped error written straight to a socket that no request handler owns, then closed. */
-function answerOnSocket(socket: Duplex, status: number, reason: string, message: string): void {
-  const body = openAIErrorBody(new AifdError('invalid_request', message));
-  const head = `HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n`;
-  // Destroyed once the answer is out: a client still sending (a slowloris) must not keep the socket.
-  socket.end(head + body, () => socket.destroy());
-}
-
-function clientErrorAnswer(code: string | undefined): [number, string, string] {
-  if (code === 'HPE_HEADER_OVERFLOW')
-    return [431, 'Request Header Fields Too Large', 'the request headers are too large'];
-  if (code === 'ERR_HTTP_REQUEST_TIMEOUT') return [408, 'Request Timeout', 'the request was not sent in time'];
-  return [400, 'Bad Request', 'the request is not valid HTTP'];
-}
-
-/** Limits count where the state lives: memory, the SQLite store, or Redis. */
-function counterBackend(config: HubConfig, store: Store | undefined): CounterBackend {
-  if (config.store.startsWith('sqlite://')) return { kind: 'sqlite', file: config.store.slice('sqlite://'.length) };
-  if (config.store.startsWith('redis://') || config.store.startsWith('rediss://')) {
-    return {
-      kind: 'redis',
-      url: config.store,
-      prefix: config.storePrefix,
-      onDown: config.limits?.onStoreDown ?? 'open',
-      health: store?.health,
-    };
-  }
-  return { kind: 'memory' };
-}
-
-/** Key incidents become alerts: revoked, over quota, or failing again and again (the upstream). */
-function watchForAlerts(upstream: UpstreamRuntime, alerts: Alerts): void {
-  const name = upstream.config.name;
-  upstream.pool.on('status', (key: PoolKey, state: KeyState) => {
-    if (state.status === 'revoked')
-      alerts.notify({
-        id: `revoked:${key.hash}`,
-        event: 'key_revoked',
-        message: `key ${key.masked} (${key.hash}) of upstream "${name}" was refused by the upstream (401) and left the pool`,
-        details: { upstream: name, key: key.hash },
-      });
-    if (state.status === 'over_quota')
-      alerts.notify({
-        id: `over_quota:${key.hash}`,
-        event: 'key_over_quota',
-        message: `key ${key.masked} (${key.hash}) of upstream "${name}" is out of quota`,
-        details: { upstream: name, key: key.hash },
-      });
-    if (state.status === 'cooling' && state.consecutiveFailures >= 3)
-      alerts.notify({
-        id: `failing:${name}`,
-        event: 'upstream_failing',
-        message: `upstream "${name}" keeps failing: ${state.reason ?? 'errors'}`,
-        details: { upstream: name, key: key.hash, failures: state.consecutiveFailures },
-      });
-  });
-}
-
-/** A store outage is logged (and alerted) once when it starts and once when it ends. */
-function reportStoreOutages(
-  store: Store,
-  currentConfig: () => HubConfig,
-  log: Diagnostics,
-  alerts: Alerts | undefined,
-): void {
-  store.health.on('down', (outage: StoreOutage) => {
-    const limits = currentConfig().limits;
-    const effect = !limits
-      ? ''
-      : limits.onStoreDown === 'open'
-        ? '; limits count in this instance only until it is back'
-        : '; requests that limits count are refused until it is back';
-    log.error(`the store (${store.location}) cannot be reached${effect}`, { reason: outage.reason });
-    alerts?.notify({
-      id: 'store_down',
-      event: 'store_down',
-      message: `the store ${store.location} cannot be reached: ${outage.reason}`,
-      details: { store: store.location },
-    });
-  });
-  store.health.on('up', (outage: StoreOutage) => {
-    log.info(`the store (${store.location}) is reachable again`, { downForMs: Date.now() - outage.since });
-  });
 }

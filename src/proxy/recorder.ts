@@ -1,6 +1,7 @@
 /**
- * What happens after an answer is complete: usage is settled, the key's token counters move, and
- * the access log (and chat log) get their line. Never throws: records must not fail requests.
+ * The records of a request, once its answer is complete: the usage it is charged, and the lines of
+ * the access log (and chat log) with what listens to them (the SQL sink, metrics). Run by the
+ * finishers (finishers.ts).
  */
 import type { HubConfig } from '../config/schema.js';
 import type { AccessRecord } from '../logs/access-record.js';
@@ -13,8 +14,12 @@ import type { RequestContext } from './context.js';
 export type RecordListener = (record: AccessRecord) => void;
 
 export interface Recorder {
-  /** Undefined when there is nothing to record (no promise to wait on). */
-  finish(ctx: RequestContext): Promise<void> | undefined;
+  /** Whether anything keeps records (a log file, a listener). */
+  readonly keepsRecords: boolean;
+  /** Sets the usage the request is charged: as the upstream reported it, else estimated. */
+  settleUsage(ctx: RequestContext): Promise<void>;
+  /** Writes the request's records. */
+  write(ctx: RequestContext): void;
   /** Called with every access record (the SQL sink, metrics). */
   onRecord(listener: RecordListener): void;
   readonly failures: number;
@@ -43,28 +48,19 @@ export function createRecorder(config: HubConfig, log: Diagnostics): Recorder {
     : undefined;
   const listeners: RecordListener[] = [];
 
-  function finish(ctx: RequestContext): Promise<void> | undefined {
-    // Nothing keeps records and nothing reads usage: there is nothing to do.
-    if (!ctx.wantsAnswer && !access && !chat && listeners.length === 0) return undefined;
-    return record(ctx);
-  }
-
-  async function record(ctx: RequestContext): Promise<void> {
-    try {
-      await settleUsage(ctx);
-      // A cache hit costs nothing: its reservation is returned whole.
-      await ctx.admission?.settle(ctx.cacheStatus === 'hit' ? undefined : ctx.usage, servedModel(ctx));
-      const record = accessRecordOf(ctx);
-      access?.write(JSON.stringify(record));
-      for (const listener of listeners) listener(record);
-      if (chat && isChat(ctx)) chat.write(JSON.stringify(chatRecordOf(ctx)));
-    } catch (err) {
-      log.error('could not record a request', { requestId: ctx.id, error: (err as Error).message });
-    }
+  function write(ctx: RequestContext): void {
+    const record = accessRecordOf(ctx);
+    access?.write(JSON.stringify(record));
+    for (const listener of listeners) listener(record);
+    if (chat && isChat(ctx)) chat.write(JSON.stringify(chatRecordOf(ctx)));
   }
 
   return {
-    finish,
+    get keepsRecords() {
+      return access !== undefined || chat !== undefined || listeners.length > 0;
+    },
+    settleUsage,
+    write,
     onRecord: (listener) => void listeners.push(listener),
     get failures() {
       return (access?.failures ?? 0) + (chat?.failures ?? 0);
@@ -125,7 +121,7 @@ function accessRecordOf(ctx: RequestContext): AccessRecord {
 }
 
 /** The model that answered: as the answer says, else as asked of the upstream (not the alias). */
-function servedModel(ctx: RequestContext): string | undefined {
+export function servedModel(ctx: RequestContext): string | undefined {
   return ctx.exchange?.model ?? ctx.target?.model ?? ctx.info.model;
 }
 

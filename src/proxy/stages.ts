@@ -1,6 +1,7 @@
 /**
- * THE ORDER a request goes through, top to bottom. A stage either lets the request go on
- * ('next') or has answered it ('done'); a thrown AifdError becomes an OpenAI-shaped error.
+ * THE ORDER a request goes through, top to bottom. A stage either lets the request go on ('next')
+ * or has answered it ('done'); a thrown AifdError becomes an OpenAI-shaped error. What runs after
+ * every request, however it ended, is in finishers.ts; dispatch.ts runs both.
  */
 import { decide, decideAlias, mayUseModel, type AclDecision } from '../auth/acl.js';
 import { AifdError } from '../errors.js';
@@ -13,7 +14,7 @@ import { normalizeTarget } from './normalize-path.js';
 import { sendJson } from './respond.js';
 import type { Limits, TokenRequest } from '../limits/limits.js';
 import type { Authenticator } from '../auth/authenticate.js';
-import { fillCache, serveFromCache } from './cache-stage.js';
+import { serveFromCache } from './cache-stage.js';
 import { consumesTokens } from '../usage/account.js';
 import { countPrompt, promptBound, promptParts } from '../usage/estimate.js';
 
@@ -211,12 +212,7 @@ function firstNumber(...values: unknown[]): number | undefined {
 
 async function forward(ctx: RequestContext, hub: StageDeps): Promise<StageResult> {
   if (ctx.info.json?.changed) ctx.body = ctx.info.json.toBuffer();
-  try {
-    await hub.forwarder.forward(ctx);
-  } finally {
-    const filling = fillCache(ctx, hub);
-    if (filling) await filling;
-  }
+  await hub.forwarder.forward(ctx);
   return DONE;
 }
 

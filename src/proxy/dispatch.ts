@@ -1,0 +1,105 @@
+/**
+ * One request, from arrival to its last record: its context is made, the stages run in order, a
+ * stage's error becomes an OpenAI-shaped answer, and the finishers run, whatever happened.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { performance } from 'node:perf_hooks';
+import { AifdError, isAifdError } from '../errors.js';
+import { requestId } from '../util/request-id.js';
+import type { ActiveRequests } from './active-requests.js';
+import { clientAddress } from './client-address.js';
+import { clientGoneSignal } from './client-gone.js';
+import { newOutcome, type RequestContext } from './context.js';
+import { FINISHERS, type FinisherDeps } from './finishers.js';
+import { NO_BODY } from './inspect-body.js';
+import { sendError } from './respond.js';
+import { STAGES } from './stages.js';
+
+export interface DispatchDeps {
+  /** What the stages and finishers read: the hub as it is when the request arrives. */
+  readonly hub: FinisherDeps;
+  readonly active: ActiveRequests<RequestContext>;
+  isShuttingDown(): boolean;
+  /** Whether anything reads answers (see readsAnswers). */
+  wantsAnswer(): boolean;
+  /** After a request's last finisher: for retiring upstreams and draining on shutdown. */
+  onFinished(): void;
+}
+
+const EMPTY_BODY = Buffer.alloc(0);
+
+export function createDispatch(deps: DispatchDeps): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
+  const { hub, active } = deps;
+
+  function newContext(req: IncomingMessage, res: ServerResponse): RequestContext {
+    const id = requestId();
+    return {
+      id,
+      startedAt: performance.now(),
+      req,
+      res,
+      clientIp: clientAddress(req, hub.config.listen.trustProxy),
+      clientGone: clientGoneSignal(res),
+      answerHeaders: deps.isShuttingDown()
+        ? { 'x-aifd-request-id': id, connection: 'close' }
+        : { 'x-aifd-request-id': id },
+      identity: undefined,
+      rewriteJson: undefined,
+      injectedUsage: false,
+      wantsAnswer: deps.wantsAnswer(),
+      cacheStatus: undefined,
+      cacheFill: undefined,
+      admission: undefined,
+      exchange: undefined,
+      usage: undefined,
+      usageSource: undefined,
+      route: undefined,
+      targets: undefined,
+      target: undefined,
+      alias: undefined,
+      body: EMPTY_BODY,
+      info: NO_BODY,
+      outcome: newOutcome(),
+    };
+  }
+
+  function answerStageError(ctx: RequestContext, err: unknown): void {
+    const error = isAifdError(err) ? err : new AifdError('internal_error', 'aifd failed to handle the request');
+    if (!isAifdError(err)) hub.log.error('request failed', { requestId: ctx.id, error: (err as Error)?.message });
+    ctx.outcome.status = error.status;
+    ctx.outcome.error = error.code;
+    if (error.code === 'request_too_large' || error.code === 'invalid_request') {
+      // The rest of the body is not read; the connection cannot be reused.
+      ctx.answerHeaders.connection = 'close';
+    }
+    sendError(ctx.res, ctx.answerHeaders, error);
+  }
+
+  return async function handle(req, res) {
+    const ctx = newContext(req, res);
+    const entry = active.add(ctx);
+    try {
+      for (const stage of STAGES) {
+        // Most stages answer synchronously; awaiting only real promises saves a microtask each.
+        const result = stage(ctx, hub);
+        if ((typeof result === 'string' ? result : await result) === 'done') break;
+      }
+    } catch (err) {
+      answerStageError(ctx, err);
+    } finally {
+      for (const finish of FINISHERS) {
+        try {
+          const finishing = finish(ctx, hub);
+          if (finishing) await finishing;
+        } catch (err) {
+          hub.log.error(`could not finish a request (${finish.name})`, {
+            requestId: ctx.id,
+            error: (err as Error).message,
+          });
+        }
+      }
+      active.remove(entry);
+      deps.onFinished();
+    }
+  };
+}

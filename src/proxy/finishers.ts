@@ -1,0 +1,39 @@
+/**
+ * THE END of a request, top to bottom: what runs once after every request, however it ended (an
+ * answer relayed, served from the cache, refused by a stage, or the client gone). Each finisher
+ * runs on its own: one that fails is logged and the next still runs, so a failed usage estimate
+ * never costs a limit its settlement or a request its access-log line.
+ */
+import type { RequestContext } from './context.js';
+import type { Recorder } from './recorder.js';
+import { servedModel } from './recorder.js';
+import type { StageDeps } from './stage-deps.js';
+import { fillCache } from './cache-stage.js';
+
+export interface FinisherDeps extends StageDeps {
+  readonly recorder: Recorder;
+}
+
+export type Finisher = (ctx: RequestContext, deps: FinisherDeps) => Promise<void> | void;
+
+/** A complete answer fills the cache entry this request claimed, and wakes those waiting for it. */
+function storeInCache(ctx: RequestContext, deps: FinisherDeps): Promise<void> | undefined {
+  return fillCache(ctx, deps);
+}
+
+function settleUsage(ctx: RequestContext, deps: FinisherDeps): Promise<void> | undefined {
+  // Nothing reads usage and nothing keeps records: there is nothing to count.
+  if (!ctx.wantsAnswer && !deps.recorder.keepsRecords) return undefined;
+  return deps.recorder.settleUsage(ctx);
+}
+
+/** Each reservation is settled to the usage, exactly once; a cache hit costs nothing. */
+function settleLimits(ctx: RequestContext): Promise<void> | undefined {
+  return ctx.admission?.settle(ctx.cacheStatus === 'hit' ? undefined : ctx.usage, servedModel(ctx));
+}
+
+function writeRecords(ctx: RequestContext, deps: FinisherDeps): void {
+  if (deps.recorder.keepsRecords) deps.recorder.write(ctx);
+}
+
+export const FINISHERS: readonly Finisher[] = [storeInCache, settleUsage, settleLimits, writeRecords];

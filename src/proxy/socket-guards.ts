@@ -1,0 +1,70 @@
+/**
+ * What happens on a socket before (or instead of) a request: malformed HTTP answered OpenAI-shaped,
+ * connections that never send a byte closed, CONNECT refused.
+ */
+import type http from 'node:http';
+import type { IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { AifdError, openAIErrorBody } from '../errors.js';
+
+/** Puts the guards on a server that answers its requests elsewhere. */
+export function guardSockets(server: http.Server, headersTimeout: number): void {
+  reapSilentConnections(server, headersTimeout);
+  server.on('clientError', answerClientError);
+  server.on('connect', refuseConnect);
+}
+
+/** Malformed HTTP never reaches a stage: answer it here, OpenAI-shaped, and close. */
+function answerClientError(err: NodeJS.ErrnoException, socket: Socket): void {
+  if (!socket.writable || err.code === 'ECONNRESET') {
+    socket.destroy();
+    return;
+  }
+  const [status, reason, message] = clientErrorAnswer(err.code);
+  answerOnSocket(socket, status, reason, message);
+}
+
+const firstRequestTimer = Symbol('first request timer');
+
+/**
+ * Node times out headers only once a request has begun; a connection that never sends a byte
+ * would stay open for good. It gets `headersTimeout` to start its first request (one timer per
+ * connection, not per request: keep-alive connections are then kept by keepAliveTimeout).
+ */
+function reapSilentConnections(server: http.Server, headersTimeout: number): void {
+  server.on('connection', (socket: Socket & { [firstRequestTimer]?: NodeJS.Timeout }) => {
+    const timer = setTimeout(() => socket.destroy(), headersTimeout);
+    timer.unref();
+    socket[firstRequestTimer] = timer;
+    socket.once('close', () => clearTimeout(timer));
+  });
+  server.on('request', (req: IncomingMessage) => {
+    const socket = req.socket as Socket & { [firstRequestTimer]?: NodeJS.Timeout };
+    const timer = socket[firstRequestTimer];
+    if (timer) {
+      clearTimeout(timer);
+      socket[firstRequestTimer] = undefined;
+    }
+  });
+}
+
+/** aifd is no tunnel: CONNECT gets a 405 and the connection ends. */
+function refuseConnect(_req: IncomingMessage, socket: Duplex): void {
+  answerOnSocket(socket, 405, 'Method Not Allowed', 'CONNECT is not supported: aifd forwards API requests only');
+}
+
+/** An OpenAI-shaped error written straight to a socket that no request handler owns, then closed. */
+function answerOnSocket(socket: Duplex, status: number, reason: string, message: string): void {
+  const body = openAIErrorBody(new AifdError('invalid_request', message));
+  const head = `HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n`;
+  // Destroyed once the answer is out: a client still sending (a slowloris) must not keep the socket.
+  socket.end(head + body, () => socket.destroy());
+}
+
+function clientErrorAnswer(code: string | undefined): [number, string, string] {
+  if (code === 'HPE_HEADER_OVERFLOW')
+    return [431, 'Request Header Fields Too Large', 'the request headers are too large'];
+  if (code === 'ERR_HTTP_REQUEST_TIMEOUT') return [408, 'Request Timeout', 'the request was not sent in time'];
+  return [400, 'Bad Request', 'the request is not valid HTTP'];
+}
