@@ -6,6 +6,17 @@ import type { Store } from '../store/open-store.js';
 import type { StoreOutage } from '../store/store-health.js';
 import type { Alerts } from './alerts.js';
 
+/** A budget past its soft share becomes an alert. */
+export function budgetAlerts(alerts: Alerts): (budget: string, counter: string, share: number) => void {
+  return (budget, counter, share) =>
+    alerts.notify({
+      id: `budget:${counter}`,
+      event: 'budget_soft_limit',
+      message: `the ${budget} is ${Math.round(share * 100)}% spent`,
+      details: { budget, spent: share },
+    });
+}
+
 /** Key incidents become alerts: revoked, over quota, or failing again and again (the upstream). */
 export function watchKeys(name: string, pool: KeyPool, alerts: Alerts): void {
   pool.on('status', (key: PoolKey, state: KeyState) => {

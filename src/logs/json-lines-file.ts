@@ -62,6 +62,7 @@ export function createJsonLinesFile(options: JsonLinesOptions): JsonLinesFile {
   };
   if (!options.lazy) opened = open();
   let pending: string[] = [];
+  let closing: Promise<void> | undefined;
   const flush = () => {
     if (pending.length === 0) return;
     const lines = pending;
@@ -82,13 +83,14 @@ export function createJsonLinesFile(options: JsonLinesOptions): JsonLinesFile {
     get failures() {
       return failures;
     },
+    // Closing twice waits for the first close.
     close: () =>
-      new Promise((resolve) => {
+      (closing ??= new Promise((resolve) => {
         flush();
         if (!opened) return resolve();
         opened.transport.once('finish', () => resolve());
         opened.logger.end();
         setTimeout(resolve, 2000).unref();
-      }),
+      })),
   };
 }

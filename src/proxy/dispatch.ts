@@ -14,6 +14,7 @@ import { FINISHERS, type FinisherDeps } from './finishers.js';
 import { NO_BODY } from './inspect-body.js';
 import { sendError } from './respond.js';
 import { STAGES } from './stages.js';
+import type { HubConfig } from '../config/schema.js';
 
 export interface DispatchDeps {
   /** What the stages and finishers read: the hub as it is when the request arrives. */
@@ -102,4 +103,16 @@ export function createDispatch(deps: DispatchDeps): (req: IncomingMessage, res: 
       deps.onFinished();
     }
   };
+}
+
+/** Reading answers for usage is work: skip it where nothing would use what it finds. */
+export function readsAnswers(config: HubConfig): boolean {
+  return Boolean(
+    config.logs.access ||
+      config.logs.chat ||
+      config.logs.sink !== 'none' ||
+      config.limits ||
+      config.cache.chatCompletions ||
+      config.upstreams.some((upstream) => upstream.keys.length > 0),
+  );
 }

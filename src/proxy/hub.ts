@@ -2,102 +2,40 @@
  * The running gateway: the public HTTP listener, its stages, and graceful shutdown.
  * createHub → { listen, close }; nothing here parses argv or prints banners.
  */
-import type { StageDeps } from './stage-deps.js';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { HubConfig } from '../config/schema.js';
-import type { Diagnostics } from '../logs/diagnostics.js';
 import { ActiveRequests } from './active-requests.js';
 import type { RequestContext } from './context.js';
-import { createForwarder, type Forwarder } from './forward.js';
+import { createForwarder } from './forward.js';
 import { RouteTable } from './routes.js';
 import { ModelRouter } from './model-routing.js';
-import { planReload, swapUpstreams } from './reload.js';
-import { createDispatch } from './dispatch.js';
-import { createRecorder, type Recorder } from './recorder.js';
-import { createJsonLinesFile } from '../logs/json-lines-file.js';
-import { openDialect, sinkUrl } from '../logs/sinks/open-dialect.js';
-import { SqlSink } from '../logs/sinks/sql-sink.js';
+import { planReload, ReloadQueue, swapUpstreams } from './reload.js';
+import { createDispatch, readsAnswers } from './dispatch.js';
+import { createRecorder } from './recorder.js';
+import { openSink } from '../logs/sinks/open-dialect.js';
+import type { SqlSink } from '../logs/sinks/sql-sink.js';
 import { openCounters, type Counters } from '../limits/counters.js';
 import { Limits } from '../limits/limits.js';
 import { ResponseCache } from '../cache/response-cache.js';
 import { ClusterFills } from '../cache/cluster-fills.js';
-import { createAlerts, type Alerts } from '../alerts/alerts.js';
-import { reportStoreOutages, watchKeys } from '../alerts/watch.js';
+import { createAlerts } from '../alerts/alerts.js';
+import { budgetAlerts, reportStoreOutages, watchKeys } from '../alerts/watch.js';
 import { counterBackend } from '../limits/counter-backend.js';
 import { guardSockets } from './socket-guards.js';
-import { Pacer } from '../limits/pacer.js';
-import { parseRateString } from '../config/rate-string.js';
 import { priceTable } from '../usage/prices.js';
-import { createAuthenticator, type Authenticator } from '../auth/authenticate.js';
+import { createAuthenticator } from '../auth/authenticate.js';
 import { NetworkPolicy } from '../auth/network.js';
 import { Revocations } from '../auth/revocations.js';
-import { createUpstreamRuntime, destroyUpstreamRuntime, type UpstreamRuntime } from './upstreams.js';
+import { createUpstreamRuntime, destroyUpstreamRuntime, setPacing, type UpstreamRuntime } from './upstreams.js';
 import { KeyStateStore } from '../keys/key-store.js';
-import { applyCheckResults, checkUpstreamKeys, type KeyCheckResult } from '../keys/check.js';
-import { poolViews, type KeyView } from '../keys/snapshot.js';
-import type { Store } from '../store/open-store.js';
-import type { StoreHealth } from '../store/store-health.js';
-import { systemClock, type Clock } from '../util/clock.js';
+import { KeyChecks } from './key-checks.js';
+import { poolViews } from '../keys/snapshot.js';
+import { systemClock } from '../util/clock.js';
 
-/**
- * The running gateway. `config`, `routes`, `router`, `upstreams`, `network`, `authenticator` and
- * `limits` are replaced as a whole by a reload: a request reads them as it goes, so one that
- * started before a reload finishes with what it already holds.
- */
-export interface Hub extends StageDeps {
-  config: HubConfig;
-  routes: RouteTable;
-  router: ModelRouter;
-  upstreams: readonly UpstreamRuntime[];
-  readonly forwarder: Forwarder;
-  readonly log: Diagnostics;
-  readonly server: http.Server;
-  readonly clock: Clock;
-  network: NetworkPolicy;
-  /** Set once `listen()` has read the key material; undefined without an auth section. */
-  authenticator: Authenticator | undefined;
-  readonly revocations: Revocations | undefined;
-  readonly recorder: Recorder;
-  /** Webhook alerts, when configured. */
-  readonly alerts: Alerts | undefined;
-  /** The SQL sink for request records, once `listen()` opened it. */
-  sink: SqlSink | undefined;
-  /** Limits and budgets, once `listen()` opened their counters; undefined without `limits`. */
-  limits: Limits | undefined;
-  /** Whether the shared store can be reached; undefined without a store. */
-  readonly storeHealth: StoreHealth | undefined;
-  /** The response cache; undefined without a store. */
-  readonly cache: ResponseCache | undefined;
-  /** Requests accepted and not yet answered in full. */
-  inFlight(): number;
-  isShuttingDown(): boolean;
-  listen(): Promise<AddressInfo>;
-  /** Stops accepting, lets in-flight requests finish within `graceMs`, then cuts the rest. */
-  close(graceMs?: number): Promise<void>;
-  /** Probes the keys of one upstream (or all) now and applies the results to the pools. */
-  checkKeys(upstreamName?: string): Promise<KeyCheckResult[]>;
-  /** Every pool key as people read it. */
-  keyViews(): KeyView[];
-  /**
-   * Applies a new config without dropping anything in flight: keys, users, ACL, limits, aliases and
-   * upstreams change; restart-only sections (listen, admin, store, logs, alerts) keep running.
-   */
-  reload(next: HubConfig): Promise<ReloadResult>;
-  /** Reads the config again from where it came from (the file) and reloads it; a bad one is refused. */
-  reloadFromSource(): Promise<ReloadResult>;
-}
+import type { Hub, HubOptions, ReloadResult } from './hub-api.js';
 
-export type ReloadResult = { ok: true; needRestart: string[] } | { ok: false; error: string };
-
-export interface HubOptions {
-  log: Diagnostics;
-  /** Where key state survives restarts; without it state lives only in memory. */
-  store?: Store;
-  clock?: Clock;
-  /** Where a reload reads the config (the file and CLI overrides); without it only reload(config) works. */
-  loadConfig?: () => Promise<HubConfig>;
-}
+export type { Hub, HubOptions, ReloadResult };
 
 export function createHub(initialConfig: HubConfig, options: HubOptions): Hub {
   let config = initialConfig;
@@ -110,7 +48,6 @@ export function createHub(initialConfig: HubConfig, options: HubOptions): Hub {
   let wantsAnswer = readsAnswers(config);
   /** Upstream runtimes a reload replaced, closed once no request holds them. */
   const retired = new Set<UpstreamRuntime>();
-  let closeFallback: (() => Promise<void>) | undefined;
   const log = options.log;
   const active = new ActiveRequests<RequestContext>();
   let shuttingDown = false;
@@ -156,11 +93,12 @@ export function createHub(initialConfig: HubConfig, options: HubOptions): Hub {
     isShuttingDown: () => shuttingDown,
     listen,
     close,
-    checkKeys,
+    checkKeys: (upstreamName?: string) => keyChecks.check(upstreamName),
     keyViews: () => upstreams.flatMap((upstream) => poolViews(upstream.config.name, upstream.pool, clock.now())),
-    reload,
-    reloadFromSource,
+    reload: (next: HubConfig) => reloads.reload(next),
+    reloadFromSource: () => reloads.reloadFromSource(),
   };
+  const keyChecks = new KeyChecks(() => upstreams, log);
   const handle = createDispatch({
     hub,
     active,
@@ -172,36 +110,7 @@ export function createHub(initialConfig: HubConfig, options: HubOptions): Hub {
     },
   });
   server.on('request', (req, res) => void handle(req, res));
-  let checkTimers: NodeJS.Timeout[] = [];
-  let reloading = Promise.resolve<unknown>(undefined);
-
-  function reloadFromSource(): Promise<ReloadResult> {
-    if (!options.loadConfig)
-      return Promise.resolve({ ok: false, error: 'this gateway was not started from a config file' });
-    const load = options.loadConfig;
-    return serialized(async () => {
-      let next: HubConfig;
-      try {
-        next = await load();
-      } catch (err) {
-        const error = (err as Error).message;
-        log.error('config reload refused; the running config stays', { error });
-        return { ok: false, error };
-      }
-      return applyReload(next);
-    });
-  }
-
-  function reload(next: HubConfig): Promise<ReloadResult> {
-    return serialized(() => applyReload(next));
-  }
-
-  /** One reload at a time, in the order asked. */
-  function serialized(work: () => Promise<ReloadResult>): Promise<ReloadResult> {
-    const result = reloading.then(work);
-    reloading = result.catch(() => undefined);
-    return result;
-  }
+  const reloads = new ReloadQueue(applyReload, options.loadConfig, log);
 
   async function applyReload(next: HubConfig): Promise<ReloadResult> {
     if (shuttingDown) return { ok: false, error: 'aifd is shutting down' };
@@ -228,7 +137,7 @@ export function createHub(initialConfig: HubConfig, options: HubOptions): Hub {
       if (wanted.auth?.jwt) await followRevocations();
       for (const upstream of swap.retired) retired.add(upstream);
       closeRetired();
-      scheduleChecks();
+      keyChecks.schedule();
       log.info('config reloaded', {
         upstreams: upstreams.length,
         replacedUpstreams: swap.created.length,
@@ -251,14 +160,7 @@ export function createHub(initialConfig: HubConfig, options: HubOptions): Hub {
       counters = await openCounters(backend);
       if (backend.kind === 'redis') countersOnStoreDown = backend.onDown;
     }
-    return new Limits(wanted.limits!, counters, clock, priceTable(wanted.prices), (budget, counter, share) =>
-      alerts?.notify({
-        id: `budget:${counter}`,
-        event: 'budget_soft_limit',
-        message: `the ${budget} is ${Math.round(share * 100)}% spent`,
-        details: { budget, spent: share },
-      }),
-    );
+    return new Limits(wanted.limits!, counters, clock, priceTable(wanted.prices), alerts && budgetAlerts(alerts));
   }
 
   /** Restores and follows an upstream's key state, and lets alerts watch it. */
@@ -296,35 +198,6 @@ export function createHub(initialConfig: HubConfig, options: HubOptions): Hub {
     }
   }
 
-  async function checkKeys(upstreamName?: string): Promise<KeyCheckResult[]> {
-    const chosen = upstreams.filter(
-      (upstream) => upstream.pool.size > 0 && (!upstreamName || upstream.config.name === upstreamName),
-    );
-    const results = await Promise.all(
-      chosen.map(async (upstream) => {
-        const checked = await checkUpstreamKeys(upstream.config);
-        applyCheckResults(upstream.pool, checked);
-        return checked;
-      }),
-    );
-    return results.flat();
-  }
-
-  function scheduleChecks(): void {
-    checkTimers.forEach(clearInterval);
-    checkTimers = [];
-    for (const upstream of upstreams) {
-      if (upstream.pool.size === 0 || upstream.config.checkEvery <= 0) continue;
-      const timer = setInterval(() => {
-        checkKeys(upstream.config.name).catch((err: Error) =>
-          log.warn('scheduled key check failed', { upstream: upstream.config.name, error: err.message }),
-        );
-      }, upstream.config.checkEvery);
-      timer.unref();
-      checkTimers.push(timer);
-    }
-  }
-
   let sink: SqlSink | undefined;
 
   let counters: Counters | undefined;
@@ -338,26 +211,11 @@ export function createHub(initialConfig: HubConfig, options: HubOptions): Hub {
       setPacing(upstream, config);
       await wireUpstream(upstream);
     }
-    const sinkAt = sinkUrl(config);
-    if (sinkAt) {
-      // Made with its first line: most daemons never need it.
-      const fallback = createJsonLinesFile({
-        dir: config.logs.dir,
-        filename: 'sink-fallback-%DATE%.log',
-        log,
-        lazy: true,
-      });
-      sink = new SqlSink(await openDialect(sinkAt), {
-        batchSize: 200,
-        flushEveryMs: 1000,
-        maxBacklog: 10_000,
-        fallback,
-        log,
-      });
+    sink = await openSink(config, log);
+    if (sink) {
       const target = sink;
       recorder.onRecord((record) => target.add(record));
       hub.sink = sink;
-      closeFallback = () => fallback.close();
     }
     if (hub.cache && options.store?.kind === 'redis') {
       clusterFills = await ClusterFills.open(config.store, config.storePrefix);
@@ -367,7 +225,7 @@ export function createHub(initialConfig: HubConfig, options: HubOptions): Hub {
     if (config.auth?.jwt) await followRevocations();
     // Instances sharing the store see each other's key status changes within a second (a memory store has no others).
     if (options.store?.kind !== 'memory') keyStore?.follow(() => upstreams.map((upstream) => upstream.pool), 500);
-    scheduleChecks();
+    keyChecks.schedule();
     return new Promise((resolve, reject) => {
       const onError = (err: Error) => reject(err);
       server.once('error', onError);
@@ -389,7 +247,7 @@ export function createHub(initialConfig: HubConfig, options: HubOptions): Hub {
 
   async function shutDown(graceMs: number): Promise<void> {
     shuttingDown = true;
-    checkTimers.forEach(clearInterval);
+    keyChecks.stop();
     revocations?.stop();
     keyStore?.stop();
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
@@ -411,28 +269,9 @@ export function createHub(initialConfig: HubConfig, options: HubOptions): Hub {
     await keyStore?.flush();
     await recorder.close();
     await sink?.close();
-    await closeFallback?.();
     await counters?.close();
     await clusterFills?.close();
   }
 
   return hub;
-}
-
-/** Reading answers for usage is work: skip it where nothing would use what it finds. */
-function readsAnswers(config: HubConfig): boolean {
-  return Boolean(
-    config.logs.access ||
-      config.logs.chat ||
-      config.logs.sink !== 'none' ||
-      config.limits ||
-      config.cache.chatCompletions ||
-      config.upstreams.some((upstream) => upstream.keys.length > 0),
-  );
-}
-
-/** `limits.streamTokenRate` paces every stream of the upstream. */
-function setPacing(upstream: UpstreamRuntime, config: HubConfig): void {
-  const stream = config.limits?.streamTokenRate ? parseRateString(config.limits.streamTokenRate)[0] : undefined;
-  upstream.pacing = stream ? () => Pacer.perWindow(stream.points, stream.durationMs) : undefined;
 }

@@ -2,10 +2,12 @@
  * What a config reload changes, decided without touching the running gateway: which sections
  * only a restart can change, and which upstream runtimes carry over (unchanged ones are kept
  * whole, with their connections, key state and queue; a changed one starts anew but keeps the
- * state of the keys it still has).
+ * state of the keys it still has); and the queue that applies reloads one at a time.
  */
 import type { HubConfig, UpstreamConfig } from '../config/schema.js';
 import { storedFields } from '../keys/key-store.js';
+import type { Diagnostics } from '../logs/diagnostics.js';
+import type { ReloadResult } from './hub-api.js';
 import type { UpstreamRuntime } from './upstreams.js';
 
 /** Sections read once at start: a reload keeps the running values and says so. */
@@ -76,4 +78,41 @@ function carryKeyState(from: UpstreamRuntime, to: UpstreamRuntime): void {
 
 function sameJson(a: unknown, b: unknown): boolean {
   return JSON.stringify(a) === JSON.stringify(b);
+}
+
+/** Reloads one at a time, in the order asked: from a config given, or read again from its source. */
+export class ReloadQueue {
+  private last = Promise.resolve<unknown>(undefined);
+
+  constructor(
+    private readonly apply: (next: HubConfig) => Promise<ReloadResult>,
+    private readonly load: (() => Promise<HubConfig>) | undefined,
+    private readonly log: Diagnostics,
+  ) {}
+
+  reload(next: HubConfig): Promise<ReloadResult> {
+    return this.serialized(() => this.apply(next));
+  }
+
+  reloadFromSource(): Promise<ReloadResult> {
+    const load = this.load;
+    if (!load) return Promise.resolve({ ok: false, error: 'this gateway was not started from a config file' });
+    return this.serialized(async () => {
+      let next: HubConfig;
+      try {
+        next = await load();
+      } catch (err) {
+        const error = (err as Error).message;
+        this.log.error('config reload refused; the running config stays', { error });
+        return { ok: false, error };
+      }
+      return this.apply(next);
+    });
+  }
+
+  private serialized(work: () => Promise<ReloadResult>): Promise<ReloadResult> {
+    const result = this.last.then(work);
+    this.last = result.catch(() => undefined);
+    return result;
+  }
 }

@@ -4,7 +4,9 @@ import { outboundAgent } from '../net/outbound-agent.js';
 import { DEFAULT_TIMINGS, KeyPool } from '../keys/pool.js';
 import { KeyQueue } from '../keys/queue.js';
 import type { Clock } from '../util/clock.js';
-import type { Pacer } from '../limits/pacer.js';
+import { Pacer } from '../limits/pacer.js';
+import { parseRateString } from '../config/rate-string.js';
+import type { HubConfig } from '../config/schema.js';
 
 /** An upstream as the running daemon uses it: its config, parsed target, connections, keys. */
 export interface UpstreamRuntime {
@@ -32,4 +34,10 @@ export function createUpstreamRuntime(config: UpstreamConfig, clock: Clock): Ups
 export function destroyUpstreamRuntime(upstream: UpstreamRuntime): void {
   upstream.queue.close();
   upstream.agent.destroy();
+}
+
+/** `limits.streamTokenRate` paces every stream of the upstream. */
+export function setPacing(upstream: UpstreamRuntime, config: HubConfig): void {
+  const stream = config.limits?.streamTokenRate ? parseRateString(config.limits.streamTokenRate)[0] : undefined;
+  upstream.pacing = stream ? () => Pacer.perWindow(stream.points, stream.durationMs) : undefined;
 }

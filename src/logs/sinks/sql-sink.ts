@@ -58,7 +58,7 @@ export class SqlSink {
     return this.flushing;
   }
 
-  /** Flushes once more; whatever the database still will not take goes to the fallback file. */
+  /** Flushes once more; whatever the database still will not take goes to the fallback file, which is then closed. */
   async close(): Promise<void> {
     await this.flush();
     for (const record of this.queue.splice(0)) {
@@ -67,6 +67,7 @@ export class SqlSink {
     }
     clearTimeout(this.timer);
     await this.dialect.close().catch(() => undefined);
+    await this.options.fallback.close();
   }
 
   private async drain(): Promise<void> {
