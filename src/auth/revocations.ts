@@ -63,10 +63,12 @@ export class Revocations extends EventEmitter {
     this.emit('updated');
   }
 
-  /** Keeps the in-memory view within `everyMs` of the store. */
-  follow(everyMs: number, onError: (err: Error) => void): void {
+  /** Reads the revocations, then keeps the in-memory view within `everyMs` of the store; once. */
+  async follow(everyMs: number, onError: (err: Error) => void): Promise<void> {
+    if (this.timer) return;
     this.timer = setInterval(() => this.refresh().catch(onError), everyMs);
     this.timer.unref();
+    await this.refresh();
   }
 
   stop(): void {

@@ -1,8 +1,7 @@
 /**
- * The running gateway: the public HTTP listener, its stages, and graceful shutdown.
- * createHub → { listen, close }; nothing here parses argv or prints banners.
+ * The running gateway, made, started, reloaded and stopped: createHub → { listen, reload, close }.
+ * A request's path is dispatch.ts → stages.ts (in order) → finishers.ts (after every request).
  */
-import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { HubConfig } from '../config/schema.js';
 import { ActiveRequests } from './active-requests.js';
@@ -22,12 +21,13 @@ import { ClusterFills } from '../cache/cluster-fills.js';
 import { createAlerts } from '../alerts/alerts.js';
 import { budgetAlerts, reportStoreOutages, watchKeys } from '../alerts/watch.js';
 import { counterBackend } from '../limits/counter-backend.js';
-import { guardSockets } from './socket-guards.js';
+import { createServer } from './socket-guards.js';
 import { priceTable } from '../usage/prices.js';
 import { createAuthenticator } from '../auth/authenticate.js';
 import { NetworkPolicy } from '../auth/network.js';
 import { Revocations } from '../auth/revocations.js';
 import { createUpstreamRuntime, destroyUpstreamRuntime, setPacing, type UpstreamRuntime } from './upstreams.js';
+import { RetiredUpstreams } from './retired-upstreams.js';
 import { KeyStateStore } from '../keys/key-store.js';
 import { KeyChecks } from './key-checks.js';
 import { poolViews } from '../keys/snapshot.js';
@@ -46,22 +46,13 @@ export function createHub(initialConfig: HubConfig, options: HubOptions): Hub {
   const forwarder = createForwarder();
   const recorder = createRecorder(config, options.log);
   let wantsAnswer = readsAnswers(config);
-  /** Upstream runtimes a reload replaced, closed once no request holds them. */
-  const retired = new Set<UpstreamRuntime>();
   const log = options.log;
   const active = new ActiveRequests<RequestContext>();
+  const retired = new RetiredUpstreams(active);
   let shuttingDown = false;
   let drained: (() => void) | undefined;
 
-  const { headersTimeout, requestTimeout } = config.listen;
-  const server = http.createServer({
-    keepAliveTimeout: 65_000,
-    headersTimeout,
-    requestTimeout,
-    // Node enforces both timeouts on this schedule; checking more often makes them hold to the second.
-    connectionsCheckingInterval: Math.max(250, Math.min(30_000, headersTimeout / 4, requestTimeout / 4)),
-  });
-  guardSockets(server, headersTimeout);
+  const server = createServer(config.listen);
 
   const alerts = config.alerts ? createAlerts(config.alerts, clock, log) : undefined;
   if (options.store) reportStoreOutages(options.store, () => config, log, alerts);
@@ -105,7 +96,7 @@ export function createHub(initialConfig: HubConfig, options: HubOptions): Hub {
     isShuttingDown: () => shuttingDown,
     wantsAnswer: () => wantsAnswer,
     onFinished: () => {
-      if (retired.size > 0) closeRetired();
+      retired.closeUnused();
       if (active.size === 0) drained?.();
     },
   });
@@ -135,8 +126,7 @@ export function createHub(initialConfig: HubConfig, options: HubOptions): Hub {
       hub.limits = limits;
       for (const upstream of upstreams) setPacing(upstream, wanted);
       if (wanted.auth?.jwt) await followRevocations();
-      for (const upstream of swap.retired) retired.add(upstream);
-      closeRetired();
+      retired.add(swap.retired);
       keyChecks.schedule();
       log.info('config reloaded', {
         upstreams: upstreams.length,
@@ -172,30 +162,12 @@ export function createHub(initialConfig: HubConfig, options: HubOptions): Hub {
     if (alerts) watchKeys(upstream.config.name, upstream.pool, alerts);
   }
 
-  let followingRevocations = false;
-
   /** Token revocations matter with JWT only: they are read, then followed, once JWT is configured. */
-  async function followRevocations(): Promise<void> {
-    if (!revocations || followingRevocations) return;
-    followingRevocations = true;
-    await revocations.refresh();
+  function followRevocations(): Promise<void> | undefined {
     // During a store outage the last revocations read stay in force; the outage is reported once.
-    revocations.follow(500, (err) => {
+    return revocations?.follow(500, (err) => {
       if (options.store?.health.up !== false) log.warn('could not read token revocations', { error: err.message });
     });
-  }
-
-  function closeRetired(): void {
-    for (const upstream of retired) {
-      if (
-        !active.some(
-          (ctx) => ctx.route?.upstream === upstream || ctx.targets?.some((target) => target.upstream === upstream),
-        )
-      ) {
-        retired.delete(upstream);
-        destroyUpstreamRuntime(upstream);
-      }
-    }
   }
 
   let sink: SqlSink | undefined;
@@ -265,7 +237,7 @@ export function createHub(initialConfig: HubConfig, options: HubOptions): Hub {
     await closed;
     forwarder.close();
     upstreams.forEach(destroyUpstreamRuntime);
-    retired.forEach(destroyUpstreamRuntime);
+    retired.destroyAll();
     await keyStore?.flush();
     await recorder.close();
     await sink?.close();

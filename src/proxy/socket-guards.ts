@@ -1,18 +1,28 @@
 /**
- * What happens on a socket before (or instead of) a request: malformed HTTP answered OpenAI-shaped,
+ * The gateway's server, and what happens on a socket before (or instead of) a request: malformed HTTP answered OpenAI-shaped,
  * connections that never send a byte closed, CONNECT refused.
  */
-import type http from 'node:http';
+import http from 'node:http';
+import type { HubConfig } from '../config/schema.js';
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { AifdError, openAIErrorBody } from '../errors.js';
 
-/** Puts the guards on a server that answers its requests elsewhere. */
-export function guardSockets(server: http.Server, headersTimeout: number): void {
+/** The gateway's HTTP server, its timeouts and guards in place; requests are answered elsewhere. */
+export function createServer(listen: Pick<HubConfig['listen'], 'headersTimeout' | 'requestTimeout'>): http.Server {
+  const { headersTimeout, requestTimeout } = listen;
+  const server = http.createServer({
+    keepAliveTimeout: 65_000,
+    headersTimeout,
+    requestTimeout,
+    // Node enforces both timeouts on this schedule; checking more often makes them hold to the second.
+    connectionsCheckingInterval: Math.max(250, Math.min(30_000, headersTimeout / 4, requestTimeout / 4)),
+  });
   reapSilentConnections(server, headersTimeout);
   server.on('clientError', answerClientError);
   server.on('connect', refuseConnect);
+  return server;
 }
 
 /** Malformed HTTP never reaches a stage: answer it here, OpenAI-shaped, and close. */
