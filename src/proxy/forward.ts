@@ -1,49 +1,25 @@
 /**
- * Sends a request upstream through http-proxy-3 and relays the answer. Failed attempts (connect
- * errors, timeouts before the first byte, 429 and 5xx answers) are retried on another key while
- * nothing has reached the client yet.
+ * Where a request goes and how often: each target in turn (routing by model), each with retries on
+ * the upstream's other keys. Failed attempts (connect errors, timeouts before the first byte, 429
+ * and 5xx answers) are retried while nothing has reached the client yet; the answer that ends it
+ * is relayed live (relay.ts) or read whole (buffered-answer.ts), and the key is told how it did.
  */
-import type { ClientRequest, IncomingMessage, ServerResponse } from 'node:http';
-import type { Pacer } from '../limits/pacer.js';
-import type { Stream } from 'node:stream';
 import { performance } from 'node:perf_hooks';
-import { createProxyServer } from 'http-proxy-3';
-import { ProxyRefusedError } from '../net/outbound-agent.js';
+import type { IncomingMessage } from 'node:http';
 import { AifdError } from '../errors.js';
-import { errorCodeOf, verdictForErrorCode, verdictForStatus, type KeyVerdict } from '../keys/classify.js';
-import type { Lease, Outcome, PoolKey } from '../keys/pool.js';
+import { errorCodeOf, verdictForStatus } from '../keys/classify.js';
+import type { Lease, Outcome } from '../keys/pool.js';
 import { parseRateLimitHeaders, parseRetryAfter } from '../keys/ratelimit-headers.js';
-import { AnswerTap } from './answer-tap.js';
-import { overheadMs, type RequestContext } from './context.js';
-import { clientResponseHeaders, outgoingRequestHeaders, rawHeader } from './headers.js';
-import { sendError, sseErrorEvent } from './respond.js';
-import type { UpstreamRuntime } from './upstreams.js';
-import { presentKey, withUpstreamQuery } from '../net/upstream-address.js';
+import { withUpstreamQuery } from '../net/upstream-address.js';
+import { createAttempts } from './attempt.js';
+import { isJson, readAnswer, relayRewritten, sendBuffered, type BufferedAnswer } from './buffered-answer.js';
+import type { RequestContext } from './context.js';
+import { outgoingRequestHeaders, rawHeader } from './headers.js';
 import { withPathModel } from './inspect-body.js';
-import { exchangeFromJson } from '../usage/exchange.js';
+import { relay } from './relay.js';
+import { sendError } from './respond.js';
+import type { UpstreamRuntime } from './upstreams.js';
 
-/** Largest error body read to decide on a retry; error bodies are a few hundred bytes. */
-const MAX_ERROR_BODY = 1024 * 1024;
-/** Largest JSON answer aifd rewrites (a model list is tens of kilobytes). */
-const MAX_REWRITTEN_BODY = 16 * 1024 * 1024;
-
-type AttemptResult =
-  | { kind: 'response'; response: IncomingMessage }
-  | { kind: 'failed'; error: AifdError }
-  | { kind: 'client_gone' };
-
-interface AttemptHooks {
-  onProxyReq(proxyReq: ClientRequest): void;
-  onResponse(response: IncomingMessage): void;
-}
-
-/** An upstream answer already read whole (an error body), kept in case no retry succeeds. */
-interface BufferedAnswer {
-  response: IncomingMessage;
-  body: Buffer;
-}
-
-/** Why an upstream did not answer: its last error answer (to replay), or aifd's own error. */
 type Failure = { answer: BufferedAnswer; error?: undefined } | { answer?: undefined; error: AifdError };
 
 export interface Forwarder {
@@ -52,82 +28,7 @@ export interface Forwarder {
 }
 
 export function createForwarder(): Forwarder {
-  const proxy = createProxyServer({ xfwd: true, changeOrigin: true, selfHandleResponse: true });
-  const hooks = new WeakMap<IncomingMessage, AttemptHooks>();
-  proxy.on('proxyReq', (proxyReq, req) => hooks.get(req)?.onProxyReq(proxyReq));
-  proxy.on('proxyRes', (response, req) => hooks.get(req)?.onResponse(response));
-  // Without a callback http-proxy-3 would emit 'error'; every call passes one, this is a backstop.
-  proxy.on('error', () => undefined);
-  proxy.on('econnreset', () => undefined);
-
-  function attempt(ctx: RequestContext, upstream: UpstreamRuntime, key: PoolKey | undefined): Promise<AttemptResult> {
-    const { req, res } = ctx;
-    const timeouts = upstream.config.timeouts;
-    const attemptStart = performance.now();
-    return new Promise((resolve) => {
-      let settled = false;
-      let proxyReq: ClientRequest | undefined;
-      let connectTimer: NodeJS.Timeout | undefined;
-      const finish = (result: AttemptResult) => {
-        if (settled) return;
-        settled = true;
-        ctx.outcome.upstreamMs += performance.now() - attemptStart;
-        clearTimeout(firstByteTimer);
-        clearTimeout(connectTimer);
-        res.off('close', onClientGone);
-        hooks.delete(req);
-        resolve(result);
-      };
-      const abort = (error: AifdError) => {
-        proxyReq?.destroy(error);
-        finish({ kind: 'failed', error });
-      };
-      const onClientGone = () => {
-        proxyReq?.destroy();
-        finish({ kind: 'client_gone' });
-      };
-      const firstByteMs = ctx.info.stream ? timeouts.streamFirstByteMs : timeouts.firstByteMs;
-      const firstByteTimer = setTimeout(
-        () =>
-          abort(
-            new AifdError(
-              'upstream_timeout',
-              `upstream "${upstream.config.name}" sent no response within ${firstByteMs} ms`,
-            ),
-          ),
-        firstByteMs,
-      );
-      hooks.set(req, {
-        onProxyReq(request) {
-          proxyReq = request;
-          const socket = request.socket;
-          if (socket?.connecting) {
-            connectTimer = setTimeout(
-              () =>
-                abort(
-                  new AifdError(
-                    'upstream_timeout',
-                    `connecting to upstream "${upstream.config.name}" took longer than ${timeouts.connectMs} ms`,
-                  ),
-                ),
-              timeouts.connectMs,
-            );
-            socket.once('connect', () => clearTimeout(connectTimer));
-          }
-        },
-        onResponse(response) {
-          finish({ kind: 'response', response });
-        },
-      });
-      res.once('close', onClientGone);
-      // From here req.headers are the outgoing headers and carry the pool key: nothing may log or echo them.
-      if (key) presentKey(req.headers, upstream.config, key.secret);
-      proxy.web(req, res, { target: upstream.target, agent: upstream.agent, buffer: bodySource(ctx.body) }, (err) =>
-        finish({ kind: 'failed', error: connectionError(upstream, err as NodeJS.ErrnoException) }),
-      );
-    });
-  }
-
+  const { attempt, close } = createAttempts();
   /**
    * Tries each target of the request in turn (one, unless routing by model planned a fallback
    * chain) until one answers; only the last failure reaches the client.
@@ -270,21 +171,10 @@ export function createForwarder(): Forwarder {
     };
   }
 
-  return {
-    forward,
-    close: () => proxy.close(),
-  };
+  return { forward, close };
 }
 
 const NO_KEYS: ReadonlySet<string> = new Set();
-
-/**
- * The held body as http-proxy-3's `buffer` option: it only ever calls `pipe(proxyReq)`, so one
- * `end(body)` does what a PassThrough stream per attempt would, without the stream.
- */
-function bodySource(body: Buffer): Stream {
-  return { pipe: (destination: NodeJS.WritableStream) => destination.end(body) } as unknown as Stream;
-}
 
 /**
  * Points the request at `model` (a fallback or an alias's real model): the JSON body's `model`,
@@ -347,244 +237,4 @@ function isErrorPage(ctx: RequestContext, response: IncomingMessage): boolean {
 
 function hasBodySemantics(method: string | undefined): boolean {
   return method === 'POST' || method === 'PUT' || method === 'PATCH';
-}
-
-function connectionError(upstream: UpstreamRuntime, err: NodeJS.ErrnoException): AifdError {
-  if (err instanceof AifdError) return err;
-  const name = upstream.config.name;
-  if (err instanceof ProxyRefusedError)
-    return new AifdError('upstream_unreachable', `upstream "${name}" could not be reached: ${err.message}`, {
-      cause: err,
-    });
-  const reason = (err.code ?? err.message) + (upstream.proxy ? `, through the proxy ${upstream.proxy}` : '');
-  return new AifdError('upstream_unreachable', `upstream "${name}" could not be reached (${reason})`, { cause: err });
-}
-
-interface Relayed {
-  verdict: KeyVerdict;
-  error: string | undefined;
-}
-
-/** Relays a live upstream answer to the client as it arrives: SSE chunk by chunk, nothing buffered. */
-function relay(ctx: RequestContext, upstream: UpstreamRuntime, response: IncomingMessage): Promise<Relayed> {
-  const { res } = ctx;
-  const status = response.statusCode ?? 502;
-  const raw = response.rawHeaders;
-  const contentType = rawHeader(raw, 'content-type') ?? '';
-  const isEventStream = contentType.startsWith('text/event-stream');
-  const pacer = isEventStream && upstream.pacing ? upstream.pacing() : undefined;
-  // Nothing reads the answer (no usage, logs, cache or rewrite): no tap at all, the pass-through fast path.
-  // Otherwise a tap even for an answer it cannot read (gzip, another type): usage is then estimated.
-  const readsAnswer = ctx.wantsAnswer || ctx.injectedUsage || ctx.cacheFill !== undefined || ctx.alias !== undefined;
-  const tap = readsAnswer
-    ? new AnswerTap(
-        tapKind(status, contentType, rawHeader(raw, 'content-encoding')),
-        ctx.injectedUsage,
-        pacer !== undefined,
-        ctx.alias,
-      )
-    : undefined;
-  ctx.exchange = tap?.exchange;
-  ctx.outcome.status = status;
-  const headers = clientResponseHeaders(raw, ctx.answerHeaders, { poolMode: !upstream.passThrough });
-  headers.push(
-    'x-aifd-overhead-ms',
-    String(overheadMs(ctx, performance.now())),
-    'x-aifd-upstream',
-    upstream.config.name,
-  );
-  res.writeHead(status, headers);
-  if (isEventStream) res.flushHeaders();
-
-  const idleMs = upstream.config.timeouts.idleMs;
-  const result: Relayed = { verdict: verdictForStatus(status), error: undefined };
-  return new Promise((resolve) => {
-    const idleTimer = setTimeout(onIdle, idleMs);
-    function onIdle() {
-      const error = new AifdError(
-        'upstream_timeout',
-        `upstream "${upstream.config.name}" sent nothing for ${idleMs} ms`,
-      );
-      ctx.outcome.error = error.code;
-      result.verdict = 'server_error';
-      result.error = 'stream went idle';
-      response.destroy(error);
-    }
-    let ended = false;
-    let writing = Promise.resolve();
-    // Written by hand rather than piped (pipe adds and removes eight listeners a request): the
-    // upstream is paused while the client's socket is full, and resumed when it drains.
-    const resume = () => response.resume();
-    const send = (data: Buffer | string) => {
-      if (!res.write(data)) {
-        response.pause();
-        res.once('drain', resume);
-      }
-    };
-    response.on('data', (chunk: Buffer) => {
-      idleTimer.refresh();
-      if (!tap?.rewrites) {
-        tap?.observe(chunk);
-        send(chunk);
-      } else {
-        const events = tap.rewrite(chunk);
-        if (pacer) {
-          // Paced: the upstream waits while the events of this chunk go out one slot at a time.
-          response.pause();
-          writing = writing
-            .then(() => writePaced(res, events, pacer))
-            .then(() => {
-              idleTimer.refresh();
-              if (!ended) response.resume();
-            });
-        } else if (events.length > 0) {
-          send(events.join(''));
-        }
-      }
-      if (!tap) return;
-      const code = tap.exchange.streamError;
-      if (code !== undefined && result.error === undefined) {
-        // An error inside a 200 stream counts against the key like the same error as a status.
-        result.verdict = verdictForErrorCode(code);
-        result.error = `stream error ${code}`;
-        ctx.outcome.error = code;
-      }
-    });
-    response.once('end', () => {
-      ended = true;
-      tap?.finish();
-      if (tap?.rewrites) void writing.then(() => res.end());
-      else res.end();
-    });
-    let clientLeft = false;
-    response.once('close', () => {
-      clearTimeout(idleTimer);
-      // A client that left is not the upstream's fault: the key is not judged for it.
-      if (response.complete || res.writableEnded || clientLeft) return;
-      // The upstream stopped early. An SSE client gets a parseable error event and a clean end;
-      // anything else is cut, so the client cannot mistake a truncated body for a whole one.
-      ctx.outcome.error ??= 'upstream_closed_early';
-      if (result.verdict === 'ok') {
-        result.verdict = 'server_error';
-        result.error = 'upstream closed the answer early';
-      }
-      if (res.destroyed) return;
-      if (isEventStream) {
-        const error = new AifdError(
-          'upstream_bad_response',
-          `upstream "${upstream.config.name}" ended the stream early`,
-        );
-        res.end(sseErrorEvent(error));
-      } else {
-        res.destroy();
-      }
-    });
-    res.once('close', () => {
-      clearTimeout(idleTimer);
-      if (!res.writableFinished) {
-        clientLeft = true;
-        ctx.outcome.error ??= 'client_closed';
-        response.destroy();
-      }
-      resolve(result);
-    });
-  });
-}
-
-async function writePaced(res: ServerResponse, events: string[], pacer: Pacer): Promise<void> {
-  for (const event of events) {
-    const wait = pacer.delay();
-    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
-    if (res.destroyed) return;
-    if (!res.write(event)) await new Promise((resolve) => res.once('drain', resolve));
-  }
-}
-
-function tapKind(
-  status: number,
-  contentType: string,
-  encoding: string | string[] | undefined,
-): 'sse' | 'json' | 'none' {
-  if (status >= 300 || encoding) return 'none';
-  if (contentType.startsWith('text/event-stream')) return 'sse';
-  return contentType.startsWith('application/json') ? 'json' : 'none';
-}
-
-/** Reads an answer whole (bounded), so it can be judged and, if no retry helps, replayed. */
-function readAnswer(response: IncomingMessage, limit = MAX_ERROR_BODY): Promise<Buffer | undefined> {
-  return new Promise((resolve) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    response.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > limit) {
-        response.destroy();
-        resolve(undefined);
-        return;
-      }
-      chunks.push(chunk);
-    });
-    response.once('end', () => resolve(Buffer.concat(chunks, size)));
-    response.once('error', () => resolve(undefined));
-    response.once('close', () => {
-      if (!response.complete) resolve(undefined);
-    });
-  });
-}
-
-function isJson(response: IncomingMessage): boolean {
-  const raw = response.rawHeaders;
-  return (
-    (rawHeader(raw, 'content-type') ?? '').startsWith('application/json') &&
-    rawHeader(raw, 'content-encoding') === undefined
-  );
-}
-
-/** Reads a (small) JSON answer whole, rewrites it, and sends the result. */
-async function relayRewritten(
-  ctx: RequestContext,
-  response: IncomingMessage,
-  rewrite: (body: unknown) => unknown,
-): Promise<Relayed> {
-  const body = await readAnswer(response, MAX_REWRITTEN_BODY);
-  let out: Buffer | undefined;
-  if (body) {
-    try {
-      const answer: unknown = JSON.parse(body.toString('utf8'));
-      ctx.exchange = exchangeFromJson(answer);
-      out = Buffer.from(JSON.stringify(rewrite(answer)));
-    } catch {
-      out = undefined;
-    }
-  }
-  if (!out) {
-    sendError(
-      ctx.res,
-      ctx.answerHeaders,
-      new AifdError('upstream_bad_response', 'the upstream answer could not be read'),
-    );
-    ctx.outcome.status = 502;
-    return { verdict: 'server_error', error: 'unreadable JSON answer' };
-  }
-  sendBuffered(ctx, { response, body: out });
-  return { verdict: 'ok', error: undefined };
-}
-
-function sendBuffered(ctx: RequestContext, answer: BufferedAnswer): void {
-  const status = answer.response.statusCode ?? 502;
-  ctx.outcome.status = status;
-  const headers = clientResponseHeaders(answer.response.rawHeaders, ctx.answerHeaders, {
-    poolMode: !ctx.route!.upstream.passThrough,
-    dropLength: true,
-  });
-  headers.push(
-    'content-length',
-    String(answer.body.length),
-    'x-aifd-overhead-ms',
-    String(overheadMs(ctx, performance.now())),
-    'x-aifd-upstream',
-    ctx.route!.upstream.config.name,
-  );
-  ctx.res.writeHead(status, headers);
-  ctx.res.end(answer.body);
 }

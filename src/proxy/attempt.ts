@@ -1,0 +1,129 @@
+/**
+ * One attempt at an upstream through http-proxy-3: the held body sent with the pool key, and the
+ * timers for connecting and for the first byte. Resolves with the upstream's response (its body
+ * still to read), a failure, or the client gone; never throws.
+ */
+import type { ClientRequest, IncomingMessage } from 'node:http';
+import { performance } from 'node:perf_hooks';
+import type { Stream } from 'node:stream';
+import { createProxyServer } from 'http-proxy-3';
+import { AifdError } from '../errors.js';
+import type { PoolKey } from '../keys/pool.js';
+import { ProxyRefusedError } from '../net/outbound-agent.js';
+import { presentKey } from '../net/upstream-address.js';
+import type { RequestContext } from './context.js';
+import type { UpstreamRuntime } from './upstreams.js';
+
+export type AttemptResult =
+  | { kind: 'response'; response: IncomingMessage }
+  | { kind: 'failed'; error: AifdError }
+  | { kind: 'client_gone' };
+
+interface AttemptHooks {
+  onProxyReq(proxyReq: ClientRequest): void;
+  onResponse(response: IncomingMessage): void;
+}
+
+export interface Attempts {
+  attempt(ctx: RequestContext, upstream: UpstreamRuntime, key: PoolKey | undefined): Promise<AttemptResult>;
+  close(): void;
+}
+
+export function createAttempts(): Attempts {
+  const proxy = createProxyServer({ xfwd: true, changeOrigin: true, selfHandleResponse: true });
+  const hooks = new WeakMap<IncomingMessage, AttemptHooks>();
+  proxy.on('proxyReq', (proxyReq, req) => hooks.get(req)?.onProxyReq(proxyReq));
+  proxy.on('proxyRes', (response, req) => hooks.get(req)?.onResponse(response));
+  // Without a callback http-proxy-3 would emit 'error'; every call passes one, this is a backstop.
+  proxy.on('error', () => undefined);
+  proxy.on('econnreset', () => undefined);
+
+  function attempt(ctx: RequestContext, upstream: UpstreamRuntime, key: PoolKey | undefined): Promise<AttemptResult> {
+    const { req, res } = ctx;
+    const timeouts = upstream.config.timeouts;
+    const attemptStart = performance.now();
+    return new Promise((resolve) => {
+      let settled = false;
+      let proxyReq: ClientRequest | undefined;
+      let connectTimer: NodeJS.Timeout | undefined;
+      const finish = (result: AttemptResult) => {
+        if (settled) return;
+        settled = true;
+        ctx.outcome.upstreamMs += performance.now() - attemptStart;
+        clearTimeout(firstByteTimer);
+        clearTimeout(connectTimer);
+        res.off('close', onClientGone);
+        hooks.delete(req);
+        resolve(result);
+      };
+      const abort = (error: AifdError) => {
+        proxyReq?.destroy(error);
+        finish({ kind: 'failed', error });
+      };
+      const onClientGone = () => {
+        proxyReq?.destroy();
+        finish({ kind: 'client_gone' });
+      };
+      const firstByteMs = ctx.info.stream ? timeouts.streamFirstByteMs : timeouts.firstByteMs;
+      const firstByteTimer = setTimeout(
+        () =>
+          abort(
+            new AifdError(
+              'upstream_timeout',
+              `upstream "${upstream.config.name}" sent no response within ${firstByteMs} ms`,
+            ),
+          ),
+        firstByteMs,
+      );
+      hooks.set(req, {
+        onProxyReq(request) {
+          proxyReq = request;
+          const socket = request.socket;
+          if (socket?.connecting) {
+            connectTimer = setTimeout(
+              () =>
+                abort(
+                  new AifdError(
+                    'upstream_timeout',
+                    `connecting to upstream "${upstream.config.name}" took longer than ${timeouts.connectMs} ms`,
+                  ),
+                ),
+              timeouts.connectMs,
+            );
+            socket.once('connect', () => clearTimeout(connectTimer));
+          }
+        },
+        onResponse(response) {
+          finish({ kind: 'response', response });
+        },
+      });
+      res.once('close', onClientGone);
+      // From here req.headers are the outgoing headers and carry the pool key: nothing may log or echo them.
+      if (key) presentKey(req.headers, upstream.config, key.secret);
+      proxy.web(req, res, { target: upstream.target, agent: upstream.agent, buffer: bodySource(ctx.body) }, (err) =>
+        finish({ kind: 'failed', error: connectionError(upstream, err as NodeJS.ErrnoException) }),
+      );
+    });
+  }
+
+  return { attempt, close: () => proxy.close() };
+}
+
+/**
+ * The held body as http-proxy-3's `buffer` option: it only ever calls `pipe(proxyReq)`, so one
+ * `end(body)` does what a PassThrough stream per attempt would, without the stream.
+ */
+function bodySource(body: Buffer): Stream {
+  return { pipe: (destination: NodeJS.WritableStream) => destination.end(body) } as unknown as Stream;
+}
+
+function connectionError(upstream: UpstreamRuntime, err: NodeJS.ErrnoException): AifdError {
+  if (err instanceof AifdError) return err;
+  const name = upstream.config.name;
+  if (err instanceof ProxyRefusedError)
+    return new AifdError('upstream_unreachable', `upstream "${name}" could not be reached: ${err.message}`, {
+      cause: err,
+    });
+  const reason = (err.code ?? err.message) + (upstream.proxy ? `, through the proxy ${upstream.proxy}` : '');
+  return new AifdError('upstream_unreachable', `upstream "${name}" could not be reached (${reason})`, { cause: err });
+}

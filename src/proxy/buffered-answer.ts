@@ -1,0 +1,103 @@
+/**
+ * Upstream answers read whole before the client sees them: error bodies (to decide on a retry, and
+ * replayed if no retry succeeds) and JSON answers aifd rewrites (the filtered model list, an
+ * alias's model name).
+ */
+import type { IncomingMessage } from 'node:http';
+import { AifdError } from '../errors.js';
+import { exchangeFromJson } from '../usage/exchange.js';
+import { overheadMs, type RequestContext } from './context.js';
+import { clientResponseHeaders, rawHeader } from './headers.js';
+import { sendError } from './respond.js';
+import type { Relayed } from './relay.js';
+
+/** Largest error body read to decide on a retry; error bodies are a few hundred bytes. */
+const MAX_ERROR_BODY = 1024 * 1024;
+/** Largest JSON answer aifd rewrites (a model list is tens of kilobytes). */
+const MAX_REWRITTEN_BODY = 16 * 1024 * 1024;
+
+/** Why an upstream did not answer: its last error answer (to replay), or aifd's own error. */
+
+/** An upstream answer already read whole (an error body), kept in case no retry succeeds. */
+export interface BufferedAnswer {
+  response: IncomingMessage;
+  body: Buffer;
+}
+
+export function readAnswer(response: IncomingMessage, limit = MAX_ERROR_BODY): Promise<Buffer | undefined> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    response.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        response.destroy();
+        resolve(undefined);
+        return;
+      }
+      chunks.push(chunk);
+    });
+    response.once('end', () => resolve(Buffer.concat(chunks, size)));
+    response.once('error', () => resolve(undefined));
+    response.once('close', () => {
+      if (!response.complete) resolve(undefined);
+    });
+  });
+}
+
+export function isJson(response: IncomingMessage): boolean {
+  const raw = response.rawHeaders;
+  return (
+    (rawHeader(raw, 'content-type') ?? '').startsWith('application/json') &&
+    rawHeader(raw, 'content-encoding') === undefined
+  );
+}
+
+/** Reads a (small) JSON answer whole, rewrites it, and sends the result. */
+export async function relayRewritten(
+  ctx: RequestContext,
+  response: IncomingMessage,
+  rewrite: (body: unknown) => unknown,
+): Promise<Relayed> {
+  const body = await readAnswer(response, MAX_REWRITTEN_BODY);
+  let out: Buffer | undefined;
+  if (body) {
+    try {
+      const answer: unknown = JSON.parse(body.toString('utf8'));
+      ctx.exchange = exchangeFromJson(answer);
+      out = Buffer.from(JSON.stringify(rewrite(answer)));
+    } catch {
+      out = undefined;
+    }
+  }
+  if (!out) {
+    sendError(
+      ctx.res,
+      ctx.answerHeaders,
+      new AifdError('upstream_bad_response', 'the upstream answer could not be read'),
+    );
+    ctx.outcome.status = 502;
+    return { verdict: 'server_error', error: 'unreadable JSON answer' };
+  }
+  sendBuffered(ctx, { response, body: out });
+  return { verdict: 'ok', error: undefined };
+}
+
+export function sendBuffered(ctx: RequestContext, answer: BufferedAnswer): void {
+  const status = answer.response.statusCode ?? 502;
+  ctx.outcome.status = status;
+  const headers = clientResponseHeaders(answer.response.rawHeaders, ctx.answerHeaders, {
+    poolMode: !ctx.route!.upstream.passThrough,
+    dropLength: true,
+  });
+  headers.push(
+    'content-length',
+    String(answer.body.length),
+    'x-aifd-overhead-ms',
+    String(overheadMs(ctx, performance.now())),
+    'x-aifd-upstream',
+    ctx.route!.upstream.config.name,
+  );
+  ctx.res.writeHead(status, headers);
+  ctx.res.end(answer.body);
+}
