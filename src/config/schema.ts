@@ -3,99 +3,23 @@
  * (an unknown field is an error: typos are the commonest config bug). Types are inferred from here.
  */
 import { z } from 'zod';
-import { parseDuration } from '../util/duration.js';
-import { parseBytes } from '../util/bytes.js';
-import { parseRateString } from './rate-string.js';
-import { isCidr } from '../util/cidr.js';
 import { isTimeZone } from '../util/time-zone.js';
+import { aclSchema, authSchema } from './schema-auth.js';
+import {
+  durationMs,
+  timerMs,
+  timerMsNumber,
+  byteSize,
+  rate,
+  port,
+  stringList,
+  httpUrl,
+  withoutApiVersion,
+  outboundProxyUrl,
+  routePrefix,
+} from './schema-fields.js';
 
-/** A string or number field turned into a number by `parse`, or an error that shows an example. */
-const parsedNumber = (parse: (value: string | number) => number | undefined, kind: string) => (description: string) =>
-  z
-    .union([z.string(), z.number()])
-    .describe(description)
-    .transform((value, ctx) => {
-      const parsed = parse(value);
-      if (parsed === undefined) {
-        ctx.addIssue({ code: 'custom', message: `"${value}" is not ${kind}` });
-        return z.NEVER;
-      }
-      return parsed;
-    });
-
-const durationMs = parsedNumber(parseDuration, 'a duration (e.g. 500ms, 30s, 15m, 1h, 7d)');
-
-/** Node fires a timer longer than 2^31-1 ms (about 24.8 days) after 1 ms, with only a warning. */
-const LONGEST_TIMER_MS = 24 * 86_400_000;
-
-/** A duration that aifd waits out with a timer: at most 24 days. */
-const timerMs = (description: string) =>
-  durationMs(description).refine((ms) => ms <= LONGEST_TIMER_MS, 'must be at most 24d (the longest a timer can wait)');
-const timerMsNumber = z
-  .number()
-  .int()
-  .positive()
-  .max(LONGEST_TIMER_MS, 'must be at most 24 days in ms (the longest a timer can wait)');
-const byteSize = parsedNumber(parseBytes, 'a size (e.g. 512kb, 25mb)');
-
-const rate = (description: string) =>
-  z
-    .string()
-    .describe(description)
-    .superRefine((value, ctx) => {
-      try {
-        parseRateString(value);
-      } catch (err) {
-        ctx.addIssue({ code: 'custom', message: (err as Error).message });
-      }
-    });
-
-const port = z.number().int().min(0).max(65535);
-const stringList = z.array(z.string().min(1));
-
-const httpUrl = z
-  .string()
-  .describe('http(s) URL of the upstream, optionally with a path prefix')
-  .superRefine((value, ctx) => {
-    let url: URL;
-    try {
-      url = new URL(value);
-    } catch {
-      ctx.addIssue({ code: 'custom', message: `"${value}" is not a URL (expected e.g. https://api.openai.com)` });
-      return;
-    }
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-      ctx.addIssue({ code: 'custom', message: `"${value}" must start with http:// or https://` });
-    }
-  });
-
-/**
- * Clients send `/v1/...` themselves, so an upstream URL written the SDK way (`http://host:9101/v1`,
- * `https://openrouter.ai/api/v1`) loses its trailing `/v1` (and slashes); with a config file or without.
- */
-export function withoutApiVersion(url: string): string {
-  return url.replace(/\/+$/, '').replace(/\/v1$/i, '');
-}
-
-const outboundProxyUrl = z.string().superRefine((value, ctx) => {
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    ctx.addIssue({
-      code: 'custom',
-      message: `"${value.replace(/\/\/[^@/]*@/, '//…@')}" is not a proxy URL (expected e.g. http://proxy.internal:3128)`,
-    });
-    return;
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:')
-    ctx.addIssue({ code: 'custom', message: 'a proxy URL must start with http:// or https://' });
-});
-
-const routePrefix = z
-  .string()
-  .regex(/^\/[^\s?#]*$/, 'must be a path starting with "/" (e.g. "/" or "/local")')
-  .transform((value) => (value.length > 1 ? value.replace(/\/+$/, '') : value));
+export { aclSchema, authSchema, withoutApiVersion };
 
 export const listenSchema = z
   .strictObject({
@@ -207,83 +131,6 @@ const aliasTargetSchema = z.union([
 export const aliasesSchema = z
   .record(z.string().min(1), z.union([aliasTargetSchema, z.array(aliasTargetSchema).min(1)]))
   .describe('model names users see, each mapped to a real model, or to a chain of them tried in order');
-
-const jwtSchema = z
-  .strictObject({
-    secret: z.string().optional().describe('HS256 shared secret, at least 32 bytes'),
-    publicKeyFile: z.string().optional().describe('EdDSA/ES256: PEM public key the daemon verifies with'),
-    privateKeyFile: z.string().optional().describe('EdDSA/ES256: PEM private key token-gen signs with'),
-    jwksFile: z.string().optional().describe('EdDSA/ES256: a JWKS file the daemon verifies with'),
-    algorithm: z.enum(['HS256', 'EdDSA', 'ES256']).default('HS256'),
-    issuer: z.string().default('aifd'),
-    audience: z.string().default('aifd'),
-    clockTolerance: durationMs('clock skew accepted on exp/nbf').prefault('30s'),
-    defaultExpires: z.string().default('30d'),
-  })
-  .superRefine((jwt, ctx) => {
-    if (jwt.algorithm === 'HS256') {
-      if (!jwt.secret) ctx.addIssue({ code: 'custom', path: ['secret'], message: 'HS256 needs a secret' });
-      else if (Buffer.byteLength(jwt.secret) < 32)
-        ctx.addIssue({ code: 'custom', path: ['secret'], message: 'the secret must be at least 32 bytes' });
-      if (jwt.publicKeyFile || jwt.privateKeyFile || jwt.jwksFile) {
-        ctx.addIssue({ code: 'custom', path: ['algorithm'], message: 'key files belong to EdDSA or ES256, not HS256' });
-      }
-    } else {
-      if (jwt.secret)
-        ctx.addIssue({ code: 'custom', path: ['secret'], message: `${jwt.algorithm} uses key files, not a secret` });
-      if (!jwt.publicKeyFile && !jwt.jwksFile && !jwt.privateKeyFile) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['publicKeyFile'],
-          message: `${jwt.algorithm} needs publicKeyFile or jwksFile (and privateKeyFile for token-gen)`,
-        });
-      }
-    }
-  });
-
-const cidrList = z.array(z.string().min(1)).superRefine((list, ctx) => {
-  list.forEach((entry, index) => {
-    if (!isCidr(entry))
-      ctx.addIssue({ code: 'custom', path: [index], message: `"${entry}" is not an address or CIDR block` });
-  });
-});
-
-const networkSchema = z.strictObject({
-  allow: cidrList.optional().describe('only these addresses may call (empty or absent: any)'),
-  deny: cidrList.optional().describe('these addresses may never call'),
-});
-
-const forwardKeySchema = z.strictObject({
-  key: z.string().min(1),
-  user: z.string().min(1),
-  roles: stringList.default([]),
-});
-
-export const authSchema = z.strictObject({
-  anonymous: z.boolean().default(false),
-  jwt: jwtSchema.optional(),
-  forwardKeys: z.array(forwardKeySchema).default([]),
-  network: networkSchema.optional().describe('address rules for every caller'),
-  users: z
-    .record(z.string(), z.strictObject({ network: networkSchema }))
-    .optional()
-    .describe('address rules per user'),
-});
-
-const aclRuleSchema = z.strictObject({
-  users: stringList.optional(),
-  roles: stringList.optional(),
-  upstreams: stringList.optional(),
-  methods: stringList.optional(),
-  paths: stringList.optional(),
-  models: stringList.optional(),
-  effect: z.enum(['allow', 'deny']),
-});
-
-export const aclSchema = z.strictObject({
-  default: z.enum(['allow', 'deny']).default('allow'),
-  rules: z.array(aclRuleSchema).default([]),
-});
 
 const budgetSchema = z.strictObject({
   daily: z.number().positive().optional().describe('USD per calendar day'),

@@ -17,19 +17,20 @@ import type { Usage } from '../usage/usage.js';
 import { periodAt, type Period } from './calendar.js';
 import type { Counters } from './counters.js';
 import { effectiveCount, msUntilFits, windowAt, type Strategy } from './windows.js';
+import {
+  codeFor,
+  formatReset,
+  headersFor,
+  mergeHeaders,
+  messageFor,
+  MICRO_USD,
+  unpricedRefusal,
+  type CounterLimit,
+  type LimitHeaders,
+} from './limit-answers.js';
+import { callerKey, routeRate, type LimitSubject } from './limit-subject.js';
 
-export interface LimitSubject {
-  user: string | undefined;
-  roles: readonly string[];
-  ip: string;
-  anonymous: boolean;
-  /** The API path as forwarded, the route prefix taken off (for `limits.routes`). */
-  path: string;
-  /** The path as the client sent it, route prefix included (`limits.routes` may name either). */
-  pathname?: string;
-  /** Lower limits carried by the caller's token. */
-  claims?: { requests?: string; tokens?: string; id: string };
-}
+export { formatReset, type LimitHeaders, type LimitSubject };
 
 export interface TokenRequest {
   model: string | undefined;
@@ -46,24 +47,10 @@ export interface TokenRequest {
   maxTokens: number | undefined;
 }
 
-/** The caller's own limits, for `x-ratelimit-*` and `x-aifd-budget-*` headers. */
-export type LimitHeaders = Record<string, string>;
-
 export interface Admission {
   headers: LimitHeaders;
   /** Settles reservations to the real usage; safe to call more than once (only the first counts). */
   settle(usage: Usage | undefined, model: string | undefined): Promise<void>;
-}
-
-interface CounterLimit {
-  name: string;
-  key: string;
-  limit: number;
-  /** Request and token windows slide or reset; budgets end with their calendar period. */
-  window: { kind: 'rate'; durationMs: number } | { kind: 'period'; endsAt: number };
-  /** For headers. */
-  dimension: 'requests' | 'tokens' | 'budget';
-  soft?: number;
 }
 
 interface Taken {
@@ -71,8 +58,6 @@ interface Taken {
   key: string;
   points: number;
 }
-
-const MICRO_USD = 1_000_000;
 
 export class Limits {
   private readonly strategy: Strategy;
@@ -306,19 +291,25 @@ export class Limits {
     for (const entry of taken) await this.counters.remove(entry.key, entry.points);
   }
 
-  private requestLimits(subject: LimitSubject): CounterLimit[] {
-    const out: CounterLimit[] = [];
-    const add = (name: string, key: string, text: string | undefined) => {
+  /** Adds to `out` a counter for each window of a rate string (`100/minute;1000/day`), if there is one. */
+  private rateLimitsInto(out: CounterLimit[], dimension: 'requests' | 'tokens') {
+    return (name: string, key: string, text: string | undefined) => {
       if (!text) return;
-      for (const window of this.windows(text))
+      for (const window of this.windows(text)) {
         out.push({
           name,
           key,
           limit: window.points,
           window: { kind: 'rate', durationMs: window.durationMs },
-          dimension: 'requests',
+          dimension,
         });
+      }
     };
+  }
+
+  private requestLimits(subject: LimitSubject): CounterLimit[] {
+    const out: CounterLimit[] = [];
+    const add = this.rateLimitsInto(out, 'requests');
     add('global', 'req:global', this.config.global);
     const shared = routeRate(this.config.routes, subject);
     if (shared) add(`route ${shared.route}`, `req:route:${shared.route}`, shared.rate);
@@ -338,17 +329,7 @@ export class Limits {
   private tokenLimits(subject: LimitSubject): CounterLimit[] {
     const out: CounterLimit[] = [];
     const who = callerKey(subject);
-    const add = (name: string, key: string, text: string | undefined) => {
-      if (!text) return;
-      for (const window of this.windows(text))
-        out.push({
-          name,
-          key,
-          limit: window.points,
-          window: { kind: 'rate', durationMs: window.durationMs },
-          dimension: 'tokens',
-        });
-    };
+    const add = this.rateLimitsInto(out, 'tokens');
     add(`user ${subject.user ?? subject.ip}`, `tok:${who}`, this.config.user?.tokens);
     for (const role of subject.roles) add(`role ${role}`, `tok:role:${role}:${who}`, this.config.roles?.[role]?.tokens);
     if (subject.claims?.tokens) add('token', `tok:token:${subject.claims.id}`, subject.claims.tokens);
@@ -409,27 +390,6 @@ export class Limits {
   }
 }
 
-/** Who a per-caller counter counts: the user, or the address of an anonymous caller. */
-function callerKey(subject: LimitSubject): string {
-  return subject.anonymous || subject.user === undefined ? `ip:${subject.ip}` : `user:${subject.user}`;
-}
-
-/**
- * The rate a route table gives a request: by the full path (route prefix included, as
- * openai-forward's REQ_RATE_LIMIT names them), else by the API path, else `*`, which stands for
- * every path not named and counts each on its own.
- */
-function routeRate(
-  table: Record<string, string> | undefined,
-  subject: LimitSubject,
-): { route: string; rate: string } | undefined {
-  if (!table) return undefined;
-  if (subject.pathname !== undefined && table[subject.pathname])
-    return { route: subject.pathname, rate: table[subject.pathname]! };
-  if (table[subject.path]) return { route: subject.path, rate: table[subject.path]! };
-  return table['*'] ? { route: subject.pathname ?? subject.path, rate: table['*'] } : undefined;
-}
-
 /** The exact count, or the bound when it cannot be had (the counting thread failed). */
 async function exactOr(exact: () => Promise<number>, bound: number): Promise<number> {
   try {
@@ -437,85 +397,4 @@ async function exactOr(exact: () => Promise<number>, bound: number): Promise<num
   } catch {
     return bound;
   }
-}
-
-function unpricedRefusal(model: string | undefined, budget: string): AifdError {
-  const what =
-    model === undefined ? 'this request names no model, so its cost' : `the model "${model}" has no price, so its cost`;
-  return new AifdError(
-    'model_not_priced',
-    `${what} cannot be counted against the ${budget}; ask the operator to add a price for it`,
-    { param: 'model' },
-  );
-}
-
-function codeFor(limit: CounterLimit): ErrorCode {
-  return limit.dimension === 'requests'
-    ? 'rate_limit_exceeded'
-    : limit.dimension === 'tokens'
-      ? 'tokens_limit_exceeded'
-      : 'budget_exceeded';
-}
-
-function messageFor(limit: CounterLimit, points: number): string {
-  if (limit.dimension === 'budget')
-    return `the ${limit.name} of $${(limit.limit / MICRO_USD).toFixed(2)} would be exceeded by this request (reserved $${(points / MICRO_USD).toFixed(4)})`;
-  if (limit.dimension === 'tokens')
-    return `the ${limit.name} token limit of ${limit.limit} would be exceeded by this request (reserved ${points} tokens)`;
-  return `the ${limit.name} request limit of ${limit.limit} is reached`;
-}
-
-function headersFor(limit: CounterLimit, remaining: number, resetMs: number): LimitHeaders {
-  const headers: LimitHeaders = {};
-  mergeHeaders(headers, limit, remaining, resetMs);
-  return headers;
-}
-
-/** Keeps, per dimension, the tightest limit the caller has: the one with the least remaining. */
-function mergeHeaders(headers: LimitHeaders, limit: CounterLimit, remaining: number, resetMs: number): void {
-  const left = Math.max(0, Math.floor(remaining));
-  if (limit.dimension === 'budget') {
-    const name = 'x-aifd-budget-remaining-usd';
-    if (headers[name] !== undefined && Number(headers[name]) * MICRO_USD <= left) return;
-    headers['x-aifd-budget-limit-usd'] = (limit.limit / MICRO_USD).toFixed(2);
-    headers[name] = (left / MICRO_USD).toFixed(4);
-    headers['x-aifd-budget-reset'] = formatReset(resetMs);
-    if (limit.soft !== undefined && limit.limit - left >= limit.soft * limit.limit)
-      headers['x-aifd-budget-warning'] =
-        `${limit.name}: ${Math.round(((limit.limit - left) / limit.limit) * 100)}% spent`;
-    return;
-  }
-  const names = RATE_LIMIT_HEADERS[limit.dimension];
-  const existing = headers[names.remaining];
-  if (existing !== undefined && Number(existing) <= left) return;
-  headers[names.limit] = String(limit.limit);
-  headers[names.remaining] = String(left);
-  headers[names.reset] = formatReset(resetMs);
-}
-
-/** OpenAI's rate-limit header names, per dimension. */
-const RATE_LIMIT_HEADERS = {
-  requests: {
-    limit: 'x-ratelimit-limit-requests',
-    remaining: 'x-ratelimit-remaining-requests',
-    reset: 'x-ratelimit-reset-requests',
-  },
-  tokens: {
-    limit: 'x-ratelimit-limit-tokens',
-    remaining: 'x-ratelimit-remaining-tokens',
-    reset: 'x-ratelimit-reset-tokens',
-  },
-} as const;
-
-/** OpenAI's duration format: `6m0s`, `1s`, `20ms`. */
-export function formatReset(ms: number): string {
-  const value = Math.max(0, Math.round(ms));
-  if (value < 1000) return `${value}ms`;
-  const totalSeconds = Math.ceil(value / 1000);
-  const hours = Math.floor(totalSeconds / 3600);
-  const minutes = Math.floor((totalSeconds % 3600) / 60);
-  const seconds = totalSeconds % 60;
-  if (hours > 0) return `${hours}h${minutes}m${seconds}s`;
-  if (minutes > 0) return `${minutes}m${seconds}s`;
-  return `${seconds}s`;
 }
