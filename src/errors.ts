@@ -38,7 +38,7 @@ interface CatalogueEntry {
   type: string;
 }
 
-export const ERROR_CATALOGUE: Record<ErrorCode, CatalogueEntry> = {
+const ERROR_CATALOGUE: Record<ErrorCode, CatalogueEntry> = {
   missing_credentials: { status: 401, type: 'invalid_request_error' },
   invalid_api_key: { status: 401, type: 'invalid_request_error' },
   malformed_token: { status: 401, type: 'invalid_request_error' },

@@ -8,7 +8,7 @@ import type { AlertsConfig } from '../config/schema.js';
 import type { Diagnostics } from '../logs/diagnostics.js';
 import type { Clock } from '../util/clock.js';
 
-export interface Alert {
+interface Alert {
   /** Names the incident: the same id within the throttle window is sent once. */
   id: string;
   event: 'key_revoked' | 'key_over_quota' | 'upstream_failing' | 'budget_soft_limit' | 'store_down';

@@ -18,7 +18,7 @@ export async function daemonAddress(config: HubConfig, tokenOverride?: string): 
   return { adminUrl: `http://${host}:${config.admin.port}`, token };
 }
 
-export class AdminRequestError extends CliError {
+class AdminRequestError extends CliError {
   constructor(
     message: string,
     readonly status: number | undefined,

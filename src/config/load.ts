@@ -13,7 +13,7 @@ import { configFromOpenaiForward, OPENAI_FORWARD_VARIABLES } from './openai-forw
 
 export { ConfigError };
 
-export const CONFIG_SEARCH_PLACES = [
+const CONFIG_SEARCH_PLACES = [
   'package.json',
   'hub.config.json',
   '.aifdrc',

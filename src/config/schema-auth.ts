@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { isCidr } from '../util/cidr.js';
 import { durationMs, stringList } from './schema-fields.js';
 
-export const jwtSchema = z
+const jwtSchema = z
   .strictObject({
     secret: z.string().optional().describe('HS256 shared secret, at least 32 bytes'),
     publicKeyFile: z.string().optional().describe('EdDSA/ES256: PEM public key the daemon verifies with'),
@@ -36,19 +36,19 @@ export const jwtSchema = z
     }
   });
 
-export const cidrList = z.array(z.string().min(1)).superRefine((list, ctx) => {
+const cidrList = z.array(z.string().min(1)).superRefine((list, ctx) => {
   list.forEach((entry, index) => {
     if (!isCidr(entry))
       ctx.addIssue({ code: 'custom', path: [index], message: `"${entry}" is not an address or CIDR block` });
   });
 });
 
-export const networkSchema = z.strictObject({
+const networkSchema = z.strictObject({
   allow: cidrList.optional().describe('only these addresses may call (empty or absent: any)'),
   deny: cidrList.optional().describe('these addresses may never call'),
 });
 
-export const forwardKeySchema = z.strictObject({
+const forwardKeySchema = z.strictObject({
   key: z.string().min(1),
   user: z.string().min(1),
   roles: stringList.default([]),
@@ -65,7 +65,7 @@ export const authSchema = z.strictObject({
     .describe('address rules per user'),
 });
 
-export const aclRuleSchema = z.strictObject({
+const aclRuleSchema = z.strictObject({
   users: stringList.optional(),
   roles: stringList.optional(),
   upstreams: stringList.optional(),

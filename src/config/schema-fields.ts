@@ -5,24 +5,23 @@ import { parseDuration } from '../util/duration.js';
 import { parseRateString } from './rate-string.js';
 
 /** A string or number field turned into a number by `parse`, or an error that shows an example. */
-export const parsedNumber =
-  (parse: (value: string | number) => number | undefined, kind: string) => (description: string) =>
-    z
-      .union([z.string(), z.number()])
-      .describe(description)
-      .transform((value, ctx) => {
-        const parsed = parse(value);
-        if (parsed === undefined) {
-          ctx.addIssue({ code: 'custom', message: `"${value}" is not ${kind}` });
-          return z.NEVER;
-        }
-        return parsed;
-      });
+const parsedNumber = (parse: (value: string | number) => number | undefined, kind: string) => (description: string) =>
+  z
+    .union([z.string(), z.number()])
+    .describe(description)
+    .transform((value, ctx) => {
+      const parsed = parse(value);
+      if (parsed === undefined) {
+        ctx.addIssue({ code: 'custom', message: `"${value}" is not ${kind}` });
+        return z.NEVER;
+      }
+      return parsed;
+    });
 
 export const durationMs = parsedNumber(parseDuration, 'a duration (e.g. 500ms, 30s, 15m, 1h, 7d)');
 
 /** Node fires a timer longer than 2^31-1 ms (about 24.8 days) after 1 ms, with only a warning. */
-export const LONGEST_TIMER_MS = 24 * 86_400_000;
+const LONGEST_TIMER_MS = 24 * 86_400_000;
 
 /** A duration that aifd waits out with a timer: at most 24 days. */
 export const timerMs = (description: string) =>

@@ -19,9 +19,9 @@ import {
   routePrefix,
 } from './schema-fields.js';
 
-export { aclSchema, authSchema, withoutApiVersion };
+export { authSchema };
 
-export const listenSchema = z
+const listenSchema = z
   .strictObject({
     host: z.string().min(1).default('127.0.0.1'),
     port: port.default(8000),
@@ -41,7 +41,7 @@ export const listenSchema = z
     message: 'must not be longer than requestTimeout',
   });
 
-export const adminSchema = z.strictObject({
+const adminSchema = z.strictObject({
   enabled: z.boolean().default(true),
   host: z.string().min(1).default('127.0.0.1'),
   port: port.default(8001),
@@ -75,7 +75,7 @@ const poolKeySchema = z.union([
   }),
 ]);
 
-export const upstreamSchema = z.strictObject({
+const upstreamSchema = z.strictObject({
   name: z.string().regex(/^[A-Za-z0-9_.-]+$/, 'use letters, digits, "_", "." or "-"'),
   route: routePrefix.default('/'),
   baseUrl: httpUrl.transform(withoutApiVersion),
@@ -128,7 +128,7 @@ const aliasTargetSchema = z.union([
   z.strictObject({ upstream: z.string().min(1).optional(), model: z.string().min(1) }),
 ]);
 
-export const aliasesSchema = z
+const aliasesSchema = z
   .record(z.string().min(1), z.union([aliasTargetSchema, z.array(aliasTargetSchema).min(1)]))
   .describe('model names users see, each mapped to a real model, or to a chain of them tried in order');
 
@@ -197,14 +197,14 @@ export const limitsSchema = z.strictObject({
     ),
 });
 
-export const cacheSchema = z.strictObject({
+const cacheSchema = z.strictObject({
   chatCompletions: z.boolean().default(false),
   ttl: durationMs('how long an entry lives').prefault('1h'),
   scope: z.enum(['global', 'user']).default('user'),
   maxEntrySize: byteSize('largest answer stored').prefault('1mb'),
 });
 
-export const logsSchema = z.strictObject({
+const logsSchema = z.strictObject({
   dir: z.string().min(1).default('./aifd-logs'),
   level: z.enum(['error', 'warn', 'info', 'debug']).default('info'),
   access: z.boolean().default(true),

@@ -38,7 +38,7 @@ export async function checkUpstreamKeys(upstream: UpstreamConfig, timeoutMs = 10
   return Promise.all(keys.map((key) => probeKey(upstream, key, timeoutMs)));
 }
 
-export async function probeKey(upstream: UpstreamConfig, key: PoolKey, timeoutMs: number): Promise<KeyCheckResult> {
+async function probeKey(upstream: UpstreamConfig, key: PoolKey, timeoutMs: number): Promise<KeyCheckResult> {
   const base = { upstream: upstream.name, hash: key.hash, key: key.masked, label: key.label, checkedAt: Date.now() };
   let answer: { status: number; body: Buffer };
   try {

@@ -26,7 +26,6 @@ import type { RateLimitSnapshot } from './ratelimit-headers.js';
 
 export {
   DEFAULT_TIMINGS,
-  freshState,
   toPoolKey,
   type KeyState,
   type KeyStatus,

@@ -1,7 +1,7 @@
 /** A key's state as people read it: `keys list`, the admin listener, `aifd top`. Never the key. */
 import type { KeyPool, KeyState, PoolKey } from './pool.js';
 
-export type KeyDisplayStatus = 'ok' | 'cooling' | 'half_open' | 'exhausted' | 'revoked' | 'over_quota';
+type KeyDisplayStatus = 'ok' | 'cooling' | 'half_open' | 'exhausted' | 'revoked' | 'over_quota';
 
 export interface KeyView {
   upstream: string;
@@ -30,13 +30,7 @@ export interface KeyView {
   lastUsedAt: string | null;
 }
 
-export function keyView(
-  upstream: string,
-  key: PoolKey,
-  state: KeyState,
-  now: number,
-  requestsPerMinute: number,
-): KeyView {
+function keyView(upstream: string, key: PoolKey, state: KeyState, now: number, requestsPerMinute: number): KeyView {
   const status = displayStatus(state, now);
   return {
     upstream,

@@ -55,7 +55,7 @@ interface MemoryEntry {
  * rate-limiter-flexible's memory store arms one timer per key for its whole lifetime, and Node fires
  * a timer longer than 2^31-1 ms (24.8 days) after 1 ms: a monthly window or budget vanished at once.
  */
-export class MemoryCounters implements Counters {
+class MemoryCounters implements Counters {
   private readonly entries = new Map<string, MemoryEntry>();
   private readonly sweeper = setInterval(() => this.sweep(), 60_000);
 

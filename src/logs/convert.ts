@@ -38,7 +38,7 @@ export interface ConvertResult {
   filtered: number;
 }
 
-export interface ConvertedExchange {
+interface ConvertedExchange {
   datetime: string;
   ip: string;
   user: string | null;
@@ -216,7 +216,7 @@ function matches(record: ChatRecord, options: ConvertOptions): boolean {
   return true;
 }
 
-export function toConverted(record: ChatRecord): ConvertedExchange {
+function toConverted(record: ChatRecord): ConvertedExchange {
   const temperature = record.params?.temperature;
   return {
     datetime: record.ts,

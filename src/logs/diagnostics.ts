@@ -23,7 +23,7 @@ export interface DiagnosticsOptions {
   console?: boolean;
 }
 
-export const DIAGNOSTICS_FILE = 'aifd.log';
+const DIAGNOSTICS_FILE = 'aifd.log';
 
 export async function createDiagnostics(options: DiagnosticsOptions): Promise<Diagnostics> {
   await mkdir(options.dir, { recursive: true });

@@ -14,7 +14,7 @@ import { presentKey } from '../net/upstream-address.js';
 import type { RequestContext } from './context.js';
 import type { UpstreamRuntime } from './upstreams.js';
 
-export type AttemptResult =
+type AttemptResult =
   | { kind: 'response'; response: IncomingMessage }
   | { kind: 'failed'; error: AifdError }
   | { kind: 'client_gone' };

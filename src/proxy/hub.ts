@@ -35,7 +35,7 @@ import { systemClock } from '../util/clock.js';
 
 import type { Hub, HubOptions, ReloadResult } from './hub-api.js';
 
-export type { Hub, HubOptions, ReloadResult };
+export type { Hub, HubOptions };
 
 export function createHub(initialConfig: HubConfig, options: HubOptions): Hub {
   let config = initialConfig;

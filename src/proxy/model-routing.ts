@@ -79,7 +79,7 @@ export class ModelRouter {
 }
 
 /** The upstreams whose globs match `model`, in config order, then the one that serves every other model. */
-export function servingUpstreams(shared: readonly UpstreamRuntime[], model: string): UpstreamRuntime[] {
+function servingUpstreams(shared: readonly UpstreamRuntime[], model: string): UpstreamRuntime[] {
   const matching = shared.filter((upstream) => upstream.config.models && anyGlobMatch(upstream.config.models, model));
   const catchAll = shared.find((upstream) => !upstream.config.models);
   if (catchAll) matching.push(catchAll);

@@ -11,7 +11,7 @@ import { createJsonLinesFile, type JsonLinesFile } from '../logs/json-lines-file
 import { accountUsage } from '../usage/account.js';
 import type { RequestContext } from './context.js';
 
-export type RecordListener = (record: AccessRecord) => void;
+type RecordListener = (record: AccessRecord) => void;
 
 export interface Recorder {
   /** Whether anything keeps records (a log file, a listener). */

@@ -18,7 +18,7 @@ import { serveFromCache } from './cache-stage.js';
 import { consumesTokens } from '../usage/account.js';
 import { countPrompt, promptBound, promptParts } from '../usage/estimate.js';
 
-export type StageResult = 'next' | 'done';
+type StageResult = 'next' | 'done';
 export type Stage = (ctx: RequestContext, hub: StageDeps) => Promise<StageResult> | StageResult;
 
 const NEXT: StageResult = 'next';

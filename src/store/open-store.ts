@@ -8,7 +8,7 @@ import Keyv from 'keyv';
 import type { Redis } from 'ioredis';
 import { StoreHealth } from './store-health.js';
 
-export type StoreKind = 'sqlite' | 'memory' | 'redis';
+type StoreKind = 'sqlite' | 'memory' | 'redis';
 
 export interface Store {
   readonly kind: StoreKind;
@@ -28,7 +28,7 @@ export interface StoreOptions {
   prefix?: string;
 }
 
-export const DEFAULT_STORE_PREFIX = 'aifd:';
+const DEFAULT_STORE_PREFIX = 'aifd:';
 
 export async function openStore(url: string, options: StoreOptions = {}): Promise<Store> {
   const prefix = options.prefix ?? DEFAULT_STORE_PREFIX;

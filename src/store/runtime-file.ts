@@ -13,7 +13,7 @@ export interface RuntimeInfo {
   startedAt: string;
 }
 
-export function runtimeFilePath(config: HubConfig): string {
+function runtimeFilePath(config: HubConfig): string {
   const dir = config.store.startsWith('sqlite://')
     ? path.dirname(config.store.slice('sqlite://'.length))
     : config.logs.dir;

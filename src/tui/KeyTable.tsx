@@ -13,7 +13,7 @@ const STATUS_COLOR: Record<string, string> = {
 };
 const STATUS_ORDER = ['revoked', 'over_quota', 'cooling', 'half_open', 'exhausted', 'ok'];
 
-export function sortKeys(keys: readonly KeyView[], sort: KeySort): KeyView[] {
+function sortKeys(keys: readonly KeyView[], sort: KeySort): KeyView[] {
   const copy = [...keys];
   if (sort === 'load') copy.sort((a, b) => b.inFlight - a.inFlight || b.requestsPerMinute - a.requestsPerMinute);
   if (sort === 'requests') copy.sort((a, b) => b.requests - a.requests);
@@ -22,7 +22,7 @@ export function sortKeys(keys: readonly KeyView[], sort: KeySort): KeyView[] {
 }
 
 /** `███░░` for in-flight against the busiest key. */
-export function bar(value: number, max: number, width = 5): string {
+function bar(value: number, max: number, width = 5): string {
   const filled = max <= 0 ? 0 : Math.min(width, Math.round((value / max) * width));
   return '█'.repeat(filled) + '░'.repeat(width - filled);
 }
@@ -41,7 +41,7 @@ export function sparkline(values: readonly number[], width = 8): string {
     .padEnd(width);
 }
 
-export function countdown(ms: number | null): string {
+function countdown(ms: number | null): string {
   if (ms === null) return '-';
   const seconds = Math.ceil(ms / 1000);
   return seconds >= 60 ? `${Math.floor(seconds / 60)}m${seconds % 60}s` : `${seconds}s`;

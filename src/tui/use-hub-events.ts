@@ -12,7 +12,7 @@ export interface EventsSource {
 }
 
 /** Opens the stream; calls back with each snapshot and once when it ends. Returns a closer. */
-export function subscribe(
+function subscribe(
   source: EventsSource,
   onSnapshot: (snapshot: HubSnapshot) => void,
   onEnd: (reason: string) => void,

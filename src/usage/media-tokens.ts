@@ -29,7 +29,7 @@ const IMAGE_RULES: [RegExp, ImageRule][] = [
 ];
 
 export const MAX_IMAGES_PER_REQUEST = 500;
-export const MAX_IMAGE_BYTES = 20 * 1024 * 1024;
+const MAX_IMAGE_BYTES = 20 * 1024 * 1024;
 
 /** Audio input: 10 tokens a second. Unreadable audio is bounded as if it were 8 kbit/s (1,000 bytes a second). */
 const AUDIO_TOKENS_PER_SECOND = 10;

@@ -10,7 +10,7 @@ import type { Usage } from './usage.js';
 
 export type PriceTable = Record<string, PriceConfig>;
 
-export const BUILT_IN_PRICES: PriceTable = builtIn.models;
+const BUILT_IN_PRICES: PriceTable = builtIn.models;
 
 /** Where the built-in prices come from, and when they were read. */
 export const BUILT_IN_PRICES_SOURCE = { source: builtIn.source, retrieved: builtIn.retrieved };

@@ -6,9 +6,9 @@
  */
 import { Worker } from 'node:worker_threads';
 
-export type Encoding = 'o200k_base' | 'cl100k_base';
+type Encoding = 'o200k_base' | 'cl100k_base';
 
-export function encodingFor(model: string | undefined): Encoding {
+function encodingFor(model: string | undefined): Encoding {
   if (!model) return 'o200k_base';
   return /^(gpt-4o|gpt-4\.1|gpt-4\.5|gpt-5|o\d|chatgpt-4o|omni)/.test(model) ? 'o200k_base' : 'cl100k_base';
 }

@@ -19,7 +19,7 @@ export interface StreamShape {
   cumulativeUsage?: boolean;
 }
 
-export function streamText(chunks: number): string {
+function streamText(chunks: number): string {
   let text = '';
   for (let i = 0; i < chunks; i++) text += WORDS[i % WORDS.length];
   return text;

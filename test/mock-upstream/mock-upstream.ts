@@ -555,7 +555,7 @@ function baseHeaders(): http.OutgoingHttpHeaders {
   return { 'openai-version': '2020-10-01', 'x-request-id': requestId() };
 }
 
-export function requestId(): string {
+function requestId(): string {
   return 'req_' + randomBytes(16).toString('hex');
 }
 

@@ -61,7 +61,7 @@ const RECORD_COLUMNS = [
  * Columns added after the table's first version, each an integer: `prepare` adds the ones an
  * existing table lacks, so old rows stay (with nulls there) and old and new tables end up alike.
  */
-export const ADDED_COLUMNS = [
+const ADDED_COLUMNS = [
   'audio_prompt_tokens',
   'audio_completion_tokens',
   'image_prompt_tokens',
@@ -91,7 +91,7 @@ export function rowOf(record: AccessRecord): unknown[] {
 }
 
 /** The SQL expression that names a group, per dimension (`day` differs per database). */
-export function groupColumn(by: UsageDimension, day: string): string {
+function groupColumn(by: UsageDimension, day: string): string {
   switch (by) {
     case 'user':
       return "COALESCE(user_name, '(none)')";
