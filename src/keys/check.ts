@@ -4,6 +4,7 @@
  */
 import http from 'node:http';
 import { outboundAgent, ProxyRefusedError } from '../net/outbound-agent.js';
+import { readBounded } from '../net/read-bounded.js';
 import https from 'node:https';
 import type { UpstreamConfig } from '../config/schema.js';
 import { anyGlobMatch } from '../util/glob.js';
@@ -121,14 +122,11 @@ function get(
   const client = url.protocol === 'https:' ? https : http;
   return new Promise((resolve, reject) => {
     const req = client.request(url, { method: 'GET', headers, timeout: timeoutMs, agent }, (res) => {
-      const chunks: Buffer[] = [];
-      let size = 0;
-      res.on('data', (chunk: Buffer) => {
-        size += chunk.length;
-        if (size <= 4 * 1024 * 1024) chunks.push(chunk);
+      // A model list is tens of kilobytes; a larger answer is read away and counts as unreadable.
+      readBounded(res, 4 * 1024 * 1024, 'drain').then((read) => {
+        if (read.kind === 'broken') reject(read.error);
+        else resolve({ status: res.statusCode ?? 0, body: read.kind === 'whole' ? read.body : Buffer.alloc(0) });
       });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
-      res.on('error', reject);
     });
     req.on('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
     req.on('error', (err: NodeJS.ErrnoException) =>

@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { AifdError } from '../errors.js';
+import { readBounded } from '../net/read-bounded.js';
 
 const EMPTY = Buffer.alloc(0);
 
@@ -15,38 +16,10 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   if (declared === '0' || (declared === undefined && !req.headers['transfer-encoding'])) {
     return Promise.resolve(EMPTY);
   }
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const onData = (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > limit) {
-        cleanup();
-        req.resume();
-        reject(tooLarge(limit));
-        return;
-      }
-      chunks.push(chunk);
-    };
-    const onEnd = () => {
-      cleanup();
-      resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
-    };
-    const onError = (err: Error) => {
-      cleanup();
-      reject(new AifdError('invalid_request', 'the request body could not be read', { cause: err }));
-    };
-    const onAborted = () => onError(new Error('client aborted'));
-    const cleanup = () => {
-      req.off('data', onData);
-      req.off('end', onEnd);
-      req.off('error', onError);
-      req.off('aborted', onAborted);
-    };
-    req.on('data', onData);
-    req.on('end', onEnd);
-    req.on('error', onError);
-    req.on('aborted', onAborted);
+  return readBounded(req, limit, 'drain').then((read) => {
+    if (read.kind === 'whole') return read.body;
+    if (read.kind === 'too_large') throw tooLarge(limit);
+    throw new AifdError('invalid_request', 'the request body could not be read', { cause: read.error });
   });
 }
 

@@ -5,6 +5,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import { AifdError } from '../errors.js';
+import { readBounded } from '../net/read-bounded.js';
 import { exchangeFromJson } from '../usage/exchange.js';
 import { overheadMs, type RequestContext } from './context.js';
 import { clientResponseHeaders, rawHeader } from './headers.js';
@@ -24,25 +25,9 @@ export interface BufferedAnswer {
   body: Buffer;
 }
 
-export function readAnswer(response: IncomingMessage, limit = MAX_ERROR_BODY): Promise<Buffer | undefined> {
-  return new Promise((resolve) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    response.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > limit) {
-        response.destroy();
-        resolve(undefined);
-        return;
-      }
-      chunks.push(chunk);
-    });
-    response.once('end', () => resolve(Buffer.concat(chunks, size)));
-    response.once('error', () => resolve(undefined));
-    response.once('close', () => {
-      if (!response.complete) resolve(undefined);
-    });
-  });
+export async function readAnswer(response: IncomingMessage, limit = MAX_ERROR_BODY): Promise<Buffer | undefined> {
+  const read = await readBounded(response, limit, 'destroy');
+  return read.kind === 'whole' ? read.body : undefined;
 }
 
 export function isJson(response: IncomingMessage): boolean {
