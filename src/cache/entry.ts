@@ -3,6 +3,7 @@
  * as SSE in OpenAI's chunk shape (a usage chunk only when the client asked for one), whichever
  * kind filled the entry.
  */
+import type { ApiKind } from '../usage/api-kind.js';
 import type { Exchange } from '../usage/exchange.js';
 import type { Usage } from '../usage/usage.js';
 
@@ -15,10 +16,10 @@ export interface CacheEntry {
 }
 
 /** The answer an exchange describes, if it may be stored: complete, not truncated, not an error. */
-export function storableBody(path: string, exchange: Exchange): Record<string, unknown> | undefined {
+export function storableBody(api: ApiKind, exchange: Exchange): Record<string, unknown> | undefined {
   if (!exchange.complete || exchange.streamError !== undefined || exchange.finishReason === 'length') return undefined;
   if (exchange.json) return exchange.json;
-  if (!path.endsWith('/chat/completions') || exchange.id === undefined) return undefined;
+  if (api !== 'chat' || exchange.id === undefined) return undefined;
   const message: Record<string, unknown> = {
     role: 'assistant',
     content: exchange.toolCalls.length > 0 && exchange.text === '' ? null : exchange.text,

@@ -10,8 +10,6 @@ import { exchangeFromJson } from '../usage/exchange.js';
 import type { StageDeps } from './stage-deps.js';
 import type { ResponseCache } from '../cache/response-cache.js';
 
-const CACHEABLE = ['/chat/completions', '/embeddings', '/completions'];
-
 /** Synchronous for the requests that bypass the cache (most of them): no promise, no microtask. */
 export function serveFromCache(ctx: RequestContext, hub: StageDeps): Promise<'next' | 'done'> | 'next' {
   const json = ctx.info.json;
@@ -76,10 +74,9 @@ async function store(
 ): Promise<void> {
   let entry: CacheEntry | undefined;
   try {
-    const path = ctx.route!.apiPath;
     const body =
       ctx.outcome.status === 200 && ctx.outcome.error === undefined && ctx.exchange
-        ? storableBody(path, ctx.exchange)
+        ? storableBody(ctx.api, ctx.exchange)
         : undefined;
     if (body) entry = await hub.cache!.put(fill.key, body, ctx.exchange!.usage);
   } catch (err) {
@@ -91,16 +88,15 @@ async function store(
 
 function decide(ctx: RequestContext, hub: StageDeps, bodyOptIn: boolean): 'lookup' | 'bypass' {
   if (!hub.cache || ctx.req.method !== 'POST' || !ctx.info.json) return 'bypass';
-  const path = ctx.route!.apiPath;
-  const api = CACHEABLE.find((suffix) => path.endsWith(suffix));
-  if (!api) return 'bypass';
+  const api = ctx.api;
+  if (api !== 'chat' && api !== 'completions' && api !== 'embeddings') return 'bypass';
   const json = ctx.info.json;
   const n = json.get('n');
   if (typeof n === 'number' && n > 1) return 'bypass';
-  if (ctx.info.stream && api !== '/chat/completions') return 'bypass';
+  if (ctx.info.stream && api !== 'chat') return 'bypass';
   const header = String(ctx.req.headers['x-aifd-cache'] ?? '').toLowerCase();
   if (header === 'off' || /no-cache|no-store/i.test(String(ctx.req.headers['cache-control'] ?? ''))) return 'bypass';
-  const optedIn = bodyOptIn || header === 'on' || (hub.config.cache.chatCompletions && api === '/chat/completions');
+  const optedIn = bodyOptIn || header === 'on' || (hub.config.cache.chatCompletions && api === 'chat');
   return optedIn ? 'lookup' : 'bypass';
 }
 

@@ -6,6 +6,7 @@ import type { CacheEntry } from '../cache/entry.js';
 import type { Usage, UsageSource } from '../usage/usage.js';
 import type { BodyInfo } from './inspect-body.js';
 import type { RouteMatch } from './routes.js';
+import type { ApiKind } from '../usage/api-kind.js';
 import type { Target } from './model-routing.js';
 
 /** Everything one request carries through the stages, and what they learned about it. */
@@ -44,6 +45,8 @@ export interface RequestContext {
   /** Rewrites a JSON answer before it reaches the client (the filtered model list). */
   rewriteJson: ((body: unknown) => unknown) | undefined;
   route: RouteMatch | undefined;
+  /** Which OpenAI API the request calls (from the route's API path, once it matched). */
+  api: ApiKind;
   /** Where the request may go, in order (routing by model); undefined: the route's one upstream. */
   targets: readonly Target[] | undefined;
   /** The target being tried (its upstream is `route.upstream`). */

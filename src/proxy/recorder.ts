@@ -26,7 +26,6 @@ export interface Recorder {
   close(): Promise<void>;
 }
 
-const CHAT_APIS = ['/chat/completions', '/completions'];
 const NOT_PARAMS = new Set([
   'messages',
   'prompt',
@@ -72,10 +71,9 @@ export function createRecorder(config: HubConfig, log: Diagnostics): Recorder {
 }
 
 async function settleUsage(ctx: RequestContext): Promise<void> {
-  const path = ctx.route?.apiPath ?? '';
   const accounted = await accountUsage({
     method: ctx.req.method ?? 'GET',
-    path,
+    api: ctx.api,
     status: ctx.outcome.status,
     model: servedModel(ctx),
     body: ctx.info.json,
@@ -126,8 +124,7 @@ export function servedModel(ctx: RequestContext): string | undefined {
 }
 
 function isChat(ctx: RequestContext): boolean {
-  const path = ctx.route?.apiPath ?? '';
-  return ctx.req.method === 'POST' && ctx.info.json !== undefined && CHAT_APIS.some((api) => path.endsWith(api));
+  return ctx.req.method === 'POST' && ctx.info.json !== undefined && (ctx.api === 'chat' || ctx.api === 'completions');
 }
 
 function chatRecordOf(ctx: RequestContext): ChatRecord {

@@ -15,7 +15,7 @@ import { sendJson } from './respond.js';
 import type { Limits, TokenRequest } from '../limits/limits.js';
 import type { Authenticator } from '../auth/authenticate.js';
 import { serveFromCache } from './cache-stage.js';
-import { consumesTokens } from '../usage/account.js';
+import { apiKindOf, consumesTokens } from '../usage/api-kind.js';
 import { countPrompt, promptBound, promptParts } from '../usage/estimate.js';
 
 type StageResult = 'next' | 'done';
@@ -46,6 +46,7 @@ function checkAddress(ctx: RequestContext, hub: StageDeps): Promise<StageResult>
 function matchRoute(ctx: RequestContext, hub: StageDeps): StageResult {
   ctx.route = hub.routes.match(ctx.req.url!);
   if (!ctx.route) throw new AifdError('route_not_found', `no upstream serves ${ctx.req.url}`);
+  ctx.api = apiKindOf(ctx.route.apiPath);
   return NEXT;
 }
 
@@ -151,8 +152,7 @@ function requestStreamUsage(ctx: RequestContext): StageResult {
   const json = ctx.info.json;
   const route = ctx.route!;
   if (!json || !ctx.info.stream || !ctx.wantsAnswer || !route.upstream.config.injectStreamUsage) return NEXT;
-  const path = route.apiPath;
-  if (!path.endsWith('/chat/completions') && !path.endsWith('/completions')) return NEXT;
+  if (ctx.api !== 'chat' && ctx.api !== 'completions') return NEXT;
   const options = json.get('stream_options');
   if (options !== undefined && options !== null && typeof options !== 'object') return NEXT;
   if ((options as { include_usage?: unknown } | null)?.include_usage === true) return NEXT;
@@ -171,7 +171,7 @@ async function admitTo(limits: Limits, ctx: RequestContext): Promise<StageResult
   const path = ctx.route!.apiPath;
   const method = ctx.req.method ?? 'GET';
   let tokens: TokenRequest | undefined;
-  if (limits.countsTokens && consumesTokens(method, path)) {
+  if (limits.countsTokens && consumesTokens(method, ctx.api)) {
     const json = ctx.info.json;
     // An alias is priced and counted as the model behind it.
     const model = ctx.targets?.[0]?.model ?? ctx.info.model;

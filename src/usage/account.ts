@@ -3,6 +3,7 @@
  * the request and what was delivered (a stream cut short is charged for what arrived).
  */
 import type { Exchange } from './exchange.js';
+import { consumesTokens, type ApiKind } from './api-kind.js';
 import { estimateUsage, type PromptSource } from './estimate.js';
 import type { Usage, UsageSource } from './usage.js';
 
@@ -11,16 +12,9 @@ export interface Accounted {
   source: UsageSource;
 }
 
-/** APIs whose answers consume tokens. */
-const TOKEN_APIS = ['/chat/completions', '/completions', '/embeddings', '/responses'];
-
-export function consumesTokens(method: string, path: string): boolean {
-  return method === 'POST' && TOKEN_APIS.some((api) => path.endsWith(api));
-}
-
 export async function accountUsage(input: {
   method: string;
-  path: string;
+  api: ApiKind;
   status: number | undefined;
   model: string | undefined;
   body: PromptSource | undefined;
@@ -28,7 +22,7 @@ export async function accountUsage(input: {
 }): Promise<Accounted | undefined> {
   const { exchange } = input;
   if (exchange?.usage) return { usage: exchange.usage, source: 'upstream' };
-  if (!exchange || input.status === undefined || input.status >= 300 || !consumesTokens(input.method, input.path))
+  if (!exchange || input.status === undefined || input.status >= 300 || !consumesTokens(input.method, input.api))
     return undefined;
   const delivered =
     exchange.text +
