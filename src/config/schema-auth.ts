@@ -9,11 +9,11 @@ const jwtSchema = z
     publicKeyFile: z.string().optional().describe('EdDSA/ES256: PEM public key the daemon verifies with'),
     privateKeyFile: z.string().optional().describe('EdDSA/ES256: PEM private key token-gen signs with'),
     jwksFile: z.string().optional().describe('EdDSA/ES256: a JWKS file the daemon verifies with'),
-    algorithm: z.enum(['HS256', 'EdDSA', 'ES256']).default('HS256'),
-    issuer: z.string().default('aifd'),
-    audience: z.string().default('aifd'),
+    algorithm: z.enum(['HS256', 'EdDSA', 'ES256']).default('HS256').describe('how tokens are signed'),
+    issuer: z.string().default('aifd').describe('the iss tokens carry and must carry'),
+    audience: z.string().default('aifd').describe('the aud tokens carry and must carry'),
     clockTolerance: durationMs('clock skew accepted on exp/nbf').prefault('30s'),
-    defaultExpires: z.string().default('30d'),
+    defaultExpires: z.string().default('30d').describe('lifetime of a token token-gen makes without --expires'),
   })
   .superRefine((jwt, ctx) => {
     if (jwt.algorithm === 'HS256') {
@@ -49,33 +49,33 @@ const networkSchema = z.strictObject({
 });
 
 const forwardKeySchema = z.strictObject({
-  key: z.string().min(1),
-  user: z.string().min(1),
-  roles: stringList.default([]),
+  key: z.string().min(1).describe('the key a caller sends as its API key'),
+  user: z.string().min(1).describe('the user it stands for'),
+  roles: stringList.default([]).describe("the user's roles"),
 });
 
 export const authSchema = z.strictObject({
-  anonymous: z.boolean().default(false),
-  jwt: jwtSchema.optional(),
-  forwardKeys: z.array(forwardKeySchema).default([]),
+  anonymous: z.boolean().default(false).describe('let callers without a credential in (limits.ip counts them)'),
+  jwt: jwtSchema.optional().describe('JWTs made by aifd token-gen'),
+  forwardKeys: z.array(forwardKeySchema).default([]).describe('static keys, each standing for a user'),
   network: networkSchema.optional().describe('address rules for every caller'),
   users: z
-    .record(z.string(), z.strictObject({ network: networkSchema }))
+    .record(z.string(), z.strictObject({ network: networkSchema.describe("the user's address rules") }))
     .optional()
     .describe('address rules per user'),
 });
 
 const aclRuleSchema = z.strictObject({
-  users: stringList.optional(),
-  roles: stringList.optional(),
-  upstreams: stringList.optional(),
-  methods: stringList.optional(),
-  paths: stringList.optional(),
-  models: stringList.optional(),
-  effect: z.enum(['allow', 'deny']),
+  users: stringList.optional().describe('users the rule is for (absent: any)'),
+  roles: stringList.optional().describe('roles the rule is for (absent: any)'),
+  upstreams: stringList.optional().describe('upstreams it covers (absent: any)'),
+  methods: stringList.optional().describe('HTTP methods it covers (absent: any)'),
+  paths: stringList.optional().describe('API path globs it covers, e.g. /v1/chat/* (absent: any)'),
+  models: stringList.optional().describe('model globs it covers (absent: any)'),
+  effect: z.enum(['allow', 'deny']).describe('what a request the rule matches gets'),
 });
 
 export const aclSchema = z.strictObject({
-  default: z.enum(['allow', 'deny']).default('allow'),
-  rules: z.array(aclRuleSchema).default([]),
+  default: z.enum(['allow', 'deny']).default('allow').describe('what a request no rule matches gets'),
+  rules: z.array(aclRuleSchema).default([]).describe('the first rule that matches decides'),
 });

@@ -23,8 +23,8 @@ export { authSchema };
 
 const listenSchema = z
   .strictObject({
-    host: z.string().min(1).default('127.0.0.1'),
-    port: port.default(8000),
+    host: z.string().min(1).default('127.0.0.1').describe('address the API listens on'),
+    port: port.default(8000).describe('port the API listens on (0: any free port)'),
     maxBodySize: byteSize('largest request body accepted (413 above it)').prefault('25mb'),
     shutdownGrace: timerMs('how long in-flight requests may run on after SIGTERM').prefault('30s'),
     trustProxy: z
@@ -42,17 +42,17 @@ const listenSchema = z
   });
 
 const adminSchema = z.strictObject({
-  enabled: z.boolean().default(true),
-  host: z.string().min(1).default('127.0.0.1'),
-  port: port.default(8001),
-  token: z.string().min(1).optional(),
+  enabled: z.boolean().default(true).describe('serve the admin API (state, metrics, reload, events for aifd top)'),
+  host: z.string().min(1).default('127.0.0.1').describe('address the admin API listens on'),
+  port: port.default(8001).describe('port the admin API listens on'),
+  token: z.string().min(1).optional().describe('bearer token the admin API asks for (required off loopback)'),
 });
 
 const timeoutsSchema = z.strictObject({
-  connectMs: timerMsNumber.default(10_000),
-  firstByteMs: timerMsNumber.default(600_000),
-  streamFirstByteMs: timerMsNumber.default(60_000),
-  idleMs: timerMsNumber.default(120_000),
+  connectMs: timerMsNumber.default(10_000).describe('ms to connect to the upstream before trying another key'),
+  firstByteMs: timerMsNumber.default(600_000).describe('ms to the first byte of a non-streamed answer'),
+  streamFirstByteMs: timerMsNumber.default(60_000).describe('ms to the first byte of a stream'),
+  idleMs: timerMsNumber.default(120_000).describe('ms a stream may go silent before it is ended with an error event'),
 });
 
 /** One key; the message never shows it. A comma means a list that was meant to be spread. */
@@ -68,20 +68,26 @@ const poolKey = z
 const poolKeySchema = z.union([
   poolKey,
   z.strictObject({
-    key: poolKey,
-    name: z.string().min(1).optional(),
-    weight: z.number().positive().default(1),
-    models: stringList.optional(),
+    key: poolKey.describe('the key itself (write "${NAME}" to read it from the environment)'),
+    name: z.string().min(1).optional().describe('a name for the key in views and logs'),
+    weight: z.number().positive().default(1).describe("the key's share of the traffic, against the others"),
+    models: stringList.optional().describe('model globs this key may serve'),
   }),
 ]);
 
 const upstreamSchema = z.strictObject({
-  name: z.string().regex(/^[A-Za-z0-9_.-]+$/, 'use letters, digits, "_", "." or "-"'),
-  route: routePrefix.default('/'),
-  baseUrl: httpUrl.transform(withoutApiVersion),
-  keys: z.array(poolKeySchema).default([]),
-  retries: z.number().int().min(0).max(10).default(2),
-  timeouts: timeoutsSchema.prefault({}),
+  name: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]+$/, 'use letters, digits, "_", "." or "-"')
+    .describe("the upstream's name in ACL rules, logs and views"),
+  route: routePrefix.default('/').describe('path prefix that reaches this upstream ("/" or e.g. "/local")'),
+  baseUrl: httpUrl.transform(withoutApiVersion).describe("where the upstream's API is, e.g. https://api.openai.com"),
+  keys: z
+    .array(poolKeySchema)
+    .default([])
+    .describe("the pool: keys aifd sends requests with (none: the client's own key is forwarded)"),
+  retries: z.number().int().min(0).max(10).default(2).describe('attempts on other keys after a failed one'),
+  timeouts: timeoutsSchema.prefault({}).describe('how long each step of an attempt may take'),
   headers: z.record(z.string(), z.string()).default({}).describe('extra headers sent upstream'),
   query: z
     .record(z.string(), z.string())
@@ -103,7 +109,8 @@ const upstreamSchema = z.strictObject({
       maxWait: timerMs('how long a request may wait for a usable key').prefault('10s'),
       maxLength: z.number().int().min(0).default(1000).describe('requests waiting at most; more get 429 at once'),
     })
-    .prefault({}),
+    .prefault({})
+    .describe('requests waiting for a usable key'),
   checkEvery: timerMs('probe every key this often (0 = only on demand)').prefault('0s'),
   proxy: outboundProxyUrl
     .optional()
@@ -114,7 +121,8 @@ const upstreamSchema = z.strictObject({
     .strictObject({
       ca: z.string().min(1).optional().describe("PEM file of a private CA that signs the upstream's certificate"),
     })
-    .optional(),
+    .optional()
+    .describe('TLS to the upstream'),
   injectStreamUsage: z
     .boolean()
     .default(true)
@@ -125,7 +133,10 @@ const upstreamSchema = z.strictObject({
 /** Where an alias sends a request: a model (routed by the upstreams' model globs) or an upstream and model. */
 const aliasTargetSchema = z.union([
   z.string().min(1),
-  z.strictObject({ upstream: z.string().min(1).optional(), model: z.string().min(1) }),
+  z.strictObject({
+    upstream: z.string().min(1).optional().describe('the upstream to send it to (default: by the model globs)'),
+    model: z.string().min(1).describe('the real model'),
+  }),
 ]);
 
 const aliasesSchema = z
@@ -140,11 +151,15 @@ const budgetSchema = z.strictObject({
 });
 
 export const limitsSchema = z.strictObject({
-  strategy: z.enum(['fixed-window', 'moving-window']).default('moving-window'),
+  strategy: z
+    .enum(['fixed-window', 'moving-window'])
+    .default('moving-window')
+    .describe('how request and token windows count: reset at each window, or sliding'),
   global: rate('requests per window for the whole gateway').optional(),
   user: z
     .strictObject({ requests: rate('requests per user').optional(), tokens: rate('tokens per user').optional() })
-    .optional(),
+    .optional()
+    .describe("each user's own limits (anonymous callers by address)"),
   roles: z
     .record(
       z.string(),
@@ -153,7 +168,8 @@ export const limitsSchema = z.strictObject({
         tokens: rate('tokens per role member').optional(),
       }),
     )
-    .optional(),
+    .optional()
+    .describe("limits for each member of a role, on top of the user's own"),
   ip: rate('requests per client address').optional(),
   ipAppliesTo: z
     .enum(['anonymous', 'all'])
@@ -172,7 +188,11 @@ export const limitsSchema = z.strictObject({
   streamTokenRate: rate('streamed chunks per second per stream').optional(),
   budgets: z
     .strictObject({
-      timezone: z.string().default('UTC').refine(isTimeZone, 'must be an IANA time zone such as UTC or Europe/Berlin'),
+      timezone: z
+        .string()
+        .default('UTC')
+        .refine(isTimeZone, 'must be an IANA time zone such as UTC or Europe/Berlin')
+        .describe('where calendar days, weeks and months begin'),
       users: z.record(z.string(), budgetSchema).optional().describe('per user ("*" for every user)'),
       roles: z.record(z.string(), budgetSchema).optional().describe('per role member'),
       unpriced: z
@@ -182,7 +202,8 @@ export const limitsSchema = z.strictObject({
           'a request for a model without a price, from a caller with a USD budget: refused (deny), or let through uncounted (allow)',
         ),
     })
-    .optional(),
+    .optional()
+    .describe('USD budgets per calendar period, priced by `prices`'),
   typicalOutputTokens: z
     .number()
     .int()
@@ -198,17 +219,23 @@ export const limitsSchema = z.strictObject({
 });
 
 const cacheSchema = z.strictObject({
-  chatCompletions: z.boolean().default(false),
+  chatCompletions: z.boolean().default(false).describe('cache every chat completion, without the client asking'),
   ttl: durationMs('how long an entry lives').prefault('1h'),
-  scope: z.enum(['global', 'user']).default('user'),
+  scope: z
+    .enum(['global', 'user'])
+    .default('user')
+    .describe("whose requests share entries: each user's own, or everyone's"),
   maxEntrySize: byteSize('largest answer stored').prefault('1mb'),
 });
 
 const logsSchema = z.strictObject({
-  dir: z.string().min(1).default('./aifd-logs'),
-  level: z.enum(['error', 'warn', 'info', 'debug']).default('info'),
-  access: z.boolean().default(true),
-  chat: z.boolean().default(false),
+  dir: z.string().min(1).default('./aifd-logs').describe('folder of the access, chat and diagnostics logs'),
+  level: z.enum(['error', 'warn', 'info', 'debug']).default('info').describe('how much the diagnostics log says'),
+  access: z.boolean().default(true).describe('one JSON line per request'),
+  chat: z
+    .boolean()
+    .default(false)
+    .describe('one JSON line per chat: the messages and the answer (holds what users wrote)'),
   sink: z
     .string()
     .regex(
@@ -225,7 +252,8 @@ const storeUrl = z
     /^(sqlite:\/\/.+|memory:\/\/|redis:\/\/.+|rediss:\/\/.+)$/,
     'must be sqlite://PATH, memory:// or redis://HOST:PORT',
   )
-  .default('sqlite://./aifd-data/state.sqlite');
+  .default('sqlite://./aifd-data/state.sqlite')
+  .describe('where key state, counters, revocations and the cache live: sqlite://PATH, memory:// or redis://HOST:PORT');
 
 const alertsSchema = z.strictObject({
   webhook: httpUrl.describe('where alerts are POSTed'),
@@ -253,22 +281,25 @@ const priceSchema = z.strictObject({
 
 export const hubConfigSchema = z
   .strictObject({
-    $schema: z.string().optional(),
-    listen: listenSchema.prefault({}),
-    admin: adminSchema.prefault({}),
+    $schema: z.string().optional().describe('the JSON Schema this file follows (editors read it)'),
+    listen: listenSchema.prefault({}).describe('the API listener'),
+    admin: adminSchema.prefault({}).describe('the admin listener'),
     store: storeUrl,
     storePrefix: z
       .string()
       .regex(/^[A-Za-z0-9_.:-]*$/, 'use letters, digits, "_", ".", ":" or "-"')
       .default('aifd:')
       .describe('prefix of every key aifd writes in Redis (gateways sharing one Redis use different prefixes)'),
-    upstreams: z.array(upstreamSchema).min(1, 'at least one upstream is needed'),
+    upstreams: z
+      .array(upstreamSchema)
+      .min(1, 'at least one upstream is needed')
+      .describe('where requests go, and with which keys'),
     aliases: aliasesSchema.optional(),
-    auth: authSchema.optional(),
-    acl: aclSchema.optional(),
-    limits: limitsSchema.optional(),
-    cache: cacheSchema.prefault({}),
-    logs: logsSchema.prefault({}),
+    auth: authSchema.optional().describe('who may call (none: anyone who reaches the listener)'),
+    acl: aclSchema.optional().describe('which caller may use which upstream, path and model'),
+    limits: limitsSchema.optional().describe('request and token limits, USD budgets, stream pacing'),
+    cache: cacheSchema.prefault({}).describe('the response cache'),
+    logs: logsSchema.prefault({}).describe('access, chat and diagnostics logs, and the SQL sink'),
     alerts: alertsSchema.optional().describe('a webhook for key, upstream and budget incidents'),
     prices: z
       .record(z.string(), priceSchema)

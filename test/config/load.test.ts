@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { loadConfig } from '../../src/config/load.js';
 import { configError } from '../helpers/config.js';
+import { configReference } from '../../src/config/reference.js';
 import { configJsonSchema } from '../../src/config/json-schema.js';
 import { parseRateString } from '../../src/config/rate-string.js';
 
@@ -38,6 +39,13 @@ describe('loadConfig', () => {
     expect(config.cache.ttl).toBe(3_600_000);
     expect(path.isAbsolute(config.logs.dir)).toBe(true);
     expect(Object.isFrozen(config.upstreams[0])).toBe(true);
+  });
+
+  it('keeps docs/config.md in step with the schema, every field described', async () => {
+    const committed = await readFile('docs/config.md', 'utf8');
+    expect(committed).toBe(configReference());
+    const undescribed = committed.split('\n').filter((line) => line.startsWith('| `') && line.endsWith('|  |'));
+    expect(undescribed).toEqual([]);
   });
 
   it('keeps hub.config.schema.json in step with the schema', async () => {
