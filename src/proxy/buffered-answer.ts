@@ -72,7 +72,7 @@ export function sendBuffered(ctx: RequestContext, answer: BufferedAnswer): void 
   const status = answer.response.statusCode ?? 502;
   ctx.outcome.status = status;
   const headers = clientResponseHeaders(answer.response.rawHeaders, ctx.answerHeaders, {
-    poolMode: !ctx.route!.upstream.passThrough,
+    poolMode: !ctx.upstream!.passThrough,
     dropLength: true,
   });
   headers.push(
@@ -81,7 +81,7 @@ export function sendBuffered(ctx: RequestContext, answer: BufferedAnswer): void 
     'x-aifd-overhead-ms',
     String(overheadMs(ctx, performance.now())),
     'x-aifd-upstream',
-    ctx.route!.upstream.config.name,
+    ctx.upstream!.config.name,
   );
   ctx.res.writeHead(status, headers);
   ctx.res.end(answer.body);

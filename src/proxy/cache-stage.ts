@@ -35,7 +35,7 @@ async function lookUp(
   const route = ctx.route!;
   const path = route.apiPath;
   const key = cacheKey(
-    route.upstream.config.name,
+    ctx.upstream!.config.name,
     path,
     json,
     hub.config.cache.scope === 'user' ? (ctx.identity?.user ?? ctx.clientIp) : undefined,

@@ -6,6 +6,7 @@ import type { CacheEntry } from '../cache/entry.js';
 import type { Usage, UsageSource } from '../usage/usage.js';
 import type { BodyInfo } from './inspect-body.js';
 import type { RouteMatch } from './routes.js';
+import type { UpstreamRuntime } from './upstreams.js';
 import type { ApiKind } from '../usage/api-kind.js';
 import type { Target } from './model-routing.js';
 
@@ -49,7 +50,9 @@ export interface RequestContext {
   api: ApiKind;
   /** Where the request may go, in order (routing by model); undefined: the route's one upstream. */
   targets: readonly Target[] | undefined;
-  /** The target being tried (its upstream is `route.upstream`). */
+  /** The upstream the request goes to, or is being tried at (set with the route match, then by routing and retries). */
+  upstream: UpstreamRuntime | undefined;
+  /** The target being tried (its upstream is `upstream`). */
   target: Target | undefined;
   /** The alias the client asked for: answers name it instead of the model behind it. */
   alias: string | undefined;

@@ -55,6 +55,7 @@ export function createDispatch(deps: DispatchDeps): (req: IncomingMessage, res: 
       usage: undefined,
       usageSource: undefined,
       route: undefined,
+      upstream: undefined,
       api: 'other',
       targets: undefined,
       target: undefined,

@@ -41,7 +41,7 @@ export function createForwarder(): Forwarder {
     let failure: Failure | undefined;
     for (const target of targets) {
       const upstream = target?.upstream ?? route.upstream;
-      route.upstream = upstream;
+      ctx.upstream = upstream;
       ctx.target = target;
       let path = clientPath;
       if (target) {

@@ -83,7 +83,7 @@ async function settleUsage(ctx: RequestContext): Promise<void> {
   ctx.usage = accounted.usage;
   ctx.usageSource = accounted.source;
   const hash = ctx.outcome.keyHash;
-  if (hash) ctx.route?.upstream.pool.addTokens(hash, accounted.usage.prompt_tokens, accounted.usage.completion_tokens);
+  if (hash) ctx.upstream?.pool.addTokens(hash, accounted.usage.prompt_tokens, accounted.usage.completion_tokens);
 }
 
 function accessRecordOf(ctx: RequestContext): AccessRecord {
@@ -95,13 +95,13 @@ function accessRecordOf(ctx: RequestContext): AccessRecord {
     user: ctx.identity?.user ?? null,
     ip: ctx.clientIp,
     method: ctx.req.method ?? 'GET',
-    route: route?.upstream.config.route ?? null,
+    route: ctx.upstream?.config.route ?? null,
     path: route?.pathname ?? url.split('?', 1)[0]!,
     model: servedModel(ctx) ?? null,
     alias: ctx.alias ?? null,
     stream: ctx.info.stream,
     status: ctx.outcome.status ?? null,
-    upstream: route?.upstream.config.name ?? null,
+    upstream: ctx.upstream?.config.name ?? null,
     key: ctx.outcome.keyHash ?? null,
     attempts: ctx.outcome.attempts,
     cache: ctx.cacheStatus ?? null,

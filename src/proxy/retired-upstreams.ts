@@ -17,7 +17,7 @@ export class RetiredUpstreams {
     if (this.retired.size === 0) return;
     for (const upstream of this.retired) {
       const held = this.active.some(
-        (ctx) => ctx.route?.upstream === upstream || ctx.targets?.some((target) => target.upstream === upstream),
+        (ctx) => ctx.upstream === upstream || ctx.targets?.some((target) => target.upstream === upstream),
       );
       if (held) continue;
       this.retired.delete(upstream);

@@ -1,16 +1,16 @@
 import type { UpstreamRuntime } from './upstreams.js';
 
 export interface RouteMatch {
-  /** The upstream this request goes to: the route's default until the model picks one. */
-  upstream: UpstreamRuntime;
+  /** The route's upstream for a request that names no model (the one tried is `ctx.upstream`). */
+  readonly upstream: UpstreamRuntime;
   /** Every upstream on the matched route prefix, in config order (one unless they share it). */
   readonly shared: readonly UpstreamRuntime[];
   /** The path (with query) the upstream sees: the route prefix stripped. */
-  forwardPath: string;
+  readonly forwardPath: string;
   /** The path without query, as the client sent it (for logs). */
-  pathname: string;
+  readonly pathname: string;
   /** The forwarded path without query: the API path rules, limits and the cache look at. */
-  apiPath: string;
+  readonly apiPath: string;
 }
 
 interface Route {

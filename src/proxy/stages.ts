@@ -47,6 +47,7 @@ function matchRoute(ctx: RequestContext, hub: StageDeps): StageResult {
   ctx.route = hub.routes.match(ctx.req.url!);
   if (!ctx.route) throw new AifdError('route_not_found', `no upstream serves ${ctx.req.url}`);
   ctx.api = apiKindOf(ctx.route.apiPath);
+  ctx.upstream = ctx.route.upstream;
   return NEXT;
 }
 
@@ -93,7 +94,7 @@ function routeByModel(ctx: RequestContext, hub: StageDeps): StageResult {
   }
   ctx.targets = plan.targets;
   ctx.alias = plan.alias;
-  route.upstream = plan.targets[0]!.upstream;
+  ctx.upstream = plan.targets[0]!.upstream;
   return NEXT;
 }
 
@@ -124,10 +125,10 @@ function authorize(ctx: RequestContext, hub: StageDeps): StageResult {
     decision = decisions.find((candidate) => candidate.allowed) ?? decisions[0]!;
     if (allowed.length > 0) {
       ctx.targets = allowed;
-      route.upstream = allowed[0]!.upstream;
+      ctx.upstream = allowed[0]!.upstream;
     }
   } else {
-    decision = decideFor(route.upstream.config.name, ctx.info.model);
+    decision = decideFor(ctx.upstream!.config.name, ctx.info.model);
   }
   if (!decision.allowed) {
     throw new AifdError(
@@ -137,7 +138,7 @@ function authorize(ctx: RequestContext, hub: StageDeps): StageResult {
     );
   }
   if (ctx.req.method === 'GET' && path === '/v1/models') {
-    const upstream = route.upstream.config.name;
+    const upstream = ctx.upstream!.config.name;
     ctx.rewriteJson = (body) =>
       filterModelList(body, (model) => mayUseModel(hub.config.acl, identity, upstream, model));
   }
@@ -150,8 +151,7 @@ function authorize(ctx: RequestContext, hub: StageDeps): StageResult {
  */
 function requestStreamUsage(ctx: RequestContext): StageResult {
   const json = ctx.info.json;
-  const route = ctx.route!;
-  if (!json || !ctx.info.stream || !ctx.wantsAnswer || !route.upstream.config.injectStreamUsage) return NEXT;
+  if (!json || !ctx.info.stream || !ctx.wantsAnswer || !ctx.upstream!.config.injectStreamUsage) return NEXT;
   if (ctx.api !== 'chat' && ctx.api !== 'completions') return NEXT;
   const options = json.get('stream_options');
   if (options !== undefined && options !== null && typeof options !== 'object') return NEXT;
