@@ -24,16 +24,8 @@ import {
 } from './key-state.js';
 import type { RateLimitSnapshot } from './ratelimit-headers.js';
 
-export {
-  DEFAULT_TIMINGS,
-  toPoolKey,
-  type KeyState,
-  type KeyStatus,
-  type Lease,
-  type Outcome,
-  type PoolKey,
-  type PoolTimings,
-};
+// The key and its state are the pool's vocabulary: whoever imports the pool gets them here too.
+export * from './key-state.js';
 
 const RECENT_HALF_LIFE_MS = 60_000;
 /** Below this share of its budget a key starts getting less traffic. */

@@ -2,18 +2,8 @@
 import type { UsageRow } from '../logs/sinks/dialect.js';
 import { costOf, type PriceTable } from './prices.js';
 
-export interface UsageGroup {
-  group: string;
-  requests: number;
-  errors: number;
-  promptTokens: number;
-  completionTokens: number;
-  cachedTokens: number;
-  /** Of the prompt and completion tokens, audio; of the prompt, images; of the completion, reasoning. */
-  audioPromptTokens: number;
-  audioCompletionTokens: number;
-  imagePromptTokens: number;
-  reasoningTokens: number;
+/** A group's rows summed over its models (token kinds as the sink counts them), and priced. */
+export interface UsageGroup extends Omit<UsageRow, 'model'> {
   /** Each kind of token at its own rate. */
   costUsd: number;
   /** Models in this group without a price (their tokens are not in the cost). */
