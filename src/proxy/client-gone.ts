@@ -6,7 +6,6 @@ import type { ServerResponse } from 'node:http';
  *
  * A class, not an object literal with a getter: V8 gives each such literal its own hidden class in
  * old space, which then holds the request's whole object graph through every young-generation GC.
- * Under load that promoted every request and multiplied the GC time.
  */
 class ClientGoneSignal {
   private controller: AbortController | undefined;
