@@ -17,24 +17,34 @@ const BODY = JSON.stringify({
   messages: [{ role: 'user', content: 'Stream twenty chunks.' }],
 });
 
+/** POSTs a JSON chat request through the bench's agent. */
+function postChat(
+  url: string,
+  headers: Record<string, string | number>,
+  body: string | Buffer,
+  onResponse: (res: http.IncomingMessage) => void,
+  onError: (err: Error) => void,
+): void {
+  const req = http.request(
+    `${url}/v1/chat/completions`,
+    { method: 'POST', agent, headers: { 'content-type': 'application/json', ...headers } },
+    onResponse,
+  );
+  req.on('error', onError);
+  req.end(body);
+}
+
 /** One batch of streams, all at once; resolves with every gap between two chunks of a stream (ms). */
 function streamBatch(url: string, headers: Record<string, string>): Promise<number[]> {
   const gaps: number[] = [];
   let open = STREAMS;
   return new Promise((resolve, reject) => {
     for (let i = 0; i < STREAMS; i++) {
-      const req = http.request(
-        `${url}/v1/chat/completions`,
-        {
-          method: 'POST',
-          agent,
-          headers: {
-            'content-type': 'application/json',
-            'x-mock-chunks': String(CHUNKS),
-            'x-mock-delay-ms': String(CHUNK_GAP_MS),
-            ...headers,
-          },
-        },
+      const streamHeaders = { 'x-mock-chunks': String(CHUNKS), 'x-mock-delay-ms': String(CHUNK_GAP_MS), ...headers };
+      postChat(
+        url,
+        streamHeaders,
+        BODY,
         (res) => {
           let last = 0;
           res.on('data', () => {
@@ -47,9 +57,8 @@ function streamBatch(url: string, headers: Record<string, string>): Promise<numb
             if (--open === 0) resolve(gaps);
           });
         },
+        reject,
       );
-      req.on('error', reject);
-      req.end(BODY);
     }
   });
 }
@@ -69,27 +78,18 @@ async function promptLoop(
   let answered = 0;
   while (!done) {
     await new Promise<void>((resolve, reject) => {
-      const req = http.request(
-        `${url}/v1/chat/completions`,
-        {
-          method: 'POST',
-          agent,
-          headers: {
-            'content-type': 'application/json',
-            'content-length': body.length,
-            'x-mock-ignore-body': '1',
-            ...headers,
-          },
-        },
+      postChat(
+        url,
+        { 'content-length': body.length, 'x-mock-ignore-body': '1', ...headers },
+        body,
         (res) => {
           res.resume();
           res.on('end', () =>
             res.statusCode === 200 ? resolve() : reject(new Error(`a large prompt answered ${res.statusCode}`)),
           );
         },
+        reject,
       );
-      req.on('error', reject);
-      req.end(body);
     });
     answered++;
   }

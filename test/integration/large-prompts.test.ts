@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useMockUpstream } from '../helpers/mock.js';
 import { startHub, type RunningHub } from '../helpers/hub.js';
 import { longChatBody } from '../helpers/prompts.js';
+import { request, type RawResponse } from '../helpers/http.js';
 
 const ANN = 'fk-large-prompts-ann-000000000';
 const POOL = 'sk-large-prompts-pool-000000000';
@@ -27,30 +28,12 @@ describe('large prompts', () => {
   });
   afterAll(() => running.close());
 
-  function post(body: Buffer, headers: Record<string, string> = {}): Promise<{ status: number; text: string }> {
-    return new Promise((resolve, reject) => {
-      const req = http.request(
-        `${running.url}/v1/chat/completions`,
-        {
-          method: 'POST',
-          agent: false,
-          headers: {
-            authorization: `Bearer ${ANN}`,
-            'content-type': 'application/json',
-            'x-mock-ignore-body': '1',
-            ...headers,
-          },
-        },
-        (res) => {
-          let text = '';
-          res.on('data', (chunk: Buffer) => (text += chunk.toString()));
-          res.on('end', () => resolve({ status: res.statusCode!, text }));
-        },
-      );
-      req.on('error', reject);
-      req.end(body);
+  const post = (body: Buffer) =>
+    request(`${running.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${ANN}`, 'content-type': 'application/json', 'x-mock-ignore-body': '1' },
+      body,
     });
-  }
 
   /** A stream of 30 chunks 10 ms apart; `meanwhile` starts at its first chunk. Resolves with the gaps between chunks (ms). */
   function streamGaps(
@@ -147,7 +130,7 @@ describe('large prompts', () => {
       notArray: await post(notArray),
       broken: await post(broken),
     }));
-    const answers = meanwhile as Record<string, { status: number; text: string }>;
+    const answers = meanwhile as Record<string, RawResponse>;
     expect(answers.giant!.status).toBe(413);
     expect(JSON.parse(answers.giant!.text).error.code).toBe('request_too_large');
     for (const forwarded of ['tiny', 'deep', 'notUtf8', 'notArray'] as const)
