@@ -1,3 +1,4 @@
+import { hsToken as mintToken } from '../helpers/tokens.js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import OpenAI, { toFile } from 'openai';
 import * as jose from 'jose';
@@ -32,20 +33,11 @@ const ACL: HubConfigInput['acl'] = {
 };
 
 const encoder = new TextEncoder();
-async function hsToken(
+function hsToken(
   claims: jose.JWTPayload,
   options: { secret?: string; iss?: string; aud?: string; exp?: number | string; nbf?: number | string } = {},
 ) {
-  const builder = new jose.SignJWT({ roles: ['dev'], ...claims })
-    .setProtectedHeader({ alg: 'HS256' })
-    .setSubject((claims.sub as string) ?? 'ann')
-    .setIssuer(options.iss ?? 'aifd')
-    .setAudience(options.aud ?? 'aifd')
-    .setIssuedAt()
-    .setJti((claims.jti as string) ?? String(Math.random()))
-    .setExpirationTime(options.exp ?? '1h');
-  if (options.nbf !== undefined) builder.setNotBefore(options.nbf);
-  return builder.sign(encoder.encode(options.secret ?? SECRET));
+  return mintToken({ roles: ['dev'], ...claims }, { ...options, secret: options.secret ?? SECRET });
 }
 
 function b64(value: unknown): string {

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it, onTestFinished } from 'vitest';
 import { useMockUpstream } from '../helpers/mock.js';
 import OpenAI from 'openai';
-import * as jose from 'jose';
+import { hsToken } from '../helpers/tokens.js';
 import { startHub, type RunningHub } from '../helpers/hub.js';
 import { request } from '../helpers/http.js';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -12,15 +12,8 @@ import { countTokens as o200kTokens } from 'gpt-tokenizer/encoding/o200k_base';
 
 const SECRET = 'limits-test-secret-that-is-long-enough-0000';
 
-async function token(sub: string, claims: Record<string, unknown> = {}) {
-  return new jose.SignJWT({ roles: [], ...claims })
-    .setProtectedHeader({ alg: 'HS256' })
-    .setSubject(sub)
-    .setIssuer('aifd')
-    .setAudience('aifd')
-    .setJti(sub + Math.random())
-    .setExpirationTime('1h')
-    .sign(new TextEncoder().encode(SECRET));
+function token(sub: string, claims: Record<string, unknown> = {}) {
+  return hsToken({ ...claims, sub }, { secret: SECRET });
 }
 
 describe('limits over HTTP', () => {
