@@ -12,7 +12,7 @@ import { clientGoneSignal } from './client-gone.js';
 import { newOutcome, type RequestContext } from './context.js';
 import { FINISHERS, type FinisherDeps } from './finishers.js';
 import { NO_BODY } from './inspect-body.js';
-import { sendError } from './respond.js';
+import { answerError } from './respond.js';
 import { STAGES } from './stages.js';
 import type { HubConfig } from '../config/schema.js';
 
@@ -69,13 +69,11 @@ export function createDispatch(deps: DispatchDeps): (req: IncomingMessage, res: 
   function answerStageError(ctx: RequestContext, err: unknown): void {
     const error = isAifdError(err) ? err : new AifdError('internal_error', 'aifd failed to handle the request');
     if (!isAifdError(err)) hub.log.error('request failed', { requestId: ctx.id, error: (err as Error)?.message });
-    ctx.outcome.status = error.status;
-    ctx.outcome.error = error.code;
     if (error.code === 'request_too_large' || error.code === 'invalid_request') {
       // The rest of the body is not read; the connection cannot be reused.
       ctx.answerHeaders.connection = 'close';
     }
-    sendError(ctx.res, ctx.answerHeaders, error);
+    answerError(ctx, error);
   }
 
   return async function handle(req, res) {

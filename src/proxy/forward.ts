@@ -17,7 +17,7 @@ import type { RequestContext } from './context.js';
 import { outgoingRequestHeaders, rawHeader } from './headers.js';
 import { withPathModel } from './inspect-body.js';
 import { relay } from './relay.js';
-import { sendError } from './respond.js';
+import { answerError } from './respond.js';
 import type { UpstreamRuntime } from './upstreams.js';
 
 type Failure = { answer: BufferedAnswer; error?: undefined } | { answer?: undefined; error: AifdError };
@@ -65,10 +65,7 @@ export function createForwarder(): Forwarder {
       sendBuffered(ctx, failure!.answer);
       return;
     }
-    const error = failure!.error!;
-    ctx.outcome.error = error.code;
-    ctx.outcome.status = error.status;
-    sendError(ctx.res, ctx.answerHeaders, error);
+    answerError(ctx, failure!.error!);
   }
 
   /** One upstream, with retries on its other keys; undefined once the client has its answer (or left). */

@@ -9,7 +9,7 @@ import { fetchModelList, modelEntries, type ModelEntry } from '../keys/check.js'
 import { anyGlobMatch } from '../util/glob.js';
 import type { RequestContext } from './context.js';
 import type { StageDeps } from './stage-deps.js';
-import { sendJson } from './respond.js';
+import { answerJson } from './respond.js';
 import type { RouteMatch } from './routes.js';
 import { keyHeaders } from '../net/upstream-address.js';
 import type { UpstreamRuntime } from './upstreams.js';
@@ -24,13 +24,11 @@ export async function answerModelList(ctx: RequestContext, hub: StageDeps): Prom
     return 'next';
   if (route.apiPath === '/v1/models') {
     const data = await unionOfModels(ctx, hub, route);
-    ctx.outcome.status = 200;
-    sendJson(ctx.res, ctx.answerHeaders, 200, { object: 'list', data });
+    answerJson(ctx, 200, { object: 'list', data });
     return 'done';
   }
   if (ctx.alias) {
-    ctx.outcome.status = 200;
-    sendJson(ctx.res, ctx.answerHeaders, 200, aliasEntry(ctx.alias));
+    answerJson(ctx, 200, aliasEntry(ctx.alias));
     return 'done';
   }
   return 'next';

@@ -1,5 +1,19 @@
 import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { type AifdError, openAIErrorBody } from '../errors.js';
+import type { RequestContext } from './context.js';
+
+/** aifd's own error as the request's answer: recorded as its status and error, then written. */
+export function answerError(ctx: RequestContext, error: AifdError): void {
+  ctx.outcome.status = error.status;
+  ctx.outcome.error = error.code;
+  sendError(ctx.res, ctx.answerHeaders, error);
+}
+
+/** aifd's own JSON answer to the request (health, the model list it builds), recorded as its status. */
+export function answerJson(ctx: RequestContext, status: number, payload: unknown): void {
+  ctx.outcome.status = status;
+  sendJson(ctx.res, ctx.answerHeaders, status, payload);
+}
 
 /**
  * The only writer of aifd's own error responses: always OpenAI-shaped, never a stack trace.
@@ -22,12 +36,7 @@ export function sendError(res: ServerResponse, answerHeaders: OutgoingHttpHeader
   res.end(body);
 }
 
-export function sendJson(
-  res: ServerResponse,
-  answerHeaders: OutgoingHttpHeaders,
-  status: number,
-  payload: unknown,
-): void {
+function sendJson(res: ServerResponse, answerHeaders: OutgoingHttpHeaders, status: number, payload: unknown): void {
   const body = JSON.stringify(payload);
   res.writeHead(status, {
     ...answerHeaders,

@@ -11,7 +11,7 @@ import { readBody } from './body.js';
 import { inspectBody, modelFromPath } from './inspect-body.js';
 import { answerModelList } from './model-list.js';
 import { normalizeTarget } from './normalize-path.js';
-import { sendJson } from './respond.js';
+import { answerJson } from './respond.js';
 import type { Limits, TokenRequest } from '../limits/limits.js';
 import type { Authenticator } from '../auth/authenticate.js';
 import { serveFromCache } from './cache-stage.js';
@@ -26,8 +26,7 @@ const DONE: StageResult = 'done';
 
 function healthz(ctx: RequestContext, hub: StageDeps): StageResult {
   if (ctx.req.url !== '/healthz' || (ctx.req.method !== 'GET' && ctx.req.method !== 'HEAD')) return NEXT;
-  ctx.outcome.status = 200;
-  sendJson(ctx.res, ctx.answerHeaders, 200, { status: hub.isShuttingDown() ? 'shutting_down' : 'ok' });
+  answerJson(ctx, 200, { status: hub.isShuttingDown() ? 'shutting_down' : 'ok' });
   return DONE;
 }
 
