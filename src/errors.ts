@@ -104,6 +104,11 @@ export function openAIErrorBody(err: AifdError): string {
   });
 }
 
+/** A request body that is not the JSON it says it is (wherever aifd finds out). */
+export function invalidJson(): AifdError {
+  return new AifdError('invalid_json', 'the request body is not valid JSON');
+}
+
 export function isAifdError(value: unknown): value is AifdError {
   return value instanceof AifdError;
 }

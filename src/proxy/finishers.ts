@@ -16,11 +16,6 @@ export interface FinisherDeps extends StageDeps {
 
 export type Finisher = (ctx: RequestContext, deps: FinisherDeps) => Promise<void> | void;
 
-/** A complete answer fills the cache entry this request claimed, and wakes those waiting for it. */
-function storeInCache(ctx: RequestContext, deps: FinisherDeps): Promise<void> | undefined {
-  return fillCache(ctx, deps);
-}
-
 function settleUsage(ctx: RequestContext, deps: FinisherDeps): Promise<void> | undefined {
   // Nothing reads usage and nothing keeps records: there is nothing to count.
   if (!ctx.wantsAnswer && !deps.recorder.keepsRecords) return undefined;
@@ -36,4 +31,5 @@ function writeRecords(ctx: RequestContext, deps: FinisherDeps): void {
   if (deps.recorder.keepsRecords) deps.recorder.write(ctx);
 }
 
-export const FINISHERS: readonly Finisher[] = [storeInCache, settleUsage, settleLimits, writeRecords];
+/** fillCache: a complete answer fills the cache entry the request claimed, and wakes those waiting for it. */
+export const FINISHERS: readonly Finisher[] = [fillCache, settleUsage, settleLimits, writeRecords];

@@ -5,7 +5,7 @@
  */
 import type busboy from 'busboy';
 import { Readable } from 'node:stream';
-import { AifdError } from '../errors.js';
+import { AifdError, invalidJson } from '../errors.js';
 import { scanTopLevel } from '../util/json-spans.js';
 import { JsonBody } from './json-body.js';
 
@@ -34,8 +34,8 @@ export function inspectBody(contentType: string | undefined, body: Buffer, path:
     return fromMultipart(contentType!, body).then((info) => withModelFromPath(info, fromPath));
   let info: BodyInfo;
   if (media === 'application/json' || media.endsWith('+json')) info = fromJson(body, true);
-  else if (looksLikeJson(body)) info = fromJson(body, false);
-  else info = { ...NO_BODY, modelUnknown: true };
+  // Anything else is read as JSON only if it is an object (the scan says so at its first byte).
+  else info = fromJson(body, false);
   return withModelFromPath(info, fromPath);
 }
 
@@ -65,19 +65,10 @@ function mediaType(contentType: string | undefined): string {
   return (contentType ?? '').split(';', 1)[0]!.trim().toLowerCase();
 }
 
-function looksLikeJson(body: Buffer): boolean {
-  for (const byte of body) {
-    if (byte === 0x20 || byte === 0x0a || byte === 0x0d || byte === 0x09) continue;
-    return byte === 0x7b; // '{'
-  }
-  return false;
-}
-
 function fromJson(body: Buffer, declared: boolean): BodyInfo {
   const scan = scanTopLevel(body);
   if (scan.kind !== 'object') {
-    if (declared && (scan.kind === 'invalid' || !parses(body)))
-      throw new AifdError('invalid_json', 'the request body is not valid JSON');
+    if (declared && (scan.kind === 'invalid' || !parses(body))) throw invalidJson();
     return { ...NO_BODY, modelUnknown: true };
   }
   // Parsers disagree on which duplicate wins; the one checked must be the one used.

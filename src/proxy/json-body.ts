@@ -4,7 +4,7 @@
  * object is parsed only for whoever needs all of it (token limits, the cache key, the chat log),
  * and a changed member is spliced into the original bytes, so the rest is forwarded untouched.
  */
-import { AifdError } from '../errors.js';
+import { invalidJson } from '../errors.js';
 import type { MemberSpan } from '../util/json-spans.js';
 
 const REMOVED = Symbol('removed');
@@ -19,8 +19,7 @@ export class JsonBody {
   ) {}
 
   has(name: string): boolean {
-    const change = this.changes.get(name);
-    if (change !== undefined) return change !== REMOVED;
+    if (this.changes.has(name)) return this.changes.get(name) !== REMOVED;
     return this.members.has(name);
   }
 
@@ -112,6 +111,6 @@ function parse(text: string): unknown {
   try {
     return JSON.parse(text);
   } catch {
-    throw new AifdError('invalid_json', 'the request body is not valid JSON');
+    throw invalidJson();
   }
 }

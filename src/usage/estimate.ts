@@ -8,7 +8,7 @@
  * that need it: one that does not fit its limit on the bound, and answers whose upstream reports
  * no usage.
  */
-import { AifdError } from '../errors.js';
+import { AifdError, invalidJson } from '../errors.js';
 import { arrayAt, hasEscapes, kindAt, objectAt, SpanText, type MemberSpan } from '../util/json-spans.js';
 import {
   audioTokens,
@@ -115,7 +115,7 @@ class PromptWalker {
 
   items(at: number, each: (at: number, index: number, end: number) => void): void {
     const array = arrayAt(this.bytes, at);
-    if (!array) throw notJson();
+    if (!array) throw invalidJson();
     for (const [index, [start, end]] of array.items.entries()) each(start, index, end);
   }
 
@@ -134,8 +134,9 @@ class PromptWalker {
   /** A Responses API input item, a completion prompt's piece, or an embedding input. */
   inputItem(at: number, end: number, where: Where): void {
     const kind = kindAt(this.bytes, at);
+    const tokenArray = kind === 'array' ? this.tokenArrayLength(at) : undefined;
     if (kind === 'number') this.parts.knownTokens += 1;
-    else if (kind === 'array' && this.allNumbers(at)) this.parts.knownTokens += arrayAt(this.bytes, at)!.items.length;
+    else if (tokenArray !== undefined) this.parts.knownTokens += tokenArray;
     else if (kind === 'object') {
       const members = this.members(at);
       if (members.has('content')) this.message(at, where);
@@ -213,7 +214,7 @@ class PromptWalker {
 
   private members(at: number): Map<string, MemberSpan> {
     const object = objectAt(this.bytes, at);
-    if (!object) throw notJson();
+    if (!object) throw invalidJson();
     return object.members;
   }
 
@@ -223,7 +224,7 @@ class PromptWalker {
     try {
       return JSON.parse(this.bytes.toString('utf8', span.valueStart, span.valueEnd));
     } catch {
-      throw notJson();
+      throw invalidJson();
     }
   }
 
@@ -237,14 +238,11 @@ class PromptWalker {
     return this.small(span);
   }
 
-  private allNumbers(at: number): boolean {
+  /** The length of an array of token ids (undefined when it holds anything but numbers). */
+  private tokenArrayLength(at: number): number | undefined {
     const array = arrayAt(this.bytes, at);
-    return array?.items.every(([start]) => kindAt(this.bytes, start) === 'number') ?? false;
+    return array?.items.every(([start]) => kindAt(this.bytes, start) === 'number') ? array.items.length : undefined;
   }
-}
-
-function notJson(): AifdError {
-  return new AifdError('invalid_json', 'the request body is not valid JSON');
 }
 
 /**
@@ -256,13 +254,13 @@ export async function estimateUsage(
   body: PromptSource | undefined,
   completionText: string,
 ): Promise<Usage> {
-  let prompt: PromptEstimate | undefined;
-  try {
-    prompt = await countPrompt(promptParts(model, body));
-  } catch {
-    prompt = undefined;
-  }
-  const completion = completionText === '' ? 0 : await countTokens(model, { texts: [completionText] });
+  const [prompt, completion] = await Promise.all([
+    // A prompt the walk refuses (not JSON, bad media) is charged as nothing, not as a failed record.
+    Promise.resolve()
+      .then(() => countPrompt(promptParts(model, body)))
+      .catch(() => undefined),
+    completionText === '' ? 0 : countTokens(model, { texts: [completionText] }),
+  ]);
   const usage: Usage = {
     prompt_tokens: prompt?.tokens ?? 0,
     completion_tokens: completion,

@@ -1,8 +1,9 @@
 /**
  * The members of a JSON object, found without parsing it: where each member's name and value lie
- * in the bytes (the top level's, and on asking any nested object's or array's). A 1 MB chat request is mostly strings inside `messages`; those are
- * skipped by `indexOf` (native), and no value is built, so finding `model` and `stream` costs a
- * small fraction of `JSON.parse` and none of the UTF-8 decoding.
+ * in the bytes (the top level's, and on asking any nested object's or array's). A 1 MB chat
+ * request is mostly strings inside `messages`; those are skipped by `indexOf` (native), and no
+ * value is built, so finding `model` and `stream` costs a small fraction of `JSON.parse` and none
+ * of the UTF-8 decoding.
  *
  * The top level is checked to the letter of JSON (names, colons, commas, scalars); nested values
  * only for balanced brackets and closed strings. A fault deeper inside a value is found by
@@ -113,11 +114,12 @@ export function hasEscapes(bytes: Buffer, start: number, end: number): boolean {
   return bytes.subarray(start, end).indexOf(BACKSLASH) >= 0;
 }
 
+function isSpace(byte: number | undefined): boolean {
+  return byte === 0x20 || byte === 0x0a || byte === 0x0d || byte === 0x09;
+}
+
 function skipSpace(bytes: Buffer, at: number): number {
-  for (; at < bytes.length; at++) {
-    const byte = bytes[at];
-    if (byte !== 0x20 && byte !== 0x0a && byte !== 0x0d && byte !== 0x09) return at;
-  }
+  while (at < bytes.length && isSpace(bytes[at])) at++;
   return at;
 }
 
@@ -146,15 +148,7 @@ function skipValue(bytes: Buffer, at: number): number {
 }
 
 function isDelimiter(byte: number): boolean {
-  return (
-    byte === COMMA ||
-    byte === CLOSE_OBJECT ||
-    byte === CLOSE_ARRAY ||
-    byte === 0x20 ||
-    byte === 0x0a ||
-    byte === 0x0d ||
-    byte === 0x09
-  );
+  return byte === COMMA || byte === CLOSE_OBJECT || byte === CLOSE_ARRAY || isSpace(byte);
 }
 
 /** Balanced brackets, strings closed; no recursion, so nesting 100,000 deep costs what its bytes cost. */
