@@ -7,9 +7,9 @@ import type { IncomingMessage } from 'node:http';
 import { AifdError } from '../errors.js';
 import { readBounded } from '../net/read-bounded.js';
 import { exchangeFromJson } from '../usage/exchange.js';
-import { overheadMs, type RequestContext } from './context.js';
-import { clientResponseHeaders, rawHeader } from './headers.js';
-import { sendError } from './respond.js';
+import type { RequestContext } from './context.js';
+import { rawHeader } from './headers.js';
+import { answerError, startRelayedAnswer } from './respond.js';
 import type { Relayed } from './relay.js';
 
 /** Largest error body read to decide on a retry; error bodies are a few hundred bytes. */
@@ -56,12 +56,7 @@ export async function relayRewritten(
     }
   }
   if (!out) {
-    sendError(
-      ctx.res,
-      ctx.answerHeaders,
-      new AifdError('upstream_bad_response', 'the upstream answer could not be read'),
-    );
-    ctx.outcome.status = 502;
+    answerError(ctx, new AifdError('upstream_bad_response', 'the upstream answer could not be read'));
     return { verdict: 'server_error', error: 'unreadable JSON answer' };
   }
   sendBuffered(ctx, { response, body: out });
@@ -69,20 +64,6 @@ export async function relayRewritten(
 }
 
 export function sendBuffered(ctx: RequestContext, answer: BufferedAnswer): void {
-  const status = answer.response.statusCode ?? 502;
-  ctx.outcome.status = status;
-  const headers = clientResponseHeaders(answer.response.rawHeaders, ctx.answerHeaders, {
-    poolMode: !ctx.upstream!.passThrough,
-    dropLength: true,
-  });
-  headers.push(
-    'content-length',
-    String(answer.body.length),
-    'x-aifd-overhead-ms',
-    String(overheadMs(ctx, performance.now())),
-    'x-aifd-upstream',
-    ctx.upstream!.config.name,
-  );
-  ctx.res.writeHead(status, headers);
+  startRelayedAnswer(ctx, answer.response, answer.body.length);
   ctx.res.end(answer.body);
 }

@@ -6,6 +6,7 @@
 import { cacheKey } from '../cache/cache-key.js';
 import { chatCompletionEvents, storableBody, type CacheEntry } from '../cache/entry.js';
 import type { RequestContext } from './context.js';
+import { startAnswer } from './respond.js';
 import { exchangeFromJson } from '../usage/exchange.js';
 import type { StageDeps } from './stage-deps.js';
 import type { ResponseCache } from '../cache/response-cache.js';
@@ -107,7 +108,6 @@ function serveHit(ctx: RequestContext, hub: StageDeps, entry: CacheEntry): 'done
   ctx.usageSource = entry.usage ? 'upstream' : undefined;
   // The records (chat log, model) describe the answer replayed, as if it had come from upstream.
   ctx.exchange = exchangeFromJson(entry.body);
-  ctx.outcome.status = 200;
   ctx.outcome.ttfbMs = performance.now() - ctx.startedAt;
   const { res } = ctx;
   ctx.answerHeaders['x-aifd-cache'] = 'hit';
@@ -117,7 +117,7 @@ function serveHit(ctx: RequestContext, hub: StageDeps, entry: CacheEntry): 'done
     const includeUsage =
       (ctx.info.json?.get('stream_options') as { include_usage?: unknown } | undefined)?.include_usage === true &&
       !ctx.injectedUsage;
-    res.writeHead(200, {
+    startAnswer(ctx, 200, {
       ...ctx.answerHeaders,
       'content-type': 'text/event-stream; charset=utf-8',
       'cache-control': 'no-cache',
@@ -125,7 +125,7 @@ function serveHit(ctx: RequestContext, hub: StageDeps, entry: CacheEntry): 'done
     res.end(chatCompletionEvents(body, includeUsage).join(''));
   } else {
     const text = JSON.stringify(body);
-    res.writeHead(200, {
+    startAnswer(ctx, 200, {
       ...ctx.answerHeaders,
       'content-type': 'application/json',
       'content-length': Buffer.byteLength(text),

@@ -8,9 +8,9 @@ import { AifdError } from '../errors.js';
 import { verdictForErrorCode, verdictForStatus, type KeyVerdict } from '../keys/classify.js';
 import type { Pacer } from '../limits/pacer.js';
 import { AnswerTap } from './answer-tap.js';
-import { overheadMs, type RequestContext } from './context.js';
-import { clientResponseHeaders, rawHeader } from './headers.js';
-import { sseErrorEvent } from './respond.js';
+import type { RequestContext } from './context.js';
+import { rawHeader } from './headers.js';
+import { sseErrorEvent, startRelayedAnswer } from './respond.js';
 import type { UpstreamRuntime } from './upstreams.js';
 
 export interface Relayed {
@@ -38,15 +38,7 @@ export function relay(ctx: RequestContext, upstream: UpstreamRuntime, response: 
       )
     : undefined;
   ctx.exchange = tap?.exchange;
-  ctx.outcome.status = status;
-  const headers = clientResponseHeaders(raw, ctx.answerHeaders, { poolMode: !upstream.passThrough });
-  headers.push(
-    'x-aifd-overhead-ms',
-    String(overheadMs(ctx, performance.now())),
-    'x-aifd-upstream',
-    upstream.config.name,
-  );
-  res.writeHead(status, headers);
+  startRelayedAnswer(ctx, response);
   if (isEventStream) res.flushHeaders();
 
   const idleMs = upstream.config.timeouts.idleMs;

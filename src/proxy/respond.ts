@@ -1,49 +1,69 @@
-import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
+/**
+ * The one place a request's answer is started: aifd's own answers (errors, health, model lists,
+ * cache hits) and relayed upstream answers alike record their status here as they write the head.
+ */
+import type { IncomingMessage, OutgoingHttpHeaders } from 'node:http';
 import { type AifdError, openAIErrorBody } from '../errors.js';
-import type { RequestContext } from './context.js';
+import { overheadMs, type RequestContext } from './context.js';
+import { clientResponseHeaders } from './headers.js';
 
 /** aifd's own error as the request's answer: recorded as its status and error, then written. */
 export function answerError(ctx: RequestContext, error: AifdError): void {
-  ctx.outcome.status = error.status;
   ctx.outcome.error = error.code;
-  sendError(ctx.res, ctx.answerHeaders, error);
+  const { res } = ctx;
+  if (res.headersSent || res.destroyed) {
+    ctx.outcome.status = error.status;
+    if (!res.writableEnded) res.destroy();
+    return;
+  }
+  // Always OpenAI-shaped, never a stack trace; the request's own headers (its id, the caller's limits) kept.
+  const body = openAIErrorBody(error);
+  const headers: OutgoingHttpHeaders = {
+    ...ctx.answerHeaders,
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(body),
+    ...error.headers,
+  };
+  if (error.retryAfterSec !== undefined) headers['retry-after'] = String(Math.max(1, Math.ceil(error.retryAfterSec)));
+  startAnswer(ctx, error.status, headers);
+  res.end(body);
+}
+
+/** Starts the request's answer: records its status, then writes the head. */
+export function startAnswer(ctx: RequestContext, status: number, headers: OutgoingHttpHeaders | string[]): void {
+  ctx.outcome.status = status;
+  ctx.res.writeHead(status, headers);
+}
+
+/**
+ * Starts the client's answer with an upstream answer's head: its headers as the client may see them
+ * (hop-by-hop and upstream-only ones dropped), the request's own, and aifd's overhead and upstream.
+ */
+export function startRelayedAnswer(ctx: RequestContext, response: IncomingMessage, length?: number): void {
+  const upstream = ctx.upstream!;
+  const headers = clientResponseHeaders(response.rawHeaders, ctx.answerHeaders, {
+    poolMode: !upstream.passThrough,
+    dropLength: length !== undefined,
+  });
+  if (length !== undefined) headers.push('content-length', String(length));
+  headers.push(
+    'x-aifd-overhead-ms',
+    String(overheadMs(ctx, performance.now())),
+    'x-aifd-upstream',
+    upstream.config.name,
+  );
+  startAnswer(ctx, response.statusCode ?? 502, headers);
 }
 
 /** aifd's own JSON answer to the request (health, the model list it builds), recorded as its status. */
 export function answerJson(ctx: RequestContext, status: number, payload: unknown): void {
-  ctx.outcome.status = status;
-  sendJson(ctx.res, ctx.answerHeaders, status, payload);
-}
-
-/**
- * The only writer of aifd's own error responses: always OpenAI-shaped, never a stack trace.
- * `answerHeaders` are the request's own (its id, the caller's limits, …).
- */
-export function sendError(res: ServerResponse, answerHeaders: OutgoingHttpHeaders, err: AifdError): void {
-  if (res.headersSent || res.destroyed) {
-    if (!res.writableEnded) res.destroy();
-    return;
-  }
-  const body = openAIErrorBody(err);
-  const headers: OutgoingHttpHeaders = {
-    ...answerHeaders,
-    'content-type': 'application/json; charset=utf-8',
-    'content-length': Buffer.byteLength(body),
-    ...err.headers,
-  };
-  if (err.retryAfterSec !== undefined) headers['retry-after'] = String(Math.max(1, Math.ceil(err.retryAfterSec)));
-  res.writeHead(err.status, headers);
-  res.end(body);
-}
-
-function sendJson(res: ServerResponse, answerHeaders: OutgoingHttpHeaders, status: number, payload: unknown): void {
   const body = JSON.stringify(payload);
-  res.writeHead(status, {
-    ...answerHeaders,
+  startAnswer(ctx, status, {
+    ...ctx.answerHeaders,
     'content-type': 'application/json; charset=utf-8',
     'content-length': Buffer.byteLength(body),
   });
-  res.end(body);
+  ctx.res.end(body);
 }
 
 /** An error event inside an SSE stream whose headers already went out, in the shape SDKs raise. */
