@@ -9,7 +9,9 @@ import { createHub, type Hub } from '../../src/proxy/hub.js';
 import { createAdminServer } from '../../src/admin/admin-server.js';
 import { openStore, type Store } from '../../src/store/open-store.js';
 import type { AccessRecord } from '../../src/logs/access-record.js';
+import type { KeyView } from '../../src/keys/snapshot.js';
 import { readJsonLines } from './logs.js';
+import { afterEach } from 'vitest';
 
 export interface RunningHub {
   hub: Hub;
@@ -51,6 +53,32 @@ export async function startHub(
       return readJsonLines<AccessRecord>(config.logs.dir, 'access-');
     },
   };
+}
+
+type HubInput = Parameters<typeof startHub>[0];
+type HubStartOptions = Parameters<typeof startHub>[1];
+
+/**
+ * Starts hubs for the enclosing describe block's tests and closes every one after each test
+ * (closing twice is harmless: a test may close its hub itself to read the access log).
+ */
+export function useHub(): { start(input: HubInput, options?: HubStartOptions): Promise<RunningHub> } {
+  const open: RunningHub[] = [];
+  afterEach(async () => {
+    await Promise.all(open.splice(0).map((running) => running.close()));
+  });
+  return {
+    async start(input, options) {
+      const running = await startHub(input, options);
+      open.push(running);
+      return running;
+    },
+  };
+}
+
+/** The pool keys of a running hub as `keys list` and the admin `/state` show them, in config order. */
+export function keyViews(running: RunningHub, upstream?: string): KeyView[] {
+  return running.hub.keyViews().filter((view) => upstream === undefined || view.upstream === upstream);
 }
 
 export interface RunningAdmin {

@@ -7,7 +7,7 @@ import path from 'node:path';
 import Keyv from 'keyv';
 import KeyvRedis from '@keyv/redis';
 import { startMockUpstream, type MockUpstream } from '../mock-upstream/mock-upstream.js';
-import { startHub, type RunningHub } from '../helpers/hub.js';
+import { keyViews, useHub, type RunningHub } from '../helpers/hub.js';
 import { request } from '../helpers/http.js';
 import { readJsonLines } from '../helpers/logs.js';
 import { runCli } from '../helpers/cli.js';
@@ -16,14 +16,11 @@ import { openStore, type Store } from '../../src/store/open-store.js';
 import { ResponseCache } from '../../src/cache/response-cache.js';
 import { canonicalJson, cacheKey } from '../../src/cache/cache-key.js';
 import type { HubConfigInput } from '../../src/config/schema.js';
-
-class TestClock {
-  constructor(public t = Date.now()) {}
-  now = () => this.t;
-}
+import { TestClock } from '../helpers/clock.js';
 
 describe('response cache', () => {
   let mock: MockUpstream;
+  const hubs = useHub();
   let running: RunningHub | undefined;
   let dir: string;
   beforeAll(async () => {
@@ -35,13 +32,11 @@ describe('response cache', () => {
     await rm(dir, { recursive: true, force: true });
   });
   afterEach(async () => {
-    await running?.close();
-    running = undefined;
     mock.reset();
   });
 
   async function hub(extra: Partial<HubConfigInput> = {}, store?: Store) {
-    running = await startHub(
+    running = await hubs.start(
       {
         upstreams: [{ name: 'openai', baseUrl: mock.url, keys: ['sk-cache-pool-key-0000000000000'] }],
         auth: {
@@ -223,8 +218,7 @@ describe('response cache', () => {
     const { url } = await hub({ cache: { chatCompletions: true } });
     await sdk(url).chat.completions.create(ask);
     await sdk(url).chat.completions.create(ask);
-    const pool = running!.hub.upstreams[0]!.pool;
-    expect(pool.state(pool.keys[0]!.hash).requests).toBe(1);
+    expect(keyViews(running!)[0]!.requests).toBe(1);
   });
 
   it('keeps entries across a restart on SQLite', async () => {

@@ -1,10 +1,11 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { useMockUpstream } from '../helpers/mock.js';
 import OpenAI from 'openai';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { startHub, type RunningHub } from '../helpers/hub.js';
+import { keyViews, useHub, type RunningHub } from '../helpers/hub.js';
+import { keyHash } from '../../src/util/hash.js';
 import { request } from '../helpers/http.js';
 import { openStore } from '../../src/store/open-store.js';
 import { createHub } from '../../src/proxy/hub.js';
@@ -16,14 +17,11 @@ const KEY_B = 'sk-pool-b-2222222222222222222222222222';
 
 describe('key pool over real sockets', () => {
   const mock = useMockUpstream();
+  const hubs = useHub();
   let running: RunningHub;
 
-  afterEach(async () => {
-    await running?.close();
-  });
-
   async function hubWith(keys: unknown[], extra: Record<string, unknown> = {}) {
-    running = await startHub({
+    running = await hubs.start({
       upstreams: [
         {
           name: 'openai',
@@ -57,9 +55,7 @@ describe('key pool over real sockets', () => {
     const counts = countKeys();
     expect(Math.abs(counts[KEY_A]! - counts[KEY_B]!)).toBeLessThanOrEqual(2);
     expect(counts[KEY_A]! + counts[KEY_B]!).toBe(20);
-    expect(
-      running.hub.upstreams[0]!.pool.keys.every((key) => running.hub.upstreams[0]!.pool.state(key.hash).inFlight === 0),
-    ).toBe(true);
+    expect(keyViews(running).every((view) => view.inFlight === 0)).toBe(true);
   });
 
   it('follows weights 1:3 under concurrency', async () => {
@@ -87,8 +83,8 @@ describe('key pool over real sockets', () => {
       expect(answer.object).toBe('chat.completion');
     }
     expect(countKeys()[KEY_A]).toBe(1);
+    expect(keyViews(running)[0]).toMatchObject({ status: 'revoked' });
     const pool = running.hub.upstreams[0]!.pool;
-    expect(pool.state(pool.keys[0]!.hash)).toMatchObject({ status: 'revoked' });
     // with every key revoked the client gets aifd's error, not the upstream's 401 body
     mock.options.validKeys = new Set();
     pool.setChecked(pool.keys[0]!.hash, 'ok', undefined);
@@ -107,8 +103,7 @@ describe('key pool over real sockets', () => {
     mock.always(KEY_A, { type: 'error', error: 'insufficient_quota' });
     for (let i = 0; i < 3; i++) await client.embeddings.create({ model: 'text-embedding-3-small', input: 'x' });
     expect(countKeys()[KEY_A]).toBe(1);
-    const pool = running.hub.upstreams[0]!.pool;
-    expect(pool.state(pool.keys[0]!.hash).status).toBe('over_quota');
+    expect(keyViews(running)[0]!.status).toBe('over_quota');
   });
 
   it('skips a key whose headers say 0 remaining until its reset', async () => {
@@ -150,9 +145,8 @@ describe('key pool over real sockets', () => {
     expect(text).toBe('Hello');
     expect(error).toBeInstanceOf(OpenAI.APIError);
     expect(mock.received.length).toBe(1);
-    const pool = running.hub.upstreams[0]!.pool;
-    const used = pool.keys.find((key) => key.secret === mock.received[0]!.key)!;
-    expect(pool.state(used.hash)).toMatchObject({ status: 'cooling', lastError: 'stream error server_error' });
+    const used = keyViews(running).find((view) => view.hash === keyHash(mock.received[0]!.key!))!;
+    expect(used).toMatchObject({ status: 'cooling', lastError: 'stream error server_error' });
   });
 
   it('queues when every key is limited and succeeds when one resets', async () => {

@@ -1,8 +1,8 @@
-import { afterEach, describe, expect, it, onTestFinished } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { useMockUpstream } from '../helpers/mock.js';
 import OpenAI from 'openai';
 import { hsToken } from '../helpers/tokens.js';
-import { startHub, type RunningHub } from '../helpers/hub.js';
+import { useHub, type RunningHub } from '../helpers/hub.js';
 import { request } from '../helpers/http.js';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -18,14 +18,11 @@ function token(sub: string, claims: Record<string, unknown> = {}) {
 
 describe('limits over HTTP', () => {
   const mock = useMockUpstream();
+  const hubs = useHub();
   let running: RunningHub | undefined;
-  afterEach(async () => {
-    await running?.close();
-    running = undefined;
-  });
 
   async function hub(limits: Record<string, unknown>) {
-    running = await startHub({
+    running = await hubs.start({
       upstreams: [{ name: 'openai', baseUrl: mock.url, keys: ['sk-limits-pool-key-00000000000000'] }],
       auth: { jwt: { secret: SECRET } },
       limits,
@@ -167,7 +164,7 @@ describe('limits over HTTP', () => {
       const dir = await mkdtemp(path.join(os.tmpdir(), 'aifd-monthly-'));
       onTestFinished(() => rm(dir, { recursive: true, force: true }));
       const storeUrl = store === 'sqlite' ? `sqlite://${path.join(dir, 'state.sqlite')}` : 'memory://';
-      running = await startHub(
+      running = await hubs.start(
         {
           store: storeUrl,
           upstreams: [{ name: 'openai', baseUrl: mock.url, keys: ['sk-limits-pool-key-00000000000000'] }],

@@ -1,7 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import OpenAI from 'openai';
 import { startMockUpstream, type MockUpstream } from '../mock-upstream/mock-upstream.js';
-import { startHub, type RunningHub } from '../helpers/hub.js';
+import { keyViews, useHub, type RunningHub } from '../helpers/hub.js';
 import { request } from '../helpers/http.js';
 import type { HubConfigInput } from '../../src/config/schema.js';
 
@@ -15,6 +15,7 @@ describe('routing by model over real sockets', () => {
   let openai: MockUpstream;
   let azure: MockUpstream;
   let local: MockUpstream;
+  const hubs = useHub();
   let running: RunningHub | undefined;
 
   beforeAll(async () => {
@@ -24,14 +25,12 @@ describe('routing by model over real sockets', () => {
     await Promise.all([openai.close(), azure.close(), local.close()]);
   });
   afterEach(async () => {
-    await running?.close();
-    running = undefined;
     for (const mock of [openai, azure, local]) mock.reset();
   });
 
   /** OpenAI, an Azure-style deployment and a local server behind one route; the model picks. */
   async function start(overrides: Partial<HubConfigInput> = {}, openaiUrl = openai.url) {
-    running = await startHub({
+    running = await hubs.start({
       upstreams: [
         {
           name: 'openai',
@@ -181,8 +180,7 @@ describe('routing by model over real sockets', () => {
     expect(first.response.headers.get('x-aifd-upstream')).toBe('azure');
     // Both OpenAI keys were tried and judged; now revoked, they are not even tried.
     expect(openai.received.length).toBe(2);
-    const pool = running!.hub.upstreams[0]!.pool;
-    expect(pool.keys.map((key) => pool.state(key.hash).status)).toEqual(['revoked', 'revoked']);
+    expect(keyViews(running!, 'openai').map((view) => view.status)).toEqual(['revoked', 'revoked']);
     const stream = await sdk.chat.completions.create({
       model: 'gpt-4o-mini',
       messages: [{ role: 'user', content: 'hi' }],

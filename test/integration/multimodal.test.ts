@@ -3,13 +3,13 @@
  * budgets: reservations follow each medium's own rules, settlement follows the upstream's usage,
  * and each kind of token is priced at its own rate.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import OpenAI from 'openai';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { useMockUpstream } from '../helpers/mock.js';
-import { startHub, type RunningHub } from '../helpers/hub.js';
+import { startHub, useHub, type RunningHub } from '../helpers/hub.js';
 import { request } from '../helpers/http.js';
 import { runCli } from '../helpers/cli.js';
 import { dataUrl, jpegImage, pdf, png, wav } from '../helpers/media.js';
@@ -21,14 +21,11 @@ const LIMIT = 100_000;
 
 describe('images, audio and files', () => {
   const mock = useMockUpstream();
+  const hubs = useHub();
   let running: RunningHub | undefined;
-  afterEach(async () => {
-    await running?.close();
-    running = undefined;
-  });
 
   async function hub(extra: Record<string, unknown> = {}) {
-    running = await startHub({
+    running = await hubs.start({
       upstreams: [{ name: 'openai', baseUrl: mock.url, keys: [POOL_KEY] }],
       auth: { forwardKeys: [{ key: ANN, user: 'ann', roles: [] }] },
       limits: { strategy: 'fixed-window', user: { tokens: `${LIMIT}/minute` } },

@@ -1,10 +1,10 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { useMockUpstream } from '../helpers/mock.js';
 import OpenAI from 'openai';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fixtureJson } from '../mock-upstream/fixtures.js';
-import { startHub, type RunningHub } from '../helpers/hub.js';
+import { useHub, type RunningHub } from '../helpers/hub.js';
 import { request } from '../helpers/http.js';
 import { readJsonLines } from '../helpers/logs.js';
 import type { AccessRecord } from '../../src/logs/access-record.js';
@@ -17,15 +17,11 @@ const linesOf = readJsonLines;
 
 describe('usage accounting and logs', () => {
   const mock = useMockUpstream();
+  const hubs = useHub();
   let running: RunningHub | undefined;
 
-  afterEach(async () => {
-    await running?.close();
-    running = undefined;
-  });
-
   async function hub(chat = false) {
-    running = await startHub({
+    running = await hubs.start({
       upstreams: [{ name: 'openai', baseUrl: mock.url, keys: [POOL_KEY] }],
       auth: { forwardKeys: [{ key: 'user-key-ann-0000000000', user: 'ann', roles: [] }] },
       logs: { chat } as never,

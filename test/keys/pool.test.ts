@@ -1,18 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { KeyPool, type Lease } from '../../src/keys/pool.js';
 import type { PoolKeyConfig } from '../../src/config/schema.js';
-
-class TestClock {
-  constructor(public t = 1_700_000_000_000) {}
-  now = () => this.t;
-  advance(ms: number) {
-    this.t += ms;
-  }
-}
+import { TestClock } from '../helpers/clock.js';
 
 const NONE = new Set<string>();
 
-function pool(entries: PoolKeyConfig[], clock = new TestClock()) {
+function pool(entries: PoolKeyConfig[], clock = new TestClock(1_700_000_000_000)) {
   return { pool: new KeyPool(entries, clock), clock };
 }
 

@@ -12,11 +12,7 @@ import { startTestRedis } from '../helpers/redis-server.js';
 import { limitsSchema } from '../../src/config/schema.js';
 import { AifdError } from '../../src/errors.js';
 import { priceTable } from '../../src/usage/prices.js';
-
-class TestClock {
-  constructor(public t: number) {}
-  now = () => this.t;
-}
+import { TestClock } from '../helpers/clock.js';
 
 const MINUTE = 60_000;
 const DAY = 24 * 60 * MINUTE;

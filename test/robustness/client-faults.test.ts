@@ -2,13 +2,13 @@
  * Faults from clients: disconnects at every stage, slow and malformed HTTP, idle connections,
  * oversized and ill-typed requests. Nothing crashes, nothing leaks, every request is recorded.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { useMockUpstream } from '../helpers/mock.js';
 import OpenAI from 'openai';
 import http from 'node:http';
 import net from 'node:net';
 import { once } from 'node:events';
-import { startHub, type RunningHub } from '../helpers/hub.js';
+import { keyViews, useHub, type RunningHub } from '../helpers/hub.js';
 import { rawExchange, request } from '../helpers/http.js';
 import type { AccessRecord } from '../../src/logs/access-record.js';
 
@@ -17,14 +17,11 @@ const USER = 'fk-client-fault-user-00000000';
 
 describe('faults from clients', () => {
   const mock = useMockUpstream();
+  const hubs = useHub();
   let running: RunningHub;
 
-  afterEach(async () => {
-    await running?.close();
-  });
-
   async function start(extra: Record<string, unknown> = {}) {
-    running = await startHub({
+    running = await hubs.start({
       upstreams: [{ name: 'openai', baseUrl: mock.url, keys: [KEY], queue: { maxWait: '30s' } }],
       auth: { forwardKeys: [{ key: USER, user: 'ann', roles: [] }] },
       listen: { headersTimeout: '500ms', requestTimeout: '1s', maxBodySize: '64kb' } as never,
@@ -41,8 +38,7 @@ describe('faults from clients', () => {
     const { hub } = running;
     const records = await running.closeAndReadAccessLog();
     expect(hub.inFlight()).toBe(0);
-    const pool = hub.upstreams[0]!.pool;
-    expect(pool.keys.map((key) => pool.state(key.hash).inFlight)).toEqual([0]);
+    expect(keyViews(running).map((view) => view.inFlight)).toEqual([0]);
     expect(hub.upstreams[0]!.queue.length).toBe(0);
     return records;
   }

@@ -3,11 +3,12 @@
  * OpenAI-shaped error or a properly ended answer, the key is judged for what happened, the access
  * log records it, and every in-flight counter is back at 0.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { useMockUpstream } from '../helpers/mock.js';
 import OpenAI from 'openai';
 import type { Behavior } from '../mock-upstream/mock-upstream.js';
-import { startHub, type RunningHub } from '../helpers/hub.js';
+import { keyViews, useHub, type RunningHub } from '../helpers/hub.js';
+import { keyHash } from '../../src/util/hash.js';
 import type { KeyStatus } from '../../src/keys/pool.js';
 
 const KEYS = ['sk-fault-key-one-11111111111111111111', 'sk-fault-key-two-22222222222222222222'];
@@ -110,16 +111,12 @@ const CASES: Case[] = [
 
 describe('faults from upstreams', () => {
   const mock = useMockUpstream();
+  const hubs = useHub();
   let running: RunningHub | undefined;
-
-  afterEach(async () => {
-    await running?.close();
-    running = undefined;
-  });
 
   for (const fault of CASES) {
     it(`${fault.name}: ${'answer' in fault.expect ? 'a whole answer' : fault.expect.error}`, async () => {
-      running = await startHub({
+      running = await hubs.start({
         upstreams: [
           {
             name: 'openai',
@@ -143,13 +140,13 @@ describe('faults from upstreams', () => {
         });
       }
       const { hub } = running;
-      const pool = hub.upstreams[0]!.pool;
-      const used = pool.keys.filter((key) => mock.received.some((request) => request.key === key.secret));
+      const sentWith = new Set(mock.received.map((request) => keyHash(request.key ?? '')));
+      const used = keyViews(running).filter((view) => sentWith.has(view.hash));
       expect(used.length).toBeGreaterThan(0);
-      for (const key of used) expect(pool.state(key.hash).status).toBe(fault.keyStatus);
+      for (const view of used) expect(view.status).toBe(fault.keyStatus);
       // Closing waits for requests still finishing (their records), then nothing may be left.
       const records = await running.closeAndReadAccessLog();
-      expect(pool.keys.map((key) => pool.state(key.hash).inFlight)).toEqual([0, 0]);
+      expect(keyViews(running).map((view) => view.inFlight)).toEqual([0, 0]);
       expect(hub.inFlight()).toBe(0);
       expect(records).toHaveLength(1);
       expect(records[0]).toMatchObject(fault.logged);
