@@ -9,7 +9,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
-import { startMockUpstream, type MockUpstream } from '../mock-upstream/mock-upstream.js';
+import { useMockUpstream } from '../helpers/mock.js';
 import { startDaemon, type RunningDaemon } from '../helpers/cli.js';
 
 const POOL_KEY = 'sk-cli-instances-pool-key-0000000000';
@@ -17,20 +17,17 @@ const ANN = 'fk-cli-ann-0000000000000000';
 const BOB = 'fk-cli-bob-0000000000000000';
 const PREFIX = `aifd-test-${randomBytes(4).toString('hex')}:`;
 
-let mock: MockUpstream;
+const mock = useMockUpstream();
 let dir: string;
 const daemons: RunningDaemon[] = [];
 
 beforeAll(async () => {
-  mock = await startMockUpstream();
   dir = await mkdtemp(path.join(os.tmpdir(), 'aifd-instances-'));
 });
 afterEach(async () => {
   await Promise.all(daemons.splice(0).map((daemon) => daemon.stop('SIGTERM')));
-  mock.reset();
 });
 afterAll(async () => {
-  await mock.close();
   await rm(dir, { recursive: true, force: true });
   const redis = new Redis('redis://127.0.0.1:6379');
   const keys = await redis.keys(`${PREFIX}*`);

@@ -1,9 +1,9 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import OpenAI from 'openai';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { startMockUpstream, type MockUpstream } from '../mock-upstream/mock-upstream.js';
+import { useMockUpstream } from '../helpers/mock.js';
 import { runCli, startDaemon, type RunningDaemon } from '../helpers/cli.js';
 
 const GOOD = 'sk-good-key-aaaaaaaaaaaaaaaaaaaaaaaa1';
@@ -12,19 +12,12 @@ const BROKE = 'sk-broke-key-cccccccccccccccccccccc3';
 const ADMIN_TOKEN = 'admin-secret-token-dddddddddddd4';
 const SECRETS = [GOOD, REVOKED, BROKE, ADMIN_TOKEN];
 
-let mock: MockUpstream;
+const mock = useMockUpstream();
 let dir: string;
 const daemons: RunningDaemon[] = [];
 
-beforeAll(async () => {
-  mock = await startMockUpstream();
-});
-afterAll(async () => {
-  await mock.close();
-});
 afterEach(async () => {
   await Promise.all(daemons.splice(0).map((daemon) => daemon.stop('SIGKILL')));
-  mock.reset();
   await rm(dir, { recursive: true, force: true });
 });
 

@@ -1,10 +1,10 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import OpenAI from 'openai';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { startMockUpstream, type MockUpstream } from '../mock-upstream/mock-upstream.js';
+import { useMockUpstream } from '../helpers/mock.js';
 import { runCli, startDaemon, type RunningDaemon } from '../helpers/cli.js';
 
 const KEY_1 = 'sk-proj-example-key-one-Zq81hH2KdL0pp';
@@ -14,7 +14,7 @@ const JWT_SECRET = 'jwt-secret-that-is-at-least-32-bytes-long!!';
 const ADMIN_TOKEN = 'admin-token-Pp55lL6OgO3ss';
 const SECRETS = [KEY_1, KEY_2, TEAM_A, JWT_SECRET, ADMIN_TOKEN];
 
-let mock: MockUpstream;
+const mock = useMockUpstream();
 const dirs: string[] = [];
 const daemons: RunningDaemon[] = [];
 
@@ -29,15 +29,10 @@ async function filesUnder(dir: string): Promise<string[]> {
   return entries.filter((entry) => entry.isFile()).map((entry) => path.join(entry.parentPath, entry.name));
 }
 
-beforeAll(async () => {
-  mock = await startMockUpstream();
-});
 afterEach(async () => {
   await Promise.all(daemons.splice(0).map((daemon) => daemon.stop('SIGKILL')));
-  mock.reset();
 });
 afterAll(async () => {
-  await mock.close();
   await Promise.all(dirs.map((dir) => rm(dir, { recursive: true, force: true })));
 });
 

@@ -1,4 +1,4 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import OpenAI from 'openai';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import Keyv from 'keyv';
 import KeyvRedis from '@keyv/redis';
-import { startMockUpstream, type MockUpstream } from '../mock-upstream/mock-upstream.js';
+import { useMockUpstream } from '../helpers/mock.js';
 import { keyViews, useHub, type RunningHub } from '../helpers/hub.js';
 import { request } from '../helpers/http.js';
 import { readJsonLines } from '../helpers/logs.js';
@@ -19,20 +19,15 @@ import type { HubConfigInput } from '../../src/config/schema.js';
 import { TestClock } from '../helpers/clock.js';
 
 describe('response cache', () => {
-  let mock: MockUpstream;
+  const mock = useMockUpstream();
   const hubs = useHub();
   let running: RunningHub | undefined;
   let dir: string;
   beforeAll(async () => {
-    mock = await startMockUpstream();
     dir = await mkdtemp(path.join(os.tmpdir(), 'aifd-cache-'));
   });
   afterAll(async () => {
-    await mock.close();
     await rm(dir, { recursive: true, force: true });
-  });
-  afterEach(async () => {
-    mock.reset();
   });
 
   async function hub(extra: Partial<HubConfigInput> = {}, store?: Store) {

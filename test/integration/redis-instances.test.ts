@@ -8,7 +8,7 @@ import OpenAI from 'openai';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { Redis } from 'ioredis';
-import { startMockUpstream, type MockUpstream } from '../mock-upstream/mock-upstream.js';
+import { useMockUpstream } from '../helpers/mock.js';
 import { startHub, type RunningHub } from '../helpers/hub.js';
 import { openStore, type Store } from '../../src/store/open-store.js';
 import type { HubConfigInput } from '../../src/config/schema.js';
@@ -22,14 +22,13 @@ const KEY_1 = 'sk-instances-key-one-1111111111111111111';
 const KEY_2 = 'sk-instances-key-two-2222222222222222222';
 
 describe('two instances on one Redis', () => {
-  let mock: MockUpstream;
+  const mock = useMockUpstream();
   const hubs: RunningHub[] = [];
   const stores: Store[] = [];
   const user = `user-${randomBytes(4).toString('hex')}`;
   const forwardKey = `${user}-key-000000`;
 
   beforeAll(async () => {
-    mock = await startMockUpstream();
     const config: Partial<HubConfigInput> & Pick<HubConfigInput, 'upstreams'> = {
       store: REDIS_URL,
       storePrefix: PREFIX,
@@ -46,7 +45,6 @@ describe('two instances on one Redis', () => {
   afterAll(async () => {
     await Promise.all(hubs.map((hub) => hub.close()));
     await Promise.all(stores.map((store) => store.close()));
-    await mock.close();
     const redis = new Redis(REDIS_URL);
     const keys = await redis.keys(`${PREFIX}*`);
     if (keys.length > 0) await redis.del(...keys);
@@ -64,7 +62,6 @@ describe('two instances on one Redis', () => {
     );
     expect(results.filter((result) => result.status === 'fulfilled')).toHaveLength(10);
     expect(mock.received).toHaveLength(10);
-    mock.reset();
   });
 
   it('take a key another instance found revoked out of their pool within a second', async () => {

@@ -7,7 +7,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import OpenAI from 'openai';
 import { once } from 'node:events';
 import { Redis } from 'ioredis';
-import { startMockUpstream, type MockUpstream } from '../mock-upstream/mock-upstream.js';
+import { useMockUpstream } from '../helpers/mock.js';
 import { startAdmin, startHub, type RunningAdmin, type RunningHub } from '../helpers/hub.js';
 import { startTestRedis, type TestRedis } from '../helpers/redis-server.js';
 import { openStore, type Store } from '../../src/store/open-store.js';
@@ -31,18 +31,16 @@ function recordingDiagnostics(): Diagnostics & { lines: { level: string; message
 }
 
 describe('Redis outage', () => {
-  let mock: MockUpstream;
+  const mock = useMockUpstream();
   let redis: TestRedis;
   let store: Store | undefined;
   let running: RunningHub | undefined;
   let admin: RunningAdmin | undefined;
 
   beforeAll(async () => {
-    mock = await startMockUpstream();
     redis = await startTestRedis();
   });
   afterAll(async () => {
-    await mock.close();
     await redis.stop();
   });
   afterEach(async () => {
@@ -51,7 +49,6 @@ describe('Redis outage', () => {
     await store?.close();
     admin = undefined;
     running = undefined;
-    mock.reset();
     await redis.start();
   });
 

@@ -2,33 +2,26 @@
  * Process faults on a real `aifd run`: SIGTERM under load loses no access record of an accepted
  * request; kill -9 under load leaves the SQLite store consistent and the daemon serving again.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import http from 'node:http';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import sqlite3 from 'sqlite3';
-import { startMockUpstream, type MockUpstream } from '../mock-upstream/mock-upstream.js';
+import { useMockUpstream } from '../helpers/mock.js';
 import { startDaemon, type RunningDaemon } from '../helpers/cli.js';
 import { readJsonLines } from '../helpers/logs.js';
 import type { AccessRecord } from '../../src/logs/access-record.js';
 
 const USER = 'fk-process-fault-user-0000000';
 
-let mock: MockUpstream;
+const mock = useMockUpstream();
 let dir: string;
 const daemons: RunningDaemon[] = [];
 
-beforeAll(async () => {
-  mock = await startMockUpstream();
-});
 afterEach(async () => {
   await Promise.all(daemons.splice(0).map((daemon) => daemon.stop('SIGKILL')));
-  mock.reset();
   await rm(dir, { recursive: true, force: true });
-});
-afterAll(async () => {
-  await mock.close();
 });
 
 async function start(): Promise<RunningDaemon> {
