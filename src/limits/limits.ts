@@ -8,13 +8,11 @@
  * when the answer ends, each counter is settled to the real usage, exactly once. Adding first and
  * checking the total it returns is what keeps parallel requests from overdrawing.
  */
-import type { LimitsConfig, BudgetConfig } from '../config/schema.js';
-import { parseRateString, type RateWindow } from '../config/rate-string.js';
+import type { LimitsConfig } from '../config/schema.js';
 import { AifdError, type ErrorCode } from '../errors.js';
 import type { Clock } from '../util/clock.js';
 import { costOf, type PricedUsage, type PriceTable } from '../usage/prices.js';
 import type { Usage } from '../usage/usage.js';
-import { periodAt, type Period } from './calendar.js';
 import type { Counters } from './counters.js';
 import { effectiveCount, msUntilFits, windowAt, type Strategy } from './windows.js';
 import {
@@ -25,10 +23,12 @@ import {
   messageFor,
   MICRO_USD,
   unpricedRefusal,
+  usedUpMessage,
   type CounterLimit,
   type LimitHeaders,
 } from './limit-answers.js';
-import { callerKey, routeRate, type LimitSubject } from './limit-subject.js';
+import type { LimitSubject } from './limit-subject.js';
+import { CounterLimits } from './counter-limits.js';
 
 export { formatReset, type LimitHeaders, type LimitSubject };
 
@@ -53,6 +53,15 @@ export interface Admission {
   settle(usage: Usage | undefined, model: string | undefined): Promise<void>;
 }
 
+/** A WebSocket session's admission: its usage is charged response by response, as it comes. */
+export interface SessionAdmission extends Admission {
+  /**
+   * Adds one response's usage to the caller's token limits and budgets; returns the refusal once
+   * one of them is used up (the response that reached it is counted in full).
+   */
+  charge(usage: Usage, model: string | undefined): Promise<AifdError | undefined>;
+}
+
 interface Taken {
   limit: CounterLimit;
   key: string;
@@ -61,7 +70,7 @@ interface Taken {
 
 export class Limits {
   private readonly strategy: Strategy;
-  private readonly parsed = new Map<string, RateWindow[]>();
+  private readonly list: CounterLimits;
   private readonly typicalOutput = new Map<string, number>();
 
   constructor(
@@ -73,6 +82,7 @@ export class Limits {
     private readonly onSoftLimit?: (budget: string, counter: string, spentShare: number) => void,
   ) {
     this.strategy = config.strategy;
+    this.list = new CounterLimits(config);
   }
 
   /** Whether any token limit or budget applies (then the prompt must be estimated). */
@@ -92,7 +102,7 @@ export class Limits {
   /** Refuses repeated failed credentials from one address (before authentication runs). */
   async checkAddress(ip: string): Promise<void> {
     if (!this.config.ip) return;
-    for (const window of this.windows(this.config.ip)) {
+    for (const window of this.list.windows(this.config.ip)) {
       const position = windowAt(this.clock.now(), window.durationMs);
       const current = await this.counters.get(`authfail:${ip}:${window.durationMs}:${position.index}`);
       if (current >= window.points) {
@@ -108,7 +118,7 @@ export class Limits {
 
   async recordAuthFailure(ip: string): Promise<void> {
     if (!this.config.ip) return;
-    for (const window of this.windows(this.config.ip)) {
+    for (const window of this.list.windows(this.config.ip)) {
       const position = windowAt(this.clock.now(), window.durationMs);
       await this.counters.add(`authfail:${ip}:${window.durationMs}:${position.index}`, 1, window.durationMs);
     }
@@ -117,13 +127,13 @@ export class Limits {
   /** Counts the request against every limit that applies, and reserves its tokens and cost. */
   async admit(subject: LimitSubject, tokens: TokenRequest | undefined): Promise<Admission> {
     const headers: LimitHeaders = {};
-    const requestLimits = this.requestLimits(subject);
+    const requestLimits = this.list.requestLimits(subject);
     const takenRequests = await this.take(
       requestLimits.map((limit) => ({ limit, points: 1 })),
       headers,
     );
     if (!tokens) return { headers, settle: async () => undefined };
-    const budgets = this.budgetLimits(subject);
+    const budgets = this.list.budgetLimits(subject, this.clock.now());
     let taken: Taken[];
     try {
       taken = await this.reserve(subject, tokens, tokens.promptTokens, budgets, headers);
@@ -156,6 +166,61 @@ export class Limits {
     };
   }
 
+  /**
+   * Counts a session as one request and lets it open only while its token limits and budgets have
+   * something left; what it uses is charged per response (`charge`), as nobody knows its size ahead.
+   */
+  async admitSession(subject: LimitSubject, model: string | undefined): Promise<SessionAdmission> {
+    const headers: LimitHeaders = {};
+    const takenRequests = await this.take(
+      this.list.requestLimits(subject).map((limit) => ({ limit, points: 1 })),
+      headers,
+    );
+    const tokenLimits = this.list.tokenLimits(subject);
+    const budgets = this.list.budgetLimits(subject, this.clock.now());
+    try {
+      if (
+        budgets.length > 0 &&
+        this.config.budgets!.unpriced === 'deny' &&
+        this.microUsd(model, ONE_TOKEN) === undefined
+      )
+        throw unpricedRefusal(model, budgets[0]!.name);
+      // One point of each: a limit with nothing left refuses the handshake; the point goes back at once.
+      await this.giveBack(
+        await this.take(
+          [...tokenLimits, ...budgets].map((limit) => ({ limit, points: 1 })),
+          headers,
+        ),
+      );
+    } catch (refusal) {
+      await this.giveBack(takenRequests);
+      throw refusal;
+    }
+    return {
+      headers,
+      settle: async () => undefined,
+      charge: async (usage, responseModel) => {
+        const cost = this.microUsd(responseModel ?? model, usage);
+        let refusal: AifdError | undefined;
+        for (const limit of tokenLimits) refusal = (await this.charged(limit, usage.total_tokens)) ?? refusal;
+        if (cost !== undefined) for (const limit of budgets) refusal = (await this.charged(limit, cost)) ?? refusal;
+        return refusal;
+      },
+    };
+  }
+
+  /** Adds what was used to one counter; the refusal when that leaves nothing. */
+  private async charged(limit: CounterLimit, points: number): Promise<AifdError | undefined> {
+    const now = this.clock.now();
+    const place = this.placement(limit, now);
+    const { counted } = await this.held(limit, place, await this.counters.add(place.key, points, place.ttlMs));
+    if (limit.dimension === 'budget' && limit.soft !== undefined && counted >= limit.soft * limit.limit)
+      this.onSoftLimit?.(limit.name, place.key, counted / limit.limit);
+    if (counted < limit.limit) return undefined;
+    const waitMs = limit.window.kind === 'rate' ? place.position!.endsAt - now : limit.window.endsAt - now;
+    return this.refusal(codeFor(limit), usedUpMessage(limit), waitMs, headersFor(limit, 0, waitMs));
+  }
+
   /** Takes a request's tokens and cost from its token limits and budgets, all or none. */
   private reserve(
     subject: LimitSubject,
@@ -175,7 +240,7 @@ export class Limits {
       return Promise.reject(unpricedRefusal(tokens.model, budgets[0]!.name));
     }
     const reservations = [
-      ...this.tokenLimits(subject).map((limit) => ({ limit, points: reservedTokens })),
+      ...this.list.tokenLimits(subject).map((limit) => ({ limit, points: reservedTokens })),
       ...(reservedCost === undefined ? [] : budgets.map((limit) => ({ limit, points: reservedCost }))),
     ];
     // A refused attempt leaves no trace in the caller's headers; the one that is taken writes them.
@@ -193,9 +258,9 @@ export class Limits {
   async userShare(user: string): Promise<{ limit: string; share: number } | undefined> {
     const subject: LimitSubject = { user, roles: [], ip: '', anonymous: false, path: '' };
     const own = [
-      ...this.requestLimits(subject).filter((limit) => limit.key.startsWith('req:user:')),
-      ...this.tokenLimits(subject).filter((limit) => limit.key.startsWith('tok:user:')),
-      ...this.budgetLimits(subject),
+      ...this.list.requestLimits(subject).filter((limit) => limit.key.startsWith('req:user:')),
+      ...this.list.tokenLimits(subject).filter((limit) => limit.key.startsWith('tok:user:')),
+      ...this.list.budgetLimits(subject, this.clock.now()),
     ];
     let best: { limit: string; share: number } | undefined;
     for (const limit of own) {
@@ -291,83 +356,6 @@ export class Limits {
     for (const entry of taken) await this.counters.remove(entry.key, entry.points);
   }
 
-  /** Adds to `out` a counter for each window of a rate string (`100/minute;1000/day`), if there is one. */
-  private rateLimitsInto(out: CounterLimit[], dimension: 'requests' | 'tokens') {
-    return (name: string, key: string, text: string | undefined) => {
-      if (!text) return;
-      for (const window of this.windows(text)) {
-        out.push({
-          name,
-          key,
-          limit: window.points,
-          window: { kind: 'rate', durationMs: window.durationMs },
-          dimension,
-        });
-      }
-    };
-  }
-
-  private requestLimits(subject: LimitSubject): CounterLimit[] {
-    const out: CounterLimit[] = [];
-    const add = this.rateLimitsInto(out, 'requests');
-    add('global', 'req:global', this.config.global);
-    const shared = routeRate(this.config.routes, subject);
-    if (shared) add(`route ${shared.route}`, `req:route:${shared.route}`, shared.rate);
-    const own = routeRate(this.config.routesPerUser, subject);
-    if (own) add(`route ${own.route} (per caller)`, `req:route:${own.route}:${callerKey(subject)}`, own.rate);
-    if (subject.anonymous || this.config.ipAppliesTo === 'all')
-      add(`address ${subject.ip}`, `req:ip:${subject.ip}`, this.config.ip);
-    if (subject.user !== undefined && !subject.anonymous) {
-      add(`user ${subject.user}`, `req:user:${subject.user}`, this.config.user?.requests);
-      for (const role of subject.roles)
-        add(`role ${role}`, `req:role:${role}:${subject.user}`, this.config.roles?.[role]?.requests);
-    }
-    if (subject.claims?.requests) add('token', `req:token:${subject.claims.id}`, subject.claims.requests);
-    return out;
-  }
-
-  private tokenLimits(subject: LimitSubject): CounterLimit[] {
-    const out: CounterLimit[] = [];
-    const who = callerKey(subject);
-    const add = this.rateLimitsInto(out, 'tokens');
-    add(`user ${subject.user ?? subject.ip}`, `tok:${who}`, this.config.user?.tokens);
-    for (const role of subject.roles) add(`role ${role}`, `tok:role:${role}:${who}`, this.config.roles?.[role]?.tokens);
-    if (subject.claims?.tokens) add('token', `tok:token:${subject.claims.id}`, subject.claims.tokens);
-    return out;
-  }
-
-  private budgetLimits(subject: LimitSubject): CounterLimit[] {
-    const budgets = this.config.budgets;
-    if (!budgets || subject.user === undefined) return [];
-    const out: CounterLimit[] = [];
-    const now = this.clock.now();
-    const add = (name: string, key: string, spec: BudgetConfig | undefined) => {
-      if (!spec) return;
-      for (const period of ['daily', 'weekly', 'monthly'] as Period[]) {
-        const amount = spec[period];
-        if (amount === undefined) continue;
-        const position = periodAt(period, now, budgets.timezone);
-        out.push({
-          name: `${name} ${period} budget`,
-          key: `usd:${key}:${position.label}`,
-          limit: Math.round(amount * MICRO_USD),
-          window: { kind: 'period', endsAt: position.endsAt },
-          dimension: 'budget',
-          soft: spec.soft,
-        });
-      }
-    };
-    add(`user ${subject.user}`, `user:${subject.user}`, budgets.users?.[subject.user] ?? budgets.users?.['*']);
-    for (const role of subject.roles) add(`role ${role}`, `role:${role}:${subject.user}`, budgets.roles?.[role]);
-    return out;
-  }
-
-  private windows(text: string): RateWindow[] {
-    let windows = this.parsed.get(text);
-    if (!windows) this.parsed.set(text, (windows = parseRateString(text)));
-    return windows;
-  }
-
   private microUsd(model: string | undefined, usage: PricedUsage): number | undefined {
     if (!model) return undefined;
     const cost = costOf(this.prices, model, usage);
@@ -389,6 +377,8 @@ export class Limits {
     return new AifdError(code, message, { retryAfterSec: Math.max(1, Math.ceil(waitMs / 1000)), headers });
   }
 }
+
+const ONE_TOKEN: PricedUsage = { prompt_tokens: 1, completion_tokens: 0 };
 
 /** The exact count, or the bound when it cannot be had (the counting thread failed). */
 async function exactOr(exact: () => Promise<number>, bound: number): Promise<number> {
