@@ -104,6 +104,15 @@ export function openAIErrorBody(err: AifdError): string {
   });
 }
 
+/** aifd's own error inside a Realtime session, as OpenAI's `error` server event. */
+export function realtimeErrorEvent(err: AifdError, eventId: string): string {
+  return JSON.stringify({
+    type: 'error',
+    event_id: eventId,
+    error: { type: err.type, code: err.code, message: err.message, param: err.param, event_id: null },
+  });
+}
+
 /** A request body that is not the JSON it says it is (wherever aifd finds out). */
 export function invalidJson(): AifdError {
   return new AifdError('invalid_json', 'the request body is not valid JSON');

@@ -134,6 +134,7 @@ export function createAdminServer(hub: Hub, options: AdminOptions): AdminServer 
       pid: process.pid,
       startedAt,
       inFlight: hub.inFlight(),
+      sessions: hub.sessions.size,
       upstreams: hub.upstreams.map((upstream) => ({
         name: upstream.config.name,
         route: upstream.config.route,

@@ -90,6 +90,26 @@ export function createMetrics(hub: Hub): Metrics {
     registers: [registry],
   });
 
+  const sessionFrames = new Counter({
+    name: 'aifd_ws_frames_total',
+    help: 'WebSocket frames relayed, by direction (in: client to upstream), counted as sessions end',
+    labelNames: ['direction'],
+    registers: [registry],
+  });
+  const sessionBytes = new Counter({
+    name: 'aifd_ws_bytes_total',
+    help: 'WebSocket bytes relayed, by direction (in: client to upstream), counted as sessions end',
+    labelNames: ['direction'],
+    registers: [registry],
+  });
+  new Gauge({
+    name: 'aifd_ws_sessions',
+    help: 'WebSocket sessions open',
+    registers: [registry],
+    collect() {
+      this.set(hub.sessions.size);
+    },
+  });
   new Gauge({
     name: 'aifd_key_in_flight',
     help: 'Requests in flight per pool key',
@@ -173,6 +193,12 @@ export function createMetrics(hub: Hub): Metrics {
         if (record.usage.audio_completion_tokens)
           tokens.inc({ kind: 'audio_completion', model }, record.usage.audio_completion_tokens);
         if (record.usage.reasoning_tokens) tokens.inc({ kind: 'reasoning', model }, record.usage.reasoning_tokens);
+      }
+      if (record.session) {
+        sessionFrames.inc({ direction: 'in' }, record.session.framesIn);
+        sessionFrames.inc({ direction: 'out' }, record.session.framesOut);
+        sessionBytes.inc({ direction: 'in' }, record.session.bytesIn);
+        sessionBytes.inc({ direction: 'out' }, record.session.bytesOut);
       }
       if (record.attempts > 1 && record.upstream) retries.inc({ upstream: record.upstream }, record.attempts - 1);
       if (record.cache) cache.inc({ result: record.cache });

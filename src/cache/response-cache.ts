@@ -5,6 +5,8 @@
  */
 import type Keyv from 'keyv';
 import type { Clock } from '../util/clock.js';
+import type { Store } from '../store/open-store.js';
+import type { HubConfig } from '../config/schema.js';
 import type { CacheEntry } from './entry.js';
 import { cacheStats, type CacheStats } from './stats.js';
 import type { ClusterFills } from './cluster-fills.js';
@@ -31,6 +33,14 @@ export class ResponseCache {
   readonly counters: CacheCounters = { hits: 0, misses: 0, bypasses: 0, stored: 0 };
   /** Coalescing across instances (a Redis store); undefined: within this instance only. */
   cluster: ClusterFills | undefined;
+
+  /** The cache in a store's `cache` namespace, as the config sizes it. */
+  static inStore(store: Store, clock: Clock, config: HubConfig['cache']): ResponseCache {
+    return new ResponseCache(store.namespace('cache'), clock, {
+      ttlMs: config.ttl,
+      maxEntryBytes: config.maxEntrySize,
+    });
+  }
 
   constructor(
     private readonly kv: Keyv,

@@ -54,7 +54,7 @@ export async function listKeys(options: KeysOptions): Promise<void> {
         view.hash,
         view.label ? `${view.key} (${view.label})` : view.key,
         colorStatus(view.status),
-        String(view.inFlight),
+        view.sessions > 0 ? `${view.inFlight} (${view.sessions} ws)` : String(view.inFlight),
         String(view.requests),
         String(view.promptTokens + view.completionTokens),
         String(view.requestsPerMinute),

@@ -213,6 +213,11 @@ function resolvePaths(config: HubConfig, baseDir: string): void {
       if (file) jwt[field] = path.resolve(baseDir, file);
     }
   }
+  for (const tls of [config.listen.tls, config.admin.tls]) {
+    if (!tls) continue;
+    tls.cert = path.resolve(baseDir, tls.cert);
+    tls.key = path.resolve(baseDir, tls.key);
+  }
   if (config.logs.sink.startsWith('sqlite://')) {
     config.logs.sink = `sqlite://${path.resolve(baseDir, config.logs.sink.slice('sqlite://'.length))}`;
   }

@@ -21,6 +21,13 @@ import {
 
 export { authSchema };
 
+const tlsSchema = z
+  .strictObject({
+    cert: z.string().min(1).describe('PEM certificate file (with its chain), relative to the config file'),
+    key: z.string().min(1).describe('PEM private key file of that certificate'),
+  })
+  .describe('serve HTTPS (and WSS) with this certificate; read again on SIGHUP');
+
 const listenSchema = z
   .strictObject({
     host: z.string().min(1).default('127.0.0.1').describe('address the API listens on'),
@@ -35,6 +42,7 @@ const listenSchema = z
       .describe('proxy hops in front of aifd whose x-forwarded-for is believed'),
     headersTimeout: timerMs('a client must send its request headers within this (slowloris guard)').prefault('30s'),
     requestTimeout: timerMs('a client must send its whole request (headers and body) within this').prefault('5m'),
+    tls: tlsSchema.optional(),
   })
   .refine((listen) => listen.headersTimeout <= listen.requestTimeout, {
     path: ['headersTimeout'],
@@ -46,6 +54,7 @@ const adminSchema = z.strictObject({
   host: z.string().min(1).default('127.0.0.1').describe('address the admin API listens on'),
   port: port.default(8001).describe('port the admin API listens on'),
   token: z.string().min(1).optional().describe('bearer token the admin API asks for (required off loopback)'),
+  tls: tlsSchema.optional(),
 });
 
 const timeoutsSchema = z.strictObject({
@@ -53,6 +62,10 @@ const timeoutsSchema = z.strictObject({
   firstByteMs: timerMsNumber.default(600_000).describe('ms to the first byte of a non-streamed answer'),
   streamFirstByteMs: timerMsNumber.default(60_000).describe('ms to the first byte of a stream'),
   idleMs: timerMsNumber.default(120_000).describe('ms a stream may go silent before it is ended with an error event'),
+  sessionIdleMs: timerMsNumber
+    .default(600_000)
+    .describe('ms a WebSocket session may pass no frame either way before aifd closes it'),
+  sessionMaxMs: timerMsNumber.default(7_200_000).describe('ms a WebSocket session may last at most'),
 });
 
 /** One key; the message never shows it. A comma means a list that was meant to be spread. */

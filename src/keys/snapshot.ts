@@ -15,6 +15,8 @@ export interface KeyView {
   /** Milliseconds until the key is expected to serve again (null when it serves, or only a check helps). */
   recoversInMs: number | null;
   inFlight: number;
+  /** WebSocket sessions holding the key (each is also one of `inFlight`). */
+  sessions: number;
   requests: number;
   promptTokens: number;
   completionTokens: number;
@@ -30,7 +32,14 @@ export interface KeyView {
   lastUsedAt: string | null;
 }
 
-function keyView(upstream: string, key: PoolKey, state: KeyState, now: number, requestsPerMinute: number): KeyView {
+function keyView(
+  upstream: string,
+  key: PoolKey,
+  state: KeyState,
+  now: number,
+  requestsPerMinute: number,
+  sessions: number,
+): KeyView {
   const status = displayStatus(state, now);
   return {
     upstream,
@@ -46,6 +55,7 @@ function keyView(upstream: string, key: PoolKey, state: KeyState, now: number, r
         : (state.reason ?? (status === 'exhausted' ? 'rate-limit budget spent until reset' : null)),
     recoversInMs: recoversIn(status, state, now),
     inFlight: state.inFlight,
+    sessions,
     requests: state.requests,
     promptTokens: state.promptTokens,
     completionTokens: state.completionTokens,
@@ -60,8 +70,16 @@ function keyView(upstream: string, key: PoolKey, state: KeyState, now: number, r
   };
 }
 
-export function poolViews(upstream: string, pool: KeyPool, now: number): KeyView[] {
-  return pool.keys.map((key) => keyView(upstream, key, pool.state(key.hash), now, pool.requestsPerMinute(key.hash)));
+/** `sessions`: how many WebSocket sessions hold each key now. */
+export function poolViews(
+  upstream: string,
+  pool: KeyPool,
+  now: number,
+  sessions?: ReadonlyMap<string, number>,
+): KeyView[] {
+  return pool.keys.map((key) =>
+    keyView(upstream, key, pool.state(key.hash), now, pool.requestsPerMinute(key.hash), sessions?.get(key.hash) ?? 0),
+  );
 }
 
 function displayStatus(state: KeyState, now: number): KeyDisplayStatus {

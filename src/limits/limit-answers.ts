@@ -47,6 +47,12 @@ export function messageFor(limit: CounterLimit, points: number): string {
   return `the ${limit.name} request limit of ${limit.limit} is reached`;
 }
 
+/** Said to a session whose usage reached a limit. */
+export function usedUpMessage(limit: CounterLimit): string {
+  if (limit.dimension === 'budget') return `the ${limit.name} of $${(limit.limit / MICRO_USD).toFixed(2)} is used up`;
+  return `the ${limit.name} token limit of ${limit.limit} is used up`;
+}
+
 export function headersFor(limit: CounterLimit, remaining: number, resetMs: number): LimitHeaders {
   const headers: LimitHeaders = {};
   mergeHeaders(headers, limit, remaining, resetMs);

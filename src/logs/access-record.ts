@@ -31,4 +31,19 @@ export interface AccessRecord {
   usage: Usage | null;
   usageSource: UsageSource | null;
   error: string | null;
+  /** A WebSocket session's own facts (absent on plain HTTP requests). */
+  session?: SessionRecord;
+}
+
+/** What a WebSocket session did: its frames and bytes each way, responses, and how it ended. */
+export interface SessionRecord {
+  responses: number;
+  framesIn: number;
+  framesOut: number;
+  bytesIn: number;
+  bytesOut: number;
+  closeCode: number | null;
+  closeReason: string | null;
+  /** Who sent the first close frame (`null`: the connection ended without one). */
+  closedBy: 'client' | 'upstream' | 'aifd' | null;
 }

@@ -18,6 +18,7 @@ export type Entry<T> = Node<T>;
 export class ActiveRequests<T> {
   private head: Node<T> | undefined;
   private count = 0;
+  private readonly waiting: (() => void)[] = [];
 
   get size(): number {
     return this.count;
@@ -40,6 +41,20 @@ export class ActiveRequests<T> {
     node.prev = undefined;
     node.next = undefined;
     this.count--;
+    if (this.count === 0 && this.waiting.length > 0) for (const done of this.waiting.splice(0)) done();
+  }
+
+  /** Resolves once nothing is in flight, or after `ms`, whichever comes first. */
+  drained(ms: number): Promise<void> {
+    if (this.count === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.waiting.push(done);
+    });
   }
 
   some(predicate: (value: T) => unknown): boolean {

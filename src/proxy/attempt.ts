@@ -13,9 +13,18 @@ import { ProxyRefusedError } from '../net/outbound-agent.js';
 import { presentKey } from '../net/upstream-address.js';
 import type { RequestContext } from './context.js';
 import type { UpstreamRuntime } from './upstreams.js';
+import { readAnswer } from './buffered-answer.js';
+import { ClientLeg } from './client-leg.js';
+import { startUpgradedAnswer } from './respond.js';
+
+/** The client's bytes after its handshake go through the leg, not as http-proxy-3's `head`. */
+const NO_HEAD = Buffer.alloc(0);
 
 type AttemptResult =
-  | { kind: 'response'; response: IncomingMessage }
+  /** An answer; for a refused WebSocket handshake its body is already being read (`body`). */
+  | { kind: 'response'; response: IncomingMessage; body?: Promise<Buffer | undefined> }
+  /** A WebSocket handshake the upstream accepted: the session runs through `leg`. */
+  | { kind: 'upgraded'; response: IncomingMessage; leg: ClientLeg }
   | { kind: 'failed'; error: AifdError }
   | { kind: 'client_gone' };
 
@@ -34,6 +43,7 @@ export function createAttempts(): Attempts {
   const hooks = new WeakMap<IncomingMessage, AttemptHooks>();
   proxy.on('proxyReq', (proxyReq, req) => hooks.get(req)?.onProxyReq(proxyReq));
   proxy.on('proxyRes', (response, req) => hooks.get(req)?.onResponse(response));
+  proxy.on('proxyReqWs', (proxyReq, req) => hooks.get(req)?.onProxyReq(proxyReq));
   // Without a callback http-proxy-3 would emit 'error'; every call passes one, this is a backstop.
   proxy.on('error', () => undefined);
   proxy.on('econnreset', () => undefined);
@@ -75,9 +85,22 @@ export function createAttempts(): Attempts {
           ),
         firstByteMs,
       );
+      const leg = ctx.upgrade ? new ClientLeg() : undefined;
       hooks.set(req, {
         onProxyReq(request) {
           proxyReq = request;
+          if (leg) {
+            // Ahead of http-proxy-3's own listeners: a refusal is read here and kept from the client.
+            request.prependListener('response', (response: IncomingMessage) => {
+              const body = readAnswer(response);
+              leg.destroy();
+              finish({ kind: 'response', response, body });
+            });
+            request.prependListener('upgrade', (response: IncomingMessage) => {
+              startUpgradedAnswer(ctx, response);
+              finish({ kind: 'upgraded', response, leg });
+            });
+          }
           const socket = request.socket;
           if (socket?.connecting) {
             connectTimer = setTimeout(
@@ -100,9 +123,13 @@ export function createAttempts(): Attempts {
       res.once('close', onClientGone);
       // From here req.headers are the outgoing headers and carry the pool key: nothing may log or echo them.
       if (key) presentKey(req.headers, upstream.config, key.secret);
-      proxy.web(req, res, { target: upstream.target, agent: upstream.agent, buffer: bodySource(ctx.body) }, (err) =>
-        finish({ kind: 'failed', error: connectionError(upstream, err as NodeJS.ErrnoException) }),
-      );
+      const failed = (err: Error) =>
+        finish({ kind: 'failed', error: connectionError(upstream, err as NodeJS.ErrnoException) });
+      if (leg) {
+        proxy.ws(req, leg, NO_HEAD, { target: upstream.target, agent: upstream.agent }, failed);
+        return;
+      }
+      proxy.web(req, res, { target: upstream.target, agent: upstream.agent, buffer: bodySource(ctx.body) }, failed);
     });
   }
 

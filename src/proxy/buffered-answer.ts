@@ -7,6 +7,7 @@ import type { IncomingMessage } from 'node:http';
 import { AifdError } from '../errors.js';
 import { readBounded } from '../net/read-bounded.js';
 import { exchangeFromJson } from '../usage/exchange.js';
+import { verdictForStatus } from '../keys/classify.js';
 import type { RequestContext } from './context.js';
 import { rawHeader } from './headers.js';
 import { answerError, startRelayedAnswer } from './respond.js';
@@ -61,6 +62,16 @@ export async function relayRewritten(
   }
   sendBuffered(ctx, { response, body: out });
   return { verdict: 'ok', error: undefined };
+}
+
+/** Sends an answer already read whole (a refused WebSocket handshake's), or aifd's error when it could not be read. */
+export function sendRead(ctx: RequestContext, response: IncomingMessage, body: Buffer | undefined): Relayed {
+  if (!body) {
+    answerError(ctx, new AifdError('upstream_bad_response', 'the upstream answer could not be read'));
+    return { verdict: 'server_error', error: 'unreadable answer' };
+  }
+  sendBuffered(ctx, { response, body });
+  return { verdict: verdictForStatus(response.statusCode ?? 502), error: undefined };
 }
 
 export function sendBuffered(ctx: RequestContext, answer: BufferedAnswer): void {

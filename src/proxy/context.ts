@@ -9,6 +9,14 @@ import type { RouteMatch } from './routes.js';
 import type { UpstreamRuntime } from './upstreams.js';
 import type { ApiKind } from '../usage/api-kind.js';
 import type { Target } from './model-routing.js';
+import type { Duplex } from 'node:stream';
+import type { SessionTally } from '../realtime/session-tally.js';
+
+/** A WebSocket handshake: the client's socket, and what it sent after its handshake. */
+export interface UpgradeRequest {
+  readonly socket: Duplex;
+  readonly head: Buffer;
+}
 
 /** Everything one request carries through the stages, and what they learned about it. */
 export interface RequestContext {
@@ -59,6 +67,10 @@ export interface RequestContext {
   body: Buffer;
   info: BodyInfo;
   outcome: RequestOutcome;
+  /** Set for a WebSocket handshake (then `res` writes on its socket until the upgrade). */
+  readonly upgrade: UpgradeRequest | undefined;
+  /** What the WebSocket session did, once it ran. */
+  session: SessionTally | undefined;
 }
 
 /** What happened, filled in as the request goes (for logs and metrics). */

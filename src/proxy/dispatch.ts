@@ -9,7 +9,7 @@ import { requestId } from '../util/request-id.js';
 import type { ActiveRequests } from './active-requests.js';
 import { clientAddress } from './client-address.js';
 import { clientGoneSignal } from './client-gone.js';
-import { newOutcome, type RequestContext } from './context.js';
+import { newOutcome, type RequestContext, type UpgradeRequest } from './context.js';
 import { FINISHERS, type FinisherDeps } from './finishers.js';
 import { NO_BODY } from './inspect-body.js';
 import { answerError } from './respond.js';
@@ -29,10 +29,13 @@ export interface DispatchDeps {
 
 const EMPTY_BODY = Buffer.alloc(0);
 
-export function createDispatch(deps: DispatchDeps): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
+/** Handles one request; a WebSocket handshake comes with its socket (`upgrade`), answered on it. */
+export type Dispatch = (req: IncomingMessage, res: ServerResponse, upgrade?: UpgradeRequest) => Promise<void>;
+
+export function createDispatch(deps: DispatchDeps): Dispatch {
   const { hub, active } = deps;
 
-  function newContext(req: IncomingMessage, res: ServerResponse): RequestContext {
+  function newContext(req: IncomingMessage, res: ServerResponse, upgrade: UpgradeRequest | undefined): RequestContext {
     const id = requestId();
     return {
       id,
@@ -63,6 +66,8 @@ export function createDispatch(deps: DispatchDeps): (req: IncomingMessage, res: 
       body: EMPTY_BODY,
       info: NO_BODY,
       outcome: newOutcome(),
+      upgrade,
+      session: undefined,
     };
   }
 
@@ -76,8 +81,8 @@ export function createDispatch(deps: DispatchDeps): (req: IncomingMessage, res: 
     answerError(ctx, error);
   }
 
-  return async function handle(req, res) {
-    const ctx = newContext(req, res);
+  return async function handle(req, res, upgrade) {
+    const ctx = newContext(req, res, upgrade);
     const entry = active.add(ctx);
     try {
       for (const stage of STAGES) {

@@ -12,10 +12,12 @@ import type { Lease, Outcome } from '../keys/pool.js';
 import { parseRateLimitHeaders, parseRetryAfter } from '../keys/ratelimit-headers.js';
 import { withUpstreamQuery } from '../net/upstream-address.js';
 import { createAttempts } from './attempt.js';
-import { isJson, readAnswer, relayRewritten, sendBuffered, type BufferedAnswer } from './buffered-answer.js';
+import { isJson, readAnswer, relayRewritten, sendBuffered, sendRead, type BufferedAnswer } from './buffered-answer.js';
+import type { OpenSessions } from './open-sessions.js';
+import { runSession } from './ws-session.js';
 import type { RequestContext } from './context.js';
-import { outgoingRequestHeaders, rawHeader } from './headers.js';
-import { withPathModel } from './inspect-body.js';
+import { rawHeader } from './headers.js';
+import { aimAt, answerRewrite, upstreamHeaders } from './aim.js';
 import { relay } from './relay.js';
 import { answerError } from './respond.js';
 import type { UpstreamRuntime } from './upstreams.js';
@@ -27,7 +29,7 @@ export interface Forwarder {
   close(): void;
 }
 
-export function createForwarder(): Forwarder {
+export function createForwarder(sessions: OpenSessions): Forwarder {
   const { attempt, close } = createAttempts();
   /**
    * Tries each target of the request in turn (one, unless routing by model planned a fallback
@@ -49,14 +51,7 @@ export function createForwarder(): Forwarder {
         ctx.outcome.keyHash = undefined;
       }
       ctx.req.url = withUpstreamQuery(upstream.config, path);
-      ctx.req.headers = outgoingRequestHeaders(clientHeaders, {
-        dropCredentials: !upstream.passThrough,
-        bodyLength: ctx.body.length,
-        hasBody: ctx.body.length > 0 || hasBodySemantics(ctx.req.method),
-        extra: upstream.config.headers,
-      });
-      // An answer aifd rewrites must arrive uncompressed.
-      if (ctx.rewriteJson || ctx.alias) delete ctx.req.headers['accept-encoding'];
+      ctx.req.headers = upstreamHeaders(ctx, clientHeaders, upstream);
       failure = await forwardTo(ctx, upstream);
       if (!failure) return;
     }
@@ -112,13 +107,20 @@ export function createForwarder(): Forwarder {
         lastAnswer = undefined;
         continue;
       }
+      if (result.kind === 'upgraded') {
+        ctx.outcome.ttfbMs = performance.now() - ctx.startedAt;
+        release(upstream, lease, await runSession(ctx, upstream, result.leg, sessions));
+        return undefined;
+      }
       const { response } = result;
       const status = response.statusCode ?? 502;
+      // A refused handshake's body is read as it arrives; an HTTP answer's when it is needed.
+      const readBody = () => result.body ?? readAnswer(response);
       // What the upstream says of the key's limits; a pass-through request holds no pool key.
       const rateLimit = lease ? parseRateLimitHeaders(response.headers) : undefined;
       if (isErrorPage(ctx, response)) {
         // An HTML page where the API answers JSON: a proxy or load balancer in front of the upstream failed.
-        await readAnswer(response);
+        await readBody();
         release(upstream, lease, { verdict: 'server_error', error: `${status} with an HTML page` });
         lastError = new AifdError(
           'upstream_bad_response',
@@ -130,14 +132,15 @@ export function createForwarder(): Forwarder {
       if (!isRetryable(status, upstream)) {
         ctx.outcome.ttfbMs = performance.now() - ctx.startedAt;
         const rewrite = answerRewrite(ctx);
-        const relayed =
-          rewrite && status === 200 && isJson(response)
+        const relayed = result.body
+          ? await sendRead(ctx, response, await result.body)
+          : rewrite && status === 200 && isJson(response)
             ? await relayRewritten(ctx, response, rewrite)
             : await relay(ctx, upstream, response);
         release(upstream, lease, { verdict: relayed.verdict, error: relayed.error, rateLimit });
         return undefined;
       }
-      const body = await readAnswer(response);
+      const body = await readBody();
       if (body === undefined) {
         release(upstream, lease, { verdict: 'server_error', error: `${status} with an unreadable body` });
         lastError = new AifdError(
@@ -174,35 +177,6 @@ export function createForwarder(): Forwarder {
 const NO_KEYS: ReadonlySet<string> = new Set();
 
 /**
- * Points the request at `model` (a fallback or an alias's real model): the JSON body's `model`,
- * or the model in the path. Returns the path to forward.
- */
-function aimAt(ctx: RequestContext, clientPath: string, model: string): string {
-  const json = ctx.info.json;
-  if (json && typeof json.get('model') === 'string') {
-    if (json.get('model') !== model) {
-      json.set('model', model);
-      ctx.body = json.toBuffer();
-    }
-    return clientPath;
-  }
-  return withPathModel(clientPath, model);
-}
-
-/** What a whole JSON answer goes through before the client sees it, if anything. */
-function answerRewrite(ctx: RequestContext): ((body: unknown) => unknown) | undefined {
-  const { alias, rewriteJson } = ctx;
-  if (!alias) return rewriteJson;
-  return (body) => {
-    const rewritten = rewriteJson ? rewriteJson(body) : body;
-    if (rewritten && typeof rewritten === 'object' && typeof (rewritten as { model?: unknown }).model === 'string') {
-      return { ...rewritten, model: alias };
-    }
-    return rewritten;
-  };
-}
-
-/**
  * A retry prefers a key not tried yet; when every untried key is further off than one already
  * tried (all cooling), it may wait for a tried key to come back instead.
  */
@@ -230,8 +204,4 @@ function isErrorPage(ctx: RequestContext, response: IncomingMessage): boolean {
     ctx.route!.apiPath.startsWith('/v1/') &&
     (rawHeader(response.rawHeaders, 'content-type') ?? '').startsWith('text/html')
   );
-}
-
-function hasBodySemantics(method: string | undefined): boolean {
-  return method === 'POST' || method === 'PUT' || method === 'PATCH';
 }

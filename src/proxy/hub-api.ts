@@ -21,6 +21,7 @@ import type { Recorder } from './recorder.js';
 import type { RouteTable } from './routes.js';
 import type { StageDeps } from './stage-deps.js';
 import type { UpstreamRuntime } from './upstreams.js';
+import type { OpenSessions } from './open-sessions.js';
 
 /**
  * The running gateway. `config`, `routes`, `router`, `upstreams`, `network`, `authenticator` and
@@ -59,6 +60,8 @@ export interface Hub extends StageDeps {
   close(graceMs?: number): Promise<void>;
   /** Probes the keys of one upstream (or all) now and applies the results to the pools. */
   checkKeys(upstreamName?: string): Promise<KeyCheckResult[]>;
+  /** The WebSocket sessions open now. */
+  readonly sessions: OpenSessions;
   /** Every pool key as people read it. */
   keyViews(): KeyView[];
   /**

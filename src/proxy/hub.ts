@@ -22,6 +22,11 @@ import { createAlerts } from '../alerts/alerts.js';
 import { budgetAlerts, reportStoreOutages, watchKeys } from '../alerts/watch.js';
 import { counterBackend } from '../limits/counter-backend.js';
 import { createServer } from './socket-guards.js';
+import type https from 'node:https';
+import { serveWithTlsFiles } from '../net/tls-files.js';
+import { OpenSessions } from './open-sessions.js';
+import { acceptUpgrade } from './upgrade.js';
+import { CLOSE_CODE, SESSION_CLOSE_WAIT_MS } from './ws-session.js';
 import { priceTable } from '../usage/prices.js';
 import { createAuthenticator } from '../auth/authenticate.js';
 import { NetworkPolicy } from '../auth/network.js';
@@ -43,14 +48,14 @@ export function createHub(initialConfig: HubConfig, options: HubOptions): Hub {
   let upstreams = config.upstreams.map((upstream) => createUpstreamRuntime(upstream, clock));
   const keyStore = options.store ? new KeyStateStore(options.store.namespace('keys'), options.log) : undefined;
   const revocations = options.store ? new Revocations(options.store.namespace('revocations')) : undefined;
-  const forwarder = createForwarder();
+  const sessions = new OpenSessions();
+  const forwarder = createForwarder(sessions);
   const recorder = createRecorder(config, options.log);
   let wantsAnswer = readsAnswers(config);
   const log = options.log;
   const active = new ActiveRequests<RequestContext>();
   const retired = new RetiredUpstreams(active);
   let shuttingDown = false;
-  let drained: (() => void) | undefined;
 
   const server = createServer(config.listen);
 
@@ -74,18 +79,17 @@ export function createHub(initialConfig: HubConfig, options: HubOptions): Hub {
     sink: undefined,
     limits: undefined,
     storeHealth: options.store?.health,
-    cache: options.store
-      ? new ResponseCache(options.store.namespace('cache'), clock, {
-          ttlMs: config.cache.ttl,
-          maxEntryBytes: config.cache.maxEntrySize,
-        })
-      : undefined,
+    cache: options.store && ResponseCache.inStore(options.store, clock, config.cache),
     inFlight: () => active.size,
     isShuttingDown: () => shuttingDown,
     listen,
     close,
     checkKeys: (upstreamName?: string) => keyChecks.check(upstreamName),
-    keyViews: () => upstreams.flatMap((upstream) => poolViews(upstream.config.name, upstream.pool, clock.now())),
+    sessions,
+    keyViews: () => {
+      const open = sessions.byKey();
+      return upstreams.flatMap((upstream) => poolViews(upstream.config.name, upstream.pool, clock.now(), open));
+    },
     reload: (next: HubConfig) => reloads.reload(next),
     reloadFromSource: () => reloads.reloadFromSource(),
   };
@@ -95,12 +99,10 @@ export function createHub(initialConfig: HubConfig, options: HubOptions): Hub {
     active,
     isShuttingDown: () => shuttingDown,
     wantsAnswer: () => wantsAnswer,
-    onFinished: () => {
-      retired.closeUnused();
-      if (active.size === 0) drained?.();
-    },
+    onFinished: () => retired.closeUnused(),
   });
   server.on('request', (req, res) => void handle(req, res));
+  server.on('upgrade', (req, socket, head) => acceptUpgrade(handle, req, socket, head));
   const reloads = new ReloadQueue(applyReload, options.loadConfig, log);
 
   async function applyReload(next: HubConfig): Promise<ReloadResult> {
@@ -108,7 +110,8 @@ export function createHub(initialConfig: HubConfig, options: HubOptions): Hub {
     const plan = planReload(config, next, countersOnStoreDown);
     const wanted = plan.config;
     try {
-      // Everything that can fail is made first; the swap below cannot fail halfway.
+      // Everything that can fail is made first; the swap below cannot fail halfway. A renewed certificate is read again.
+      if (config.listen.tls) await serveWithTlsFiles(server as https.Server, config.listen.tls, 'listen');
       const authenticator = wanted.auth ? await createAuthenticator(wanted.auth, revocations) : undefined;
       const limits = wanted.limits ? await limitsFor(wanted) : undefined;
       const swap = swapUpstreams(upstreams, wanted.upstreams, (upstream) => createUpstreamRuntime(upstream, clock));
@@ -198,6 +201,7 @@ export function createHub(initialConfig: HubConfig, options: HubOptions): Hub {
     // Instances sharing the store see each other's key status changes within a second (a memory store has no others).
     if (options.store?.kind !== 'memory') keyStore?.follow(() => upstreams.map((upstream) => upstream.pool), 500);
     keyChecks.schedule();
+    if (config.listen.tls) await serveWithTlsFiles(server as https.Server, config.listen.tls, 'listen');
     return new Promise((resolve, reject) => {
       const onError = (err: Error) => reject(err);
       server.once('error', onError);
@@ -224,14 +228,11 @@ export function createHub(initialConfig: HubConfig, options: HubOptions): Hub {
     keyStore?.stop();
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     server.closeIdleConnections();
-    if (active.size > 0) {
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, graceMs);
-        drained = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
+    await active.drained(graceMs);
+    // Sessions still open after the grace are told aifd is going away; their records are written as they close.
+    if (sessions.size > 0) {
+      sessions.closeAll(CLOSE_CODE.goingAway, 'aifd is shutting down');
+      await active.drained(SESSION_CLOSE_WAIT_MS);
     }
     server.closeAllConnections();
     await closed;

@@ -25,6 +25,13 @@ export const NO_BODY: BodyInfo = Object.freeze({
   modelUnknown: false,
 });
 
+/** A WebSocket handshake has no body: a Realtime session names its model in the query. */
+export function sessionInfo(path: string): BodyInfo {
+  const queryAt = path.indexOf('?');
+  const model = queryAt === -1 ? null : new URLSearchParams(path.slice(queryAt + 1)).get('model');
+  return { ...NO_BODY, model: model ?? undefined, stream: true };
+}
+
 /** Synchronous but for multipart forms, which are parsed as a stream. */
 export function inspectBody(contentType: string | undefined, body: Buffer, path: string): BodyInfo | Promise<BodyInfo> {
   const fromPath = modelFromPath(path);

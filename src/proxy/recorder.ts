@@ -4,7 +4,9 @@
  * finishers (finishers.ts).
  */
 import type { HubConfig } from '../config/schema.js';
-import type { AccessRecord } from '../logs/access-record.js';
+import type { AccessRecord, SessionRecord } from '../logs/access-record.js';
+import type { SessionTally } from '../realtime/session-tally.js';
+import type { Usage, UsageSource } from '../usage/usage.js';
 import type { ChatRecord } from '../logs/chat-record.js';
 import type { Diagnostics } from '../logs/diagnostics.js';
 import { createJsonLinesFile, type JsonLinesFile } from '../logs/json-lines-file.js';
@@ -52,6 +54,7 @@ export function createRecorder(config: HubConfig, log: Diagnostics): Recorder {
     access?.write(JSON.stringify(record));
     for (const listener of listeners) listener(record);
     if (chat && isChat(ctx)) chat.write(JSON.stringify(chatRecordOf(ctx)));
+    else if (chat && ctx.session && ctx.session.turns.length > 0) chat.write(JSON.stringify(sessionChatRecordOf(ctx)));
   }
 
   return {
@@ -71,19 +74,27 @@ export function createRecorder(config: HubConfig, log: Diagnostics): Recorder {
 }
 
 async function settleUsage(ctx: RequestContext): Promise<void> {
-  const accounted = await accountUsage({
-    method: ctx.req.method ?? 'GET',
-    api: ctx.api,
-    status: ctx.outcome.status,
-    model: servedModel(ctx),
-    body: ctx.info.json,
-    exchange: ctx.exchange,
-  });
+  const accounted = ctx.session
+    ? sessionUsage(ctx)
+    : await accountUsage({
+        method: ctx.req.method ?? 'GET',
+        api: ctx.api,
+        status: ctx.outcome.status,
+        model: servedModel(ctx),
+        body: ctx.info.json,
+        exchange: ctx.exchange,
+      });
   if (!accounted) return;
   ctx.usage = accounted.usage;
   ctx.usageSource = accounted.source;
   const hash = ctx.outcome.keyHash;
   if (hash) ctx.upstream?.pool.addTokens(hash, accounted.usage.prompt_tokens, accounted.usage.completion_tokens);
+}
+
+/** A session is charged what its `response.done` events reported, nothing estimated. */
+function sessionUsage(ctx: RequestContext): { usage: Usage; source: UsageSource } | undefined {
+  const usage = ctx.session!.usage;
+  return usage ? { usage, source: 'upstream' } : undefined;
 }
 
 function accessRecordOf(ctx: RequestContext): AccessRecord {
@@ -115,12 +126,26 @@ function accessRecordOf(ctx: RequestContext): AccessRecord {
     usage: ctx.usage ?? null,
     usageSource: ctx.usageSource ?? null,
     error: ctx.outcome.error ?? null,
+    ...(ctx.session ? { session: sessionRecordOf(ctx.session) } : {}),
+  };
+}
+
+function sessionRecordOf(tally: SessionTally): SessionRecord {
+  return {
+    responses: tally.responses,
+    framesIn: tally.framesIn,
+    framesOut: tally.framesOut,
+    bytesIn: tally.bytesIn,
+    bytesOut: tally.bytesOut,
+    closeCode: tally.closeCode ?? null,
+    closeReason: tally.closeReason ?? null,
+    closedBy: tally.closedBy ?? null,
   };
 }
 
 /** The model that answered: as the answer says, else as asked of the upstream (not the alias). */
 export function servedModel(ctx: RequestContext): string | undefined {
-  return ctx.exchange?.model ?? ctx.target?.model ?? ctx.info.model;
+  return ctx.exchange?.model ?? ctx.session?.model ?? ctx.target?.model ?? ctx.info.model;
 }
 
 function isChat(ctx: RequestContext): boolean {
@@ -154,6 +179,31 @@ function chatRecordOf(ctx: RequestContext): ChatRecord {
     usage: ctx.usage ?? null,
     aborted: !exchange?.complete || ctx.outcome.error !== undefined,
     cache: ctx.cacheStatus === 'hit' ? 'hit' : null,
+    error: ctx.outcome.error ?? null,
+  };
+}
+
+/** A session's chat-log line: its text and transcript turns in order; `assistant` is the last answer. */
+function sessionChatRecordOf(ctx: RequestContext): ChatRecord {
+  const turns = ctx.session!.turns;
+  const last = turns.findLast((turn) => turn.role === 'assistant');
+  return {
+    ts: new Date().toISOString(),
+    id: ctx.id,
+    user: ctx.identity?.user ?? null,
+    ip: ctx.clientIp,
+    model: servedModel(ctx) ?? null,
+    params: { realtime: true },
+    messages: turns,
+    tools: null,
+    functions: null,
+    assistant: last?.content ?? '',
+    tool_calls: null,
+    function_call: null,
+    finish_reason: null,
+    usage: ctx.usage ?? null,
+    aborted: ctx.session!.closedBy !== 'client' && ctx.session!.closedBy !== 'upstream',
+    cache: null,
     error: ctx.outcome.error ?? null,
   };
 }

@@ -55,6 +55,24 @@ export function startRelayedAnswer(ctx: RequestContext, response: IncomingMessag
   startAnswer(ctx, response.statusCode ?? 502, headers);
 }
 
+/**
+ * Records a WebSocket handshake the upstream accepted (101) and makes its head the client's: the
+ * upstream's headers less what describes a pool key or another hop, plus the request's own. The
+ * head itself is written by http-proxy-3 from these headers.
+ */
+export function startUpgradedAnswer(ctx: RequestContext, response: IncomingMessage): void {
+  ctx.outcome.status = 101;
+  const upstream = ctx.upstream!;
+  const headers = response.headers;
+  for (const name of Object.keys(headers)) {
+    if (name.startsWith('x-aifd-') || (!upstream.passThrough && name.startsWith('x-ratelimit-'))) delete headers[name];
+  }
+  for (const [name, value] of Object.entries(ctx.answerHeaders)) {
+    if (name !== 'connection' && value !== undefined) headers[name] = String(value);
+  }
+  headers['x-aifd-upstream'] = upstream.config.name;
+}
+
 /** aifd's own JSON answer to the request (health, the model list it builds), recorded as its status. */
 export function answerJson(ctx: RequestContext, status: number, payload: unknown): void {
   const body = JSON.stringify(payload);

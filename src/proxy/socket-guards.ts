@@ -3,23 +3,31 @@
  * connections that never send a byte closed, CONNECT refused.
  */
 import http from 'node:http';
+import https from 'node:https';
 import type { HubConfig } from '../config/schema.js';
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { AifdError, openAIErrorBody } from '../errors.js';
 
-/** The gateway's HTTP server, its timeouts and guards in place; requests are answered elsewhere. */
-export function createServer(listen: Pick<HubConfig['listen'], 'headersTimeout' | 'requestTimeout'>): http.Server {
+/**
+ * The gateway's HTTP server (HTTPS with `listen.tls`: its certificate is set before it listens), its
+ * timeouts and guards in place; requests are answered elsewhere.
+ */
+export function createServer(
+  listen: Pick<HubConfig['listen'], 'headersTimeout' | 'requestTimeout' | 'tls'>,
+): http.Server | https.Server {
   const { headersTimeout, requestTimeout } = listen;
-  const server = http.createServer({
+  const options = {
     keepAliveTimeout: 65_000,
     headersTimeout,
     requestTimeout,
     // Node enforces both timeouts on this schedule; checking more often makes them hold to the second.
     connectionsCheckingInterval: Math.max(250, Math.min(30_000, headersTimeout / 4, requestTimeout / 4)),
-  });
-  reapSilentConnections(server, headersTimeout);
+  };
+  const server = listen.tls ? https.createServer(options) : http.createServer(options);
+  // Over TLS a request's socket is the TLS one: its silence is timed from the end of the handshake.
+  reapSilentConnections(server, headersTimeout, listen.tls ? 'secureConnection' : 'connection');
   server.on('clientError', answerClientError);
   server.on('connect', refuseConnect);
   return server;
@@ -42,21 +50,27 @@ const firstRequestTimer = Symbol('first request timer');
  * would stay open for good. It gets `headersTimeout` to start its first request (one timer per
  * connection, not per request: keep-alive connections are then kept by keepAliveTimeout).
  */
-function reapSilentConnections(server: http.Server, headersTimeout: number): void {
-  server.on('connection', (socket: Socket & { [firstRequestTimer]?: NodeJS.Timeout }) => {
+function reapSilentConnections(
+  server: http.Server,
+  headersTimeout: number,
+  opened: 'connection' | 'secureConnection',
+): void {
+  server.on(opened, (socket: Socket & { [firstRequestTimer]?: NodeJS.Timeout }) => {
     const timer = setTimeout(() => socket.destroy(), headersTimeout);
     timer.unref();
     socket[firstRequestTimer] = timer;
     socket.once('close', () => clearTimeout(timer));
   });
-  server.on('request', (req: IncomingMessage) => {
+  const started = (req: IncomingMessage) => {
     const socket = req.socket as Socket & { [firstRequestTimer]?: NodeJS.Timeout };
     const timer = socket[firstRequestTimer];
     if (timer) {
       clearTimeout(timer);
       socket[firstRequestTimer] = undefined;
     }
-  });
+  };
+  server.on('request', started);
+  server.on('upgrade', started);
 }
 
 /** aifd is no tunnel: CONNECT gets a 405 and the connection ends. */

@@ -8,7 +8,7 @@ import { AifdError } from '../errors.js';
 import type { RequestContext } from './context.js';
 import type { StageDeps } from './stage-deps.js';
 import { readBody } from './body.js';
-import { inspectBody, modelFromPath } from './inspect-body.js';
+import { inspectBody, modelFromPath, sessionInfo } from './inspect-body.js';
 import { answerModelList } from './model-list.js';
 import { normalizeTarget } from './normalize-path.js';
 import { answerJson } from './respond.js';
@@ -72,6 +72,10 @@ async function authenticateWith(
 }
 
 async function readRequestBody(ctx: RequestContext, hub: StageDeps): Promise<StageResult> {
+  if (ctx.upgrade) {
+    ctx.info = sessionInfo(ctx.route!.forwardPath);
+    return NEXT;
+  }
   ctx.body = await readBody(ctx.req, hub.config.listen.maxBodySize);
   const info = inspectBody(ctx.req.headers['content-type'], ctx.body, ctx.route!.forwardPath);
   ctx.info = info instanceof Promise ? await info : info;
@@ -169,6 +173,21 @@ async function admitTo(limits: Limits, ctx: RequestContext): Promise<StageResult
   const identity = ctx.identity;
   const path = ctx.route!.apiPath;
   const method = ctx.req.method ?? 'GET';
+  const subject = {
+    user: identity?.user,
+    roles: identity?.roles ?? [],
+    ip: ctx.clientIp,
+    anonymous: !identity || identity.via === 'anonymous',
+    path,
+    pathname: ctx.route!.pathname,
+    claims: identity?.limits ? { ...identity.limits, id: identity.jti ?? identity.user } : undefined,
+  };
+  if (ctx.upgrade) {
+    // A session's size is known only as it goes: it is charged response by response.
+    ctx.admission = await limits.admitSession(subject, ctx.targets?.[0]?.model ?? ctx.info.model);
+    Object.assign(ctx.answerHeaders, ctx.admission.headers);
+    return NEXT;
+  }
   let tokens: TokenRequest | undefined;
   if (limits.countsTokens && consumesTokens(method, ctx.api)) {
     const json = ctx.info.json;
@@ -188,18 +207,7 @@ async function admitTo(limits: Limits, ctx: RequestContext): Promise<StageResult
       exactPromptTokens: async () => (await countPrompt(parts)).tokens,
     };
   }
-  ctx.admission = await limits.admit(
-    {
-      user: identity?.user,
-      roles: identity?.roles ?? [],
-      ip: ctx.clientIp,
-      anonymous: !identity || identity.via === 'anonymous',
-      path,
-      pathname: ctx.route!.pathname,
-      claims: identity?.limits ? { ...identity.limits, id: identity.jti ?? identity.user } : undefined,
-    },
-    tokens,
-  );
+  ctx.admission = await limits.admit(subject, tokens);
   Object.assign(ctx.answerHeaders, ctx.admission.headers);
   return NEXT;
 }
@@ -210,6 +218,8 @@ function firstNumber(...values: unknown[]): number | undefined {
 }
 
 async function forward(ctx: RequestContext, hub: StageDeps): Promise<StageResult> {
+  if (ctx.upgrade && ctx.req.headers.upgrade?.toLowerCase() !== 'websocket')
+    throw new AifdError('invalid_request', 'only WebSocket upgrades are forwarded');
   if (ctx.info.json?.changed) ctx.body = ctx.info.json.toBuffer();
   await hub.forwarder.forward(ctx);
   return DONE;

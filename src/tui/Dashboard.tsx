@@ -40,7 +40,7 @@ export function Dashboard({ connection, sort, pane, paused, rows, history }: Das
         ) : (
           <Text color="green">live</Text>
         )}
-        {` ${totals.requestsPerSecond} req/s  err ${(totals.errorRate * 100).toFixed(1)}%  p50/p99 ${Math.round(totals.p50Ms)}/${Math.round(totals.p99Ms)} ms  tok/min ${totals.tokensPerMinute}  in-flight ${snapshot.inFlight}`}
+        {` ${totals.requestsPerSecond} req/s  err ${(totals.errorRate * 100).toFixed(1)}%  p50/p99 ${Math.round(totals.p50Ms)}/${Math.round(totals.p99Ms)} ms  tok/min ${totals.tokensPerMinute}  in-flight ${snapshot.inFlight}${snapshot.sessions ? `  sessions ${snapshot.sessions}` : ''}`}
       </Text>
       {snapshot.store && !snapshot.store.up ? (
         <Text color="red">{`store (${snapshot.store.kind}) unreachable since ${new Date(snapshot.store.since ?? Date.now()).toISOString().slice(11, 19)}: ${snapshot.store.reason ?? ''} · limits per onStoreDown`}</Text>

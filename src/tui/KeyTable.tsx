@@ -85,7 +85,7 @@ export function KeyTable({
           {key.upstream.slice(0, 6).padEnd(7)}
           {key.key.slice(0, 9).padEnd(10)}
           <Text color={STATUS_COLOR[key.status] ?? 'white'}>{key.status.padEnd(11)}</Text>
-          {`${bar(key.inFlight, busiest)} ${String(key.inFlight).padEnd(4)}`}
+          {`${bar(key.inFlight, busiest)} ${String(key.inFlight).padEnd(4)}${key.sessions > 0 ? ` ${key.sessions} ws` : ''}`}
           {String(key.requestsPerMinute).slice(0, 6).padEnd(8)}
           {sparkline(history[key.hash]?.requestsPerMinute ?? [], 6) + ' '}
           {compact(key.tokensPerMinute ?? 0).padEnd(8)}

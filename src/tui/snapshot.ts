@@ -6,6 +6,8 @@ export interface HubSnapshot {
   version: string;
   startedAt: string;
   inFlight: number;
+  /** WebSocket sessions open (each also in `inFlight`); absent from daemons older than sessions. */
+  sessions?: number;
   upstreams: { name: string; route: string; mode: string; keys: number; queueLength: number }[];
   keys: KeyView[];
   totals: LiveTotals;

@@ -1,5 +1,5 @@
 /** Which OpenAI API a request's path calls, decided once per request (`ctx.api`). */
-export type ApiKind = 'chat' | 'completions' | 'embeddings' | 'responses' | 'other';
+export type ApiKind = 'chat' | 'completions' | 'embeddings' | 'responses' | 'realtime' | 'other';
 
 export function apiKindOf(path: string): ApiKind {
   const end = path.split('?', 1)[0]!;
@@ -7,10 +7,11 @@ export function apiKindOf(path: string): ApiKind {
   if (end.endsWith('/completions')) return 'completions';
   if (end.endsWith('/embeddings')) return 'embeddings';
   if (end.endsWith('/responses')) return 'responses';
+  if (end.endsWith('/realtime')) return 'realtime';
   return 'other';
 }
 
 /** APIs whose POSTs are billed in tokens. */
 export function consumesTokens(method: string, api: ApiKind): boolean {
-  return method === 'POST' && api !== 'other';
+  return method === 'POST' && api !== 'other' && api !== 'realtime';
 }

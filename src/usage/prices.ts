@@ -46,13 +46,22 @@ function searchPrice(table: PriceTable, model: string): PriceConfig | undefined 
 
 /** The counts a cost is computed from: usage as the upstream reports it, or a reservation's estimate. */
 export type PricedUsage = Pick<Usage, 'prompt_tokens' | 'completion_tokens'> &
-  Partial<Pick<Usage, 'cached_tokens' | 'audio_prompt_tokens' | 'image_prompt_tokens' | 'audio_completion_tokens'>>;
+  Partial<
+    Pick<
+      Usage,
+      | 'cached_tokens'
+      | 'cached_audio_tokens'
+      | 'audio_prompt_tokens'
+      | 'image_prompt_tokens'
+      | 'audio_completion_tokens'
+    >
+  >;
 
 /**
  * USD for the given token counts, or undefined when the model has no price. Each kind of token is
  * billed at its own rate: audio and image prompt tokens and audio completion tokens are parts of
- * prompt_tokens and completion_tokens; cached tokens are taken from the audio part first only when
- * there are more of them than text (Realtime caches audio too).
+ * prompt_tokens and completion_tokens. Cached audio tokens are priced as such where the answer says
+ * how many there were (Realtime); otherwise cached tokens count as text first.
  */
 export function costOf(table: PriceTable, model: string, usage: PricedUsage): number | undefined {
   const price = priceFor(table, model);
@@ -61,8 +70,9 @@ export function costOf(table: PriceTable, model: string, usage: PricedUsage): nu
   const imageIn = usage.image_prompt_tokens ?? 0;
   const textIn = Math.max(0, usage.prompt_tokens - audioIn - imageIn);
   const cached = usage.cached_tokens ?? 0;
-  const cachedText = Math.min(cached, textIn);
-  const cachedAudio = Math.min(cached - cachedText, audioIn);
+  const knownAudio = usage.cached_audio_tokens;
+  const cachedText = Math.min(knownAudio === undefined ? cached : cached - Math.min(knownAudio, cached), textIn);
+  const cachedAudio = Math.min(knownAudio ?? cached - cachedText, audioIn);
   const audioOut = Math.min(usage.audio_completion_tokens ?? 0, usage.completion_tokens);
   const cachedRate = price.cachedInput ?? price.input;
   const micro =

@@ -5,6 +5,8 @@ export interface Usage {
   total_tokens: number;
   /** Prompt tokens served from OpenAI's prompt cache (`prompt_tokens_details.cached_tokens`). */
   cached_tokens?: number;
+  /** Of the cached tokens, those that were audio, where the API says so (Realtime). */
+  cached_audio_tokens?: number;
   /** Prompt tokens that were audio (part of prompt_tokens; billed at the audio rate). */
   audio_prompt_tokens?: number;
   /** Prompt tokens that were images, where the API says so (Realtime, image generation). */
@@ -33,6 +35,7 @@ export function normalizeUsage(raw: unknown): Usage | undefined {
   const input = usage.prompt_tokens_details ?? usage.input_tokens_details ?? usage.input_token_details;
   const output = usage.completion_tokens_details ?? usage.output_tokens_details ?? usage.output_token_details;
   keep(out, 'cached_tokens', input?.cached_tokens);
+  keep(out, 'cached_audio_tokens', input?.cached_tokens_details?.audio_tokens);
   keep(out, 'audio_prompt_tokens', input?.audio_tokens);
   keep(out, 'image_prompt_tokens', input?.image_tokens);
   keep(out, 'audio_completion_tokens', output?.audio_tokens);
@@ -42,6 +45,7 @@ export function normalizeUsage(raw: unknown): Usage | undefined {
 
 type Detail =
   | 'cached_tokens'
+  | 'cached_audio_tokens'
   | 'audio_prompt_tokens'
   | 'image_prompt_tokens'
   | 'audio_completion_tokens'

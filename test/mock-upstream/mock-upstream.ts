@@ -11,6 +11,8 @@ import { randomBytes } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import { ERROR_FIXTURES, fixture, type ErrorFixtureName } from './fixtures.js';
 import { chatCompletionJson, chatStreamEvents, completionJson, responsesJson } from './answers.js';
+import { RealtimeEndpoint } from './realtime.js';
+import type { Duplex } from 'node:stream';
 
 export type Behavior =
   | { type: 'default' }
@@ -95,6 +97,8 @@ export class MockUpstream extends EventEmitter {
     modelIds: undefined,
     keepReceived: true,
   };
+  /** The Realtime WebSocket endpoint: its options and the sessions it ran. */
+  readonly realtime = new RealtimeEndpoint();
   private readonly scripts = new Map<string, Behavior[]>();
   private readonly sticky = new Map<string, Behavior>();
   private readonly rateLimits = new Map<string, Partial<RateLimitState>>();
@@ -114,6 +118,9 @@ export class MockUpstream extends EventEmitter {
       this.sockets.add(socket);
       socket.on('close', () => this.sockets.delete(socket));
     });
+    this.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) =>
+      this.handleUpgrade(req, socket, head),
+    );
   }
 
   get url(): string {
@@ -128,6 +135,7 @@ export class MockUpstream extends EventEmitter {
   }
 
   async close(): Promise<void> {
+    this.realtime.closeAll();
     for (const socket of this.sockets) socket.destroy();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
@@ -160,6 +168,7 @@ export class MockUpstream extends EventEmitter {
     this.options.chunkDelayMs = 0;
     this.options.validKeys = undefined;
     this.options.modelIds = undefined;
+    this.realtime.reset();
   }
 
   /** Resolves with the first received request (past or future) that matches. */
@@ -197,6 +206,65 @@ export class MockUpstream extends EventEmitter {
       if (sticky) return sticky;
     }
     return { type: 'default' };
+  }
+
+  /**
+   * A WebSocket handshake: recorded like a request; a scripted error (or an unknown key) refuses it
+   * with OpenAI's HTTP error answer, as OpenAI refuses a handshake; otherwise a Realtime session.
+   */
+  private handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const key = keyOf(req) ?? subprotocolKey(req);
+    const request: ReceivedRequest = {
+      seq: ++this.seq,
+      method: req.method ?? 'GET',
+      url: req.url ?? '/',
+      headers: req.headers,
+      body: Buffer.alloc(0),
+      key,
+      aborted: false,
+      finished: true,
+    };
+    if (this.options.keepReceived) this.received.push(request);
+    this.served++;
+    this.emit('request', request);
+    socket.on('error', () => undefined);
+    const refuse = (status: number, body: string, headers: Record<string, string> = {}) => {
+      const lines = [`HTTP/1.1 ${status} ${http.STATUS_CODES[status] ?? 'Error'}`];
+      const all = {
+        'content-type': 'application/json',
+        'content-length': String(Buffer.byteLength(body)),
+        'x-request-id': requestId(),
+        // It closes after the refusal, and says so (RFC 9112 §9.6), as a server must.
+        connection: 'close',
+        ...headers,
+      };
+      for (const [name, value] of Object.entries(all)) lines.push(`${name}: ${value}`);
+      socket.end(`${lines.join('\r\n')}\r\n\r\n${body}`);
+    };
+    if (!(req.url ?? '').startsWith('/v1/realtime')) {
+      refuse(
+        404,
+        JSON.stringify({ error: { message: 'Not found', type: 'invalid_request_error', param: null, code: null } }),
+      );
+      return;
+    }
+    if (this.options.validKeys && (!key || !this.options.validKeys.has(key))) {
+      const { status, file } = ERROR_FIXTURES.invalid_api_key;
+      refuse(status, fixture(file).toString());
+      return;
+    }
+    const behavior = this.nextBehavior(key);
+    if (behavior.type === 'error') {
+      const { status, file } = ERROR_FIXTURES[behavior.error];
+      refuse(status, fixture(file).toString(), behavior.headers);
+      return;
+    }
+    if (behavior.type === 'status') {
+      refuse(behavior.status, behavior.body ?? '', behavior.headers);
+      return;
+    }
+    if (behavior.type === 'hang') return;
+    this.realtime.accept(req, socket, head, key);
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -582,4 +650,14 @@ function sleep(ms: number): Promise<void> {
 
 export async function startMockUpstream(tls?: { key: string; cert: string }): Promise<MockUpstream> {
   return new MockUpstream(tls).start();
+}
+
+/** A browser's credential: the `openai-insecure-api-key.<key>` entry of Sec-WebSocket-Protocol. */
+function subprotocolKey(req: IncomingMessage): string | undefined {
+  const offered = req.headers['sec-websocket-protocol'] ?? '';
+  const entry = offered
+    .split(',')
+    .map((part) => part.trim())
+    .find((part) => part.startsWith('openai-insecure-api-key.'));
+  return entry?.slice('openai-insecure-api-key.'.length);
 }

@@ -21,6 +21,7 @@ function key(overrides: Partial<KeyView>): KeyView {
     reason: null,
     recoversInMs: null,
     inFlight: 0,
+    sessions: 0,
     requests: 10,
     promptTokens: 100,
     completionTokens: 50,
