@@ -4,7 +4,9 @@
  * (Prometheus text), POST /keys/check, GET|DELETE /cache, GET /healthz.
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import https from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { serveWithTlsFiles, type TlsFiles } from '../net/tls-files.js';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { AifdError, openAIErrorBody } from '../errors.js';
 import type { Hub } from '../proxy/hub.js';
@@ -13,6 +15,8 @@ import { LiveStats, liveKeyName } from './live-stats.js';
 
 export interface AdminServer {
   listen(): Promise<AddressInfo>;
+  /** Reads admin.tls's files again (SIGHUP); a bad pair is refused and the running one stays. */
+  reloadTls(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -20,6 +24,8 @@ export interface AdminOptions {
   host: string;
   port: number;
   token: string | undefined;
+  /** Serve HTTPS with this certificate and key. */
+  tls?: TlsFiles;
   version: string;
 }
 
@@ -42,12 +48,16 @@ export function createAdminServer(hub: Hub, options: AdminOptions): AdminServer 
     live.add(record);
   });
   const streams = new Set<ServerResponse>();
-  const server = http.createServer((req, res) => {
+  const onRequest = (req: IncomingMessage, res: ServerResponse) => {
     handle(req, res).catch((err: Error) => {
       hub.log.error('admin request failed', { path: req.url, error: err.message });
       send(res, 500, openAIErrorBody(new AifdError('internal_error', 'the admin request failed')));
     });
-  });
+  };
+  const server = options.tls ? https.createServer(onRequest) : http.createServer(onRequest);
+  const reloadTls = async () => {
+    if (options.tls) await serveWithTlsFiles(server as https.Server, options.tls, 'admin');
+  };
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://admin');
@@ -162,14 +172,17 @@ export function createAdminServer(hub: Hub, options: AdminOptions): AdminServer 
   }
 
   return {
-    listen: () =>
-      new Promise((resolve, reject) => {
+    reloadTls,
+    listen: async () => {
+      await reloadTls();
+      return new Promise((resolve, reject) => {
         server.once('error', reject);
         server.listen(options.port, options.host, () => {
           server.off('error', reject);
           resolve(server.address() as AddressInfo);
         });
-      }),
+      });
+    },
     close: () =>
       new Promise((resolve) => {
         for (const stream of streams) stream.end();

@@ -46,7 +46,7 @@ export async function runDaemon(options: RunOptions): Promise<void> {
       );
     throw new CliError(`cannot listen on ${where}: ${err.message}`, EXIT_FAILURE);
   });
-  const shown = urlOf(address);
+  const shown = urlOf(address, config.listen.tls !== undefined);
   const admin = await startAdmin(hub, config);
   await writeRuntimeFile(config, {
     pid: process.pid,
@@ -87,7 +87,12 @@ export async function runDaemon(options: RunOptions): Promise<void> {
   };
   process.on('SIGINT', () => void stop('SIGINT'));
   process.on('SIGTERM', () => void stop('SIGTERM'));
-  process.on('SIGHUP', () => void hub.reloadFromSource());
+  process.on('SIGHUP', () => {
+    void hub.reloadFromSource();
+    admin?.server
+      .reloadTls()
+      .catch((err: Error) => log.error('admin.tls: the certificate stays', { error: err.message }));
+  });
   if (options.watchConfig) {
     if (!file) log.warn('--watch-config: there is no config file to watch');
     else watchConfigFile(file, () => void hub.reloadFromSource());
@@ -106,8 +111,8 @@ function watchConfigFile(file: string, onChange: () => void): void {
   }).unref();
 }
 
-function urlOf(address: AddressInfo): string {
-  return `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
+function urlOf(address: AddressInfo, tls: boolean): string {
+  return `${tls ? 'https' : 'http'}://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
 }
 
 async function startAdmin(hub: Hub, config: HubConfig): Promise<{ server: AdminServer; url: string } | undefined> {
@@ -119,6 +124,7 @@ async function startAdmin(hub: Hub, config: HubConfig): Promise<{ server: AdminS
       host: config.admin.host,
       port: config.admin.port,
       token: config.admin.token,
+      tls: config.admin.tls,
       version: packageVersion(),
     });
   } catch (err) {
@@ -133,5 +139,5 @@ async function startAdmin(hub: Hub, config: HubConfig): Promise<{ server: AdminS
       'choose another admin.port, or set admin.enabled to false',
     );
   });
-  return { server, url: urlOf(address) };
+  return { server, url: urlOf(address, config.admin.tls !== undefined) };
 }

@@ -138,7 +138,11 @@ export function createForwarder(sessions: OpenSessions): Forwarder {
             ? await relayRewritten(ctx, response, rewrite)
             : await relay(ctx, upstream, response);
         release(upstream, lease, { verdict: relayed.verdict, error: relayed.error, rateLimit });
-        return undefined;
+        if (!relayed.unanswered) return undefined;
+        ctx.outcome.error = undefined;
+        lastError = relayed.unanswered;
+        lastAnswer = undefined;
+        continue;
       }
       const body = await readBody();
       if (body === undefined) {

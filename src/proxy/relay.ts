@@ -16,6 +16,11 @@ import type { UpstreamRuntime } from './upstreams.js';
 export interface Relayed {
   verdict: KeyVerdict;
   error: string | undefined;
+  /**
+   * The upstream failed before any byte reached the client (its body never came): nothing was
+   * written, and the attempt may be retried like one that timed out before its headers.
+   */
+  unanswered?: AifdError;
 }
 
 /** Relays a live upstream answer to the client as it arrives: SSE chunk by chunk, nothing buffered. */
@@ -38,8 +43,18 @@ export function relay(ctx: RequestContext, upstream: UpstreamRuntime, response: 
       )
     : undefined;
   ctx.exchange = tap?.exchange;
-  startRelayedAnswer(ctx, response);
-  if (isEventStream) res.flushHeaders();
+  // A stream's head goes out at once; any other answer's with its first byte, so that an upstream
+  // that sends headers and then nothing still gets an OpenAI-shaped 504 instead of a cut connection.
+  let headWritten = false;
+  const writeHead = () => {
+    if (headWritten) return;
+    headWritten = true;
+    startRelayedAnswer(ctx, response);
+  };
+  if (isEventStream) {
+    writeHead();
+    res.flushHeaders();
+  }
 
   const idleMs = upstream.config.timeouts.idleMs;
   const result: Relayed = { verdict: verdictForStatus(status), error: undefined };
@@ -68,6 +83,7 @@ export function relay(ctx: RequestContext, upstream: UpstreamRuntime, response: 
     };
     response.on('data', (chunk: Buffer) => {
       idleTimer.refresh();
+      writeHead();
       if (!tap?.rewrites) {
         tap?.observe(chunk);
         send(chunk);
@@ -97,6 +113,7 @@ export function relay(ctx: RequestContext, upstream: UpstreamRuntime, response: 
     });
     response.once('end', () => {
       ended = true;
+      writeHead();
       tap?.finish();
       if (tap?.rewrites) void writing.then(() => res.end());
       else res.end();
@@ -106,6 +123,10 @@ export function relay(ctx: RequestContext, upstream: UpstreamRuntime, response: 
       clearTimeout(idleTimer);
       // A client that left is not the upstream's fault: the key is not judged for it.
       if (response.complete || res.writableEnded || clientLeft) return;
+      if (!headWritten && !res.destroyed) {
+        resolve(unanswered(result, upstream.config.name, idleMs));
+        return;
+      }
       // The upstream stopped early. An SSE client gets a parseable error event and a clean end;
       // anything else is cut, so the client cannot mistake a truncated body for a whole one.
       ctx.outcome.error ??= 'upstream_closed_early';
@@ -134,6 +155,18 @@ export function relay(ctx: RequestContext, upstream: UpstreamRuntime, response: 
       resolve(result);
     });
   });
+}
+
+/** The body never came: the attempt failed as one that timed out (or broke off) before its headers. */
+function unanswered(result: Relayed, upstream: string, idleMs: number): Relayed {
+  const timedOut = result.error === 'stream went idle';
+  return {
+    verdict: timedOut ? 'unreachable' : 'server_error',
+    error: timedOut ? 'no body after its headers' : 'upstream closed before its body',
+    unanswered: timedOut
+      ? new AifdError('upstream_timeout', `upstream "${upstream}" sent its headers and then nothing for ${idleMs} ms`)
+      : new AifdError('upstream_bad_response', `upstream "${upstream}" closed the connection before its body`),
+  };
 }
 
 async function writePaced(res: ServerResponse, events: string[], pacer: Pacer): Promise<void> {

@@ -11,7 +11,7 @@ export interface TestCertificate {
 
 /** A self-signed certificate for 127.0.0.1, also written to `dir` as cert.pem and key.pem. */
 export async function makeCertificate(dir: string, name = 'server'): Promise<TestCertificate> {
-  const pems = await generate([{ name: 'commonName', value: '127.0.0.1' }], {
+  const pems = await generate([{ name: 'commonName', value: `aifd test ${name}` }], {
     keySize: 2048,
     algorithm: 'sha256',
     extensions: [{ name: 'subjectAltName', altNames: [{ type: 7, ip: '127.0.0.1' }] }],

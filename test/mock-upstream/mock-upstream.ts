@@ -23,6 +23,8 @@ export type Behavior =
   | { type: 'hang' }
   /** Send 200 SSE headers, then nothing. */
   | { type: 'hang-after-headers' }
+  /** Send the headers of a 200 JSON answer, then nothing. */
+  | { type: 'hang-after-json-headers' }
   /** Stream `afterChunks` events, then cut the connection. */
   | { type: 'drop-mid-stream'; afterChunks: number }
   /** Stream `afterChunks` events, then send nothing more and never end. */
@@ -327,6 +329,10 @@ export class MockUpstream extends EventEmitter {
         return;
       case 'hang-after-headers':
         res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', ...this.openaiHeaders(request) });
+        res.flushHeaders();
+        return;
+      case 'hang-after-json-headers':
+        res.writeHead(200, { 'content-type': 'application/json', ...this.openaiHeaders(request) });
         res.flushHeaders();
         return;
       case 'reset':

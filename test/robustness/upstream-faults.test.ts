@@ -68,6 +68,14 @@ const CASES: Case[] = [
     logged: { error: 'upstream_timeout', status: 200 },
   },
   {
+    name: 'JSON headers, then silence',
+    behavior: { type: 'hang-after-json-headers' },
+    stream: false,
+    expect: { error: 'upstream_timeout', status: 504 },
+    keyStatus: 'cooling',
+    logged: { error: 'upstream_timeout', status: 504 },
+  },
+  {
     name: 'a gzip answer',
     behavior: { type: 'gzip' },
     stream: false,
