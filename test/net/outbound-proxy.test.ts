@@ -12,6 +12,7 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { createProxy, type ProxyServer } from 'proxy';
+import WebSocket from 'ws';
 import { generate } from 'selfsigned';
 import { startMockUpstream, type MockUpstream } from '../mock-upstream/mock-upstream.js';
 import { startHub, type RunningHub } from '../helpers/hub.js';
@@ -97,6 +98,29 @@ describe('an upstream behind an outbound proxy', () => {
     const bytes = Buffer.concat(seen);
     expect(bytes.includes(POOL_KEY)).toBe(false);
     expect(bytes.includes('through the proxy')).toBe(false);
+  });
+
+  it('carries a Realtime WebSocket session to a TLS upstream through the CONNECT tunnel', async () => {
+    const { url } = await hub();
+    const ws = new WebSocket(`${url.replace('http', 'ws')}/v1/realtime?model=gpt-realtime`, {
+      headers: { authorization: `Bearer ${USER_KEY}` },
+    });
+    const types: string[] = [];
+    const done = new Promise<void>((resolve) =>
+      ws.on('message', (data) => {
+        const { type } = JSON.parse(String(data));
+        types.push(type);
+        if (type === 'session.created') ws.send(JSON.stringify({ type: 'response.create' }));
+        if (type === 'response.done') resolve();
+      }),
+    );
+    await done;
+    ws.close();
+    await once(ws, 'close');
+    expect(types[0]).toBe('session.created');
+    expect(upstream.realtime.sessions[0]!.key).toBe(POOL_KEY);
+    expect(requestLines).toEqual([`CONNECT 127.0.0.1:${upstream.port}`]);
+    expect(Buffer.concat(seen).includes(POOL_KEY)).toBe(false);
   });
 
   it('answers 502 naming the proxy when it refuses the tunnel, at once', async () => {
