@@ -10,6 +10,7 @@ proxy.on('error', (_err, _req, res) => {
   res.end();
 });
 const server = http.createServer({ keepAliveTimeout: 65_000 }, (req, res) => proxy.web(req, res));
+server.on('upgrade', (req, socket, head) => proxy.ws(req, socket, head));
 server.listen(0, '127.0.0.1', () => {
   process.stdout.write(JSON.stringify({ port: (server.address() as { port: number }).port }) + '\n');
 });

@@ -23,6 +23,7 @@ import {
 } from './targets.js';
 import { imageBody, longChatBody } from './bodies.js';
 import { measureStall } from './stall.js';
+import { measureSessions } from './ws-sessions.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const DURATION_S = Number(process.env.BENCH_DURATION ?? 3);
@@ -37,6 +38,12 @@ const LARGE_BODIES: [string, Buffer][] = [
   ['300 KB image', imageBody()],
 ];
 const STALL_BODY = longChatBody(1024 * 1024);
+/** The WebSocket cell: 200 sessions, a 4 KB event 20 times a second each way. */
+const WS_CELL = {
+  sessions: Number(process.env.BENCH_WS_SESSIONS ?? 200),
+  rate: 20,
+  seconds: Number(process.env.BENCH_WS_SECONDS ?? 3),
+};
 
 interface Running {
   name: string;
@@ -196,6 +203,9 @@ async function main(): Promise<void> {
         sample.stallQuietP99 = stall.quietP99;
         sample.stallLoadedP99 = stall.loadedP99;
         sample.stallGrowth = stall.loadedP99 - stall.quietP99;
+        const ws = await measureSessions(target.url, target.headers, target.child.pid!, WS_CELL);
+        sample.wsCpuUs = ws.cpuUsPerFrame;
+        sample.wsRssKb = ws.rssKbPerSession;
       }
       samples[target.name]!.push(sample);
       process.stderr.write(
@@ -268,6 +278,16 @@ async function main(): Promise<void> {
     check('stream gap p99 growth with 1 MB prompts (ms)', name, growth, '≤ 2', growth <= 2, growthSpread);
     const overBare = perRound(name, 'bare', 'stallGrowth', (a, b) => a - b);
     check("  the same, less bare's growth (ms)", name, overBare, '—', true, roundsSpread());
+    const wsCpu = ratio(name, 'bare', 'wsCpuUs');
+    const wsBar = name === 'full' ? 1.5 : undefined;
+    check(
+      `CPU per WebSocket frame ÷ bare (${WS_CELL.sessions} sessions, 4 KB at ${WS_CELL.rate}/s each way)`,
+      name,
+      wsCpu,
+      wsBar === undefined ? '—' : `≤ ${wsBar}`,
+      wsBar === undefined || wsCpu <= wsBar,
+      roundsSpread(),
+    );
   }
   check('aifd --help wall time (ms)', 'minimal', helpMs, '≤ 150', helpMs <= 150);
 
@@ -289,6 +309,12 @@ async function main(): Promise<void> {
         (t) =>
           `| ${t.name} | ${LARGE_BODIES.map(([name]) => m(t.name, `cpuUs ${name}`).toFixed(0)).join(' | ')} | ${m(t.name, 'stallQuietP99').toFixed(1)} / ${m(t.name, 'stallLoadedP99').toFixed(1)} |`,
       ),
+    '',
+    `| WebSocket sessions (${WS_CELL.sessions}, 4 KB frames at ${WS_CELL.rate}/s each way) | CPU µs/frame | RSS KB per open session |`,
+    '|---|---|---|',
+    ...targets
+      .slice(1)
+      .map((t) => `| ${t.name} | ${m(t.name, 'wsCpuUs').toFixed(1)} | ${m(t.name, 'wsRssKb').toFixed(1)} |`),
     '',
     `| open streams | ${OPEN_STREAMS.map((count) => `RSS MB at ${count}`).join(' | ')} |`,
     `|---|${OPEN_STREAMS.map(() => '---').join('|')}|`,

@@ -90,7 +90,11 @@ function fullConfig(mockUrl: string, dir: string): object {
     auth: { jwt: { secret: JWT_SECRET } },
     acl: {
       default: 'deny',
-      rules: [...rules, { roles: ['bench'], paths: ['/v1/*'], models: ['gpt-4o*'], effect: 'allow' }],
+      rules: [
+        ...rules,
+        { roles: ['bench'], paths: ['/v1/*'], models: ['gpt-4o*'], effect: 'allow' },
+        { roles: ['bench'], paths: ['/v1/realtime'], models: ['gpt-realtime*'], effect: 'allow' },
+      ],
     },
     limits: { user: { requests: '1000000/minute', tokens: '1000000000/day' } },
     cache: { chatCompletions: false },

@@ -165,7 +165,7 @@ export class RealtimeEndpoint {
           return;
         default:
           if (this.options.echo) {
-            ws.send(data);
+            ws.send(data, { binary: false });
             return;
           }
           send({
