@@ -12,7 +12,10 @@ import { OpenAIRealtimeWS } from 'openai/realtime/ws';
 import type { ResponseDoneEvent, SessionCreatedEvent } from 'openai/resources/realtime/realtime';
 import WebSocket from 'ws';
 import { useMockUpstream } from '../helpers/mock.js';
-import { keyViews, useHub, type RunningHub } from '../helpers/hub.js';
+import { keyViews, startAdmin, useHub, type RunningHub } from '../helpers/hub.js';
+import { request } from '../helpers/http.js';
+import { readJsonLines } from '../helpers/logs.js';
+import type { ChatRecord } from '../../src/logs/chat-record.js';
 import { makeCertificate, type TestCertificate } from '../helpers/tls.js';
 import { DOCUMENTED_USAGE } from '../mock-upstream/realtime.js';
 import { normalizeUsage } from '../../src/usage/usage.js';
@@ -140,6 +143,51 @@ describe('Realtime sessions', () => {
     expect(records[0]).toMatchObject({ status: 429, attempts: 2 });
     expect(records[1]).toMatchObject({ status: 101, attempts: 1 });
     expect(JSON.stringify(records)).not.toMatch(/sk-realtime/);
+  });
+
+  it('keeps the turns in the chat log, passes error events, and counts sessions in the metrics', async () => {
+    const running = await start({ logs: { chat: true } });
+    const admin = await startAdmin(running.hub, 'admin-token-realtime-0000');
+    const metrics = async () =>
+      (await request(`${admin.url}/metrics`, { headers: { authorization: 'Bearer admin-token-realtime-0000' } })).body.toString();
+    try {
+      const ws = await open(wsUrl(running), { headers: { authorization: `Bearer ${ANN}` } });
+      await nextEvent(ws, 'session.created');
+      expect(await metrics()).toMatch(/^aifd_ws_sessions 1$/m);
+      ws.send(JSON.stringify({ type: 'no.such.event' }));
+      expect(await nextEvent(ws, 'error')).toMatchObject({ error: { code: 'unknown_event' } });
+      ws.send(
+        JSON.stringify({
+          type: 'conversation.item.create',
+          item: { type: 'message', role: 'user', content: [{ type: 'input_text', text: 'Say hello' }] },
+        }),
+      );
+      ws.send(JSON.stringify({ type: 'input_audio_buffer.append', audio: 'AAAA' }));
+      ws.send(JSON.stringify({ type: 'input_audio_buffer.commit' }));
+      ws.send(JSON.stringify({ type: 'response.create' }));
+      await nextEvent(ws, 'response.done');
+      ws.close();
+      await once(ws, 'close');
+      await running.close();
+      const [chat] = await readJsonLines<ChatRecord>(running.config.logs.dir, 'chat-');
+      expect(chat).toMatchObject({
+        user: 'ann',
+        model: 'gpt-realtime',
+        messages: [
+          { role: 'user', content: 'Say hello' },
+          { role: 'user', content: 'heard 4 bytes' },
+          { role: 'assistant', content: 'Hello there there' },
+        ],
+        assistant: 'Hello there there',
+        aborted: false,
+      });
+      const text = await metrics();
+      expect(text).toMatch(/^aifd_ws_sessions 0$/m);
+      expect(text).toMatch(/^aifd_ws_frames_total\{direction="in"\} [1-9]/m);
+      expect(text).toMatch(/^aifd_ws_bytes_total\{direction="out"\} [1-9]/m);
+    } finally {
+      await admin.close();
+    }
   });
 
   it('opens on the next key within one handshake when the first is rate limited', async () => {
