@@ -179,6 +179,16 @@ async function main(): Promise<void> {
       );
     }
   }
+  // Also before large bodies: RSS per open WebSocket session, while the heap is as small as it gets.
+  const wsMemory: Record<string, number> = {};
+  for (const target of targets.slice(1)) {
+    wsMemory[target.name] = (
+      await measureSessions(target.url, target.headers, target.child.pid!, { ...WS_CELL, seconds: 1 })
+    ).rssKbPerSession;
+    process.stderr.write(
+      `${target.name}: ${WS_CELL.sessions} open sessions, ${wsMemory[target.name]!.toFixed(1)} KB each\n`,
+    );
+  }
   for (const target of targets.slice(1)) for (const [, body] of LARGE_BODIES) await largeLoad(target, body);
   for (let round = 0; round < ROUNDS; round++) {
     for (const target of targets) {
@@ -205,7 +215,6 @@ async function main(): Promise<void> {
         sample.stallGrowth = stall.loadedP99 - stall.quietP99;
         const ws = await measureSessions(target.url, target.headers, target.child.pid!, WS_CELL);
         sample.wsCpuUs = ws.cpuUsPerFrame;
-        sample.wsRssKb = ws.rssKbPerSession;
       }
       samples[target.name]!.push(sample);
       process.stderr.write(
@@ -314,7 +323,7 @@ async function main(): Promise<void> {
     '|---|---|---|',
     ...targets
       .slice(1)
-      .map((t) => `| ${t.name} | ${m(t.name, 'wsCpuUs').toFixed(1)} | ${m(t.name, 'wsRssKb').toFixed(1)} |`),
+      .map((t) => `| ${t.name} | ${m(t.name, 'wsCpuUs').toFixed(1)} | ${wsMemory[t.name]!.toFixed(1)} |`),
     '',
     `| open streams | ${OPEN_STREAMS.map((count) => `RSS MB at ${count}`).join(' | ')} |`,
     `|---|${OPEN_STREAMS.map(() => '---').join('|')}|`,
@@ -348,6 +357,7 @@ async function main(): Promise<void> {
         durationS: DURATION_S,
         figures,
         memory,
+        wsMemory,
         helpMs,
         checks: checks.map(([figure, target, value, bar, ok, spread]) => ({
           figure,
