@@ -37,7 +37,6 @@ import { KeyStateStore } from '../keys/key-store.js';
 import { KeyChecks } from './key-checks.js';
 import { poolViews } from '../keys/snapshot.js';
 import { systemClock } from '../util/clock.js';
-
 import type { Hub, HubOptions, ReloadResult } from './hub-api.js';
 
 export type { Hub, HubOptions };

@@ -163,11 +163,7 @@ function chatRecordOf(ctx: RequestContext): ChatRecord {
       ? [{ role: 'user', content: body.prompt }]
       : [];
   return {
-    ts: new Date().toISOString(),
-    id: ctx.id,
-    user: ctx.identity?.user ?? null,
-    ip: ctx.clientIp,
-    model: servedModel(ctx) ?? null,
+    ...chatRecordHead(ctx),
     params,
     messages,
     tools: Array.isArray(body.tools) ? body.tools : null,
@@ -183,16 +179,23 @@ function chatRecordOf(ctx: RequestContext): ChatRecord {
   };
 }
 
-/** A session's chat-log line: its text and transcript turns in order; `assistant` is the last answer. */
-function sessionChatRecordOf(ctx: RequestContext): ChatRecord {
-  const turns = ctx.session!.turns;
-  const last = turns.findLast((turn) => turn.role === 'assistant');
+/** Who and what a chat-log line is about. */
+function chatRecordHead(ctx: RequestContext): Pick<ChatRecord, 'ts' | 'id' | 'user' | 'ip' | 'model'> {
   return {
     ts: new Date().toISOString(),
     id: ctx.id,
     user: ctx.identity?.user ?? null,
     ip: ctx.clientIp,
     model: servedModel(ctx) ?? null,
+  };
+}
+
+/** A session's chat-log line: its text and transcript turns in order; `assistant` is the last answer. */
+function sessionChatRecordOf(ctx: RequestContext): ChatRecord {
+  const turns = ctx.session!.turns;
+  const last = turns.findLast((turn) => turn.role === 'assistant');
+  return {
+    ...chatRecordHead(ctx),
     params: { realtime: true },
     messages: turns,
     tools: null,

@@ -149,7 +149,9 @@ describe('Realtime sessions', () => {
     const running = await start({ logs: { chat: true } });
     const admin = await startAdmin(running.hub, 'admin-token-realtime-0000');
     const metrics = async () =>
-      (await request(`${admin.url}/metrics`, { headers: { authorization: 'Bearer admin-token-realtime-0000' } })).body.toString();
+      (
+        await request(`${admin.url}/metrics`, { headers: { authorization: 'Bearer admin-token-realtime-0000' } })
+      ).body.toString();
     try {
       const ws = await open(wsUrl(running), { headers: { authorization: `Bearer ${ANN}` } });
       await nextEvent(ws, 'session.created');
