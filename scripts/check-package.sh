@@ -16,10 +16,11 @@ trap cleanup EXIT
 fail() { echo "check-package: $*" >&2; exit 1; }
 
 tarball="$(npm pack --silent --pack-destination "$work" | tail -n 1)"
-tar -tzf "$work/$tarball" | grep -q '^package/completions/aifd.bash$' || fail "the completions are not in the package"
-tar -tzf "$work/$tarball" | grep -q '^package/hub.config.example.json$' || fail "the example config is not in the package"
-tar -tzf "$work/$tarball" | grep -q '^package/dist/usage/token-worker.js$' || fail "the token worker is not in the package"
-if tar -tzf "$work/$tarball" | grep -qE '^package/(src|test|bench)/'; then fail "sources or tests are in the package"; fi
+tar -tzf "$work/$tarball" >"$work/contents"
+for file in completions/aifd.bash hub.config.example.json dist/usage/token-worker.js deploy/aifd.service; do
+  grep -qx "package/$file" "$work/contents" || fail "$file is not in the package"
+done
+if grep -qE '^package/(src|test|bench)/' "$work/contents"; then fail "sources or tests are in the package"; fi
 
 # A clean prefix and a cache of its own: nothing from this checkout's node_modules is used.
 npm install -g --prefix "$work/prefix" --cache "$work/npm-cache" --prefer-online --no-audit --no-fund \
