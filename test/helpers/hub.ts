@@ -87,8 +87,8 @@ export interface RunningAdmin {
 }
 
 /** Starts the admin listener of an in-process hub on an ephemeral loopback port. */
-export async function startAdmin(hub: Hub, token: string): Promise<RunningAdmin> {
-  const admin = createAdminServer(hub, { host: '127.0.0.1', port: 0, token, version: 'test' });
+export async function startAdmin(hub: Hub, token: string, tls?: { cert: string; key: string }): Promise<RunningAdmin> {
+  const admin = createAdminServer(hub, { host: '127.0.0.1', port: 0, token, tls, version: 'test' });
   const address = await admin.listen();
-  return { url: `http://127.0.0.1:${address.port}`, close: () => admin.close() };
+  return { url: `${tls ? 'https' : 'http'}://127.0.0.1:${address.port}`, close: () => admin.close() };
 }

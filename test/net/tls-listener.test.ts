@@ -5,7 +5,7 @@ import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
 import { useMockUpstream } from '../helpers/mock.js';
-import { useHub, type RunningHub } from '../helpers/hub.js';
+import { startAdmin, useHub, type RunningHub } from '../helpers/hub.js';
 import { makeCertificate, type TestCertificate } from '../helpers/tls.js';
 
 const POOL_KEY = 'sk-tls-listener-pool-key-000000000';
@@ -66,6 +66,31 @@ describe('listen.tls', () => {
     expect((await running.hub.reload(running.config)).ok).toBe(true);
     const after = await servedFingerprint(url, [first.cert, second.cert]);
     expect(after).not.toBe(before);
+  });
+
+  it('serves the admin listener over HTTPS with admin.tls', async () => {
+    const running = await start(first.certFile, first.keyFile);
+    const admin = await startAdmin(running.hub, 'admin-tls-token-000000', { cert: first.certFile, key: first.keyFile });
+    try {
+      expect(admin.url.startsWith('https://')).toBe(true);
+      const state = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+        https
+          .get(
+            `${admin.url}/state`,
+            { ca: first.cert, headers: { authorization: 'Bearer admin-tls-token-000000' } },
+            (res) => {
+              let body = '';
+              res.on('data', (chunk) => (body += chunk));
+              res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+            },
+          )
+          .on('error', reject);
+      });
+      expect(state.status).toBe(200);
+      expect(JSON.parse(state.body).sessions).toBe(0);
+    } finally {
+      await admin.close();
+    }
   });
 
   it('refuses a certificate and key that are not a pair, at start and on reload', async () => {
