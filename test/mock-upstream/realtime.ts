@@ -68,6 +68,8 @@ export interface RealtimeSession {
   messages: number;
   /** The close code the mock got from its peer, once closed. */
   closeCode: number | undefined;
+  /** Bytes the mock has sent that its socket has not taken yet (the peer holds back). */
+  buffered(): number;
   closed: Promise<number>;
 }
 
@@ -104,6 +106,8 @@ export class RealtimeEndpoint {
       events: [],
       messages: 0,
       closeCode: undefined,
+      buffered: () =>
+        ws.bufferedAmount + ((ws as unknown as { _socket?: { writableLength: number } })._socket?.writableLength ?? 0),
       closed: new Promise((resolve) => {
         resolveClosed = resolve;
       }),

@@ -239,6 +239,26 @@ describe('Realtime sessions', () => {
     expect(records[0]!.session!.bytesOut).toBeGreaterThan(16 * 1024 * 1024);
   });
 
+  it('holds the upstream back while the client reads slowly: nothing piles up in aifd', async () => {
+    const running = await start();
+    mock.realtime.options.deltas = 400;
+    mock.realtime.options.audioDeltaBytes = 16_000;
+    const ws = await open(wsUrl(running), { headers: { authorization: `Bearer ${ANN}` } });
+    await nextEvent(ws, 'session.created');
+    const clientSocket = (ws as unknown as { _socket: import('node:net').Socket })._socket;
+    clientSocket.pause();
+    ws.send(JSON.stringify({ type: 'response.create' }));
+    // About 6.4 MB are sent at once; with the client not reading, most of it must wait at the mock.
+    const session = mock.realtime.sessions[0]!;
+    const deadline = Date.now() + 5000;
+    while (session.buffered() < 2_000_000 && Date.now() < deadline) await new Promise(setImmediate);
+    expect(session.buffered()).toBeGreaterThan(2_000_000);
+    clientSocket.resume();
+    await nextEvent(ws, 'response.done');
+    ws.close();
+    await once(ws, 'close');
+  });
+
   it('records a client that vanishes mid-response, and frees its key', async () => {
     const running = await start();
     mock.realtime.options.deltas = 200;
