@@ -13,7 +13,7 @@ import type { ResponseDoneEvent, SessionCreatedEvent } from 'openai/resources/re
 import WebSocket from 'ws';
 import { useMockUpstream } from '../helpers/mock.js';
 import { keyViews, startAdmin, useHub, type RunningHub } from '../helpers/hub.js';
-import { request } from '../helpers/http.js';
+import { rawExchange, request } from '../helpers/http.js';
 import { readJsonLines } from '../helpers/logs.js';
 import type { ChatRecord } from '../../src/logs/chat-record.js';
 import { makeCertificate, type TestCertificate } from '../helpers/tls.js';
@@ -108,6 +108,25 @@ describe('Realtime sessions', () => {
     expect(mock.received).toHaveLength(0);
     const records = await running.closeAndReadAccessLog();
     expect(records.map((record) => record.status)).toEqual([401, 401, 403, 401]);
+  });
+
+  it('refuses an upgrade that is not WebSocket, and a path no route serves', async () => {
+    const running = await start({
+      upstreams: [{ name: 'openai', route: '/openai', baseUrl: mock.url, keys: [POOL_A] }],
+    });
+    const port = Number(new URL(running.url).port);
+    const h2c = await rawExchange(
+      port,
+      `GET /openai/v1/models HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: h2c\r\nAuthorization: Bearer ${ANN}\r\n\r\n`,
+    );
+    expect(h2c).toMatch(/^HTTP\/1\.1 400 /);
+    expect(h2c).toContain('only WebSocket upgrades are forwarded');
+    const nowhere = await refusal(`${running.url.replace('http', 'ws')}/v2/realtime?model=gpt-realtime`, {
+      headers: { authorization: `Bearer ${ANN}` },
+    });
+    expect(nowhere.status).toBe(404);
+    expect(nowhere.body.error.code).toBe('route_not_found');
+    expect(mock.received).toHaveLength(0);
   });
 
   it('answers 429 with Retry-After when the caller is over its request limit', async () => {
@@ -394,7 +413,7 @@ function refusal(
   const ws = new WebSocket(url, options.protocols ?? [], { headers: options.headers });
   return new Promise((resolve, reject) => {
     ws.once('open', () => reject(new Error('the handshake was accepted')));
-    ws.once('error', () => undefined);
+    ws.once('error', reject);
     ws.once('unexpected-response', (_req, res) => {
       const chunks: Buffer[] = [];
       res.on('data', (chunk: Buffer) => chunks.push(chunk));
