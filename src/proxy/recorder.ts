@@ -196,7 +196,7 @@ function sessionChatRecordOf(ctx: RequestContext): ChatRecord {
   const last = turns.findLast((turn) => turn.role === 'assistant');
   return {
     ...chatRecordHead(ctx),
-    params: { realtime: true },
+    params: ctx.session!.turnsCut ? { realtime: true, turnsCut: true } : { realtime: true },
     messages: turns,
     tools: null,
     functions: null,

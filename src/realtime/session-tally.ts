@@ -15,7 +15,10 @@ export interface SessionTally {
   usage: Usage | undefined;
   /** The model the upstream says the session runs (from `session.created`/`session.updated`). */
   model: string | undefined;
+  /** The conversation's text turns, up to MAX_TURN_TEXT characters in all (then `turnsCut`). */
   turns: Turn[];
+  turnChars: number;
+  turnsCut: boolean;
   /** The close code of the first close frame (undefined: the connection ended without one). */
   closeCode: number | undefined;
   closeReason: string | undefined;
@@ -34,6 +37,8 @@ export function newTally(): SessionTally {
     usage: undefined,
     model: undefined,
     turns: [],
+    turnChars: 0,
+    turnsCut: false,
     closeCode: undefined,
     closeReason: undefined,
     closedBy: undefined,
@@ -41,19 +46,33 @@ export function newTally(): SessionTally {
   };
 }
 
+/** A session's turns kept for the chat log, in characters: a day-long session does not grow without end. */
+const MAX_TURN_TEXT = 1024 * 1024;
+
+function keepTurns(tally: SessionTally, turns: readonly Turn[]): void {
+  for (const turn of turns) {
+    if (tally.turnsCut || tally.turnChars + turn.content.length > MAX_TURN_TEXT) {
+      tally.turnsCut = true;
+      return;
+    }
+    tally.turnChars += turn.content.length;
+    tally.turns.push(turn);
+  }
+}
+
 /** Adds what one server event says; returns the usage of a finished response, if it was one. */
 export function observeServerEvent(tally: SessionTally, facts: ServerEventFacts): Usage | undefined {
   switch (facts.kind) {
     case 'response':
       tally.responses++;
-      tally.turns.push(...facts.turns);
+      keepTurns(tally, facts.turns);
       if (facts.usage) tally.usage = addUsage(tally.usage, facts.usage);
       return facts.usage;
     case 'session':
       if (facts.model) tally.model = facts.model;
       return undefined;
     case 'turn':
-      tally.turns.push(facts.turn);
+      keepTurns(tally, [facts.turn]);
       return undefined;
     case 'error':
       tally.lastError = facts.code;

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { closePayload, encodeFrame, FrameReader, OPCODE } from '../../src/realtime/frames.js';
 import { readServerEvent, wantsServerEvent } from '../../src/realtime/events.js';
 import { DOCUMENTED_USAGE } from '../mock-upstream/realtime.js';
+import { newTally, observeServerEvent } from '../../src/realtime/session-tally.js';
 
 /** Reads `bytes` cut at `cut` (every split point is tried by the callers). */
 function readInTwo(reader: FrameReader, bytes: Buffer, cut: number): void {
@@ -107,5 +108,17 @@ describe('server events', () => {
     expect(wantsServerEvent(Buffer.from('{"type":"response.done","response":{'))).toBe(true);
     expect(wantsServerEvent(Buffer.from('{"event_id":"e1","type":"response.done"}'))).toBe(true);
     expect(readServerEvent(Buffer.from('not json'))).toBeUndefined();
+  });
+});
+
+describe('a session tally', () => {
+  it('keeps the turns for the chat log up to 1 MiB of text, then says they were cut', () => {
+    const tally = newTally();
+    const turn = { role: 'assistant' as const, content: 'x'.repeat(300_000) };
+    for (let i = 0; i < 5; i++)
+      observeServerEvent(tally, { kind: 'response', usage: undefined, turns: [turn], status: 'completed' });
+    expect(tally.turns).toHaveLength(3);
+    expect(tally.turnsCut).toBe(true);
+    expect(tally.responses).toBe(5);
   });
 });
