@@ -1,7 +1,8 @@
 /**
- * One attempt at an upstream through http-proxy-3: the held body sent with the pool key, and the
- * timers for connecting and for the first byte. Resolves with the upstream's response (its body
- * still to read), a failure, or the client gone; never throws.
+ * One attempt at an upstream through http-proxy-3 (`web()`, or `ws()` for a WebSocket handshake):
+ * the held body sent with the pool key, and the timers for connecting and for the first byte.
+ * Resolves with the upstream's response (its body still to read), an accepted handshake, a
+ * failure, or the client gone; never throws.
  */
 import type { ClientRequest, IncomingMessage } from 'node:http';
 import { performance } from 'node:perf_hooks';
