@@ -177,7 +177,9 @@ export class Limits {
       headers,
     );
     const tokenLimits = this.list.tokenLimits(subject);
-    const budgets = this.list.budgetLimits(subject, this.clock.now());
+    // A budget counts per calendar period: each response goes to the period it ends in, not the one the session began in.
+    const budgetsNow = () => this.list.budgetLimits(subject, this.clock.now());
+    const budgets = budgetsNow();
     try {
       if (
         budgets.length > 0 &&
@@ -203,7 +205,8 @@ export class Limits {
         const cost = this.microUsd(responseModel ?? model, usage);
         let refusal: AifdError | undefined;
         for (const limit of tokenLimits) refusal = (await this.charged(limit, usage.total_tokens)) ?? refusal;
-        if (cost !== undefined) for (const limit of budgets) refusal = (await this.charged(limit, cost)) ?? refusal;
+        if (cost !== undefined)
+          for (const limit of budgetsNow()) refusal = (await this.charged(limit, cost)) ?? refusal;
         return refusal;
       },
     };
@@ -214,10 +217,9 @@ export class Limits {
     const now = this.clock.now();
     const place = this.placement(limit, now);
     const { counted } = await this.held(limit, place, await this.counters.add(place.key, points, place.ttlMs));
-    if (limit.dimension === 'budget' && limit.soft !== undefined && counted >= limit.soft * limit.limit)
-      this.onSoftLimit?.(limit.name, place.key, counted / limit.limit);
+    this.noteSoftShare(limit, place.key, counted);
     if (counted < limit.limit) return undefined;
-    const waitMs = limit.window.kind === 'rate' ? place.position!.endsAt - now : limit.window.endsAt - now;
+    const waitMs = place.endsAt - now;
     return this.refusal(codeFor(limit), usedUpMessage(limit), waitMs, headersFor(limit, 0, waitMs));
   }
 
@@ -291,7 +293,7 @@ export class Limits {
         const waitMs =
           limit.window.kind === 'rate'
             ? msUntilFits(this.strategy, limit.limit, points, previous, total - points, position!, durationMs!)
-            : limit.window.endsAt - now;
+            : place.endsAt - now;
         throw this.refusal(
           codeFor(limit),
           messageFor(limit, points),
@@ -300,12 +302,16 @@ export class Limits {
         );
       }
       taken.push({ limit, key, points });
-      if (limit.dimension === 'budget' && limit.soft !== undefined && counted >= limit.soft * limit.limit)
-        this.onSoftLimit?.(limit.name, key, counted / limit.limit);
-      const resetMs = limit.window.kind === 'rate' ? position!.endsAt - now : limit.window.endsAt - now;
-      mergeHeaders(headers, limit, limit.limit - counted, resetMs);
+      this.noteSoftShare(limit, key, counted);
+      mergeHeaders(headers, limit, limit.limit - counted, place.endsAt - now);
     }
     return taken;
+  }
+
+  /** Tells (for alerts) when a budget has passed its soft share. */
+  private noteSoftShare(limit: CounterLimit, key: string, counted: number): void {
+    if (limit.dimension === 'budget' && limit.soft !== undefined && counted >= limit.soft * limit.limit)
+      this.onSoftLimit?.(limit.name, key, counted / limit.limit);
   }
 
   /** What a limit holds against its bound, given its current window's total (and, moving, the previous one's). */
@@ -325,6 +331,8 @@ export class Limits {
       return {
         key: limit.key,
         ttlMs: limit.window.endsAt - now + 60_000,
+        /** When the counter's window or period ends. */
+        endsAt: limit.window.endsAt,
         previousKey: undefined,
         position: undefined,
         durationMs: undefined,
@@ -335,6 +343,7 @@ export class Limits {
       key: `${limit.key}:${durationMs}:${position.index}`,
       previousKey: `${limit.key}:${durationMs}:${position.index - 1}`,
       ttlMs: position.endsAt - now + durationMs,
+      endsAt: position.endsAt,
       position,
       durationMs,
     };

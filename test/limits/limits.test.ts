@@ -195,6 +195,44 @@ for (const [name, backend] of backends()) {
       }
     }
 
+    for (const period of ['daily', 'weekly', 'monthly'] as const) {
+      it(`charges a session's responses to the ${period} budget of the period each one ends in`, async () => {
+        const clock = new TestClock(Date.UTC(2026, 10, 3, 12));
+        const subject = user(`session-${period}-${randomBytes(3).toString('hex')}`);
+        // 180 tokens at $1/M are 180 micro-USD; the budget fits one such response, not two.
+        const l = limits({ budgets: { users: { '*': { [period]: 0.0003 } } } }, clock);
+        const spent = (at: number) => counters.get(`usd:user:${subject.user}:${periodAt(period, at, 'UTC').label}`);
+        const response = { prompt_tokens: 100, completion_tokens: 80, total_tokens: 180 };
+        const ends = periodAt(period, clock.t, 'UTC').endsAt;
+        clock.t = ends - MINUTE / 2;
+        const session = await l.admitSession(subject, 'test-model');
+        expect(await session.charge(response, 'test-model')).toBeUndefined();
+        // The period turns while the session is open: the next response counts in the new one.
+        clock.t = ends + 1000;
+        expect(await session.charge(response, 'test-model')).toBeUndefined();
+        expect(await spent(ends - 1000)).toBe(180);
+        expect(await spent(ends + 1000)).toBe(180);
+        // A third response in the same period uses the budget up.
+        expect((await session.charge(response, 'test-model'))?.code).toBe('budget_exceeded');
+        expect((await refusal(l.admitSession(subject, 'test-model'))).code).toBe('budget_exceeded');
+      });
+    }
+
+    it("refuses a session whose token window is used up, and charges the next window's responses there", async () => {
+      const clock = new TestClock(Date.UTC(2026, 10, 3, 12));
+      const subject = user(`session-tokens-${randomBytes(3).toString('hex')}`);
+      const l = limits({ strategy: 'fixed-window', user: { tokens: '300/minute' } }, clock);
+      const session = await l.admitSession(subject, 'test-model');
+      const response = { prompt_tokens: 100, completion_tokens: 80, total_tokens: 180 };
+      expect(await session.charge(response, 'test-model')).toBeUndefined();
+      expect((await session.charge(response, 'test-model'))?.code).toBe('tokens_limit_exceeded');
+      expect((await refusal(l.admitSession(subject, 'test-model'))).code).toBe('tokens_limit_exceeded');
+      clock.t += MINUTE;
+      await yieldToTimers();
+      const next = await l.admitSession(subject, 'test-model');
+      expect(await next.charge(response, 'test-model')).toBeUndefined();
+    });
+
     it('counts several windows joined by ";" each on its own (5/hour;7/month)', async () => {
       const clock = new TestClock(Date.UTC(2026, 10, 3, 12));
       const subject = user(`joined-${randomBytes(3).toString('hex')}`);
