@@ -32,7 +32,6 @@ export function upstreamHeaders(ctx: RequestContext, clientHeaders: IncomingHttp
  * or the model in the path. Returns the path to forward.
  */
 export function aimAt(ctx: RequestContext, clientPath: string, model: string): string {
-  if (ctx.upgrade) return withQueryModel(clientPath, model);
   const json = ctx.info.json;
   if (json && typeof json.get('model') === 'string') {
     if (json.get('model') !== model) {
@@ -59,12 +58,4 @@ export function answerRewrite(ctx: RequestContext): ((body: unknown) => unknown)
 
 function hasBodySemantics(method: string | undefined): boolean {
   return method === 'POST' || method === 'PUT' || method === 'PATCH';
-}
-
-/** A Realtime handshake names its model in the query (`/v1/realtime?model=…`). */
-function withQueryModel(path: string, model: string): string {
-  const queryAt = path.indexOf('?');
-  const params = new URLSearchParams(queryAt === -1 ? '' : path.slice(queryAt + 1));
-  params.set('model', model);
-  return `${queryAt === -1 ? path : path.slice(0, queryAt)}?${params.toString()}`;
 }

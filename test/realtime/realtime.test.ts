@@ -18,6 +18,7 @@ import { readJsonLines } from '../helpers/logs.js';
 import type { ChatRecord } from '../../src/logs/chat-record.js';
 import { makeCertificate, type TestCertificate } from '../helpers/tls.js';
 import { DOCUMENTED_USAGE } from '../mock-upstream/realtime.js';
+import { startMockUpstream } from '../mock-upstream/mock-upstream.js';
 import { normalizeUsage } from '../../src/usage/usage.js';
 
 const POOL_A = 'sk-realtime-pool-a-000000000000000000';
@@ -222,6 +223,47 @@ describe('Realtime sessions', () => {
     await once(ws, 'close');
     const [record] = await running.closeAndReadAccessLog();
     expect(record).toMatchObject({ status: 101, attempts: 2, key: keyViews(running)[1]!.hash });
+  });
+
+  it('refuses a model alias on a handshake, before the upstream, asking for the model itself', async () => {
+    const running = await start({ aliases: { voice: { upstream: 'openai', model: 'gpt-realtime-mini' } } });
+    const refused = await refusal(wsUrl(running, 'model=voice'), { headers: { authorization: `Bearer ${ANN}` } });
+    expect(refused.status).toBe(400);
+    expect(refused.body.error).toMatchObject({ code: 'invalid_request', param: 'model' });
+    expect(mock.received).toHaveLength(0);
+  });
+
+  it("routes a handshake by the model in its query, with the upstream's own query parameters", async () => {
+    const other = await startMockUpstream();
+    try {
+      const running = await start({
+        upstreams: [
+          { name: 'text', baseUrl: other.url, keys: [POOL_B], models: ['gpt-4o*'] },
+          {
+            name: 'voice',
+            baseUrl: mock.url,
+            keys: [POOL_A],
+            models: ['gpt-realtime*'],
+            query: { 'api-version': '2025-04-01' },
+          },
+        ],
+      });
+      const ws = await open(wsUrl(running, 'model=gpt-realtime&intent=conversation'), {
+        headers: { authorization: `Bearer ${ANN}` },
+      });
+      await nextEvent(ws, 'session.created');
+      const url = new URL(mock.realtime.sessions[0]!.url, 'http://mock');
+      expect(Object.fromEntries(url.searchParams)).toEqual({
+        model: 'gpt-realtime',
+        intent: 'conversation',
+        'api-version': '2025-04-01',
+      });
+      expect(other.received).toHaveLength(0);
+      ws.close();
+      await once(ws, 'close');
+    } finally {
+      await other.close();
+    }
   });
 
   it('passes the client its own key on a pass-through route', async () => {
