@@ -56,19 +56,22 @@ export async function relayRewritten(
       out = undefined;
     }
   }
-  if (!out) {
-    answerError(ctx, new AifdError('upstream_bad_response', 'the upstream answer could not be read'));
-    return { verdict: 'server_error', error: 'unreadable JSON answer' };
-  }
-  sendBuffered(ctx, { response, body: out });
-  return { verdict: 'ok', error: undefined };
+  return sendRead(ctx, response, out, 'unreadable JSON answer');
 }
 
-/** Sends an answer already read whole (a refused WebSocket handshake's), or aifd's error when it could not be read. */
-export function sendRead(ctx: RequestContext, response: IncomingMessage, body: Buffer | undefined): Relayed {
+/**
+ * Sends an answer already read whole (a rewritten JSON answer, a refused WebSocket handshake's), or
+ * aifd's 502 when it could not be read (`unreadable` is what the key is told then).
+ */
+export function sendRead(
+  ctx: RequestContext,
+  response: IncomingMessage,
+  body: Buffer | undefined,
+  unreadable = 'unreadable answer',
+): Relayed {
   if (!body) {
     answerError(ctx, new AifdError('upstream_bad_response', 'the upstream answer could not be read'));
-    return { verdict: 'server_error', error: 'unreadable answer' };
+    return { verdict: 'server_error', error: unreadable };
   }
   sendBuffered(ctx, { response, body });
   return { verdict: verdictForStatus(response.statusCode ?? 502), error: undefined };

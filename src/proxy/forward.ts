@@ -133,7 +133,7 @@ export function createForwarder(sessions: OpenSessions): Forwarder {
         ctx.outcome.ttfbMs = performance.now() - ctx.startedAt;
         const rewrite = answerRewrite(ctx);
         const relayed = result.body
-          ? await sendRead(ctx, response, await result.body)
+          ? sendRead(ctx, response, await result.body)
           : rewrite && status === 200 && isJson(response)
             ? await relayRewritten(ctx, response, rewrite)
             : await relay(ctx, upstream, response);

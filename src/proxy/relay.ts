@@ -59,8 +59,10 @@ export function relay(ctx: RequestContext, upstream: UpstreamRuntime, response: 
   const idleMs = upstream.config.timeouts.idleMs;
   const result: Relayed = { verdict: verdictForStatus(status), error: undefined };
   return new Promise((resolve) => {
+    let wentIdle = false;
     const idleTimer = setTimeout(onIdle, idleMs);
     function onIdle() {
+      wentIdle = true;
       const error = new AifdError(
         'upstream_timeout',
         `upstream "${upstream.config.name}" sent nothing for ${idleMs} ms`,
@@ -124,7 +126,7 @@ export function relay(ctx: RequestContext, upstream: UpstreamRuntime, response: 
       // A client that left is not the upstream's fault: the key is not judged for it.
       if (response.complete || res.writableEnded || clientLeft) return;
       if (!headWritten && !res.destroyed) {
-        resolve(unanswered(result, upstream.config.name, idleMs));
+        resolve(unanswered(wentIdle, upstream.config.name, idleMs));
         return;
       }
       // The upstream stopped early. An SSE client gets a parseable error event and a clean end;
@@ -158,8 +160,7 @@ export function relay(ctx: RequestContext, upstream: UpstreamRuntime, response: 
 }
 
 /** The body never came: the attempt failed as one that timed out (or broke off) before its headers. */
-function unanswered(result: Relayed, upstream: string, idleMs: number): Relayed {
-  const timedOut = result.error === 'stream went idle';
+function unanswered(timedOut: boolean, upstream: string, idleMs: number): Relayed {
   return {
     verdict: timedOut ? 'unreachable' : 'server_error',
     error: timedOut ? 'no body after its headers' : 'upstream closed before its body',
