@@ -98,16 +98,14 @@ export function runSession(
       }
       // A response just finished: nothing after it passes before its usage is charged.
       charging = undefined;
-      socket.write(part);
-      charged
-        .catch(() => undefined)
-        .then((refusal) => {
-          if (refusal) {
-            closeSession(CLOSE_CODE.policy, refusal.message, refusal);
-            done();
-          } else if (read < chunk.length) fromUpstream(chunk.subarray(read), done);
-          else done();
-        });
+      const written = new Promise<void>((resolve) => toClient(part, resolve));
+      Promise.all([charged.catch(() => undefined), written]).then(([refusal]) => {
+        if (refusal) {
+          closeSession(CLOSE_CODE.policy, refusal.message, refusal);
+          done();
+        } else if (read < chunk.length) fromUpstream(chunk.subarray(read), done);
+        else done();
+      });
     }
 
     function fromClient(chunk: Buffer): void {
