@@ -210,25 +210,31 @@ export class MockUpstream extends EventEmitter {
     return { type: 'default' };
   }
 
+  /** Keeps (unless told not to), counts and announces a request. */
+  private record(req: IncomingMessage, key: string | undefined, body: Buffer, finished: boolean): ReceivedRequest {
+    const request: ReceivedRequest = {
+      seq: ++this.seq,
+      method: req.method ?? 'GET',
+      url: req.url ?? '/',
+      headers: req.headers,
+      body,
+      key,
+      aborted: false,
+      finished,
+    };
+    if (this.options.keepReceived) this.received.push(request);
+    this.served++;
+    this.emit('request', request);
+    return request;
+  }
+
   /**
    * A WebSocket handshake: recorded like a request; a scripted error (or an unknown key) refuses it
    * with OpenAI's HTTP error answer, as OpenAI refuses a handshake; otherwise a Realtime session.
    */
   private handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     const key = keyOf(req) ?? subprotocolKey(req);
-    const request: ReceivedRequest = {
-      seq: ++this.seq,
-      method: req.method ?? 'GET',
-      url: req.url ?? '/',
-      headers: req.headers,
-      body: Buffer.alloc(0),
-      key,
-      aborted: false,
-      finished: true,
-    };
-    if (this.options.keepReceived) this.received.push(request);
-    this.served++;
-    this.emit('request', request);
+    this.record(req, key, Buffer.alloc(0), true);
     socket.on('error', () => undefined);
     const refuse = (status: number, body: string, headers: Record<string, string> = {}) => {
       const lines = [`HTTP/1.1 ${status} ${http.STATUS_CODES[status] ?? 'Error'}`];
@@ -273,18 +279,7 @@ export class MockUpstream extends EventEmitter {
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const key = keyOf(req);
-    const request: ReceivedRequest = {
-      seq: ++this.seq,
-      method: req.method ?? 'GET',
-      url: req.url ?? '/',
-      headers: req.headers,
-      body: Buffer.concat(chunks),
-      key,
-      aborted: false,
-      finished: false,
-    };
-    if (this.options.keepReceived) this.received.push(request);
-    this.served++;
+    const request = this.record(req, key, Buffer.concat(chunks), false);
     res.on('finish', () => {
       request.finished = true;
     });
@@ -293,7 +288,6 @@ export class MockUpstream extends EventEmitter {
       request.aborted = true;
       this.emit('aborted', request);
     });
-    this.emit('request', request);
 
     if (this.options.validKeys && (!key || !this.options.validKeys.has(key))) {
       this.sendFixtureError(res, 'invalid_api_key');
