@@ -50,6 +50,18 @@ describe('the built-in price table', () => {
     });
     const expected = (600 * 0.5 + 200 * 10 + 100 * 0.2 + 100 * 3 + 300 * 2 + 200 * 20) / 1_000_000;
     expect(cost).toBeCloseTo(expected, 12);
+    // Realtime says how many of the cached tokens were audio: they are priced as such, not text first.
+    const known = costOf(table, 'my-model', {
+      prompt_tokens: 1000,
+      completion_tokens: 500,
+      cached_tokens: 700,
+      cached_audio_tokens: 250,
+      audio_prompt_tokens: 300,
+      image_prompt_tokens: 100,
+      audio_completion_tokens: 200,
+    });
+    const knownExpected = (450 * 0.5 + 150 * 1 + 250 * 0.2 + 50 * 10 + 100 * 3 + 300 * 2 + 200 * 20) / 1_000_000;
+    expect(known).toBeCloseTo(knownExpected, 12);
     expect(costOf(table, 'unknown-model', { prompt_tokens: 1, completion_tokens: 1 })).toBeUndefined();
     // without audio rates, audio is billed as text
     expect(
