@@ -3,7 +3,7 @@
  * running daemon: one entry per revoked jti or user, and a `version` entry the daemon polls
  * (one small read every half second) to know when to reread them.
  */
-import type Keyv from 'keyv';
+import type { KeyValueSpace } from '../store/key-value.js';
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { Identity } from './identity.js';
@@ -20,7 +20,7 @@ export class Revocations extends EventEmitter {
   private version: string | undefined;
   private timer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly kv: Keyv) {
+  constructor(private readonly kv: KeyValueSpace) {
     super();
   }
 
@@ -50,7 +50,7 @@ export class Revocations extends EventEmitter {
     if (version === this.version || version === undefined) return;
     const jtis = new Set<string>();
     const users = new Map<string, number>();
-    for await (const [key, value] of this.kv.iterator!(undefined)) {
+    for await (const [key, value] of this.kv.entries()) {
       const name = String(key);
       if (name.startsWith('jti:')) jtis.add(name.slice(4));
       else if (name.startsWith('user:')) users.set(name.slice(5), (value as RevocationEntry).at);

@@ -3,7 +3,7 @@
  * the store is Redis), with a TTL kept on our clock, a maximum entry size, and coalescing: an
  * identical request that arrives while the first is in flight waits for it.
  */
-import type Keyv from 'keyv';
+import type { KeyValueSpace } from '../store/key-value.js';
 import type { Clock } from '../util/clock.js';
 import type { Store } from '../store/open-store.js';
 import type { HubConfig } from '../config/schema.js';
@@ -43,7 +43,7 @@ export class ResponseCache {
   }
 
   constructor(
-    private readonly kv: Keyv,
+    private readonly kv: KeyValueSpace,
     private readonly clock: Clock,
     private readonly options: CacheOptions,
   ) {}

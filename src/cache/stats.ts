@@ -1,4 +1,4 @@
-import type Keyv from 'keyv';
+import type { KeyValueSpace } from '../store/key-value.js';
 import type { CacheEntry } from './entry.js';
 
 export interface CacheStats {
@@ -10,12 +10,11 @@ export interface CacheStats {
 }
 
 /** Walks the cache namespace once: what it holds, how big, how old. */
-export async function cacheStats(kv: Keyv, now: number): Promise<CacheStats> {
+export async function cacheStats(kv: KeyValueSpace, now: number): Promise<CacheStats> {
   const stats: CacheStats = { entries: 0, bytes: 0, expired: 0, oldest: null, newest: null };
   let oldest = Infinity;
   let newest = -Infinity;
-  if (!kv.iterator) return stats;
-  for await (const [, value] of kv.iterator(undefined)) {
+  for await (const [, value] of kv.entries()) {
     const entry = value as CacheEntry;
     if (!entry || typeof entry !== 'object') continue;
     if (entry.expiresAt <= now) {

@@ -3,7 +3,7 @@
  * changes are written at once (with a new `version`); counters are written behind, at most every
  * `flushMs`. Instances sharing the store follow each other's status changes by polling `version`.
  */
-import type Keyv from 'keyv';
+import type { KeyValueSpace } from '../store/key-value.js';
 import { randomUUID } from 'node:crypto';
 import type { Diagnostics } from '../logs/diagnostics.js';
 import type { KeyPool, KeyState } from './pool.js';
@@ -39,7 +39,7 @@ export class KeyStateStore {
   private seenVersion: string | undefined;
 
   constructor(
-    private readonly kv: Keyv,
+    private readonly kv: KeyValueSpace,
     private readonly log: Diagnostics,
     private readonly flushMs = 2000,
   ) {}

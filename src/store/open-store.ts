@@ -1,11 +1,12 @@
 /**
  * The one place that opens aifd's shared state: embedded SQLite (default), memory, or Redis.
- * Other modules get namespaced Keyv instances from here and never know which backend it is.
+ * Other modules get one KeyValueSpace per concern from here and never know which backend it is.
  */
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import Keyv from 'keyv';
 import type { Redis } from 'ioredis';
+import { keyvSpace, type KeyValueSpace } from './key-value.js';
 import { StoreHealth } from './store-health.js';
 
 type StoreKind = 'sqlite' | 'memory' | 'redis';
@@ -18,8 +19,8 @@ export interface Store {
   readonly prefix: string;
   /** Whether a networked store can be reached now (memory and SQLite are always up). */
   readonly health: StoreHealth;
-  /** A Keyv for one concern (`keys`, `revocations`, `cache`, ...). */
-  namespace(name: string): Keyv;
+  /** One concern's entries (`keys`, `revocations`, `cache`, ...). */
+  namespace(name: string): KeyValueSpace;
   close(): Promise<void>;
 }
 
@@ -38,9 +39,9 @@ export async function openStore(url: string, options: StoreOptions = {}): Promis
   throw new Error(`unknown store "${url}"`);
 }
 
-/** One concern's Keyv, and how to let go of what it holds. */
+/** One concern's entries, and how to let go of what it holds. */
 interface Namespace {
-  kv: Keyv;
+  kv: KeyValueSpace;
   close(): Promise<void>;
 }
 
@@ -71,7 +72,7 @@ function storeOf(
 
 function memoryStore(prefix: string): Store {
   return storeOf('memory', 'memory', prefix, (name) => ({
-    kv: new Keyv({ namespace: name }),
+    kv: keyvSpace(new Keyv({ namespace: name })),
     close: async () => undefined,
   }));
 }
@@ -98,7 +99,7 @@ async function redisStore(url: string, prefix: string): Promise<Store> {
       adapter.client.on('ready', () => health.ready(connection));
       const kv = new Keyv({ store: adapter, namespace: `${prefix}${name}`, useKeyPrefix: false });
       kv.on('error', () => undefined);
-      return { kv, close: () => adapter.disconnect() };
+      return { kv: keyvSpace(kv), close: () => adapter.disconnect() };
     },
     health,
   );
@@ -141,7 +142,7 @@ async function sqliteStore(file: string, prefix: string): Promise<Store> {
   // One table per concern: no two concerns share an adapter's namespace or its clear().
   const store = storeOf('sqlite', file, prefix, (name) => {
     const adapter = new KeyvSqlite({ uri: `sqlite://${file}`, table: `aifd_${name}`, busyTimeout: 5000 });
-    return { kv: new Keyv({ store: adapter, namespace: name }), close: () => adapter.disconnect() };
+    return { kv: keyvSpace(new Keyv({ store: adapter, namespace: name })), close: () => adapter.disconnect() };
   });
   // Open the file now, so that an unusable path fails at start and not on the first request.
   await store.namespace('meta').get('version');

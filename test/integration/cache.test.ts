@@ -14,6 +14,7 @@ import { runCli } from '../helpers/cli.js';
 import type { ChatRecord } from '../../src/logs/chat-record.js';
 import { openStore, type Store } from '../../src/store/open-store.js';
 import { ResponseCache } from '../../src/cache/response-cache.js';
+import { keyvSpace } from '../../src/store/key-value.js';
 import { canonicalJson, cacheKey } from '../../src/cache/cache-key.js';
 import type { HubConfigInput } from '../../src/config/schema.js';
 import { TestClock } from '../helpers/clock.js';
@@ -234,7 +235,7 @@ describe('response cache', () => {
 describe('cache entries', () => {
   it('expire after the TTL on the injected clock', async () => {
     const clock = new TestClock();
-    const cache = new ResponseCache(new Keyv(), clock, { ttlMs: 60_000, maxEntryBytes: 1024 });
+    const cache = new ResponseCache(keyvSpace(new Keyv()), clock, { ttlMs: 60_000, maxEntryBytes: 1024 });
     await cache.put('k', { id: 'x' }, undefined);
     clock.t += 59_000;
     expect(await cache.get('k')).toBeDefined();
@@ -246,7 +247,7 @@ describe('cache entries', () => {
   it('work on the real Redis', async () => {
     const namespace = `aifd-test-cache-${randomBytes(4).toString('hex')}`;
     const kv = new Keyv({ store: new KeyvRedis('redis://127.0.0.1:6379'), namespace });
-    const cache = new ResponseCache(kv, new TestClock(), { ttlMs: 60_000, maxEntryBytes: 1_000_000 });
+    const cache = new ResponseCache(keyvSpace(kv), new TestClock(), { ttlMs: 60_000, maxEntryBytes: 1_000_000 });
     await cache.put('k', { id: 'redis' }, { prompt_tokens: 1, completion_tokens: 2, total_tokens: 3 });
     expect((await cache.get('k'))?.body).toEqual({ id: 'redis' });
     await cache.clear();

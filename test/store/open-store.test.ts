@@ -39,7 +39,7 @@ describe('openStore', () => {
     await one.namespace(`other-${run}`).set('a', 'x');
     expect(await two.namespace(`test-${run}`).get('a')).toBe(1);
     const seen: string[] = [];
-    for await (const [key] of two.namespace(`test-${run}`).iterator!(undefined)) seen.push(String(key));
+    for await (const [key] of two.namespace(`test-${run}`).entries()) seen.push(key);
     expect(seen.sort()).toEqual(['a', 'b']);
     await two.namespace(`test-${run}`).clear();
     expect(await one.namespace(`other-${run}`).get('a')).toBe('x');
