@@ -9,8 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { serveWithTlsFiles, type TlsFiles } from '../net/tls-files.js';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { AifdError, openAIErrorBody } from '../errors.js';
-import type { Hub } from '../proxy/hub.js';
-import { createMetrics } from './metrics.js';
+import type { AdminSource } from './admin-source.js';
 import { LiveStats, liveKeyName } from './live-stats.js';
 
 export interface AdminServer {
@@ -35,22 +34,18 @@ function isLoopback(host: string): boolean {
   return LOOPBACK.has(host) || host.startsWith('127.');
 }
 
-export function createAdminServer(hub: Hub, options: AdminOptions): AdminServer {
+export function createAdminServer(source: AdminSource, options: AdminOptions): AdminServer {
   if (!options.token && !isLoopback(options.host)) {
     throw new Error(`the admin listener may not bind ${options.host} without admin.token`);
   }
   const expected = options.token ? digest(options.token) : undefined;
   const startedAt = new Date().toISOString();
-  const metrics = createMetrics(hub);
   const live = new LiveStats();
-  hub.recorder.onRecord((record) => {
-    metrics.observe(record);
-    live.add(record);
-  });
+  source.onRecord((record) => live.add(record));
   const streams = new Set<ServerResponse>();
   const onRequest = (req: IncomingMessage, res: ServerResponse) => {
     handle(req, res).catch((err: Error) => {
-      hub.log.error('admin request failed', { path: req.url, error: err.message });
+      source.log.error('admin request failed', { path: req.url, error: err.message });
       send(res, 500, openAIErrorBody(new AifdError('internal_error', 'the admin request failed')));
     });
   };
@@ -78,8 +73,8 @@ export function createAdminServer(hub: Hub, options: AdminOptions): AdminServer 
       return send(res, 200, JSON.stringify(await state()));
     }
     if (req.method === 'GET' && url.pathname === '/metrics') {
-      const text = await metrics.text();
-      res.writeHead(200, { 'content-type': metrics.registry.contentType, 'content-length': Buffer.byteLength(text) });
+      const { contentType, text } = await source.metrics();
+      res.writeHead(200, { 'content-type': contentType, 'content-length': Buffer.byteLength(text) });
       res.end(text);
       return;
     }
@@ -87,20 +82,20 @@ export function createAdminServer(hub: Hub, options: AdminOptions): AdminServer 
       return streamEvents(res, Number(url.searchParams.get('intervalMs') ?? 1000));
     if (req.method === 'POST' && url.pathname === '/keys/check') {
       const upstream = url.searchParams.get('upstream') ?? undefined;
-      if (upstream && !hub.upstreams.some((candidate) => candidate.config.name === upstream)) {
+      const results = await source.checkKeys(upstream);
+      if (!results)
         return send(res, 404, openAIErrorBody(new AifdError('route_not_found', `no upstream named "${upstream}"`)));
-      }
-      const results = await hub.checkKeys(upstream);
       return send(res, 200, JSON.stringify({ results }));
     }
     if (url.pathname === '/cache' && (req.method === 'GET' || req.method === 'DELETE')) {
-      if (!hub.cache)
+      if (!source.cache)
         return send(res, 404, openAIErrorBody(new AifdError('route_not_found', 'this daemon has no response cache')));
-      if (req.method === 'DELETE') await hub.cache.clear();
-      return send(res, 200, JSON.stringify({ ...(await hub.cache.stats()), counters: hub.cache.counters }));
+      if (req.method === 'DELETE') await source.cache.clear();
+      const [stats, gateway] = await Promise.all([source.cache.stats(), source.gateway()]);
+      return send(res, 200, JSON.stringify({ ...stats, counters: gateway.cache }));
     }
     if (req.method === 'POST' && url.pathname === '/reload') {
-      const result = await hub.reloadFromSource();
+      const result = await source.reload();
       if (!result.ok)
         return send(
           res,
@@ -133,34 +128,26 @@ export function createAdminServer(hub: Hub, options: AdminOptions): AdminServer 
 
   async function state() {
     const totals = live.totals();
+    const gateway = await source.gateway();
     // Users nearest their own limits first: the live view's users pane.
-    if (hub.limits) {
-      for (const user of totals.users)
-        Object.assign(user, { nearest: (await hub.limits.userShare(user.user)) ?? null });
+    const nearest = await source.nearest(totals.users.map((user) => user.user));
+    if (nearest) {
+      for (const user of totals.users) Object.assign(user, { nearest: nearest[user.user] ?? null });
       totals.users.sort((a, b) => (b.nearest?.share ?? -1) - (a.nearest?.share ?? -1) || b.requests - a.requests);
     }
+    const { process: processFigures, workers, ...rest } = gateway;
     return {
       version: options.version,
       pid: process.pid,
       startedAt,
-      inFlight: hub.inFlight(),
-      sessions: hub.sessions.size,
-      upstreams: hub.upstreams.map((upstream) => ({
-        name: upstream.config.name,
-        route: upstream.config.route,
-        baseUrl: upstream.config.baseUrl,
-        mode: upstream.passThrough ? 'pass-through' : 'pool',
-        keys: upstream.pool.size,
-        queueLength: upstream.queue.length,
-      })),
-      keys: hub.keyViews().map((key) => ({
+      ...rest,
+      keys: gateway.keys.map((key) => ({
         ...key,
         tokensPerMinute: totals.tokensPerMinuteByKey[liveKeyName(key.upstream, key.hash)] ?? 0,
       })),
       totals,
-      cache: hub.cache?.counters ?? null,
-      store: storeState(hub),
-      process: processState(),
+      process: processFigures,
+      ...(workers ? { workers } : {}),
     };
   }
 
@@ -203,21 +190,4 @@ function send(res: ServerResponse, status: number, body: string): void {
     'content-length': Buffer.byteLength(body),
   });
   res.end(body);
-}
-
-function storeState(hub: Hub): { kind: string; up: boolean; since: number | null; reason: string | null } {
-  const outage = hub.storeHealth?.current;
-  return {
-    kind: hub.config.store.split(':', 1)[0]!,
-    up: !outage,
-    since: outage?.since ?? null,
-    reason: outage?.reason ?? null,
-  };
-}
-
-/** Memory and the handles that keep the process busy (sockets, timers): what a leak shows in. */
-function processState(): NodeJS.MemoryUsage & { activeResources: Record<string, number> } {
-  const activeResources: Record<string, number> = {};
-  for (const kind of process.getActiveResourcesInfo()) activeResources[kind] = (activeResources[kind] ?? 0) + 1;
-  return { ...process.memoryUsage(), activeResources };
 }

@@ -7,11 +7,12 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { redisClient } from '../store/open-store.js';
+import type { SharedFills } from './shared-fills.js';
 
 /** How long a claim holds (a filler that died frees it by then). */
 const CLAIM_MS = 120_000;
 
-export class ClusterFills {
+export class ClusterFills implements SharedFills {
   private readonly waiters = new Map<string, Set<() => void>>();
   private readonly instance = randomUUID();
 

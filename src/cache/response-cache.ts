@@ -9,7 +9,7 @@ import type { Store } from '../store/open-store.js';
 import type { HubConfig } from '../config/schema.js';
 import type { CacheEntry } from './entry.js';
 import { cacheStats, type CacheStats } from './stats.js';
-import type { ClusterFills } from './cluster-fills.js';
+import type { SharedFills } from './shared-fills.js';
 
 export interface CacheOptions {
   ttlMs: number;
@@ -31,8 +31,8 @@ export class ResponseCache {
   /** Keys this instance claimed across the cluster (released when settled). */
   private readonly claimed = new Set<string>();
   readonly counters: CacheCounters = { hits: 0, misses: 0, bypasses: 0, stored: 0 };
-  /** Coalescing across instances (a Redis store); undefined: within this instance only. */
-  cluster: ClusterFills | undefined;
+  /** Coalescing across instances (a Redis store) or workers; undefined: within this process only. */
+  cluster: SharedFills | undefined;
 
   /** The cache in a store's `cache` namespace, as the config sizes it. */
   static inStore(store: Store, clock: Clock, config: HubConfig['cache']): ResponseCache {

@@ -120,7 +120,8 @@ async function startAdmin(hub: Hub, config: HubConfig): Promise<{ server: AdminS
   let server: AdminServer;
   try {
     const { createAdminServer } = await import('../admin/admin-server.js');
-    server = createAdminServer(hub, {
+    const { hubAdminSource } = await import('../admin/admin-source.js');
+    server = createAdminServer(hubAdminSource(hub), {
       host: config.admin.host,
       port: config.admin.port,
       token: config.admin.token,

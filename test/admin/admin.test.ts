@@ -7,6 +7,7 @@ import { startMockUpstream, type MockUpstream } from '../mock-upstream/mock-upst
 import { startAdmin, startHub, type RunningAdmin, type RunningHub } from '../helpers/hub.js';
 import { request } from '../helpers/http.js';
 import { createAdminServer } from '../../src/admin/admin-server.js';
+import { hubAdminSource } from '../../src/admin/admin-source.js';
 
 const TOKEN = 'admin-test-token-0123456789abcdef';
 
@@ -61,7 +62,7 @@ describe('admin listener', () => {
     expect(reload.status).toBe(422);
     expect(reload.body.toString()).toContain('not started from a config file');
     expect(() =>
-      createAdminServer(running.hub, { host: '0.0.0.0', port: 0, token: undefined, version: 'test' }),
+      createAdminServer(hubAdminSource(running.hub), { host: '0.0.0.0', port: 0, token: undefined, version: 'test' }),
     ).toThrow(/without admin.token/);
   });
 

@@ -7,6 +7,7 @@ import type { HubConfig, HubConfigInput } from '../../src/config/schema.js';
 import { silentDiagnostics, type Diagnostics } from '../../src/logs/diagnostics.js';
 import { createHub, type Hub } from '../../src/proxy/hub.js';
 import { createAdminServer } from '../../src/admin/admin-server.js';
+import { hubAdminSource } from '../../src/admin/admin-source.js';
 import { openStore, type Store } from '../../src/store/open-store.js';
 import type { AccessRecord } from '../../src/logs/access-record.js';
 import type { KeyView } from '../../src/keys/snapshot.js';
@@ -88,7 +89,7 @@ export interface RunningAdmin {
 
 /** Starts the admin listener of an in-process hub on an ephemeral loopback port. */
 export async function startAdmin(hub: Hub, token: string, tls?: { cert: string; key: string }): Promise<RunningAdmin> {
-  const admin = createAdminServer(hub, { host: '127.0.0.1', port: 0, token, tls, version: 'test' });
+  const admin = createAdminServer(hubAdminSource(hub), { host: '127.0.0.1', port: 0, token, tls, version: 'test' });
   const address = await admin.listen();
   return { url: `${tls ? 'https' : 'http'}://127.0.0.1:${address.port}`, close: () => admin.close() };
 }
