@@ -125,6 +125,8 @@ export function createMetrics(hub: Hub): Metrics {
     help: 'Pool key status (1 for the current status)',
     labelNames: ['upstream', 'key', 'status'],
     registers: [registry],
+    // With --workers, each worker says 1 for what it sees: a status is current where any worker sees it.
+    aggregator: 'max',
     collect() {
       this.reset();
       for (const view of hub.keyViews()) this.set({ upstream: view.upstream, key: view.hash, status: view.status }, 1);
@@ -151,6 +153,7 @@ export function createMetrics(hub: Hub): Metrics {
     name: 'aifd_store_up',
     help: 'Whether the shared store (Redis) can be reached (1) or not (0)',
     registers: [registry],
+    aggregator: 'min',
     collect() {
       this.set(hub.storeHealth?.up === false ? 0 : 1);
     },
@@ -159,6 +162,7 @@ export function createMetrics(hub: Hub): Metrics {
     name: 'aifd_store_outages',
     help: 'Store outages since start',
     registers: [registry],
+    aggregator: 'max',
     collect() {
       this.set(hub.storeHealth?.outages ?? 0);
     },

@@ -14,13 +14,18 @@ export interface BannerFacts {
   address: string;
   adminAddress: string | undefined;
   storeLocation: string;
+  /** Worker processes behind the port (1: this process serves alone). */
+  workers?: number;
 }
 
 /** The startup banner: what is running and where. Names keys by count only, never by value. */
 export function renderBanner(facts: BannerFacts): string {
   const { config } = facts;
   const lines: string[] = [];
-  lines.push(`${chalk.bold('aifd')} ${facts.version}  ${chalk.green('listening on')} ${chalk.bold(facts.address)}`);
+  const workers = facts.workers && facts.workers > 1 ? `  ${chalk.dim(`(${facts.workers} workers)`)}` : '';
+  lines.push(
+    `${chalk.bold('aifd')} ${facts.version}  ${chalk.green('listening on')} ${chalk.bold(facts.address)}${workers}`,
+  );
   lines.push(`  config   ${describeSource(facts)}`);
   if (facts.ignoredVariables && facts.ignoredVariables.length > 0) {
     lines.push(

@@ -25,7 +25,8 @@ interface Pending {
 
 /** The channel as both ends see it: `process` in a worker, a cluster Worker in the primary. */
 export interface Channel {
-  send(message: unknown): unknown;
+  /** `sent`: called once the message is handed to the OS (or failed). */
+  send(message: unknown, sent?: (err: Error | null) => void): unknown;
   isConnected(): boolean;
 }
 
@@ -106,15 +107,24 @@ export class IpcLink<Calls extends Operations, Answers extends Operations = Oper
     if (this.outbox.length === 1) setImmediate(() => this.flush());
   }
 
-  private flush(): void {
-    if (this.outbox.length === 0) return;
+  /** Sends what waits now; resolves once it left (a worker about to exit keeps its last records). */
+  drain(): Promise<void> {
+    return new Promise((resolve) => this.flush(() => resolve()));
+  }
+
+  private flush(sent?: () => void): void {
+    if (this.outbox.length === 0 || !this.channel.isConnected()) {
+      if (this.outbox.length > 0) this.close('the other process is gone');
+      sent?.();
+      return;
+    }
     const envelope: Envelope = { aifd: this.outbox };
     this.outbox = [];
-    if (!this.channel.isConnected()) return this.close('the other process is gone');
     try {
-      this.channel.send(envelope);
+      this.channel.send(envelope, () => sent?.());
     } catch (err) {
       this.close((err as Error).message);
+      sent?.();
     }
   }
 }

@@ -53,7 +53,7 @@ export interface LoadOptions {
   cwd?: string;
   env?: NodeJS.ProcessEnv;
   /** CLI flags that override the file. */
-  overrides?: { host?: string; port?: number; adminPort?: number };
+  overrides?: { host?: string; port?: number; adminPort?: number; workers?: number | 'auto' };
   /** A `.env` file to read (`--env-file`); else `./.env` when present. */
   envFile?: string;
 }
@@ -181,10 +181,11 @@ function readErrorToConfigError(err: unknown, where: string, cwd: string): Confi
 function applyOverrides(raw: Record<string, unknown>, overrides: LoadOptions['overrides']): Record<string, unknown> {
   if (!overrides) return raw;
   const out = { ...raw };
-  if (overrides.host !== undefined || overrides.port !== undefined) {
+  if (overrides.host !== undefined || overrides.port !== undefined || overrides.workers !== undefined) {
     const listen = { ...((raw.listen as Record<string, unknown> | undefined) ?? {}) };
     if (overrides.host !== undefined) listen.host = overrides.host;
     if (overrides.port !== undefined) listen.port = overrides.port;
+    if (overrides.workers !== undefined) listen.workers = overrides.workers;
     out.listen = listen;
   }
   if (overrides.adminPort !== undefined)

@@ -43,6 +43,10 @@ const listenSchema = z
     headersTimeout: timerMs('a client must send its request headers within this (slowloris guard)').prefault('30s'),
     requestTimeout: timerMs('a client must send its whole request (headers and body) within this').prefault('5m'),
     tls: tlsSchema.optional(),
+    workers: z
+      .union([z.literal('auto'), z.number().int().min(1)])
+      .default(1)
+      .describe('worker processes behind the one port (auto: one per core); limits, logs and admin stay one'),
   })
   .refine((listen) => listen.headersTimeout <= listen.requestTimeout, {
     path: ['headersTimeout'],

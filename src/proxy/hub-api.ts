@@ -17,7 +17,9 @@ import type { StoreHealth } from '../store/store-health.js';
 import type { Clock } from '../util/clock.js';
 import type { Forwarder } from './forward.js';
 import type { ModelRouter } from './model-routing.js';
-import type { Recorder } from './recorder.js';
+import type { Recorder, RecordOutlet } from './recorder.js';
+import type { Counters } from '../limits/counters.js';
+import type { SharedFills } from '../cache/shared-fills.js';
 import type { RouteTable } from './routes.js';
 import type { StageDeps } from './stage-deps.js';
 import type { UpstreamRuntime } from './upstreams.js';
@@ -82,4 +84,16 @@ export interface HubOptions {
   clock?: Clock;
   /** Where a reload reads the config (the file and CLI overrides); without it only reload(config) works. */
   loadConfig?: () => Promise<HubConfig>;
+  /** A worker of `--workers`: what the primary holds for all of them. */
+  shared?: SharedServices;
+}
+
+/** Held by the primary of `--workers` for every worker (each is left out with a Redis store). */
+export interface SharedServices {
+  /** Limits count here, so that they hold across workers. */
+  counters?: Counters;
+  /** Cache coalescing across workers. */
+  fills?: SharedFills;
+  /** Records go here (the primary writes the logs and feeds the SQL sink); no sink is opened. */
+  records?: RecordOutlet;
 }

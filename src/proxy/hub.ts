@@ -49,7 +49,9 @@ export function createHub(initialConfig: HubConfig, options: HubOptions): Hub {
   const revocations = options.store ? new Revocations(options.store.namespace('revocations')) : undefined;
   const sessions = new OpenSessions();
   const forwarder = createForwarder(sessions);
-  const recorder = createRecorder(config, options.log);
+  const recorder = options.shared?.records
+    ? createRecorder(config, options.log, options.shared.records)
+    : createRecorder(config, options.log);
   let wantsAnswer = readsAnswers(config);
   const log = options.log;
   const active = new ActiveRequests<RequestContext>();
@@ -147,6 +149,7 @@ export function createHub(initialConfig: HubConfig, options: HubOptions): Hub {
 
   /** Limits for `wanted`, on the counters already open (opened now if limits are new). */
   async function limitsFor(wanted: HubConfig): Promise<Limits> {
+    counters ??= options.shared?.counters;
     if (!counters) {
       const backend = counterBackend(wanted, options.store);
       counters = await openCounters(backend);
@@ -185,13 +188,14 @@ export function createHub(initialConfig: HubConfig, options: HubOptions): Hub {
       setPacing(upstream, config);
       await wireUpstream(upstream);
     }
-    sink = await openSink(config, log);
+    if (!options.shared?.records) sink = await openSink(config, log);
     if (sink) {
       const target = sink;
       recorder.onRecord((record) => target.add(record));
       hub.sink = sink;
     }
-    if (hub.cache && options.store?.kind === 'redis') {
+    if (hub.cache && options.shared?.fills) hub.cache.cluster = options.shared.fills;
+    else if (hub.cache && options.store?.kind === 'redis') {
       clusterFills = await ClusterFills.open(config.store, config.storePrefix);
       hub.cache.cluster = clusterFills;
     }

@@ -15,6 +15,17 @@ import type { RequestContext } from './context.js';
 
 type RecordListener = (record: AccessRecord) => void;
 
+/** Where the records go: the log files here, or (a worker of `--workers`) the primary, which writes them. */
+export interface RecordOutlet {
+  /** Whether access records are kept there (a log file, or a primary that always takes them). */
+  readonly keepsAccess: boolean;
+  readonly keepsChat: boolean;
+  access(record: AccessRecord): void;
+  chat(record: ChatRecord): void;
+  readonly failures: number;
+  close(): Promise<void>;
+}
+
 export interface Recorder {
   /** Whether anything keeps records (a log file, a listener). */
   readonly keepsRecords: boolean;
@@ -40,36 +51,51 @@ const NOT_PARAMS = new Set([
   'user',
 ]);
 
-export function createRecorder(config: HubConfig, log: Diagnostics): Recorder {
+/** The access and chat logs of `logs.dir`, as `logs.access` and `logs.chat` ask. */
+export function logFilesOutlet(config: HubConfig, log: Diagnostics): RecordOutlet {
   const access: JsonLinesFile | undefined = config.logs.access
     ? createJsonLinesFile({ dir: config.logs.dir, filename: 'access-%DATE%.log', log })
     : undefined;
   const chat: JsonLinesFile | undefined = config.logs.chat
     ? createJsonLinesFile({ dir: config.logs.dir, filename: 'chat-%DATE%.log', log })
     : undefined;
-  const listeners: RecordListener[] = [];
-
-  function write(ctx: RequestContext): void {
-    const record = accessRecordOf(ctx);
-    access?.write(JSON.stringify(record));
-    for (const listener of listeners) listener(record);
-    if (chat && isChat(ctx)) chat.write(JSON.stringify(chatRecordOf(ctx)));
-    else if (chat && ctx.session && ctx.session.turns.length > 0) chat.write(JSON.stringify(sessionChatRecordOf(ctx)));
-  }
-
   return {
-    get keepsRecords() {
-      return access !== undefined || chat !== undefined || listeners.length > 0;
-    },
-    settleUsage,
-    write,
-    onRecord: (listener) => void listeners.push(listener),
+    keepsAccess: access !== undefined,
+    keepsChat: chat !== undefined,
+    access: (record) => access?.write(JSON.stringify(record)),
+    chat: (record) => chat?.write(JSON.stringify(record)),
     get failures() {
       return (access?.failures ?? 0) + (chat?.failures ?? 0);
     },
     close: async () => {
       await Promise.all([access?.close(), chat?.close()]);
     },
+  };
+}
+
+export function createRecorder(config: HubConfig, log: Diagnostics, outlet = logFilesOutlet(config, log)): Recorder {
+  const listeners: RecordListener[] = [];
+
+  function write(ctx: RequestContext): void {
+    const record = accessRecordOf(ctx);
+    if (outlet.keepsAccess) outlet.access(record);
+    for (const listener of listeners) listener(record);
+    if (!outlet.keepsChat) return;
+    if (isChat(ctx)) outlet.chat(chatRecordOf(ctx));
+    else if (ctx.session && ctx.session.turns.length > 0) outlet.chat(sessionChatRecordOf(ctx));
+  }
+
+  return {
+    get keepsRecords() {
+      return outlet.keepsAccess || outlet.keepsChat || listeners.length > 0;
+    },
+    settleUsage,
+    write,
+    onRecord: (listener) => void listeners.push(listener),
+    get failures() {
+      return outlet.failures;
+    },
+    close: () => outlet.close(),
   };
 }
 

@@ -9,7 +9,8 @@ import type { Redis } from 'ioredis';
 import { keyvSpace, type KeyValueSpace } from './key-value.js';
 import { StoreHealth } from './store-health.js';
 
-type StoreKind = 'sqlite' | 'memory' | 'redis';
+/** `primary`: a worker of `--workers` reaching the primary's store. */
+type StoreKind = 'sqlite' | 'memory' | 'redis' | 'primary';
 
 export interface Store {
   readonly kind: StoreKind;
@@ -40,13 +41,13 @@ export async function openStore(url: string, options: StoreOptions = {}): Promis
 }
 
 /** One concern's entries, and how to let go of what it holds. */
-interface Namespace {
+export interface Namespace {
   kv: KeyValueSpace;
   close(): Promise<void>;
 }
 
 /** A store whose namespaces are opened on first use and closed together. */
-function storeOf(
+export function storeOf(
   kind: StoreKind,
   location: string,
   prefix: string,

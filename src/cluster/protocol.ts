@@ -1,0 +1,41 @@
+/** What the primary and its workers say to each other (ipc-link.ts carries it). */
+import type { GatewayState, Nearest } from '../admin/admin-source.js';
+import type { KeyCheckResult } from '../keys/check.js';
+import type { AccessRecord } from '../logs/access-record.js';
+import type { ChatRecord } from '../logs/chat-record.js';
+import type { ReloadResult } from '../proxy/hub-api.js';
+
+type Level = 'error' | 'warn' | 'info' | 'debug';
+
+/** A worker asks, the primary answers. */
+export interface PrimaryOperations {
+  [op: string]: [unknown, unknown];
+  'counters.add': [{ key: string; points: number; ttlMs: number }, number];
+  'counters.remove': [{ key: string; points: number }, void];
+  'counters.get': [{ key: string }, number];
+  'kv.get': [{ space: string; key: string }, unknown];
+  'kv.set': [{ space: string; key: string; value: unknown; ttlMs?: number }, void];
+  'kv.delete': [{ space: string; key: string }, void];
+  'kv.clear': [{ space: string }, void];
+  'kv.entries': [{ space: string }, [string, unknown][]];
+  'fills.claim': [{ key: string }, boolean];
+  'fills.release': [{ key: string }, void];
+  'fills.wait': [{ key: string; timeoutMs: number }, void];
+  /** Notes: */
+  access: [AccessRecord, void];
+  chat: [ChatRecord, void];
+  log: [{ level: Level; message: string; meta?: Record<string, unknown> }, void];
+  listening: [{ port: number; address: string; family: string }, void];
+  failed: [{ message: string; code?: string }, void];
+}
+
+/** The primary asks, a worker answers. */
+export interface WorkerOperations {
+  [op: string]: [unknown, unknown];
+  gateway: [undefined, GatewayState];
+  nearest: [{ users: string[] }, Record<string, Nearest> | undefined];
+  checkKeys: [{ upstream?: string }, KeyCheckResult[] | undefined];
+  reload: [undefined, ReloadResult];
+  /** A note: finish what is in flight within `graceMs`, then exit. */
+  shutdown: [{ graceMs?: number }, void];
+}
