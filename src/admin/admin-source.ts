@@ -23,7 +23,7 @@ export interface UpstreamState {
   queueLength: number;
 }
 
-export interface StoreState {
+interface StoreState {
   kind: string;
   up: boolean;
   since: number | null;
@@ -50,6 +50,8 @@ export interface WorkerState {
   pid: number;
   inFlight: number;
   sessions: number;
+  /** Pool keys this worker does not send to now (each worker learns from the store within half a second). */
+  keysOut: number;
   rss: number;
   heapUsed: number;
 }
@@ -95,7 +97,7 @@ export function hubAdminSource(hub: Hub): AdminSource & { readonly registry: Reg
   };
 }
 
-export function gatewayState(hub: Hub): GatewayState {
+function gatewayState(hub: Hub): GatewayState {
   return {
     inFlight: hub.inFlight(),
     sessions: hub.sessions.size,
@@ -114,7 +116,7 @@ export function gatewayState(hub: Hub): GatewayState {
   };
 }
 
-export async function nearestLimits(hub: Hub, users: string[]): Promise<Record<string, Nearest> | undefined> {
+async function nearestLimits(hub: Hub, users: string[]): Promise<Record<string, Nearest> | undefined> {
   const limits = hub.limits;
   if (!limits) return undefined;
   const out: Record<string, Nearest> = {};

@@ -39,7 +39,17 @@ export function clusterAdminSource(
     async gateway() {
       const running = workers();
       const states = await Promise.all(running.map((worker) => worker.link.call('gateway', undefined)));
-      return mergeGateways(states.map((state, i) => ({ state, id: running[i]!.id, pid: running[i]!.pid })));
+      const merged = mergeGateways(states.map((state, i) => ({ state, id: running[i]!.id, pid: running[i]!.pid })));
+      // The workers answer with what is not saved yet; the store holds the rest of every key's counts.
+      const stored = await services.keyStates.counts(merged.keys.map((key) => key.hash));
+      for (const key of merged.keys) {
+        const counts = stored.get(key.hash);
+        if (!counts) continue;
+        key.requests += counts.requests;
+        key.promptTokens += counts.promptTokens;
+        key.completionTokens += counts.completionTokens;
+      }
+      return merged;
     },
     nearest: (users) => first().call('nearest', { users }),
     metrics: async () => ({ contentType: aggregator.contentType, text: await aggregator.clusterMetrics() }),
@@ -56,7 +66,7 @@ export function clusterAdminSource(
 }
 
 /** One gateway out of its workers' states. */
-export function mergeGateways(states: { state: GatewayState; id: number; pid: number }[]): GatewayState {
+function mergeGateways(states: { state: GatewayState; id: number; pid: number }[]): GatewayState {
   const upstreams = new Map<string, UpstreamState>();
   const keys = new Map<string, KeyView>();
   const workers: WorkerState[] = [];
@@ -83,6 +93,7 @@ export function mergeGateways(states: { state: GatewayState; id: number; pid: nu
       pid,
       inFlight: state.inFlight,
       sessions: state.sessions,
+      keysOut: state.keys.filter((key) => key.status !== 'ok').length,
       rss: state.process.rss,
       heapUsed: state.process.heapUsed,
     });

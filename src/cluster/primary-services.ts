@@ -8,6 +8,8 @@ import type { Diagnostics } from '../logs/diagnostics.js';
 import type { SqlSink } from '../logs/sinks/sql-sink.js';
 import type { RecordOutlet } from '../proxy/recorder.js';
 import type { Store } from '../store/open-store.js';
+import type { KeyValueSpace } from '../store/key-value.js';
+import { mergeStoredState, type KeyCounts, type StoredKeyState } from '../keys/key-store.js';
 import type { FillClaims } from './fill-claims.js';
 import type { IpcLink } from './ipc-link.js';
 import type { PrimaryOperations, WorkerOperations } from './protocol.js';
@@ -17,6 +19,8 @@ export type WorkerLink = IpcLink<WorkerOperations, PrimaryOperations>;
 export interface PrimaryServices {
   /** Undefined with a Redis store: the workers reach it themselves. */
   store: Store | undefined;
+  /** Where key state is kept (on every store: the counts of all workers are added here). */
+  keyStates: KeyStates;
   counters: Counters | undefined;
   claims: FillClaims;
   records: PrimaryRecords;
@@ -48,6 +52,35 @@ export class PrimaryRecords {
   }
 }
 
+/** Key state saved by the workers, one save of a key at a time (each reads, adds and writes). */
+export class KeyStates {
+  private readonly queues = new Map<string, Promise<void>>();
+
+  constructor(readonly space: KeyValueSpace) {}
+
+  write(hash: string, fields: StoredKeyState, added: KeyCounts): Promise<void> {
+    const previous = this.queues.get(hash) ?? Promise.resolve();
+    const next = previous.then(async () => {
+      const stored = (await this.space.get(hash)) as StoredKeyState | undefined;
+      await this.space.set(hash, mergeStoredState(stored, fields, added));
+    });
+    const queued = next.catch(() => undefined);
+    this.queues.set(hash, queued);
+    void queued.then(() => this.queues.get(hash) === queued && this.queues.delete(hash));
+    return next;
+  }
+
+  /** What the store says each key served. */
+  async counts(hashes: readonly string[]): Promise<Map<string, KeyCounts>> {
+    const out = new Map<string, KeyCounts>();
+    for (const hash of hashes) {
+      const stored = (await this.space.get(hash)) as StoredKeyState | undefined;
+      if (stored) out.set(hash, stored);
+    }
+    return out;
+  }
+}
+
 /** Answers one worker's calls and notes. */
 export function servePrimaryOperations(link: WorkerLink, worker: number, services: PrimaryServices): void {
   const { counters, claims, records, log } = services;
@@ -71,6 +104,7 @@ export function servePrimaryOperations(link: WorkerLink, worker: number, service
     for await (const entry of space(name).entries()) entries.push(entry);
     return entries;
   });
+  link.handle('keys.write', ({ hash, fields, added }) => services.keyStates.write(hash, fields, added));
   link.handle('fills.claim', ({ key }) => claims.claim(key, worker));
   link.handle('fills.release', ({ key }) => claims.release(key));
   link.handle('fills.wait', ({ key, timeoutMs }) => claims.wait(key, timeoutMs));

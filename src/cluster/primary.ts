@@ -17,7 +17,13 @@ import type { Store } from '../store/open-store.js';
 import { clusterAdminSource, type WorkerHandle } from './cluster-admin-source.js';
 import { FillClaims } from './fill-claims.js';
 import { IpcLink } from './ipc-link.js';
-import { PrimaryRecords, servePrimaryOperations, type PrimaryServices, type WorkerLink } from './primary-services.js';
+import {
+  KeyStates,
+  PrimaryRecords,
+  servePrimaryOperations,
+  type PrimaryServices,
+  type WorkerLink,
+} from './primary-services.js';
 import type { PrimaryOperations, WorkerOperations } from './protocol.js';
 
 export interface PrimaryOptions {
@@ -37,7 +43,7 @@ export interface RunningPrimary {
 }
 
 /** A worker's start failed (it could not bind, or load): `code` as node gave it. */
-export class WorkerStartError extends Error {
+class WorkerStartError extends Error {
   constructor(
     message: string,
     readonly code: string | undefined,
@@ -56,7 +62,14 @@ export async function startPrimary(config: HubConfig, options: PrimaryOptions): 
   const counters = onRedis ? undefined : await openCounters(counterBackend(config, store));
   const records = new PrimaryRecords(logFilesOutlet(config, log), await openSink(config, log));
   const claims = new FillClaims();
-  const services: PrimaryServices = { store: onRedis ? undefined : store, counters, claims, records, log };
+  const services: PrimaryServices = {
+    store: onRedis ? undefined : store,
+    keyStates: new KeyStates(store.namespace('keys')),
+    counters,
+    claims,
+    records,
+    log,
+  };
   const running = new Map<number, WorkerHandle>();
   let stopping = false;
   let restartDelay = RESTART_DELAY_MS;

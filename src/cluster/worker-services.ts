@@ -3,6 +3,7 @@
  * record outlet and the diagnostics log, each the same interface a single process uses, over IPC.
  */
 import type { Counters } from '../limits/counters.js';
+import type { KeyStateWriter } from '../keys/key-store.js';
 import type { Diagnostics } from '../logs/diagnostics.js';
 import type { RecordOutlet } from '../proxy/recorder.js';
 import type { SharedFills } from '../cache/shared-fills.js';
@@ -21,12 +22,17 @@ export function primaryStore(link: PrimaryLink, location: string): Store {
   }));
 }
 
+/** An answer that carries nothing: only when it came (or failed) matters. */
+async function done(answer: Promise<unknown>): Promise<void> {
+  await answer;
+}
+
 function primarySpace(link: PrimaryLink, space: string): KeyValueSpace {
   return {
     get: (key) => link.call('kv.get', { space, key }),
-    set: (key, value, ttlMs) => link.call('kv.set', { space, key, value, ttlMs }),
-    delete: (key) => link.call('kv.delete', { space, key }),
-    clear: () => link.call('kv.clear', { space }),
+    set: (key, value, ttlMs) => done(link.call('kv.set', { space, key, value, ttlMs })),
+    delete: (key) => done(link.call('kv.delete', { space, key })),
+    clear: () => done(link.call('kv.clear', { space })),
     async *entries() {
       yield* await link.call('kv.entries', { space });
     },
@@ -36,19 +42,24 @@ function primarySpace(link: PrimaryLink, space: string): KeyValueSpace {
 export function primaryCounters(link: PrimaryLink): Counters {
   return {
     add: (key, points, ttlMs) => link.call('counters.add', { key, points, ttlMs }),
-    remove: (key, points) => link.call('counters.remove', { key, points }),
+    remove: (key, points) => done(link.call('counters.remove', { key, points })),
     get: (key) => link.call('counters.get', { key }),
     close: async () => undefined,
   };
 }
 
+/** Key state saved through the primary, which adds every worker's counts up. */
+export function primaryKeyWriter(link: PrimaryLink): KeyStateWriter {
+  return (hash, fields, added) => done(link.call('keys.write', { hash, fields, added }));
+}
+
 export function primaryFills(link: PrimaryLink): SharedFills {
   return {
     claim: (key) => link.call('fills.claim', { key }).catch(() => true),
-    release: (key) => link.call('fills.release', { key }).catch(() => undefined),
+    release: (key) => done(link.call('fills.release', { key })).catch(() => undefined),
     async waitFor(key, timeoutMs, filled) {
       if (await filled()) return;
-      await link.call('fills.wait', { key, timeoutMs }).catch(() => undefined);
+      await done(link.call('fills.wait', { key, timeoutMs })).catch(() => undefined);
     },
     close: async () => undefined,
   };

@@ -15,6 +15,7 @@ import {
   primaryCounters,
   primaryDiagnostics,
   primaryFills,
+  primaryKeyWriter,
   primaryOutlet,
   primaryStore,
   type PrimaryLink,
@@ -60,13 +61,19 @@ export async function runWorker(load: () => Promise<WorkerSource>): Promise<void
       counters: onRedis ? undefined : primaryCounters(link),
       fills: onRedis ? undefined : primaryFills(link),
       records: primaryOutlet(link, config.logs.chat),
+      keyWriter: primaryKeyWriter(link),
     },
   });
   const admin = hubAdminSource(hub);
   AggregatorRegistry.setRegistries([admin.registry]);
   // prom-client answers the primary's metrics requests once an aggregator exists in the worker.
   new AggregatorRegistry();
-  link.handle('gateway', () => admin.gateway());
+  // Key counts answer as what is not saved yet: the primary adds them to what the store holds.
+  link.handle('gateway', async () => {
+    const state = await admin.gateway();
+    const unsaved = hub.unsavedKeyCounts();
+    return { ...state, keys: state.keys.map((key) => ({ ...key, ...unsaved.get(`${key.upstream}/${key.hash}`) })) };
+  });
   link.handle('nearest', ({ users }) => admin.nearest(users));
   link.handle('checkKeys', ({ upstream }) => admin.checkKeys(upstream));
   link.handle('reload', () => admin.reload());

@@ -10,6 +10,7 @@ import type { Revocations } from '../auth/revocations.js';
 import type { HubConfig } from '../config/schema.js';
 import type { KeyCheckResult } from '../keys/check.js';
 import type { KeyView } from '../keys/snapshot.js';
+import type { KeyCounts, KeyStateWriter } from '../keys/key-store.js';
 import type { Diagnostics } from '../logs/diagnostics.js';
 import type { SqlSink } from '../logs/sinks/sql-sink.js';
 import type { Store } from '../store/open-store.js';
@@ -66,6 +67,8 @@ export interface Hub extends StageDeps {
   readonly sessions: OpenSessions;
   /** Every pool key as people read it. */
   keyViews(): KeyView[];
+  /** Per pool key (`upstream/hash`), what it served that is not in the store yet (empty without a store). */
+  unsavedKeyCounts(): Map<string, KeyCounts>;
   /**
    * Applies a new config without dropping anything in flight: keys, users, ACL, limits, aliases and
    * upstreams change; restart-only sections (listen, admin, store, logs, alerts) keep running.
@@ -89,11 +92,13 @@ export interface HubOptions {
 }
 
 /** Held by the primary of `--workers` for every worker (each is left out with a Redis store). */
-export interface SharedServices {
+interface SharedServices {
   /** Limits count here, so that they hold across workers. */
   counters?: Counters;
   /** Cache coalescing across workers. */
   fills?: SharedFills;
   /** Records go here (the primary writes the logs and feeds the SQL sink); no sink is opened. */
   records?: RecordOutlet;
+  /** Key state is saved through here, so that the workers' counts add up in the store. */
+  keyWriter?: KeyStateWriter;
 }

@@ -33,7 +33,7 @@ import { NetworkPolicy } from '../auth/network.js';
 import { Revocations } from '../auth/revocations.js';
 import { createUpstreamRuntime, destroyUpstreamRuntime, setPacing, type UpstreamRuntime } from './upstreams.js';
 import { RetiredUpstreams } from './retired-upstreams.js';
-import { KeyStateStore } from '../keys/key-store.js';
+import { KeyStateStore, type KeyCounts } from '../keys/key-store.js';
 import { KeyChecks } from './key-checks.js';
 import { poolViews } from '../keys/snapshot.js';
 import { systemClock } from '../util/clock.js';
@@ -45,7 +45,9 @@ export function createHub(initialConfig: HubConfig, options: HubOptions): Hub {
   let config = initialConfig;
   const clock = options.clock ?? systemClock;
   let upstreams = config.upstreams.map((upstream) => createUpstreamRuntime(upstream, clock));
-  const keyStore = options.store ? new KeyStateStore(options.store.namespace('keys'), options.log) : undefined;
+  const keyStore = options.store
+    ? new KeyStateStore(options.store.namespace('keys'), options.log, undefined, options.shared?.keyWriter)
+    : undefined;
   const revocations = options.store ? new Revocations(options.store.namespace('revocations')) : undefined;
   const sessions = new OpenSessions();
   const forwarder = createForwarder(sessions);
@@ -90,6 +92,14 @@ export function createHub(initialConfig: HubConfig, options: HubOptions): Hub {
     keyViews: () => {
       const open = sessions.byKey();
       return upstreams.flatMap((upstream) => poolViews(upstream.config.name, upstream.pool, clock.now(), open));
+    },
+    unsavedKeyCounts: () => {
+      const counts = new Map<string, KeyCounts>();
+      if (!keyStore) return counts;
+      for (const upstream of upstreams)
+        for (const key of upstream.pool.keys)
+          counts.set(`${upstream.config.name}/${key.hash}`, keyStore.unsaved(upstream.pool, key.hash));
+      return counts;
     },
     reload: (next: HubConfig) => reloads.reload(next),
     reloadFromSource: () => reloads.reloadFromSource(),
