@@ -4,7 +4,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import autocannon from 'autocannon';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -104,9 +104,15 @@ function fullConfig(mockUrl: string, dir: string): object {
 
 /**
  * A target's config by name: `minimal`, `full`, or `full-<feature>` (full without `sink`, `access`,
- * `limits` or `admin`, to price that feature).
+ * `limits` or `admin`, to price that feature); `:wN` after any of them runs it with N workers.
  */
 export function configFor(name: string, mockUrl: string, dir: string): object {
+  const workers = /^(.*):w(\d+)$/.exec(name);
+  if (workers) {
+    const config = configFor(workers[1]!, mockUrl, dir) as { listen: Record<string, unknown> };
+    config.listen.workers = Number(workers[2]);
+    return config;
+  }
   if (!name.startsWith('full')) return minimalConfig(mockUrl, dir);
   const config = fullConfig(mockUrl, dir) as {
     logs: Record<string, unknown>;
@@ -249,10 +255,30 @@ export async function benchToken(): Promise<string> {
 const CLK_TCK = 100;
 
 /** CPU time (user + system) a process has used so far, in milliseconds. */
+/** CPU time (ms) of a process and its child processes (the workers of `--workers`). */
 export async function cpuMs(pid: number): Promise<number> {
-  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLK_TCK;
+  let total = 0;
+  for (const one of [pid, ...(await childrenOf(pid))]) {
+    const fields = await statFields(one);
+    if (fields) total += ((Number(fields[11]) + Number(fields[12])) * 1000) / CLK_TCK;
+  }
+  return total;
+}
+
+/** /proc/PID/stat after the command name (field 3 on), or undefined once the process is gone. */
+async function statFields(pid: number): Promise<string[] | undefined> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => undefined);
+  return stat?.slice(stat.lastIndexOf(')') + 2).split(' ');
+}
+
+async function childrenOf(pid: number): Promise<number[]> {
+  const found: number[] = [];
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const fields = await statFields(Number(entry));
+    if (fields && Number(fields[1]) === pid) found.push(Number(entry));
+  }
+  return found;
 }
 
 export function median(values: number[]): number {

@@ -29,7 +29,7 @@ _aifd() {
   done
   case "$cmdpath" in
     "") words="run token-gen token-revoke keys logs convert usage cache top completion config -V --version --debug --env-file --help" ;;
-    "run") words="-c --config --host -p --port --admin-port -q --quiet --watch-config --help" ;;
+    "run") words="-c --config --host -p --port --admin-port -w --workers -q --quiet --watch-config --help" ;;
     "token-gen") words="-c --config --user --role --model --path --limit-requests --limit-tokens --expires --json --help" ;;
     "token-revoke") words="-c --config --user --help" ;;
     "keys") words="list check --help" ;;
