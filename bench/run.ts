@@ -131,6 +131,55 @@ async function openStreams(target: Running, count: number): Promise<number> {
   return rss;
 }
 
+type WorkersSamples = Record<string, { cpuUs: number; rps: number }[]>;
+
+/**
+ * The workers cell: full with --workers 2 against full in one process, and the bare proxy on two
+ * processes (node:cluster) against one, the floor: on a 2-core machine that also runs the load and
+ * the mock, a second process costs CPU per request by itself. Rounds interleaved, c=50.
+ */
+async function workersCell(mockUrl: string, dir: string, targets: Running[]): Promise<WorkersSamples> {
+  const cell: Running[] = [targets.find((t) => t.name === 'bare')!, targets.find((t) => t.name === 'full')!];
+  for (const name of ['bare:w2', 'full:w2']) {
+    const started = await startTarget(name, mockUrl, dir);
+    cell.push({
+      name,
+      url: `http://127.0.0.1:${started.port}`,
+      child: started.child,
+      headers: { authorization: await authorizationFor(name) },
+    });
+  }
+  const samples: WorkersSamples = Object.fromEntries(cell.map((t) => [t.name, []]));
+  for (const target of cell.slice(2)) await chatLoad(target.url, target.headers, { connections: 10, amount: 2000 });
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const target of cell) {
+      const c50 = await load(target, 50);
+      samples[target.name]!.push({ cpuUs: c50.cpuPerRequestUs, rps: c50.rps });
+    }
+    process.stderr.write(
+      `workers round ${round + 1}/${ROUNDS}: ${cell.map((t) => `${t.name} ${Math.round(samples[t.name]!.at(-1)!.cpuUs)} µs`).join(', ')}\n`,
+    );
+  }
+  await Promise.all(cell.slice(2).map((target) => stopProcess(target.child)));
+  return samples;
+}
+
+/** Round by round a ÷ b (÷ c ÷ d when given, the floor taken out), and the median and spread of those. */
+function perWorkerRound(
+  samples: WorkersSamples,
+  a: string,
+  b: string,
+  metric: 'cpuUs' | 'rps',
+  c?: string,
+  d?: string,
+): { value: number; spread: string } {
+  const rounds = samples[a]!.map((one, i) => {
+    const ratio = one[metric] / samples[b]![i]![metric];
+    return c && d ? ratio / (samples[c]![i]![metric] / samples[d]![i]![metric]) : ratio;
+  });
+  return { value: median(rounds), spread: `${Math.min(...rounds).toFixed(2)}–${Math.max(...rounds).toFixed(2)}` };
+}
+
 async function helpWallMs(): Promise<number> {
   const times: number[] = [];
   for (let i = 0; i < 7; i++) {
@@ -231,6 +280,7 @@ async function main(): Promise<void> {
     }
   }
   const helpMs = await helpWallMs();
+  const workers = await workersCell(mockUrl, dir, targets);
 
   const m = (name: string, metric: string) => figures[name]![metric]!.median;
   // Compared round by round: each round's figure against the other target's in the same round
@@ -299,6 +349,16 @@ async function main(): Promise<void> {
     );
   }
   check('aifd --help wall time (ms)', 'minimal', helpMs, '≤ 150', helpMs <= 150);
+  {
+    const cpu = perWorkerRound(workers, 'full:w2', 'full', 'cpuUs');
+    check('CPU per request, --workers 2 ÷ one process', 'full', cpu.value, '≤ 1.1', cpu.value <= 1.1, cpu.spread);
+    const floor = perWorkerRound(workers, 'bare:w2', 'bare', 'cpuUs');
+    check('  the floor: bare on 2 processes ÷ bare', 'bare', floor.value, '—', true, floor.spread);
+    const over = perWorkerRound(workers, 'full:w2', 'full', 'cpuUs', 'bare:w2', 'bare');
+    check('  --workers 2 ÷ one process, over the floor', 'full', over.value, '≤ 1.1', over.value <= 1.1, over.spread);
+    const rps = perWorkerRound(workers, 'full:w2', 'full', 'rps');
+    check('req/s at c=50, --workers 2 ÷ one process', 'full', rps.value, '—', true, rps.spread);
+  }
 
   const lines = [
     `machine: ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}; load from ${LOADER}; ${ROUNDS} rounds of ${DURATION_S} s, medians`,
@@ -331,6 +391,13 @@ async function main(): Promise<void> {
       ([name, byCount]) => `| ${name} | ${OPEN_STREAMS.map((count) => byCount[count]!.toFixed(0)).join(' | ')} |`,
     ),
     '',
+    '| workers cell, c=50 | CPU µs/req | req/s |',
+    '|---|---|---|',
+    ...Object.entries(workers).map(
+      ([name, list]) =>
+        `| ${name} | ${median(list.map((one) => one.cpuUs)).toFixed(0)} | ${median(list.map((one) => one.rps)).toFixed(0)} |`,
+    ),
+    '',
     '| figure | target | value (median) | rounds, min–max | bar | holds |',
     '|---|---|---|---|---|---|',
     ...checks.map(
@@ -358,6 +425,7 @@ async function main(): Promise<void> {
         figures,
         memory,
         wsMemory,
+        workers,
         helpMs,
         checks: checks.map(([figure, target, value, bar, ok, spread]) => ({
           figure,

@@ -51,8 +51,8 @@ export function stopProcess(child: ChildProcess): Promise<void> {
 
 export const startMock = (): Promise<Started> => startProcess(['--import', 'tsx', 'bench/mock-server.ts']);
 
-const startBare = (mockUrl: string, nodeFlags: string[] = []): Promise<Started> =>
-  startProcess([...nodeFlags, '--import', 'tsx', 'bench/bare-proxy.ts'], { TARGET: mockUrl });
+const startBare = (mockUrl: string, nodeFlags: string[] = [], workers = 1): Promise<Started> =>
+  startProcess([...nodeFlags, '--import', 'tsx', 'bench/bare-proxy.ts'], { TARGET: mockUrl, WORKERS: String(workers) });
 
 /** aifd minimal: one pass-through upstream, memory store, no logs, no admin. */
 function minimalConfig(mockUrl: string, dir: string): object {
@@ -134,6 +134,8 @@ export function configFor(name: string, mockUrl: string, dir: string): object {
  */
 export function startTarget(name: string, mockUrl: string, dir: string, nodeFlags: string[] = []): Promise<Started> {
   if (name === 'bare') return startBare(mockUrl, nodeFlags);
+  const bareWorkers = /^bare:w(\d+)$/.exec(name);
+  if (bareWorkers) return startBare(mockUrl, nodeFlags, Number(bareWorkers[1]));
   const variant = /^bare([+~].*)$/.exec(name);
   if (variant) {
     const [parts, spinUs] = variant[1]!.split('~') as [string, string | undefined];

@@ -74,7 +74,7 @@ export async function startPrimary(config: HubConfig, options: PrimaryOptions): 
   let stopping = false;
   let restartDelay = RESTART_DELAY_MS;
 
-  cluster.setupPrimary({ serialization: 'advanced' });
+  cluster.setupPrimary({ serialization: 'json' });
 
   /** Forks one worker; resolves with its address once it listens, rejects if it fails first. */
   const fork = () =>

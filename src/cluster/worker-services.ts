@@ -3,6 +3,8 @@
  * record outlet and the diagnostics log, each the same interface a single process uses, over IPC.
  */
 import type { Counters } from '../limits/counters.js';
+import type { HubConfig } from '../config/schema.js';
+import { sinkUrl } from '../logs/sinks/open-dialect.js';
 import type { KeyStateWriter } from '../keys/key-store.js';
 import type { Diagnostics } from '../logs/diagnostics.js';
 import type { RecordOutlet } from '../proxy/recorder.js';
@@ -65,11 +67,14 @@ export function primaryFills(link: PrimaryLink): SharedFills {
   };
 }
 
-/** Every record goes to the primary: it writes the logs, feeds the SQL sink and the live totals. */
-export function primaryOutlet(link: PrimaryLink, keepsChat: boolean): RecordOutlet {
+/**
+ * Records go to the primary when something there keeps them: the access log, the SQL sink, or the
+ * admin listener's live totals; chat records when the chat log is on.
+ */
+export function primaryOutlet(link: PrimaryLink, config: HubConfig): RecordOutlet {
   return {
-    keepsAccess: true,
-    keepsChat,
+    keepsAccess: config.logs.access || sinkUrl(config) !== undefined || config.admin.enabled,
+    keepsChat: config.logs.chat,
     access: (record) => link.notify('access', record),
     chat: (record) => link.notify('chat', record),
     failures: 0,

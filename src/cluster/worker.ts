@@ -60,7 +60,7 @@ export async function runWorker(load: () => Promise<WorkerSource>): Promise<void
     shared: {
       counters: onRedis ? undefined : primaryCounters(link),
       fills: onRedis ? undefined : primaryFills(link),
-      records: primaryOutlet(link, config.logs.chat),
+      records: primaryOutlet(link, config),
       keyWriter: primaryKeyWriter(link),
     },
   });
