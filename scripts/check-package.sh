@@ -48,7 +48,7 @@ cat >"$work/run/hub.config.json" <<JSON
   "auth": { "anonymous": true }
 }
 JSON
-(cd "$work/run" && exec "$aifd" run) 2>"$work/run/banner.log" &
+(cd "$work/run" && exec "$aifd" run --workers 2) 2>"$work/run/banner.log" &
 daemon=$!
 for _ in $(seq 1 100); do grep -q 'listening on' "$work/run/banner.log" 2>/dev/null && break; sleep 0.1; done
 url="$(grep -o 'listening on http://[0-9.:]*' "$work/run/banner.log" | head -n 1 | cut -d' ' -f3)"
@@ -62,4 +62,22 @@ if grep -q 'sk-package-check-pool-key' "$work/run/banner.log"; then fail "the ba
 # aifd top in a pseudo-terminal (util-linux script), found through the daemon's runtime file.
 top_out="$(cd "$work/run" && { sleep 3; printf q; } | timeout 20 script -qfec "stty cols 110 rows 30; $aifd top" /dev/null || true)"
 echo "$top_out" | grep -q 'openai' || { echo "$top_out" | tail -n 20; fail "aifd top did not show the upstream"; }
-echo "check-package: $tarball installs into a clean prefix and runs (aifd $version)"
+grep -q '(2 workers)' "$work/run/banner.log" || fail "aifd run --workers 2 did not start its workers"
+kill "$daemon"
+wait "$daemon" 2>/dev/null || true
+daemon=""
+
+# Installed where sqlite3's binary could neither be fetched nor built: one clear line, exit 1.
+bindings="$(find "$work/prefix/lib/node_modules/aifd/node_modules/sqlite3" -name node_sqlite3.node)"
+[ -n "$bindings" ] || fail "sqlite3's binary is not where the package installs it"
+for binding in $bindings; do mv "$binding" "$binding.away"; done
+set +e
+(cd "$work/run" && timeout 20 "$aifd" run) 2>"$work/run/no-sqlite.log"
+code=$?
+set -e
+for binding in $bindings; do mv "$binding.away" "$binding"; done
+[ "$code" = 1 ] || { cat "$work/run/no-sqlite.log"; fail "aifd run without sqlite3's binary exited with $code"; }
+grep -q 'the SQLite driver (sqlite3) cannot load' "$work/run/no-sqlite.log" ||
+  { cat "$work/run/no-sqlite.log"; fail "aifd run without sqlite3's binary did not say why"; }
+echo "check-package: $tarball installs into a clean prefix and runs (aifd $version, --workers 2); without sqlite3's binary it says so"
+

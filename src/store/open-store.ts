@@ -137,8 +137,18 @@ function redactUrl(url: string): string {
   return parsed.toString();
 }
 
+/** The native SQLite driver did not load: installed without its prebuilt binary and without build tools. */
+function sqliteDriverMissing(err: Error): Error {
+  const first = err.message.split('\n', 1)[0];
+  return new Error(
+    `the SQLite driver (sqlite3) cannot load (${first}); reinstall aifd where npm can fetch sqlite3's prebuilt binary or build it (python3, make and a C++ compiler), or choose "store": "memory://" or a redis:// store`,
+  );
+}
+
 async function sqliteStore(file: string, prefix: string): Promise<Store> {
-  const { default: KeyvSqlite } = await import('@keyv/sqlite');
+  const { default: KeyvSqlite } = await import('@keyv/sqlite').catch((err: Error) => {
+    throw sqliteDriverMissing(err);
+  });
   await mkdir(path.dirname(file), { recursive: true });
   // One table per concern: no two concerns share an adapter's namespace or its clear().
   const store = storeOf('sqlite', file, prefix, (name) => {
