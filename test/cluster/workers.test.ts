@@ -171,14 +171,15 @@ describe('aifd run --workers 2', () => {
     });
     mock.script('*', ...Array.from({ length: 30 }, () => ({ type: 'stream' as const, chunks: 10, delayMs: 150 })));
     let refused = 0;
-    const burst = Array.from({ length: 30 }, () =>
-      client(daemon)
-        .chat.completions.create({ ...ask, max_tokens: 100 })
+    const burst = Array.from({ length: 30 }, async () => {
+      const stream = await client(daemon)
+        .chat.completions.create({ ...ask, max_tokens: 100, stream: true })
         .catch((err: { code?: string }) => {
           if (err.code === 'budget_exceeded') refused++;
           throw err;
-        }),
-    );
+        });
+      for await (const _ of stream) void _;
+    });
     const settled = Promise.allSettled(burst);
     // Every request is either refused or held upstream now: what they reserved is all taken.
     await eventually(async () => (refused + mock.received.length === 30 ? true : undefined));
