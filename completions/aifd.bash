@@ -14,6 +14,7 @@ _aifd() {
       "keys check") cmdpath="keys check" ;;
       "logs") cmdpath="logs" ;;
       "logs convert") cmdpath="logs convert" ;;
+      "logs tail") cmdpath="logs tail" ;;
       "convert") cmdpath="convert" ;;
       "usage") cmdpath="usage" ;;
       "cache") cmdpath="cache" ;;
@@ -35,8 +36,9 @@ _aifd() {
     "keys") words="list check --help" ;;
     "keys list") words="-c --config --token --json --help" ;;
     "keys check") words="-c --config --upstream --token --json --help" ;;
-    "logs") words="convert --help" ;;
+    "logs") words="convert tail --help" ;;
     "logs convert") words="-c --config --input --output --since --until --user --model --full --help" ;;
+    "logs tail") words="-c --config --dir -f --follow --user --model --status --since -n --lines --json --help" ;;
     "convert") words="-c --config --input --output --since --until --user --model --full --help" ;;
     "usage") words="-c --config --by --since --json --help" ;;
     "cache") words="stats clear --help" ;;

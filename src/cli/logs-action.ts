@@ -1,8 +1,8 @@
 import chalk from 'chalk';
-import { loadConfig, ConfigError } from '../config/load.js';
 import { convertChatLog } from '../logs/convert.js';
 import { parseTimeArg } from '../util/time-arg.js';
 import { CliError, EXIT_USAGE } from './exit-codes.js';
+import { logsDir } from './logs-dir.js';
 
 export interface ConvertCliOptions {
   config?: string;
@@ -43,14 +43,4 @@ function timeOption(name: string, value: string | undefined): Date | undefined {
   const at = parseTimeArg(value);
   if (!at) throw new CliError(`${name} "${value}" is not a time (an ISO date, or a duration such as 7d)`, EXIT_USAGE);
   return at;
-}
-
-/** The configured logs directory; without a config, ./aifd-logs. */
-async function logsDir(configPath: string | undefined): Promise<string> {
-  try {
-    return (await loadConfig({ configPath })).config.logs.dir;
-  } catch (err) {
-    if (err instanceof ConfigError && !configPath) return './aifd-logs';
-    throw err;
-  }
 }
