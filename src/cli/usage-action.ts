@@ -7,6 +7,7 @@ import { buildUsageReport } from '../usage/report.js';
 import { parseTimeArg } from '../util/time-arg.js';
 import { CliError, EXIT_USAGE } from './exit-codes.js';
 import { printJson, renderTable } from './output.js';
+import { dayBars } from './usage-chart.js';
 
 const DIMENSIONS: UsageDimension[] = ['user', 'model', 'key', 'day'];
 
@@ -15,6 +16,8 @@ export interface UsageOptions {
   by: string;
   since: string;
   json?: boolean;
+  /** `--no-chart` sets it false; the bars are drawn only on a terminal. */
+  chart: boolean;
 }
 
 export async function usage(options: UsageOptions): Promise<void> {
@@ -29,9 +32,13 @@ export async function usage(options: UsageOptions): Promise<void> {
     throw new CliError('no SQL sink is configured (logs.sink is none, and the store is not SQLite)', EXIT_USAGE);
   const dialect = await openDialect(url);
   let report: ReturnType<typeof buildUsageReport>;
+  let days: ReturnType<typeof buildUsageReport> = [];
+  const drawn = !options.json && options.chart && process.stdout.isTTY === true;
   try {
     await dialect.prepare();
-    report = buildUsageReport(await dialect.summarize(options.by as UsageDimension, since), priceTable(config.prices));
+    const prices = priceTable(config.prices);
+    report = buildUsageReport(await dialect.summarize(options.by as UsageDimension, since), prices);
+    if (drawn) days = options.by === 'day' ? report : buildUsageReport(await dialect.summarize('day', since), prices);
   } finally {
     await dialect.close();
   }
@@ -91,4 +98,5 @@ export async function usage(options: UsageOptions): Promise<void> {
       ],
     ),
   );
+  if (drawn) process.stdout.write(`\n${dayBars(days)}`);
 }

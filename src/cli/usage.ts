@@ -10,5 +10,6 @@ export function makeUsageCommand(program: Command): void {
     .option('--by <dimension>', 'group by user, model, key or day', 'user')
     .option('--since <time>', 'from this time (ISO date, or 7d for seven days ago)', '7d')
     .option('--json', 'print JSON')
+    .option('--no-chart', 'no per-day bars (drawn only when stdout is a terminal)')
     .action(async (options: UsageOptions) => (await import('./usage-action.js')).usage(options));
 }

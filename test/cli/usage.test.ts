@@ -5,7 +5,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { startMockUpstream, type MockUpstream } from '../mock-upstream/mock-upstream.js';
 import { fixtureJson } from '../mock-upstream/fixtures.js';
-import { runCli, startDaemon } from '../helpers/cli.js';
+import { spawn } from 'node:child_process';
+import { AIFD_BIN, runCli, startDaemon } from '../helpers/cli.js';
 
 let mock: MockUpstream;
 let dir: string;
@@ -78,5 +79,29 @@ describe('aifd usage', () => {
     expect(byModel.stdout).toMatch(/total\s+5\s+≥ [\d.]+\s+2/);
     const bad = await runCli(['usage', '--by', 'planet'], { cwd: dir });
     expect(bad.code).toBe(2);
+  });
+
+  it('draws a bar a day on a terminal, and none through a pipe or with --no-chart', async () => {
+    const inTerminal = (args: string) =>
+      new Promise<string>((resolve) => {
+        // util-linux `script` gives the command a real pty, as a person's terminal.
+        const child = spawn('script', ['-qfec', `${process.execPath} ${AIFD_BIN} usage ${args}`, '/dev/null'], {
+          cwd: dir,
+          env: { PATH: process.env.PATH, HOME: process.env.HOME, TERM: 'xterm-256color', NO_COLOR: '1' },
+          stdio: ['ignore', 'pipe', 'ignore'],
+        });
+        let out = '';
+        child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+        // eslint-disable-next-line no-control-regex
+        child.once('close', () => resolve(out.replace(/\u001b\[[0-9;?]*[A-Za-z]/g, '')));
+      });
+    const today = new Date().toISOString().slice(0, 10);
+    const drawn = await inTerminal('--by user');
+    expect(drawn).toContain('spend per day');
+    expect(drawn).toMatch(new RegExp(`${today}  █{40}  +\\$0\\.\\d{4}  +5 req`));
+    expect(await inTerminal('--by user --no-chart')).not.toContain('spend per day');
+    const piped = await runCli(['usage', '--by', 'user'], { cwd: dir });
+    expect(piped.stdout).toContain('total');
+    expect(piped.stdout).not.toContain('spend per day');
   });
 });
