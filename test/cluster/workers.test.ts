@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -96,6 +97,23 @@ async function adminGet(admin: string, route: string): Promise<string> {
   return answer.body.toString();
 }
 
+/** The first snapshot of `GET /events` (what aifd top draws). */
+function firstEvent(admin: string): Promise<StateView> {
+  return new Promise((resolve, reject) => {
+    const req = http.get(`${admin}/events`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } }, (res) => {
+      let text = '';
+      res.on('data', (chunk: Buffer) => {
+        text += chunk.toString();
+        const end = text.indexOf('\n\n');
+        if (end < 0) return;
+        req.destroy();
+        resolve(JSON.parse(text.slice('data: '.length, end)) as StateView);
+      });
+    });
+    req.on('error', reject);
+  });
+}
+
 const state = async (admin: string) => JSON.parse(await adminGet(admin, '/state')) as StateView;
 
 /** Resolves once `check` holds, asking again on every turn; fails after `ms`. */
@@ -122,7 +140,7 @@ const accessLog = (home: string) => readJsonLines<AccessRecord>(path.join(home, 
 
 describe('aifd run --workers 2', () => {
   it('holds a limit exactly across workers, writes one access log, and answers for all at the admin listener', async () => {
-    const { daemon, home, admin } = await daemonWith('limits', {
+    const { daemon, home, admin, file } = await daemonWith('limits', {
       limits: { strategy: 'fixed-window', global: '20/hour' },
     });
     const before = await state(admin);
@@ -154,6 +172,14 @@ describe('aifd run --workers 2', () => {
     expect(byStatus).toEqual({ 200: 20, 429: 20 });
     expect(metrics).toContain('aifd_key_status{upstream="openai"');
     expect(metrics).not.toContain(GOOD_KEY);
+    // aifd top's stream and keys list read the same merged state.
+    const event = await firstEvent(admin);
+    expect(event.workers).toHaveLength(2);
+    expect(event.keys[0]!.requests).toBe(20);
+    const listed = await runCli(['keys', 'list', '--json', '--config', file], { cwd: dir });
+    expect(listed.code).toBe(0);
+    expect(listed.stdout).toContain('"requests": 20');
+    expect(listed.stdout).not.toContain(GOOD_KEY);
 
     expect(await daemon.stop('SIGTERM')).toBe(0);
     const records = await accessLog(home);
