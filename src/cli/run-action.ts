@@ -11,9 +11,9 @@ import path from 'node:path';
 import type { AdminServer } from '../admin/admin-server.js';
 import type { AdminSource } from '../admin/admin-source.js';
 import type { HubConfig } from '../config/schema.js';
-import type { ReloadResult } from '../proxy/hub-api.js';
 import type { Store } from '../store/open-store.js';
 import { workerCount } from '../cluster/worker-count.js';
+import type { RunningGateway } from '../cluster/primary.js';
 import { removeRuntimeFile, writeRuntimeFile } from '../store/runtime-file.js';
 import { CliError, EXIT_FAILURE, EXIT_USAGE } from './exit-codes.js';
 import { packageVersion } from './version.js';
@@ -27,16 +27,6 @@ export interface RunOptions {
   quiet?: boolean;
   /** Reload when the config file changes. */
   watchConfig?: boolean;
-}
-
-/** The gateway as the daemon runs it: one process, or a primary with its workers. */
-interface Gateway {
-  address: AddressInfo;
-  admin: AdminSource;
-  workers: number;
-  inFlight(): Promise<number>;
-  reload(): Promise<ReloadResult>;
-  close(): Promise<void>;
 }
 
 export async function runDaemon(options: RunOptions): Promise<void> {
@@ -132,7 +122,7 @@ async function startHub(
   log: Diagnostics,
   store: Store,
   reread: () => Promise<HubConfig>,
-): Promise<Gateway> {
+): Promise<RunningGateway> {
   const hub = createHub(config, { log, store, loadConfig: reread });
   const address = await hub.listen();
   const { hubAdminSource } = await import('../admin/admin-source.js');
@@ -146,7 +136,12 @@ async function startHub(
   };
 }
 
-async function startWorkers(config: HubConfig, workers: number, log: Diagnostics, store: Store): Promise<Gateway> {
+async function startWorkers(
+  config: HubConfig,
+  workers: number,
+  log: Diagnostics,
+  store: Store,
+): Promise<RunningGateway> {
   const { startPrimary } = await import('../cluster/primary.js');
   return startPrimary(config, { workers, log, store });
 }

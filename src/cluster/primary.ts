@@ -32,13 +32,14 @@ export interface PrimaryOptions {
   store: Store;
 }
 
-export interface RunningPrimary {
+/** The gateway as the daemon runs it: a primary with its workers here, one process in run-action (the same shape). */
+export interface RunningGateway {
   address: AddressInfo;
   admin: AdminSource;
   workers: number;
   inFlight(): Promise<number>;
   reload(): Promise<ReloadResult>;
-  /** Tells every worker to finish within the grace, waits for them, then closes what it holds. */
+  /** Lets what is in flight finish within the grace (every worker's), then closes what is held. */
   close(): Promise<void>;
 }
 
@@ -56,7 +57,7 @@ class WorkerStartError extends Error {
 const RESTART_DELAY_MS = 100;
 const RESTART_DELAY_CAP_MS = 10_000;
 
-export async function startPrimary(config: HubConfig, options: PrimaryOptions): Promise<RunningPrimary> {
+export async function startPrimary(config: HubConfig, options: PrimaryOptions): Promise<RunningGateway> {
   const { log, store } = options;
   const onRedis = store.kind === 'redis';
   const counters = onRedis ? undefined : await openCounters(counterBackend(config, store));

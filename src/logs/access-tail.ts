@@ -5,12 +5,10 @@
  */
 import { watch, type FSWatcher } from 'node:fs';
 import { open, readdir, stat } from 'node:fs/promises';
-import { createReadStream } from 'node:fs';
 import path from 'node:path';
-import readline from 'node:readline';
-import { createGunzip } from 'node:zlib';
 import { globMatch } from '../util/glob.js';
 import type { AccessRecord } from './access-record.js';
+import { eachLogLine } from './log-file-lines.js';
 
 export interface AccessFilter {
   user?: string;
@@ -115,25 +113,19 @@ export async function readAccessLog(
   let skipped = 0;
   for (const file of chosen) {
     if (until && file === until.file && until.offset === 0) continue;
-    const source = createReadStream(file, until && file === until.file ? { end: until.offset - 1 } : {});
-    const lines = readline.createInterface({
-      input: file.endsWith('.gz') ? source.pipe(createGunzip()) : source,
-      crlfDelay: Infinity,
-    });
-    try {
-      for await (const line of lines) {
-        if (!line.trim()) continue;
+    const whole = await eachLogLine(
+      file,
+      (line) => {
         const record = parseAccessLine(line);
         if (!record) skipped++;
         else if (matches(record)) {
           records.push({ record, line });
           if (records.length > last) records.shift();
         }
-      }
-    } catch {
-      // a truncated gzip member ends that file; what was read stands
-      skipped++;
-    }
+      },
+      until && file === until.file ? until.offset : undefined,
+    );
+    if (!whole) skipped++;
   }
   return { records, skipped };
 }

@@ -6,16 +6,15 @@
  * openai-forward's own `chat.log` reads too: Python-literal lines, a request (`messages`, `model`,
  * `datetime`, `uid`, …) and later its answer (`assistant`, `uid`), paired by `uid`.
  */
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createWriteStream } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { once } from 'node:events';
 import path from 'node:path';
-import readline from 'node:readline';
-import { createGunzip } from 'node:zlib';
 import type { Writable } from 'node:stream';
 import { globMatch } from '../util/glob.js';
 import type { ChatRecord } from './chat-record.js';
 import { parsePythonLiteral } from './python-literal.js';
+import { eachLogLine } from './log-file-lines.js';
 
 export interface ConvertOptions {
   /** A chat log file, or a directory of them (chat-*.log, chat-*.log.gz). */
@@ -73,26 +72,14 @@ export async function convertChatLog(options: ConvertOptions): Promise<ConvertRe
   };
   await write(out, '[');
   for (const file of files) {
-    const source = createReadStream(file);
-    const lines = readline.createInterface({
-      input: file.endsWith('.gz') ? source.pipe(createGunzip()) : source,
-      crlfDelay: Infinity,
+    const whole = await eachLogLine(file, async (line) => {
+      const record = parseRecord(line);
+      if (record) return emit(record);
+      const step = pairs.take(line);
+      if (step === 'corrupt') result.skipped++;
+      else if (step !== 'waiting') await emit(step);
     });
-    try {
-      for await (const line of lines) {
-        if (!line.trim()) continue;
-        const record = parseRecord(line);
-        if (record) await emit(record);
-        else {
-          const step = pairs.take(line);
-          if (step === 'corrupt') result.skipped++;
-          else if (step !== 'waiting') await emit(step);
-        }
-      }
-    } catch {
-      // a truncated gzip member ends that file; what was read stands
-      result.skipped++;
-    }
+    if (!whole) result.skipped++;
   }
   // requests whose answer never came (the service stopped mid-answer) are written as they are
   for (const record of pairs.unanswered()) await emit(record);

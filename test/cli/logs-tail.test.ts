@@ -10,6 +10,7 @@ import { appendFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { useMockUpstream } from '../helpers/mock.js';
+import { eventually } from '../helpers/eventually.js';
 import { AIFD_BIN, runCli, startDaemon, type RunningDaemon } from '../helpers/cli.js';
 import { accessLogFiles } from '../../src/logs/access-tail.js';
 import type { AccessRecord } from '../../src/logs/access-record.js';
@@ -63,16 +64,6 @@ async function lines(): Promise<string[]> {
   for (const name of await accessLogFiles(path.join(dir, 'logs')))
     out.push(...(await readFile(name, 'utf8')).split('\n').filter(Boolean));
   return out;
-}
-
-async function eventually<T>(check: () => Promise<T | undefined>, ms = 5000): Promise<T> {
-  const until = Date.now() + ms;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > until) throw new Error('the condition never held');
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
 }
 
 describe('aifd logs tail', () => {

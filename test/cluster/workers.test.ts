@@ -15,6 +15,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import { useMockUpstream } from '../helpers/mock.js';
+import { eventually } from '../helpers/eventually.js';
 import { runCli, startDaemon, type RunningDaemon } from '../helpers/cli.js';
 import { request } from '../helpers/http.js';
 import { readJsonLines } from '../helpers/logs.js';
@@ -115,17 +116,6 @@ function firstEvent(admin: string): Promise<StateView> {
 }
 
 const state = async (admin: string) => JSON.parse(await adminGet(admin, '/state')) as StateView;
-
-/** Resolves once `check` holds, asking again on every turn; fails after `ms`. */
-async function eventually<T>(check: () => Promise<T | undefined>, ms = 5000): Promise<T> {
-  const until = Date.now() + ms;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > until) throw new Error('the condition never held');
-    await new Promise((resolve) => setImmediate(resolve));
-  }
-}
 
 const gone = (pid: number) => {
   try {
