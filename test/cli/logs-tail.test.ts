@@ -108,11 +108,15 @@ describe('aifd logs tail', () => {
     });
     let out = '';
     follower.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
-    await eventually(async () => (out.includes('TIME') ? true : undefined));
-    await sdk(BOB).chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'later' }] });
-    await eventually(async () => (/ 200 +bob +POST +\/v1\/chat\/completions/.test(out) ? true : undefined));
-    follower.kill('SIGTERM');
-    await new Promise((resolve) => follower.once('exit', resolve));
+    const exited = new Promise((resolve) => follower.once('exit', resolve));
+    try {
+      await eventually(async () => (out.includes('TIME') ? true : undefined));
+      await sdk(BOB).chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'later' }] });
+      await eventually(async () => (/ 200 +bob +POST +\/v1\/chat\/completions/.test(out) ? true : undefined));
+    } finally {
+      follower.kill('SIGTERM');
+      await exited;
+    }
     expect(out.trim().split('\n')).toHaveLength(2);
   });
 
