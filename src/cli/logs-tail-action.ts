@@ -52,9 +52,10 @@ export async function tail(options: TailCliOptions): Promise<void> {
 
   const print = (tailed: TailedRecord) =>
     process.stdout.write(options.json ? `${tailed.line}\n` : `${row(tailed.record)}\n`);
-  if (!options.json) process.stdout.write(`${chalk.bold(line(COLUMNS.map(([name]) => name)))}\n`);
-  // Where the log ends now: the lines before are read, the follower prints what comes after.
+  // Where the log ends now, before anything is printed: the lines before are read, the follower
+  // prints every line after (one written as soon as the header shows is among those).
   const end = options.follow ? await accessLogEnd(dir) : undefined;
+  if (!options.json) process.stdout.write(`${chalk.bold(line(COLUMNS.map(([name]) => name)))}\n`);
   const read = await readAccessLog(dir, filter, last, end);
   for (const tailed of read.records) print(tailed);
   if (read.skipped > 0) process.stderr.write(chalk.yellow(`${read.skipped} line(s) that are not records skipped\n`));
