@@ -18,6 +18,9 @@ export interface UsageOptions {
   json?: boolean;
   /** `--no-chart` sets it false; the bars are drawn only on a terminal. */
   chart: boolean;
+  /** Write the report as one HTML file here instead. */
+  html?: string;
+  until?: string;
 }
 
 export async function usage(options: UsageOptions): Promise<void> {
@@ -27,6 +30,12 @@ export async function usage(options: UsageOptions): Promise<void> {
   if (!since)
     throw new CliError(`--since "${options.since}" is not a time (an ISO date, or a duration such as 7d)`, EXIT_USAGE);
   const { config } = await loadConfig({ configPath: options.config });
+  if (options.html) {
+    const until = options.until === undefined ? new Date() : parseTimeArg(options.until);
+    if (!until) throw new CliError(`--until "${options.until}" is not a time`, EXIT_USAGE);
+    const { writeUsageHtml } = await import('./usage-html-action.js');
+    return writeUsageHtml(config, options.html, since, until);
+  }
   const url = sinkUrl(config);
   if (!url)
     throw new CliError('no SQL sink is configured (logs.sink is none, and the store is not SQLite)', EXIT_USAGE);

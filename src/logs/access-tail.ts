@@ -47,7 +47,7 @@ export function accessMatcher(filter: AccessFilter): (record: AccessRecord) => b
 }
 
 /** A line as an access record, or undefined when it is not one. */
-function parseAccessLine(line: string): AccessRecord | undefined {
+export function parseAccessLine(line: string): AccessRecord | undefined {
   try {
     const record = JSON.parse(line) as AccessRecord;
     if (!record || typeof record !== 'object' || typeof record.ts !== 'string' || typeof record.id !== 'string')

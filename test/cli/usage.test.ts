@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import OpenAI from 'openai';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { startMockUpstream, type MockUpstream } from '../mock-upstream/mock-upstream.js';
@@ -79,6 +79,22 @@ describe('aifd usage', () => {
     expect(byModel.stdout).toMatch(/total\s+5\s+≥ [\d.]+\s+2/);
     const bad = await runCli(['usage', '--by', 'planet'], { cwd: dir });
     expect(bad.code).toBe(2);
+  });
+
+  it('writes the report of the access log as one HTML file', async () => {
+    const written = await runCli(['usage', '--html', 'report.html', '--since', '1d'], { cwd: dir });
+    expect(written.code).toBe(0);
+    expect(written.stderr).toMatch(/report written to report\.html: 5 request\(s\) over 1 day\(s\)/);
+    const html = await readFile(path.join(dir, 'report.html'), 'utf8');
+    expect(html).toContain('<td>ann</td>');
+    expect(html).toContain('<td>bob</td>');
+    expect(html).toMatch(/<table id="totals">[\s\S]*<td>5<\/td>/);
+    expect(html).not.toMatch(/(src|href)=["']?https?:/);
+    const empty = await runCli(['usage', '--html', 'empty.html', '--since', '2020-01-01', '--until', '2020-02-01'], {
+      cwd: dir,
+    });
+    expect(empty.code).toBe(0);
+    expect(await readFile(path.join(dir, 'empty.html'), 'utf8')).toContain('No requests were recorded');
   });
 
   it('draws a bar a day on a terminal, and none through a pipe or with --no-chart', async () => {
