@@ -1,7 +1,7 @@
 /**
  * The admin listener: loopback by default, bearer `admin.token` compared in constant time.
  * GET /state (JSON snapshot), GET /events (SSE snapshots for `aifd top`), GET /metrics
- * (Prometheus text), POST /keys/check, GET|DELETE /cache, GET /healthz.
+ * (Prometheus text), GET /report (the usage report, HTML), POST /keys/check, GET|DELETE /cache, GET /healthz.
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import https from 'node:https';
@@ -11,6 +11,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { AifdError, openAIErrorBody } from '../errors.js';
 import type { AdminSource } from './admin-source.js';
 import { LiveStats, liveKeyName } from './live-stats.js';
+import { parseTimeArg } from '../util/time-arg.js';
 
 export interface AdminServer {
   listen(): Promise<AddressInfo>;
@@ -93,6 +94,29 @@ export function createAdminServer(source: AdminSource, options: AdminOptions): A
       if (req.method === 'DELETE') await source.cache.clear();
       const [stats, gateway] = await Promise.all([source.cache.stats(), source.gateway()]);
       return send(res, 200, JSON.stringify({ ...stats, counters: gateway.cache }));
+    }
+    if (req.method === 'GET' && url.pathname === '/report') {
+      const since = parseTimeArg(url.searchParams.get('since') ?? '30d');
+      if (!since)
+        return send(
+          res,
+          400,
+          openAIErrorBody(new AifdError('invalid_request', 'since must be an ISO date or a duration such as 7d')),
+        );
+      const html = await source.report(since);
+      if (html === undefined)
+        return send(
+          res,
+          404,
+          openAIErrorBody(new AifdError('route_not_found', 'the report reads the access log, and logs.access is off')),
+        );
+      res.writeHead(200, {
+        'content-type': 'text/html; charset=utf-8',
+        'content-length': Buffer.byteLength(html),
+        'cache-control': 'no-store',
+      });
+      res.end(html);
+      return;
     }
     if (req.method === 'POST' && url.pathname === '/reload') {
       const result = await source.reload();

@@ -13,6 +13,9 @@ import type { Hub } from '../proxy/hub.js';
 import type { ReloadResult } from '../proxy/hub-api.js';
 import type { Registry } from 'prom-client';
 import { createMetrics } from './metrics.js';
+import type { HubConfig } from '../config/schema.js';
+import { renderReportHtml } from '../usage/report-html.js';
+import { reportFromAccessLog } from '../usage/report-source.js';
 
 export interface UpstreamState {
   name: string;
@@ -72,6 +75,14 @@ export interface AdminSource {
   /** Undefined without a response cache. */
   readonly cache: { stats(): Promise<CacheStats>; clear(): Promise<void> } | undefined;
   reload(): Promise<ReloadResult>;
+  /** The usage report (HTML) of the access log from `since` to now; undefined when logs.access is off. */
+  report(since: Date): Promise<string | undefined>;
+}
+
+/** The usage report of `config`'s access log, as `GET /report` serves it. */
+export async function accessLogReport(config: HubConfig, since: Date): Promise<string | undefined> {
+  if (!config.logs.access) return undefined;
+  return renderReportHtml(await reportFromAccessLog(config, since, new Date()));
 }
 
 /** The hub's own answers, and the metrics registry they read (a worker hands it to prom-client's cluster). */
@@ -94,6 +105,7 @@ export function hubAdminSource(hub: Hub): AdminSource & { readonly registry: Reg
       clear: () => hub.cache!.clear(),
     },
     reload: () => hub.reloadFromSource(),
+    report: (since) => accessLogReport(hub.config, since),
   };
 }
 

@@ -5,6 +5,7 @@
  */
 import { AggregatorRegistry } from 'prom-client';
 import {
+  accessLogReport,
   processState,
   type AdminSource,
   type GatewayState,
@@ -14,6 +15,7 @@ import {
 import { cacheStats } from '../cache/stats.js';
 import type { KeyView } from '../keys/snapshot.js';
 import type { Store } from '../store/open-store.js';
+import type { HubConfig } from '../config/schema.js';
 import type { PrimaryServices, WorkerLink } from './primary-services.js';
 
 export interface WorkerHandle {
@@ -26,6 +28,7 @@ export function clusterAdminSource(
   services: PrimaryServices,
   store: Store,
   workers: () => readonly WorkerHandle[],
+  config: HubConfig,
 ): AdminSource {
   const aggregator = new AggregatorRegistry();
   const first = () => {
@@ -62,6 +65,8 @@ export function clusterAdminSource(
       const results = await Promise.all(workers().map((worker) => worker.link.call('reload', undefined)));
       return results.find((result) => !result.ok) ?? results[0] ?? { ok: false, error: 'no worker is running' };
     },
+    // The primary writes the one access log: the report is read from it here.
+    report: (since) => accessLogReport(config, since),
   };
 }
 

@@ -159,13 +159,13 @@ export async function startPrimary(config: HubConfig, options: PrimaryOptions): 
   const handles = () => [...running.values()];
   return {
     address,
-    admin: clusterAdminSource(services, store, handles),
+    admin: clusterAdminSource(services, store, handles, config),
     workers: options.workers,
     inFlight: async () => {
       const states = await Promise.all(handles().map((worker) => worker.link.call('gateway', undefined)));
       return states.reduce((sum, state) => sum + state.inFlight, 0);
     },
-    reload: () => clusterAdminSource(services, store, handles).reload(),
+    reload: () => clusterAdminSource(services, store, handles, config).reload(),
     async close() {
       stopping = true;
       for (const worker of Object.values(cluster.workers ?? {})) if (worker && !running.has(worker.id)) worker.kill();
