@@ -10,7 +10,8 @@ import { serveWithTlsFiles, type TlsFiles } from '../net/tls-files.js';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { AifdError, openAIErrorBody } from '../errors.js';
 import type { AdminSource } from './admin-source.js';
-import { LiveStats, liveKeyName } from './live-stats.js';
+import { LiveStats } from './live-stats.js';
+import { poolKeyName } from '../keys/snapshot.js';
 import { parseTimeArg } from '../util/time-arg.js';
 
 export interface AdminServer {
@@ -167,7 +168,7 @@ export function createAdminServer(source: AdminSource, options: AdminOptions): A
       ...rest,
       keys: gateway.keys.map((key) => ({
         ...key,
-        tokensPerMinute: totals.tokensPerMinuteByKey[liveKeyName(key.upstream, key.hash)] ?? 0,
+        tokensPerMinute: totals.tokensPerMinuteByKey[poolKeyName(key.upstream, key.hash)] ?? 0,
       })),
       totals,
       process: processFigures,

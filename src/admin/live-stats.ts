@@ -5,6 +5,7 @@
  * only when a snapshot is asked for.
  */
 import type { AccessRecord } from '../logs/access-record.js';
+import { poolKeyName } from '../keys/snapshot.js';
 
 export interface LiveTotals {
   requestsPerSecond: number;
@@ -37,11 +38,6 @@ interface Second {
   keys: Map<string, number>;
 }
 
-/** How a pool key is named in `tokensPerMinuteByKey`. */
-export function liveKeyName(upstream: string, hash: string): string {
-  return `${upstream}/${hash}`;
-}
-
 interface RecentError {
   at: number;
   error: string;
@@ -67,7 +63,7 @@ export class LiveStats {
       bucket.users.set(record.user, user);
     }
     if (record.key && record.upstream && tokens > 0) {
-      const name = liveKeyName(record.upstream, record.key);
+      const name = poolKeyName(record.upstream, record.key);
       bucket.keys.set(name, (bucket.keys.get(name) ?? 0) + tokens);
     }
     if (record.error !== null) {

@@ -11,7 +11,7 @@ import {
 import type { AccessRecord } from '../logs/access-record.js';
 import { parseTimeArg } from '../util/time-arg.js';
 import { CliError, EXIT_USAGE } from './exit-codes.js';
-import { formatMs } from './output.js';
+import { formatMs, visibleWidth } from './output.js';
 import { logsDir } from './logs-dir.js';
 
 export interface TailCliOptions {
@@ -74,29 +74,26 @@ function row(record: AccessRecord): string {
     : status.startsWith('4')
       ? chalk.yellow(status)
       : chalk.red(status);
-  return line(
-    [
-      record.ts.replace('T', ' ').replace('Z', ''),
-      colored,
-      record.user ?? '-',
-      record.method,
-      record.path,
-      record.model ?? '-',
-      record.usage ? String(record.usage.total_tokens) : '-',
-      formatMs(record.durationMs),
-      record.error ?? '',
-    ],
-    status.length,
-  );
+  return line([
+    record.ts.replace('T', ' ').replace('Z', ''),
+    colored,
+    record.user ?? '-',
+    record.method,
+    record.path,
+    record.model ?? '-',
+    record.usage ? String(record.usage.total_tokens) : '-',
+    formatMs(record.durationMs),
+    record.error ?? '',
+  ]);
 }
 
-/** Cells cut or padded to their column; `shownStatus`: the status cell's width without its color. */
-function line(cells: string[], shownStatus = cells[1]!.length): string {
+/** Cells cut or padded to their column (colors take no width). */
+function line(cells: string[]): string {
   return cells
     .map((cell, column) => {
       const widthOf = COLUMNS[column]![1];
       if (widthOf === 0) return cell;
-      const visible = column === 1 ? shownStatus : cell.length;
+      const visible = visibleWidth(cell);
       if (visible > widthOf) return `${cell.slice(0, widthOf - 1)}…`;
       return cell + ' '.repeat(widthOf - visible);
     })

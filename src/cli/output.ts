@@ -3,18 +3,21 @@ import chalk from 'chalk';
 // eslint-disable-next-line no-control-regex
 const ANSI = /\u001b\[[0-9;]*m/g;
 
-function width(text: string): number {
+/** How many columns `text` takes on a terminal (its color codes take none). */
+export function visibleWidth(text: string): number {
   return text.replace(ANSI, '').length;
 }
 
 /** A plain aligned table: header row, then rows; cells may carry colors. */
 export function renderTable(headers: string[], rows: string[][]): string {
   const widths = headers.map((header, column) =>
-    Math.max(width(header), ...rows.map((row) => width(row[column] ?? ''))),
+    Math.max(visibleWidth(header), ...rows.map((row) => visibleWidth(row[column] ?? ''))),
   );
   const line = (cells: string[]) =>
     cells
-      .map((cell, column) => (column === cells.length - 1 ? cell : cell + ' '.repeat(widths[column]! - width(cell))))
+      .map((cell, column) =>
+        column === cells.length - 1 ? cell : cell + ' '.repeat(widths[column]! - visibleWidth(cell)),
+      )
       .join('  ')
       .trimEnd();
   return [chalk.bold(line(headers)), ...rows.map(line)].join('\n') + '\n';

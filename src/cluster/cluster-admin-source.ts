@@ -13,7 +13,7 @@ import {
   type WorkerState,
 } from '../admin/admin-source.js';
 import { cacheStats } from '../cache/stats.js';
-import type { KeyView } from '../keys/snapshot.js';
+import { poolKeyName, type KeyView } from '../keys/snapshot.js';
 import type { Store } from '../store/open-store.js';
 import type { HubConfig } from '../config/schema.js';
 import type { PrimaryServices, WorkerLink } from './primary-services.js';
@@ -84,7 +84,7 @@ function mergeGateways(states: { state: GatewayState; id: number; pid: number }[
       else upstreams.set(upstream.name, { ...upstream });
     }
     for (const key of state.keys) {
-      const name = `${key.upstream}/${key.hash}`;
+      const name = poolKeyName(key.upstream, key.hash);
       const seen = keys.get(name);
       keys.set(name, seen ? mergeKey(seen, key) : { ...key });
     }

@@ -157,15 +157,13 @@ export async function startPrimary(config: HubConfig, options: PrimaryOptions): 
   }
 
   const handles = () => [...running.values()];
+  const admin = clusterAdminSource(services, store, handles, config);
   return {
     address,
-    admin: clusterAdminSource(services, store, handles, config),
+    admin,
     workers: options.workers,
-    inFlight: async () => {
-      const states = await Promise.all(handles().map((worker) => worker.link.call('gateway', undefined)));
-      return states.reduce((sum, state) => sum + state.inFlight, 0);
-    },
-    reload: () => clusterAdminSource(services, store, handles, config).reload(),
+    inFlight: async () => (await admin.gateway()).inFlight,
+    reload: () => admin.reload(),
     async close() {
       stopping = true;
       for (const worker of Object.values(cluster.workers ?? {})) if (worker && !running.has(worker.id)) worker.kill();

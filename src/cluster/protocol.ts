@@ -6,7 +6,7 @@ import type { AccessRecord } from '../logs/access-record.js';
 import type { ChatRecord } from '../logs/chat-record.js';
 import type { ReloadResult } from '../proxy/hub-api.js';
 
-type Level = 'error' | 'warn' | 'info' | 'debug';
+import type { LogLevel } from '../logs/diagnostics.js';
 
 /** A worker asks, the primary answers. */
 export interface PrimaryOperations {
@@ -26,7 +26,7 @@ export interface PrimaryOperations {
   /** Notes: */
   access: [AccessRecord, unknown];
   chat: [ChatRecord, unknown];
-  log: [{ level: Level; message: string; meta?: Record<string, unknown> }, unknown];
+  log: [{ level: LogLevel; message: string; meta?: Record<string, unknown> }, unknown];
   listening: [{ port: number; address: string; family: string }, unknown];
   failed: [{ message: string; code?: string }, unknown];
 }

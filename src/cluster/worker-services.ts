@@ -6,7 +6,7 @@ import type { Counters } from '../limits/counters.js';
 import type { HubConfig } from '../config/schema.js';
 import { sinkUrl } from '../logs/sinks/open-dialect.js';
 import type { KeyStateWriter } from '../keys/key-store.js';
-import type { Diagnostics } from '../logs/diagnostics.js';
+import type { Diagnostics, LogLevel } from '../logs/diagnostics.js';
 import type { RecordOutlet } from '../proxy/recorder.js';
 import type { SharedFills } from '../cache/shared-fills.js';
 import { storeOf, type Store } from '../store/open-store.js';
@@ -82,13 +82,12 @@ export function primaryOutlet(link: PrimaryLink, config: HubConfig): RecordOutle
   };
 }
 
-const LEVELS = ['error', 'warn', 'info', 'debug'] as const;
-type Level = (typeof LEVELS)[number];
+const LEVELS: readonly LogLevel[] = ['error', 'warn', 'info', 'debug'];
 
 /** Diagnostics written by the primary, each line marked with this worker's number; below `level` none is sent. */
-export function primaryDiagnostics(link: PrimaryLink, worker: number, level: Level): Diagnostics {
+export function primaryDiagnostics(link: PrimaryLink, worker: number, level: LogLevel): Diagnostics {
   const highest = LEVELS.indexOf(level);
-  const send = (at: Level) => (message: string, meta?: Record<string, unknown>) => {
+  const send = (at: LogLevel) => (message: string, meta?: Record<string, unknown>) => {
     if (LEVELS.indexOf(at) <= highest) link.notify('log', { level: at, message, meta: { ...meta, worker } });
   };
   return {

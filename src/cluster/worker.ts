@@ -9,6 +9,7 @@ import { hubAdminSource } from '../admin/admin-source.js';
 import type { HubConfig } from '../config/schema.js';
 import { createHub } from '../proxy/hub.js';
 import { openStore } from '../store/open-store.js';
+import { poolKeyName } from '../keys/snapshot.js';
 import { IpcLink } from './ipc-link.js';
 import type { PrimaryOperations, WorkerOperations } from './protocol.js';
 import {
@@ -72,7 +73,10 @@ export async function runWorker(load: () => Promise<WorkerSource>): Promise<void
   link.handle('gateway', async () => {
     const state = await admin.gateway();
     const unsaved = hub.unsavedKeyCounts();
-    return { ...state, keys: state.keys.map((key) => ({ ...key, ...unsaved.get(`${key.upstream}/${key.hash}`) })) };
+    return {
+      ...state,
+      keys: state.keys.map((key) => ({ ...key, ...unsaved.get(poolKeyName(key.upstream, key.hash)) })),
+    };
   });
   link.handle('nearest', ({ users }) => admin.nearest(users));
   link.handle('checkKeys', ({ upstream }) => admin.checkKeys(upstream));

@@ -3,6 +3,11 @@ import type { KeyPool, KeyState, PoolKey } from './pool.js';
 
 type KeyDisplayStatus = 'ok' | 'cooling' | 'half_open' | 'exhausted' | 'revoked' | 'over_quota';
 
+/** How a pool key is named where several upstreams' keys meet (`upstream/hash`): live totals, merged views. */
+export function poolKeyName(upstream: string, hash: string): string {
+  return `${upstream}/${hash}`;
+}
+
 export interface KeyView {
   upstream: string;
   hash: string;

@@ -60,8 +60,11 @@ export function parseAccessLine(line: string): AccessRecord | undefined {
 
 const ACCESS_FILE = /^access-(\d{4}-\d{2}-\d{2})(\.\d+)?\.log(\.gz)?$/;
 
-/** The access log files of `dir`, oldest first (rotated by day, then by size, gzipped when done). */
-export async function accessLogFiles(dir: string): Promise<string[]> {
+/**
+ * The access log files of `dir`, oldest first (rotated by day, then by size, gzipped when done);
+ * with `days`, only those of the days from `from` to `to` (`YYYY-MM-DD`, both included).
+ */
+export async function accessLogFiles(dir: string, days: { from?: string; to?: string } = {}): Promise<string[]> {
   const names = await readdir(dir).catch((err: NodeJS.ErrnoException) =>
     err.code === 'ENOENT' ? [] : Promise.reject(err),
   );
@@ -69,8 +72,14 @@ export async function accessLogFiles(dir: string): Promise<string[]> {
     const match = ACCESS_FILE.exec(name)!;
     return `${match[1]}${(match[2] ?? '.0').padStart(8, '0')}`;
   };
+  const inDays = (name: string) => {
+    const day = ACCESS_FILE.exec(name)?.[1];
+    return (
+      day !== undefined && (days.from === undefined || day >= days.from) && (days.to === undefined || day <= days.to)
+    );
+  };
   return names
-    .filter((name) => ACCESS_FILE.test(name))
+    .filter(inDays)
     .sort((a, b) => order(a).localeCompare(order(b)))
     .map((name) => path.join(dir, name));
 }
@@ -103,11 +112,9 @@ export async function readAccessLog(
   last: number,
   until?: LogPosition,
 ): Promise<ReadResult> {
-  const files = await accessLogFiles(dir);
-  const since = filter.since?.toISOString().slice(0, 10);
-  const chosen = since
-    ? files.filter((file) => (ACCESS_FILE.exec(path.basename(file))?.[1] ?? '') >= since)
-    : files.slice(-1);
+  const chosen = filter.since
+    ? await accessLogFiles(dir, { from: filter.since.toISOString().slice(0, 10) })
+    : (await accessLogFiles(dir)).slice(-1);
   const matches = accessMatcher(filter);
   const records: TailedRecord[] = [];
   let skipped = 0;

@@ -15,9 +15,11 @@ export interface Diagnostics {
   close(): Promise<void>;
 }
 
+export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
+
 export interface DiagnosticsOptions {
   dir: string;
-  level: 'error' | 'warn' | 'info' | 'debug';
+  level: LogLevel;
   /** Console shows warnings and errors only. */
   quiet?: boolean;
   console?: boolean;

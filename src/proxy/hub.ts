@@ -35,7 +35,7 @@ import { createUpstreamRuntime, destroyUpstreamRuntime, setPacing, type Upstream
 import { RetiredUpstreams } from './retired-upstreams.js';
 import { KeyStateStore, type KeyCounts } from '../keys/key-store.js';
 import { KeyChecks } from './key-checks.js';
-import { poolViews } from '../keys/snapshot.js';
+import { poolKeyName, poolViews } from '../keys/snapshot.js';
 import { systemClock } from '../util/clock.js';
 import type { Hub, HubOptions, ReloadResult } from './hub-api.js';
 
@@ -98,7 +98,7 @@ export function createHub(initialConfig: HubConfig, options: HubOptions): Hub {
       if (!keyStore) return counts;
       for (const upstream of upstreams)
         for (const key of upstream.pool.keys)
-          counts.set(`${upstream.config.name}/${key.hash}`, keyStore.unsaved(upstream.pool, key.hash));
+          counts.set(poolKeyName(upstream.config.name, key.hash), keyStore.unsaved(upstream.pool, key.hash));
       return counts;
     },
     reload: (next: HubConfig) => reloads.reload(next),

@@ -1,5 +1,4 @@
 /** The usage report's data from the access log of `logs.dir`: every file from `since`'s day to `until`'s. */
-import path from 'node:path';
 import type { HubConfig } from '../config/schema.js';
 import { accessLogFiles, parseAccessLine } from '../logs/access-tail.js';
 import { eachLogLine } from '../logs/log-file-lines.js';
@@ -8,11 +7,8 @@ import { ReportBuilder, type ReportData } from './report-data.js';
 
 export async function reportFromAccessLog(config: HubConfig, since: Date, until: Date): Promise<ReportData> {
   const builder = new ReportBuilder(priceTable(config.prices), since, until);
-  const first = since.toISOString().slice(0, 10);
-  const last = until.toISOString().slice(0, 10);
-  for (const log of await accessLogFiles(config.logs.dir)) {
-    const day = /access-(\d{4}-\d{2}-\d{2})/.exec(path.basename(log))?.[1] ?? '';
-    if (day < first || day > last) continue;
+  const days = { from: since.toISOString().slice(0, 10), to: until.toISOString().slice(0, 10) };
+  for (const log of await accessLogFiles(config.logs.dir, days)) {
     const whole = await eachLogLine(log, (line) => {
       const record = parseAccessLine(line);
       if (record) builder.add(record);
