@@ -8,8 +8,8 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { Redis } from 'ioredis';
 import { useMockUpstream } from '../helpers/mock.js';
+import { deleteRedisKeys } from '../helpers/redis-server.js';
 import { startDaemon, type RunningDaemon } from '../helpers/cli.js';
 
 const POOL_KEY = 'sk-cli-instances-pool-key-0000000000';
@@ -29,10 +29,7 @@ afterEach(async () => {
 });
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
-  const redis = new Redis('redis://127.0.0.1:6379');
-  const keys = await redis.keys(`${PREFIX}*`);
-  if (keys.length > 0) await redis.del(...keys);
-  redis.disconnect();
+  await deleteRedisKeys(PREFIX);
 });
 
 function config(extra: Record<string, unknown> = {}) {

@@ -13,8 +13,8 @@ import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { Redis } from 'ioredis';
 import { useMockUpstream } from '../helpers/mock.js';
+import { deleteRedisKeys } from '../helpers/redis-server.js';
 import { eventually } from '../helpers/eventually.js';
 import { runCli, startDaemon, type RunningDaemon } from '../helpers/cli.js';
 import { request } from '../helpers/http.js';
@@ -40,10 +40,7 @@ afterEach(async () => {
 });
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
-  const redis = new Redis('redis://127.0.0.1:6379');
-  const keys = await redis.keys(`${PREFIX}*`);
-  if (keys.length > 0) await redis.del(...keys);
-  redis.disconnect();
+  await deleteRedisKeys(PREFIX);
 });
 
 interface WorkerView {

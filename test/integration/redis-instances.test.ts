@@ -7,8 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import OpenAI from 'openai';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { Redis } from 'ioredis';
 import { useMockUpstream } from '../helpers/mock.js';
+import { deleteRedisKeys } from '../helpers/redis-server.js';
 import { startHub, type RunningHub } from '../helpers/hub.js';
 import { openStore, type Store } from '../../src/store/open-store.js';
 import type { HubConfigInput } from '../../src/config/schema.js';
@@ -45,10 +45,7 @@ describe('two instances on one Redis', () => {
   afterAll(async () => {
     await Promise.all(hubs.map((hub) => hub.close()));
     await Promise.all(stores.map((store) => store.close()));
-    const redis = new Redis(REDIS_URL);
-    const keys = await redis.keys(`${PREFIX}*`);
-    if (keys.length > 0) await redis.del(...keys);
-    redis.disconnect();
+    await deleteRedisKeys(PREFIX, REDIS_URL);
   });
 
   const sdk = (hub: RunningHub, apiKey = forwardKey) => new OpenAI({ apiKey, baseURL: hub.baseURL(), maxRetries: 0 });
