@@ -146,7 +146,16 @@ describe('aifd run --workers 2', () => {
     expect(refused).toHaveLength(20);
     expect(mock.received).toHaveLength(20);
 
-    const after = await state(admin);
+    // A request's record is written after its answer (once its limit is settled in the primary):
+    // the totals are read once all 40 records have reached the primary.
+    const after = await eventually(
+      async () => {
+        const view = await state(admin);
+        return view.totals.users.reduce((sum, user) => sum + user.requests, 0) >= 40 ? view : undefined;
+      },
+      5000,
+      20,
+    );
     expect(after.keys).toHaveLength(1);
     expect(after.keys[0]!.requests).toBe(20);
     expect(after.keys[0]!.key).not.toContain(GOOD_KEY);
