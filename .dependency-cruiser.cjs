@@ -3,7 +3,7 @@
  * knows: auth, keys, limits, usage, logs, cache, …) never import the request path (proxy/), the
  * admin side, the live view or the CLI; nothing imports in a circle.
  */
-const DOMAIN = '^src/(alerts|auth|cache|config|keys|limits|logs|net|store|usage|util)/';
+const DOMAIN = '^src/(alerts|auth|cache|config|keys|limits|logs|net|store|telemetry|usage|util)/';
 
 module.exports = {
   forbidden: [

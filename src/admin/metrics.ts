@@ -7,6 +7,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { AccessRecord } from '../logs/access-record.js';
 import type { Hub } from '../proxy/hub.js';
+import { boundedLabel } from '../util/bounded-label.js';
 
 const MAX_MODELS = 50;
 const REFUSALS = new Set(['rate_limit_exceeded', 'tokens_limit_exceeded', 'budget_exceeded', 'no_key_available']);
@@ -101,6 +102,16 @@ export function createMetrics(hub: Hub): Metrics {
     help: 'WebSocket bytes relayed, by direction (in: client to upstream), counted as sessions end',
     labelNames: ['direction'],
     registers: [registry],
+  });
+  new Counter({
+    name: 'aifd_telemetry_dropped_spans_total',
+    help: 'Spans that could not be exported over OTLP (the endpoint down, or more queued than it takes)',
+    registers: [registry],
+    collect() {
+      this.reset();
+      const dropped = hub.telemetry?.droppedSpans() ?? 0;
+      if (dropped > 0) this.inc(dropped);
+    },
   });
   new Gauge({
     name: 'aifd_ws_sessions',
@@ -212,17 +223,5 @@ export function createMetrics(hub: Hub): Metrics {
       }
     },
     text: () => registry.metrics(),
-  };
-}
-
-/** Client-written values (models, upstream error codes) as labels: the first `max` keep their name. */
-function boundedLabel(max: number): (value: string | null) => string {
-  const seen = new Set<string>();
-  return (value) => {
-    if (!value) return 'none';
-    if (seen.has(value)) return value;
-    if (seen.size >= max || value.length > 80) return 'other';
-    seen.add(value);
-    return value;
   };
 }

@@ -11,7 +11,7 @@ import { makeCompletionCommand } from './completion.js';
 import { makeTopCommand } from './top.js';
 import { makeRunCommand } from './run.js';
 import { makeConfigCommand } from './config.js';
-import { packageVersion } from './version.js';
+import { packageVersion } from '../util/package-version.js';
 
 export function buildProgram(): Command {
   const program = new Command('aifd')

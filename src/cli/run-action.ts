@@ -16,7 +16,7 @@ import { workerCount } from '../cluster/worker-count.js';
 import type { RunningGateway } from '../cluster/primary.js';
 import { removeRuntimeFile, writeRuntimeFile } from '../store/runtime-file.js';
 import { CliError, EXIT_FAILURE, EXIT_USAGE } from './exit-codes.js';
-import { packageVersion } from './version.js';
+import { packageVersion } from '../util/package-version.js';
 
 export interface RunOptions {
   config?: string;

@@ -278,6 +278,28 @@ const alertsSchema = z.strictObject({
   throttle: durationMs('one message per incident in this time at most').prefault('15m'),
 });
 
+const otlpSchema = z.strictObject({
+  endpoint: httpUrl.describe(
+    'the OTLP/HTTP receiver (an OpenTelemetry collector), e.g. http://127.0.0.1:4318; /v1/traces and /v1/metrics are added',
+  ),
+  headers: z
+    .record(z.string(), z.string())
+    .default({})
+    .describe('headers sent with every export, e.g. a vendor API key (write it as ${ENV_VAR})'),
+  sampling: z
+    .number()
+    .min(0)
+    .max(1)
+    .default(1)
+    .describe("share of requests traced, 0 to 1 (a client's traceparent decides for its own requests)"),
+  metricsInterval: timerMs('how often the GenAI metrics are exported').prefault('60s'),
+  serviceName: z.string().min(1).default('aifd').describe('service.name of the spans and metrics'),
+});
+
+const telemetrySchema = z.strictObject({
+  otlp: otlpSchema.optional().describe('export a span per request and the GenAI metrics over OTLP/HTTP (protobuf)'),
+});
+
 const priceSchema = z.strictObject({
   input: z.number().min(0).describe('USD per 1M prompt tokens'),
   output: z.number().min(0).default(0).describe('USD per 1M completion tokens'),
@@ -318,6 +340,7 @@ export const hubConfigSchema = z
     cache: cacheSchema.prefault({}).describe('the response cache'),
     logs: logsSchema.prefault({}).describe('access, chat and diagnostics logs, and the SQL sink'),
     alerts: alertsSchema.optional().describe('a webhook for key, upstream and budget incidents'),
+    telemetry: telemetrySchema.prefault({}).describe('OpenTelemetry export (off unless otlp is set)'),
     prices: z
       .record(z.string(), priceSchema)
       .optional()
@@ -393,3 +416,4 @@ export type LimitsConfig = z.output<typeof limitsSchema>;
 export type PriceConfig = z.output<typeof priceSchema>;
 export type BudgetConfig = z.output<typeof budgetSchema>;
 export type AlertsConfig = z.output<typeof alertsSchema>;
+export type OtlpConfig = z.output<typeof otlpSchema>;

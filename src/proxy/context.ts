@@ -11,6 +11,7 @@ import type { ApiKind } from '../usage/api-kind.js';
 import type { Target } from './model-routing.js';
 import type { Duplex } from 'node:stream';
 import type { SessionTally } from '../realtime/session-tally.js';
+import type { RequestTrace } from '../telemetry/telemetry.js';
 
 /** A WebSocket handshake: the client's socket, and what it sent after its handshake. */
 export interface UpgradeRequest {
@@ -71,6 +72,8 @@ export interface RequestContext {
   readonly upgrade: UpgradeRequest | undefined;
   /** What the WebSocket session did, once it ran. */
   session: SessionTally | undefined;
+  /** The request's OpenTelemetry spans; undefined unless telemetry.otlp is set. */
+  readonly trace: RequestTrace | undefined;
 }
 
 /** What happened, filled in as the request goes (for logs and metrics). */

@@ -37,9 +37,10 @@ export function createDispatch(deps: DispatchDeps): Dispatch {
 
   function newContext(req: IncomingMessage, res: ServerResponse, upgrade: UpgradeRequest | undefined): RequestContext {
     const id = requestId();
+    const startedAt = performance.now();
     return {
       id,
-      startedAt: performance.now(),
+      startedAt,
       req,
       res,
       clientIp: clientAddress(req, hub.config.listen.trustProxy),
@@ -68,6 +69,7 @@ export function createDispatch(deps: DispatchDeps): Dispatch {
       outcome: newOutcome(),
       upgrade,
       session: undefined,
+      trace: hub.telemetry?.begin(req.headers, startedAt),
     };
   }
 

@@ -6,7 +6,7 @@
  */
 import type { RequestContext } from './context.js';
 import type { Recorder } from './recorder.js';
-import { servedModel } from './recorder.js';
+import { accessRecordOf, servedModel } from './recorder.js';
 import type { StageDeps } from './stage-deps.js';
 import { fillCache } from './cache-stage.js';
 
@@ -31,5 +31,16 @@ function writeRecords(ctx: RequestContext, deps: FinisherDeps): void {
   if (deps.recorder.keepsRecords) deps.recorder.write(ctx);
 }
 
+/** The request's span gets what its record says (only with telemetry.otlp). */
+function endTrace(ctx: RequestContext): void {
+  ctx.trace?.end(accessRecordOf(ctx), {
+    api: ctx.api,
+    requestModel: ctx.target?.model ?? ctx.info.model,
+    finishReason: ctx.exchange?.finishReason,
+    responseId: ctx.exchange?.id,
+    baseUrl: ctx.upstream?.config.baseUrl,
+  });
+}
+
 /** fillCache: a complete answer fills the cache entry the request claimed, and wakes those waiting for it. */
-export const FINISHERS: readonly Finisher[] = [fillCache, settleUsage, settleLimits, writeRecords];
+export const FINISHERS: readonly Finisher[] = [fillCache, settleUsage, settleLimits, writeRecords, endTrace];

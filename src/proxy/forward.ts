@@ -21,6 +21,7 @@ import { aimAt, answerRewrite, upstreamHeaders } from './aim.js';
 import { relay } from './relay.js';
 import { answerError } from './respond.js';
 import type { UpstreamRuntime } from './upstreams.js';
+import type { AttemptTrace } from '../telemetry/telemetry.js';
 
 type Failure = { answer: BufferedAnswer; error?: undefined } | { answer?: undefined; error: AifdError };
 
@@ -89,27 +90,35 @@ export function createForwarder(sessions: OpenSessions): Forwarder {
           if (!lastAnswer && !lastError) lastError = err as AifdError;
           break;
         } finally {
-          ctx.outcome.queueMs += performance.now() - waitStart;
+          const waitEnd = performance.now();
+          ctx.outcome.queueMs += waitEnd - waitStart;
+          ctx.trace?.queued(waitStart, waitEnd);
         }
         tried.add(lease.key.hash);
         ctx.outcome.keyHash = lease.key.hash;
       }
       ctx.outcome.attempts++;
+      const traced = traceAttempt(ctx, upstream, model, lease);
       const result = await attempt(ctx, upstream, lease?.key);
+      /** The key is told how the attempt did, and its span ends. */
+      const settle = (outcome: Outcome | undefined, status?: number, error = outcome?.error) => {
+        release(upstream, lease, outcome);
+        traced?.end(status, error);
+      };
       if (result.kind === 'client_gone') {
-        release(upstream, lease, undefined);
+        settle(undefined, undefined, 'client_closed');
         ctx.outcome.error = 'client_closed';
         return undefined;
       }
       if (result.kind === 'failed') {
-        release(upstream, lease, { verdict: 'unreachable', error: result.error.message });
+        settle({ verdict: 'unreachable', error: result.error.message }, undefined, result.error.code);
         lastError = result.error;
         lastAnswer = undefined;
         continue;
       }
       if (result.kind === 'upgraded') {
         ctx.outcome.ttfbMs = performance.now() - ctx.startedAt;
-        release(upstream, lease, await runSession(ctx, upstream, result.leg, sessions));
+        settle(await runSession(ctx, upstream, result.leg, sessions), 101);
         return undefined;
       }
       const { response } = result;
@@ -121,7 +130,7 @@ export function createForwarder(sessions: OpenSessions): Forwarder {
       if (isErrorPage(ctx, response)) {
         // An HTML page where the API answers JSON: a proxy or load balancer in front of the upstream failed.
         await readBody();
-        release(upstream, lease, { verdict: 'server_error', error: `${status} with an HTML page` });
+        settle({ verdict: 'server_error', error: `${status} with an HTML page` }, status);
         lastError = new AifdError(
           'upstream_bad_response',
           `upstream "${upstream.config.name}" answered with an HTML page instead of the API`,
@@ -137,7 +146,7 @@ export function createForwarder(sessions: OpenSessions): Forwarder {
           : rewrite && status === 200 && isJson(response)
             ? await relayRewritten(ctx, response, rewrite)
             : await relay(ctx, upstream, response);
-        release(upstream, lease, { verdict: relayed.verdict, error: relayed.error, rateLimit });
+        settle({ verdict: relayed.verdict, error: relayed.error, rateLimit }, status);
         if (!relayed.unanswered) return undefined;
         ctx.outcome.error = undefined;
         lastError = relayed.unanswered;
@@ -146,7 +155,7 @@ export function createForwarder(sessions: OpenSessions): Forwarder {
       }
       const body = await readBody();
       if (body === undefined) {
-        release(upstream, lease, { verdict: 'server_error', error: `${status} with an unreadable body` });
+        settle({ verdict: 'server_error', error: `${status} with an unreadable body` }, status);
         lastError = new AifdError(
           'upstream_bad_response',
           `upstream "${upstream.config.name}" sent an unreadable error response`,
@@ -155,12 +164,15 @@ export function createForwarder(sessions: OpenSessions): Forwarder {
         continue;
       }
       const code = errorCodeOf(body);
-      release(upstream, lease, {
-        verdict: verdictForStatus(status, code),
-        error: code ? `${status} ${code}` : String(status),
-        rateLimit,
-        retryAfterMs: parseRetryAfter(response.headers, Date.now()),
-      });
+      settle(
+        {
+          verdict: verdictForStatus(status, code),
+          error: code ? `${status} ${code}` : String(status),
+          rateLimit,
+          retryAfterMs: parseRetryAfter(response.headers, Date.now()),
+        },
+        status,
+      );
       lastAnswer = { response, body };
       lastError = undefined;
     }
@@ -192,6 +204,28 @@ function retryExclusion(
   if (tried.size === 0) return tried;
   const untriedAt = upstream.pool.nextAvailableAt(model, tried);
   return untriedAt <= upstream.pool.nextAvailableAt(model, NO_KEYS) ? tried : NO_KEYS;
+}
+
+/** The attempt's span, when tracing; the upstream is sent its trace context (replacing the client's). */
+function traceAttempt(
+  ctx: RequestContext,
+  upstream: UpstreamRuntime,
+  model: string | undefined,
+  lease: Lease | undefined,
+): AttemptTrace | undefined {
+  if (!ctx.trace) return undefined;
+  const traced = ctx.trace.attempt({
+    upstream: upstream.config.name,
+    baseUrl: upstream.config.baseUrl,
+    keyHash: lease?.key.hash,
+    model,
+    attempt: ctx.outcome.attempts,
+    api: ctx.api,
+  });
+  ctx.req.headers.traceparent = traced.traceparent;
+  if (traced.tracestate) ctx.req.headers.tracestate = traced.tracestate;
+  else delete ctx.req.headers.tracestate;
+  return traced;
 }
 
 function release(upstream: UpstreamRuntime, lease: Lease | undefined, outcome: Outcome | undefined): void {

@@ -15,6 +15,7 @@ import type { Diagnostics } from '../logs/diagnostics.js';
 import type { SqlSink } from '../logs/sinks/sql-sink.js';
 import type { Store } from '../store/open-store.js';
 import type { StoreHealth } from '../store/store-health.js';
+import type { Telemetry } from '../telemetry/telemetry.js';
 import type { Clock } from '../util/clock.js';
 import type { Forwarder } from './forward.js';
 import type { ModelRouter } from './model-routing.js';
@@ -55,6 +56,8 @@ export interface Hub extends StageDeps {
   readonly storeHealth: StoreHealth | undefined;
   /** The response cache; undefined without a store. */
   readonly cache: ResponseCache | undefined;
+  /** OpenTelemetry export, once `listen()` started it; undefined unless telemetry.otlp is set. */
+  telemetry: Telemetry | undefined;
   /** Requests accepted and not yet answered in full. */
   inFlight(): number;
   isShuttingDown(): boolean;

@@ -37,6 +37,7 @@ import { KeyStateStore, type KeyCounts } from '../keys/key-store.js';
 import { KeyChecks } from './key-checks.js';
 import { poolKeyName, poolViews } from '../keys/snapshot.js';
 import { systemClock } from '../util/clock.js';
+import { openTelemetry } from '../telemetry/open-telemetry.js';
 import type { Hub, HubOptions, ReloadResult } from './hub-api.js';
 
 export type { Hub, HubOptions };
@@ -83,6 +84,7 @@ export function createHub(initialConfig: HubConfig, options: HubOptions): Hub {
     limits: undefined,
     storeHealth: options.store?.health,
     cache: options.store && ResponseCache.inStore(options.store, clock, config.cache),
+    telemetry: undefined,
     inFlight: () => active.size,
     isShuttingDown: () => shuttingDown,
     listen,
@@ -209,6 +211,7 @@ export function createHub(initialConfig: HubConfig, options: HubOptions): Hub {
       clusterFills = await ClusterFills.open(config.store, config.storePrefix);
       hub.cache.cluster = clusterFills;
     }
+    hub.telemetry = await openTelemetry(config, log);
     if (config.auth) hub.authenticator = await createAuthenticator(config.auth, revocations);
     if (config.auth?.jwt) await followRevocations();
     // Instances sharing the store see each other's key status changes within a second (a memory store has no others).
@@ -254,6 +257,7 @@ export function createHub(initialConfig: HubConfig, options: HubOptions): Hub {
     retired.destroyAll();
     await keyStore?.flush();
     await recorder.close();
+    await hub.telemetry?.close();
     await sink?.close();
     await counters?.close();
     await clusterFills?.close();

@@ -123,7 +123,7 @@ function sessionUsage(ctx: RequestContext): { usage: Usage; source: UsageSource 
   return usage ? { usage, source: 'upstream' } : undefined;
 }
 
-function accessRecordOf(ctx: RequestContext): AccessRecord {
+export function accessRecordOf(ctx: RequestContext): AccessRecord {
   const url = ctx.req.url ?? '/';
   const route = ctx.route;
   return {

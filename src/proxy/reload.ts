@@ -18,6 +18,7 @@ const RESTART_ONLY = [
   'storePrefix',
   'logs',
   'alerts',
+  'telemetry',
 ] as const satisfies readonly (keyof HubConfig)[];
 
 export interface ReloadPlan {

@@ -8,6 +8,7 @@ import type { ResponseCache } from '../cache/response-cache.js';
 import type { HubConfig } from '../config/schema.js';
 import type { Limits } from '../limits/limits.js';
 import type { Diagnostics } from '../logs/diagnostics.js';
+import type { Telemetry } from '../telemetry/telemetry.js';
 import type { Clock } from '../util/clock.js';
 import type { Forwarder } from './forward.js';
 import type { ModelRouter } from './model-routing.js';
@@ -24,5 +25,7 @@ export interface StageDeps {
   readonly authenticator: Authenticator | undefined;
   readonly limits: Limits | undefined;
   readonly cache: ResponseCache | undefined;
+  /** OpenTelemetry export, once `listen()` started it; undefined unless telemetry.otlp is set. */
+  readonly telemetry: Telemetry | undefined;
   isShuttingDown(): boolean;
 }

@@ -61,6 +61,7 @@ export function exchangeFromJson(body: unknown): Exchange {
   exchange.json = answer;
   exchange.usage = normalizeUsage(answer.usage);
   if (typeof answer.model === 'string') exchange.model = answer.model;
+  if (typeof answer.id === 'string') exchange.id = answer.id;
   const choice = Array.isArray(answer.choices) ? answer.choices[0] : undefined;
   if (choice) {
     exchange.finishReason = choice.finish_reason ?? undefined;
