@@ -102,9 +102,28 @@ function fullConfig(mockUrl: string, dir: string): object {
   };
 }
 
+let otlpSink: string | undefined;
+
 /**
- * A target's config by name: `minimal`, `full`, or `full-<feature>` (full without `sink`, `access`,
- * `limits` or `admin`, to price that feature); `:wN` after any of them runs it with N workers.
+ * An OTLP/HTTP receiver in the bench's own process that takes every export and drops it, for
+ * `full+otlp` (the collector's cost is not aifd's); its URL, started once.
+ */
+export async function startOtlpSink(): Promise<string> {
+  if (otlpSink) return otlpSink;
+  const server = http.createServer((req, res) => {
+    req.resume();
+    req.on('end', () => res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end());
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  server.unref();
+  otlpSink = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+  return otlpSink;
+}
+
+/**
+ * A target's config by name: `minimal`, `full`, `full-<feature>` (full without `sink`, `access`,
+ * `limits` or `admin`, to price that feature), or `full+otlp` (full exporting every request's spans
+ * and the GenAI metrics to startOtlpSink's receiver); `:wN` after any of them runs it with N workers.
  */
 export function configFor(name: string, mockUrl: string, dir: string): object {
   const workers = /^(.*):w(\d+)$/.exec(name);
@@ -119,6 +138,10 @@ export function configFor(name: string, mockUrl: string, dir: string): object {
     limits?: unknown;
     admin: Record<string, unknown>;
   };
+  if (name === 'full+otlp') {
+    if (!otlpSink) throw new Error('full+otlp needs startOtlpSink() first');
+    return { ...config, telemetry: { otlp: { endpoint: otlpSink, metricsInterval: '10s' } } };
+  }
   const without = name.slice('full-'.length);
   if (without === 'sink') config.logs.sink = 'none';
   if (without === 'access') config.logs.access = false;
@@ -132,7 +155,12 @@ export function configFor(name: string, mockUrl: string, dir: string): object {
  * or `bare~5` (parts after `+`, a busy loop of N µs a request after `~`); or an aifd config
  * (`configFor`).
  */
-export function startTarget(name: string, mockUrl: string, dir: string, nodeFlags: string[] = []): Promise<Started> {
+export async function startTarget(
+  name: string,
+  mockUrl: string,
+  dir: string,
+  nodeFlags: string[] = [],
+): Promise<Started> {
   if (name === 'bare') return startBare(mockUrl, nodeFlags);
   const bareWorkers = /^bare:w(\d+)$/.exec(name);
   if (bareWorkers) return startBare(mockUrl, nodeFlags, Number(bareWorkers[1]));
@@ -145,6 +173,7 @@ export function startTarget(name: string, mockUrl: string, dir: string, nodeFlag
       SPIN_US: spinUs ?? '0',
     });
   }
+  if (name.includes('+otlp')) await startOtlpSink();
   return startAifd(name, configFor(name, mockUrl, dir), dir, nodeFlags);
 }
 

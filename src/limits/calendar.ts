@@ -6,19 +6,30 @@ export type Period = 'daily' | 'weekly' | 'monthly';
 
 export interface PeriodPosition {
   label: string;
+  /** When the period began (local midnight of its first day). */
+  startsAt: number;
   endsAt: number;
 }
 
 export function periodAt(period: Period, now: number, timeZone: string): PeriodPosition {
   const { year, month, day, weekday } = localDate(now, timeZone);
   if (period === 'daily')
-    return { label: ymd(year, month, day), endsAt: localMidnight(year, month, day + 1, timeZone) };
+    return {
+      label: ymd(year, month, day),
+      startsAt: localMidnight(year, month, day, timeZone),
+      endsAt: localMidnight(year, month, day + 1, timeZone),
+    };
   if (period === 'monthly')
-    return { label: `${year}-${pad(month)}`, endsAt: localMidnight(year, month + 1, 1, timeZone) };
+    return {
+      label: `${year}-${pad(month)}`,
+      startsAt: localMidnight(year, month, 1, timeZone),
+      endsAt: localMidnight(year, month + 1, 1, timeZone),
+    };
   const monday = day - ((weekday + 6) % 7);
   const start = new Date(Date.UTC(year, month - 1, monday));
   return {
     label: `week-${ymd(start.getUTCFullYear(), start.getUTCMonth() + 1, start.getUTCDate())}`,
+    startsAt: localMidnight(year, month, monday, timeZone),
     endsAt: localMidnight(year, month, monday + 7, timeZone),
   };
 }

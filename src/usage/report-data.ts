@@ -6,6 +6,7 @@
  */
 import type { AccessRecord } from '../logs/access-record.js';
 import { costOf, type PriceTable } from './prices.js';
+import type { BudgetTally, BudgetUse } from './report-budgets.js';
 
 /** Users drawn on their own; the rest are added up as "others". */
 const TOP_USERS = 10;
@@ -53,6 +54,8 @@ export interface ReportData {
   perDay: DayFigures[];
   latest: LatestRequest[];
   totals: { requests: number; errors: number; costUsd: number; tokens: number; unpricedRequests: number };
+  /** Each user budget's use in its period as of `until`; undefined when no user has a budget. */
+  budgets: BudgetUse[] | undefined;
   /** Lines of the source that were not records. */
   skipped: number;
 }
@@ -78,9 +81,12 @@ export class ReportBuilder {
     private readonly prices: PriceTable,
     private readonly since: Date,
     private readonly until: Date,
+    /** Users' budgets, which may count records from before `since` (a month's budget in a week's report). */
+    private readonly budgets?: BudgetTally,
   ) {}
 
   add(record: AccessRecord): void {
+    this.budgets?.add(record);
     const at = Date.parse(record.ts);
     if (!(at >= this.since.getTime() && at < this.until.getTime())) return;
     const day = record.ts.slice(0, 10);
@@ -166,6 +172,7 @@ export class ReportBuilder {
       }),
       latest,
       totals: { ...this.totals },
+      budgets: this.budgets?.from ? this.budgets.build() : undefined,
       skipped: this.skipped,
     };
   }

@@ -34,9 +34,10 @@ export function renderReportHtml(data: ReportData, title = 'aifd usage'): string
   const period = `${data.since.slice(0, 10)} – ${data.until.slice(0, 10)}`;
   const body =
     data.totals.requests === 0
-      ? `<p class="empty" id="empty">No requests were recorded in this period (${escapeHtml(period)}).</p>`
+      ? `<p class="empty" id="empty">No requests were recorded in this period (${escapeHtml(period)}).</p>${budgetsSection(data)}`
       : [
           totalsSection(data),
+          budgetsSection(data),
           chartSection('spend-users', 'Spend per day, by user', data.days, data.users, 'costUsd', usd),
           chartSection('spend-models', 'Spend per day, by model', data.days, data.models, 'costUsd', usd),
           chartSection('tokens-users', 'Tokens per day, by user', data.days, data.users, 'tokens', String),
@@ -76,6 +77,21 @@ function totalsSection(data: ReportData): string {
     totals.unpricedRequests > 0 ? ` (${totals.unpricedRequests} request(s) without a price: at least)` : '';
   return `<table id="totals"><tr><th>requests</th><th>errors</th><th>tokens</th><th>spend</th></tr>
 <tr><td>${totals.requests}</td><td>${totals.errors}</td><td>${totals.tokens}</td><td>${usd(totals.costUsd)}${unpriced}</td></tr></table>`;
+}
+
+/** Each user budget, its period, and how much of it is used (a meter, and the numbers). */
+function budgetsSection(data: ReportData): string {
+  if (!data.budgets) return '';
+  const rows = data.budgets
+    .map(
+      (budget) =>
+        `<tr data-user="${escapeHtml(budget.user)}"><td>${escapeHtml(budget.user)}</td><td>${budget.period}</td><td>${escapeHtml(budget.startsAt.slice(0, 10))} – ${escapeHtml(budget.endsAt.slice(0, 10))}</td><td>${usd(budget.limitUsd)}</td><td>${usd(budget.spentUsd)}</td><td>${(100 * budget.share).toFixed(1)} %</td><td><meter min="0" max="1" low="0.8" high="0.95" optimum="0" value="${Math.min(1, budget.share).toFixed(4)}">${(100 * budget.share).toFixed(1)} %</meter></td></tr>`,
+    )
+    .join('\n');
+  return `<h2>Budgets</h2>
+<p>Each user budget, used in its current period as of ${escapeHtml(data.until.slice(0, 16).replace('T', ' '))} UTC (role budgets are not shown: records do not name roles).</p>
+<table id="budgets"><tr><th>user</th><th>period</th><th>from – to</th><th>budget</th><th>spent</th><th>used</th><th></th></tr>
+${rows}</table>`;
 }
 
 /** A stacked bar a day (SVG) and the same numbers as a table. */

@@ -484,17 +484,31 @@ describe('Redis counters while Redis is away (onDown: open)', () => {
 });
 
 describe('calendar periods', () => {
-  it('ends days, weeks and months at local midnight, across DST', () => {
+  it('starts and ends days, weeks and months at local midnight, across DST', () => {
     const at = Date.UTC(2026, 2, 28, 23, 30); // 00:30 on Sunday 29 March in Berlin (CET, +1)
-    expect(periodAt('daily', at, 'Europe/Berlin')).toEqual({ label: '2026-03-29', endsAt: Date.UTC(2026, 2, 29, 22) }); // CEST from 02:00
+    expect(periodAt('daily', at, 'Europe/Berlin')).toEqual({
+      label: '2026-03-29',
+      startsAt: Date.UTC(2026, 2, 28, 23),
+      endsAt: Date.UTC(2026, 2, 29, 22), // CEST from 02:00
+    });
     expect(periodAt('weekly', at, 'Europe/Berlin')).toEqual({
       label: 'week-2026-03-23',
+      startsAt: Date.UTC(2026, 2, 22, 23),
       endsAt: Date.UTC(2026, 2, 29, 22),
     });
-    expect(periodAt('monthly', at, 'Europe/Berlin')).toEqual({ label: '2026-03', endsAt: Date.UTC(2026, 2, 31, 22) });
-    expect(periodAt('daily', at, 'UTC')).toEqual({ label: '2026-03-28', endsAt: Date.UTC(2026, 2, 29) });
+    expect(periodAt('monthly', at, 'Europe/Berlin')).toEqual({
+      label: '2026-03',
+      startsAt: Date.UTC(2026, 1, 28, 23),
+      endsAt: Date.UTC(2026, 2, 31, 22),
+    });
+    expect(periodAt('daily', at, 'UTC')).toEqual({
+      label: '2026-03-28',
+      startsAt: Date.UTC(2026, 2, 28),
+      endsAt: Date.UTC(2026, 2, 29),
+    });
     expect(periodAt('monthly', Date.UTC(2026, 11, 31, 12), 'UTC')).toEqual({
       label: '2026-12',
+      startsAt: Date.UTC(2026, 11, 1),
       endsAt: Date.UTC(2027, 0, 1),
     });
   });

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { AccessRecord } from '../../src/logs/access-record.js';
 import { priceTable } from '../../src/usage/prices.js';
 import { ReportBuilder } from '../../src/usage/report-data.js';
+import { BudgetTally } from '../../src/usage/report-budgets.js';
 import { renderReportHtml } from '../../src/usage/report-html.js';
 
 const since = new Date('2026-12-01T00:00:00Z');
@@ -74,6 +75,52 @@ describe('the usage report', () => {
     expect(names).toHaveLength(11);
     expect(names[0]).toBe('user-13');
     expect(names[10]).toBe('others (4)');
+  });
+
+  it("shows each user's budgets and how much of each its period has used, from before the report's start too", () => {
+    const budgets = {
+      timezone: 'UTC',
+      unpriced: 'deny' as const,
+      users: {
+        ann: { daily: 0.01, monthly: 0.05, soft: 0.8 },
+        '*': { weekly: 0.004, soft: 0.8 },
+        '<b>carl</b>': { daily: 1, soft: 0.8 },
+      },
+    };
+    // The report ends on Monday 7 December 12:00 and starts on the 6th: the month began on the 1st.
+    const end = new Date('2026-12-07T12:00:00Z');
+    const tally = new BudgetTally(budgets, prices, end);
+    expect(tally.from?.toISOString()).toBe('2026-12-01T00:00:00.000Z');
+    const builder = new ReportBuilder(prices, new Date('2026-12-06T00:00:00Z'), end, tally);
+    builder.add(record({ id: 'm', ts: '2026-12-02T09:00:00.000Z' })); // ann, this month only
+    builder.add(record({ id: 'd', ts: '2026-12-07T09:00:00.000Z' })); // ann, today
+    builder.add(record({ id: 'hit', ts: '2026-12-07T09:30:00.000Z', cache: 'hit' })); // costs nothing
+    builder.add(record({ id: 'late', ts: '2026-12-07T13:00:00.000Z' })); // after the report's end
+    builder.add(record({ id: 'b-last-week', user: 'bob', ts: '2026-12-06T09:00:00.000Z' })); // Sunday: last week
+    builder.add(record({ id: 'b', user: 'bob', ts: '2026-12-07T08:00:00.000Z' }));
+    builder.add(record({ id: 'b2', user: 'bob', ts: '2026-12-07T08:10:00.000Z' }));
+    const data = builder.build();
+    const use = Object.fromEntries(data.budgets!.map((b) => [`${b.user} ${b.period}`, [b.limitUsd, b.spentUsd]]));
+    expect(use).toEqual({
+      'ann daily': [0.01, 0.002],
+      'ann monthly': [0.05, 0.004],
+      'bob weekly': [0.004, 0.004],
+      '<b>carl</b> daily': [1, 0],
+    });
+    expect(data.budgets![0]).toMatchObject({ user: 'bob', share: 1, startsAt: '2026-12-07T00:00:00.000Z' });
+    // The charts keep to the report's own period: two of ann's requests and the two of bob's that day count.
+    expect(data.totals.requests).toBe(5);
+
+    const html = renderReportHtml(data);
+    expect(html).toContain('<table id="budgets">');
+    expect(html).toMatch(
+      /<td>ann<\/td><td>monthly<\/td><td>2026-12-01 – 2027-01-01<\/td><td>\$0\.0500<\/td><td>\$0\.0040<\/td><td>8\.0 %<\/td>/,
+    );
+    expect(html).toContain('<meter min="0" max="1"');
+    expect(html).toContain('&lt;b&gt;carl&lt;/b&gt;');
+    expect(html).not.toContain('<b>carl</b>');
+    // Without budgets there is no section.
+    expect(renderReportHtml(new ReportBuilder(prices, since, until).build())).not.toContain('id="budgets"');
   });
 
   it('says so for a period with no data', () => {
