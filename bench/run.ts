@@ -24,6 +24,7 @@ import {
 import { imageBody, longChatBody } from './bodies.js';
 import { measureStall } from './stall.js';
 import { measureSessions } from './ws-sessions.js';
+import { measureReport } from './report-timing.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const DURATION_S = Number(process.env.BENCH_DURATION ?? 3);
@@ -164,6 +165,39 @@ async function workersCell(mockUrl: string, dir: string, targets: Running[]): Pr
   return samples;
 }
 
+/**
+ * The telemetry cell: full against full with telemetry.otlp (every request traced, its spans and the
+ * GenAI metrics exported to a receiver in this process that drops them), rounds interleaved, c=50
+ * and a round of streams each. Off costs nothing by construction (the SDK is not loaded; a test
+ * checks it), so this prices on.
+ */
+async function telemetryCell(mockUrl: string, dir: string, targets: Running[]): Promise<WorkersSamples> {
+  const full = targets.find((t) => t.name === 'full')!;
+  const started = await startTarget('full+otlp', mockUrl, dir);
+  const cell: Running[] = [
+    full,
+    {
+      name: 'full+otlp',
+      url: `http://127.0.0.1:${started.port}`,
+      child: started.child,
+      headers: { authorization: await authorizationFor('full+otlp') },
+    },
+  ];
+  const samples: WorkersSamples = Object.fromEntries(cell.map((t) => [t.name, []]));
+  await chatLoad(cell[1]!.url, cell[1]!.headers, { connections: 10, amount: 2000 });
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const target of cell) {
+      const c50 = await load(target, 50);
+      samples[target.name]!.push({ cpuUs: c50.cpuPerRequestUs, rps: c50.rps });
+    }
+    process.stderr.write(
+      `telemetry round ${round + 1}/${ROUNDS}: ${cell.map((t) => `${t.name} ${Math.round(samples[t.name]!.at(-1)!.cpuUs)} µs`).join(', ')}\n`,
+    );
+  }
+  await stopProcess(started.child);
+  return samples;
+}
+
 /** Round by round a ÷ b (÷ c ÷ d when given, the floor taken out), and the median and spread of those. */
 function perWorkerRound(
   samples: WorkersSamples,
@@ -281,6 +315,11 @@ async function main(): Promise<void> {
   }
   const helpMs = await helpWallMs();
   const workers = await workersCell(mockUrl, dir, targets);
+  const telemetry = await telemetryCell(mockUrl, dir, targets);
+  const report = await measureReport();
+  process.stderr.write(
+    `usage --html over ${report.records} records: ${report.seconds.toFixed(1)} s, ${report.bytes} bytes\n`,
+  );
 
   const m = (name: string, metric: string) => figures[name]![metric]!.median;
   // Compared round by round: each round's figure against the other target's in the same round
@@ -359,6 +398,20 @@ async function main(): Promise<void> {
     const rps = perWorkerRound(workers, 'full:w2', 'full', 'rps');
     check('req/s at c=50, --workers 2 ÷ one process', 'full', rps.value, '—', true, rps.spread);
   }
+  {
+    const cpu = perWorkerRound(telemetry, 'full+otlp', 'full', 'cpuUs');
+    check('CPU per request, telemetry.otlp on (every request traced) ÷ off', 'full', cpu.value, '—', true, cpu.spread);
+    const rps = perWorkerRound(telemetry, 'full+otlp', 'full', 'rps');
+    check('req/s at c=50, telemetry.otlp on ÷ off', 'full', rps.value, '—', true, rps.spread);
+  }
+  check(
+    `aifd usage --html over ${report.records.toLocaleString('en')} records (s)`,
+    'cli',
+    report.seconds,
+    '≤ 10',
+    report.seconds <= 10,
+  );
+  check("  the report's size (MB)", 'cli', report.bytes / 2 ** 20, '≤ 5', report.bytes <= 5 * 2 ** 20);
 
   const lines = [
     `machine: ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}; load from ${LOADER}; ${ROUNDS} rounds of ${DURATION_S} s, medians`,
@@ -391,9 +444,13 @@ async function main(): Promise<void> {
       ([name, byCount]) => `| ${name} | ${OPEN_STREAMS.map((count) => byCount[count]!.toFixed(0)).join(' | ')} |`,
     ),
     '',
-    '| workers cell, c=50 | CPU µs/req | req/s |',
+    '| workers and telemetry cells, c=50 | CPU µs/req | req/s |',
     '|---|---|---|',
-    ...Object.entries(workers).map(
+    ...Object.entries({
+      ...workers,
+      'full (telemetry cell)': telemetry.full!,
+      'full+otlp': telemetry['full+otlp']!,
+    }).map(
       ([name, list]) =>
         `| ${name} | ${median(list.map((one) => one.cpuUs)).toFixed(0)} | ${median(list.map((one) => one.rps)).toFixed(0)} |`,
     ),
@@ -426,6 +483,8 @@ async function main(): Promise<void> {
         memory,
         wsMemory,
         workers,
+        telemetry,
+        report,
         helpMs,
         checks: checks.map(([figure, target, value, bar, ok, spread]) => ({
           figure,

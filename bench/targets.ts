@@ -140,7 +140,8 @@ export function configFor(name: string, mockUrl: string, dir: string): object {
   };
   if (name === 'full+otlp') {
     if (!otlpSink) throw new Error('full+otlp needs startOtlpSink() first');
-    return { ...config, telemetry: { otlp: { endpoint: otlpSink, metricsInterval: '10s' } } };
+    const sampling = Number(process.env.BENCH_OTLP_SAMPLING ?? 1);
+    return { ...config, telemetry: { otlp: { endpoint: otlpSink, metricsInterval: '10s', sampling } } };
   }
   const without = name.slice('full-'.length);
   if (without === 'sink') config.logs.sink = 'none';

@@ -27,13 +27,13 @@ function settleLimits(ctx: RequestContext): Promise<void> | undefined {
   return ctx.admission?.settle(ctx.cacheStatus === 'hit' ? undefined : ctx.usage, servedModel(ctx));
 }
 
+/** The access record goes to the logs and listeners, and its span (with telemetry.otlp) gets what it says. */
 function writeRecords(ctx: RequestContext, deps: FinisherDeps): void {
-  if (deps.recorder.keepsRecords) deps.recorder.write(ctx);
-}
-
-/** The request's span gets what its record says (only with telemetry.otlp). */
-function endTrace(ctx: RequestContext): void {
-  ctx.trace?.end(accessRecordOf(ctx), {
+  const keeps = deps.recorder.keepsRecords;
+  if (!keeps && !ctx.trace) return;
+  const record = accessRecordOf(ctx);
+  if (keeps) deps.recorder.write(ctx, record);
+  ctx.trace?.end(record, {
     api: ctx.api,
     requestModel: ctx.target?.model ?? ctx.info.model,
     finishReason: ctx.exchange?.finishReason,
@@ -43,4 +43,4 @@ function endTrace(ctx: RequestContext): void {
 }
 
 /** fillCache: a complete answer fills the cache entry the request claimed, and wakes those waiting for it. */
-export const FINISHERS: readonly Finisher[] = [fillCache, settleUsage, settleLimits, writeRecords, endTrace];
+export const FINISHERS: readonly Finisher[] = [fillCache, settleUsage, settleLimits, writeRecords];

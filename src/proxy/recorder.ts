@@ -31,8 +31,8 @@ export interface Recorder {
   readonly keepsRecords: boolean;
   /** Sets the usage the request is charged: as the upstream reported it, else estimated. */
   settleUsage(ctx: RequestContext): Promise<void>;
-  /** Writes the request's records. */
-  write(ctx: RequestContext): void;
+  /** Writes the request's access record (accessRecordOf) and chat record where they are kept. */
+  write(ctx: RequestContext, record: AccessRecord): void;
   /** Called with every access record (the SQL sink, metrics). */
   onRecord(listener: RecordListener): void;
   readonly failures: number;
@@ -76,8 +76,7 @@ export function logFilesOutlet(config: HubConfig, log: Diagnostics): RecordOutle
 export function createRecorder(config: HubConfig, log: Diagnostics, outlet = logFilesOutlet(config, log)): Recorder {
   const listeners: RecordListener[] = [];
 
-  function write(ctx: RequestContext): void {
-    const record = accessRecordOf(ctx);
+  function write(ctx: RequestContext, record: AccessRecord): void {
     if (outlet.keepsAccess) outlet.access(record);
     for (const listener of listeners) listener(record);
     if (!outlet.keepsChat) return;
