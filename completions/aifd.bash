@@ -40,7 +40,7 @@ _aifd() {
     "logs convert") words="-c --config --input --output --since --until --user --model --full --help" ;;
     "logs tail") words="-c --config --dir -f --follow --user --model --status --since -n --lines --json --help" ;;
     "convert") words="-c --config --input --output --since --until --user --model --full --help" ;;
-    "usage") words="-c --config --by --since --until --html --json --no-chart --help" ;;
+    "usage") words="-c --config --by --since --until --html --source --json --no-chart --help" ;;
     "cache") words="stats clear --help" ;;
     "cache stats") words="-c --config --token --json --help" ;;
     "cache clear") words="-c --config --token --json --help" ;;

@@ -104,13 +104,10 @@ export function createAdminServer(source: AdminSource, options: AdminOptions): A
           400,
           openAIErrorBody(new AifdError('invalid_request', 'since must be an ISO date or a duration such as 7d')),
         );
-      const html = await source.report(since);
-      if (html === undefined)
-        return send(
-          res,
-          404,
-          openAIErrorBody(new AifdError('route_not_found', 'the report reads the access log, and logs.access is off')),
-        );
+      const report = await source.report(since);
+      if ('unavailable' in report)
+        return send(res, 404, openAIErrorBody(new AifdError('route_not_found', report.unavailable)));
+      const { html } = report;
       res.writeHead(200, {
         'content-type': 'text/html; charset=utf-8',
         'content-length': Buffer.byteLength(html),

@@ -15,7 +15,7 @@ import type { Registry } from 'prom-client';
 import { createMetrics } from './metrics.js';
 import type { HubConfig } from '../config/schema.js';
 import { renderReportHtml } from '../usage/report-html.js';
-import { reportFromAccessLog } from '../usage/report-source.js';
+import { buildReport, reportSource } from '../usage/report-source.js';
 
 export interface UpstreamState {
   name: string;
@@ -75,14 +75,15 @@ export interface AdminSource {
   /** Undefined without a response cache. */
   readonly cache: { stats(): Promise<CacheStats>; clear(): Promise<void> } | undefined;
   reload(): Promise<ReloadResult>;
-  /** The usage report (HTML) of the access log from `since` to now; undefined when logs.access is off. */
-  report(since: Date): Promise<string | undefined>;
+  /** The usage report (HTML) of what the daemon recorded from `since` to now, or why there is none. */
+  report(since: Date): Promise<{ html: string } | { unavailable: string }>;
 }
 
-/** The usage report of `config`'s access log, as `GET /report` serves it. */
-export async function accessLogReport(config: HubConfig, since: Date): Promise<string | undefined> {
-  if (!config.logs.access) return undefined;
-  return renderReportHtml(await reportFromAccessLog(config, since, new Date()));
+/** The usage report of what `config` records (its access log, else its SQL sink), as `GET /report` serves it. */
+export async function usageReport(config: HubConfig, since: Date): Promise<{ html: string } | { unavailable: string }> {
+  const source = reportSource(config, 'auto');
+  if (typeof source === 'string') return { unavailable: source };
+  return { html: renderReportHtml(await buildReport(config, source, since, new Date())) };
 }
 
 /** The hub's own answers, and the metrics registry they read (a worker hands it to prom-client's cluster). */
@@ -105,7 +106,7 @@ export function hubAdminSource(hub: Hub): AdminSource & { readonly registry: Reg
       clear: () => hub.cache!.clear(),
     },
     reload: () => hub.reloadFromSource(),
-    report: (since) => accessLogReport(hub.config, since),
+    report: (since) => usageReport(hub.config, since),
   };
 }
 

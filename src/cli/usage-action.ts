@@ -21,6 +21,8 @@ export interface UsageOptions {
   /** Write the report as one HTML file here instead. */
   html?: string;
   until?: string;
+  /** With --html: auto (the access log when it is kept, else the SQL sink), log or sink. */
+  source: string;
 }
 
 export async function usage(options: UsageOptions): Promise<void> {
@@ -34,7 +36,7 @@ export async function usage(options: UsageOptions): Promise<void> {
     const until = options.until === undefined ? new Date() : parseTimeArg(options.until);
     if (!until) throw new CliError(`--until "${options.until}" is not a time`, EXIT_USAGE);
     const { writeUsageHtml } = await import('./usage-html-action.js');
-    return writeUsageHtml(config, options.html, since, until);
+    return writeUsageHtml(config, { file: options.html, since, until, source: options.source, by: options.by });
   }
   const url = sinkUrl(config);
   if (!url)

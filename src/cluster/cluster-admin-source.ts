@@ -5,7 +5,7 @@
  */
 import { AggregatorRegistry } from 'prom-client';
 import {
-  accessLogReport,
+  usageReport,
   processState,
   type AdminSource,
   type GatewayState,
@@ -65,8 +65,8 @@ export function clusterAdminSource(
       const results = await Promise.all(workers().map((worker) => worker.link.call('reload', undefined)));
       return results.find((result) => !result.ok) ?? results[0] ?? { ok: false, error: 'no worker is running' };
     },
-    // The primary writes the one access log: the report is read from it here.
-    report: (since) => accessLogReport(config, since),
+    // The primary writes the one access log and feeds the sink: the report is read here.
+    report: (since) => usageReport(config, since),
   };
 }
 

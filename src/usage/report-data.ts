@@ -45,12 +45,18 @@ export interface LatestRequest {
   error: string | null;
 }
 
+/** What the report's first charts are stacked by (`--by`). */
+export type ReportDimension = 'user' | 'model' | 'key';
+
 export interface ReportData {
   since: string;
   until: string;
   days: string[];
+  by: ReportDimension;
   users: SeriesByDay[];
   models: SeriesByDay[];
+  /** By pool key hash (the ten that served the most spend, the rest as "others"). */
+  keys: SeriesByDay[];
   perDay: DayFigures[];
   latest: LatestRequest[];
   totals: { requests: number; errors: number; costUsd: number; tokens: number; unpricedRequests: number };
@@ -73,6 +79,7 @@ export class ReportBuilder {
   /** Per user, then per model: day → [cost, tokens], and requests. */
   private readonly users = new Map<string, { byDay: Map<string, [number, number]>; requests: number }>();
   private readonly models = new Map<string, { byDay: Map<string, [number, number]>; requests: number }>();
+  private readonly keys = new Map<string, { byDay: Map<string, [number, number]>; requests: number }>();
   private readonly latest: LatestRequest[] = [];
   private readonly totals = { requests: 0, errors: 0, costUsd: 0, tokens: 0, unpricedRequests: 0 };
   skipped = 0;
@@ -83,6 +90,7 @@ export class ReportBuilder {
     private readonly until: Date,
     /** Users' budgets, which may count records from before `since` (a month's budget in a week's report). */
     private readonly budgets?: BudgetTally,
+    private readonly by: ReportDimension = 'user',
   ) {}
 
   add(record: AccessRecord): void {
@@ -107,6 +115,7 @@ export class ReportBuilder {
     }
     addTo(this.users, user, day, cost ?? 0, tokens);
     addTo(this.models, model, day, cost ?? 0, tokens);
+    addTo(this.keys, record.key ?? '(none)', day, cost ?? 0, tokens);
     this.totals.requests++;
     if (failed) this.totals.errors++;
     this.totals.costUsd += cost ?? 0;
@@ -156,8 +165,10 @@ export class ReportBuilder {
       since: this.since.toISOString(),
       until: this.until.toISOString(),
       days,
+      by: this.by,
       users: series(this.users, TOP_USERS),
       models: series(this.models, Number.MAX_SAFE_INTEGER),
+      keys: series(this.keys, TOP_USERS),
       perDay: days.map((day) => {
         const figures = this.days.get(day)!;
         return {

@@ -35,15 +35,7 @@ export function renderReportHtml(data: ReportData, title = 'aifd usage'): string
   const body =
     data.totals.requests === 0
       ? `<p class="empty" id="empty">No requests were recorded in this period (${escapeHtml(period)}).</p>${budgetsSection(data)}`
-      : [
-          totalsSection(data),
-          budgetsSection(data),
-          chartSection('spend-users', 'Spend per day, by user', data.days, data.users, 'costUsd', usd),
-          chartSection('spend-models', 'Spend per day, by model', data.days, data.models, 'costUsd', usd),
-          chartSection('tokens-users', 'Tokens per day, by user', data.days, data.users, 'tokens', String),
-          daysSection(data),
-          latestSection(data),
-        ].join('\n');
+      : [totalsSection(data), budgetsSection(data), ...charts(data), daysSection(data), latestSection(data)].join('\n');
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -77,6 +69,32 @@ function totalsSection(data: ReportData): string {
     totals.unpricedRequests > 0 ? ` (${totals.unpricedRequests} request(s) without a price: at least)` : '';
   return `<table id="totals"><tr><th>requests</th><th>errors</th><th>tokens</th><th>spend</th></tr>
 <tr><td>${totals.requests}</td><td>${totals.errors}</td><td>${totals.tokens}</td><td>${usd(totals.costUsd)}${unpriced}</td></tr></table>`;
+}
+
+/** Spend and tokens per day stacked by `--by`, and spend by model (by user when `--by model`). */
+function charts(data: ReportData): string[] {
+  const series = { user: data.users, model: data.models, key: data.keys };
+  const label = { user: 'user', model: 'model', key: 'key' };
+  const second = data.by === 'model' ? 'user' : 'model';
+  return [
+    chartSection(
+      `spend-${data.by}s`,
+      `Spend per day, by ${label[data.by]}`,
+      data.days,
+      series[data.by],
+      'costUsd',
+      usd,
+    ),
+    chartSection(`spend-${second}s`, `Spend per day, by ${label[second]}`, data.days, series[second], 'costUsd', usd),
+    chartSection(
+      `tokens-${data.by}s`,
+      `Tokens per day, by ${label[data.by]}`,
+      data.days,
+      series[data.by],
+      'tokens',
+      String,
+    ),
+  ];
 }
 
 /** Each user budget, its period, and how much of it is used (a meter, and the numbers). */

@@ -84,12 +84,31 @@ describe('aifd usage', () => {
   it('writes the report of the access log as one HTML file', async () => {
     const written = await runCli(['usage', '--html', 'report.html', '--since', '1d'], { cwd: dir });
     expect(written.code).toBe(0);
-    expect(written.stderr).toMatch(/report written to report\.html: 5 request\(s\) over 1 day\(s\)/);
+    expect(written.stderr).toMatch(
+      /report written to report\.html from the access log: 5 request\(s\) over 1 day\(s\)/,
+    );
     const html = await readFile(path.join(dir, 'report.html'), 'utf8');
     expect(html).toContain('<td>ann</td>');
     expect(html).toContain('<td>bob</td>');
     expect(html).toMatch(/<table id="totals">[\s\S]*<td>5<\/td>/);
     expect(html).not.toMatch(/(src|href)=["']?https?:/);
+    // The same report from the SQL sink (the store's SQLite file), stacked by model.
+    const fromSink = await runCli(
+      ['usage', '--html', 'sink.html', '--since', '1d', '--source', 'sink', '--by', 'model'],
+      {
+        cwd: dir,
+      },
+    );
+    expect(fromSink.code).toBe(0);
+    expect(fromSink.stderr).toMatch(/report written to sink\.html from the SQL sink: 5 request\(s\)/);
+    const sinkHtml = await readFile(path.join(dir, 'sink.html'), 'utf8');
+    expect(sinkHtml).toContain('Spend per day, by model');
+    expect(sinkHtml.match(/<table id="totals">[\s\S]*?<\/table>/)![0]).toBe(
+      html.match(/<table id="totals">[\s\S]*?<\/table>/)![0],
+    );
+    const badSource = await runCli(['usage', '--html', 'x.html', '--source', 'tape'], { cwd: dir });
+    expect(badSource.code).toBe(2);
+    expect(badSource.stderr).toContain('--source must be one of auto, log, sink');
     const empty = await runCli(['usage', '--html', 'empty.html', '--since', '2020-01-01', '--until', '2020-02-01'], {
       cwd: dir,
     });

@@ -17,6 +17,12 @@ export interface UsageRow {
   errors: number;
 }
 
+/** Where a page of records left off: the last one's time and id. */
+export interface RecordCursor {
+  ts: string;
+  id: string;
+}
+
 /** What a SQL database must do for the sink and for `aifd usage`. */
 export interface SqlDialect {
   readonly name: string;
@@ -24,6 +30,8 @@ export interface SqlDialect {
   prepare(): Promise<void>;
   insert(records: readonly AccessRecord[]): Promise<void>;
   summarize(by: UsageDimension, since: Date): Promise<UsageRow[]>;
+  /** Up to `limit` records from `since` to `until`, in time order, after `after` (for the usage report). */
+  recordsPage(since: Date, until: Date, after: RecordCursor | undefined, limit: number): Promise<AccessRecord[]>;
   close(): Promise<void>;
 }
 
@@ -128,4 +136,82 @@ export function toUsageRows(rows: Record<string, unknown>[]): UsageRow[] {
     reasoningTokens: Number(row.reasoning),
     errors: Number(row.errors),
   }));
+}
+
+/**
+ * A page of rows in time order (then id, so that rows with the same time page in a fixed order):
+ * keyset paging, each page found through the ts index whatever its place in the table. `p(n)`
+ * writes the database's n-th placeholder; the parameters are since, until, and with a cursor its
+ * ts twice and its id.
+ */
+export function pageSql(p: (n: number) => string, after: boolean, limit: number): string {
+  const cursor = after ? ` AND (ts > ${p(3)} OR (ts = ${p(4)} AND id > ${p(5)}))` : '';
+  return `SELECT ${COLUMNS.join(', ')} FROM aifd_requests WHERE ts >= ${p(1)} AND ts < ${p(2)}${cursor} ORDER BY ts, id LIMIT ${Math.floor(limit)}`;
+}
+
+const USAGE_COLUMNS = [
+  ['cached_tokens', 'cached_tokens'],
+  ['audio_prompt_tokens', 'audio_prompt_tokens'],
+  ['audio_completion_tokens', 'audio_completion_tokens'],
+  ['image_prompt_tokens', 'image_prompt_tokens'],
+  ['reasoning_tokens', 'reasoning_tokens'],
+] as const;
+
+const numberOrNull = (value: unknown) => (value === null || value === undefined ? null : Number(value));
+
+/** A row of `aifd_requests` as the access record it was made from (what the table does not keep is left empty). */
+export function recordOfRow(row: Record<string, unknown>): AccessRecord {
+  const ts = row.ts instanceof Date ? row.ts.toISOString() : String(row.ts);
+  let usage: AccessRecord['usage'] = null;
+  if (row.prompt_tokens !== null && row.prompt_tokens !== undefined) {
+    usage = {
+      prompt_tokens: Number(row.prompt_tokens),
+      completion_tokens: Number(row.completion_tokens ?? 0),
+      total_tokens: Number(row.total_tokens ?? 0),
+    };
+    for (const [column, field] of USAGE_COLUMNS)
+      if (row[column] !== null && row[column] !== undefined) usage[field] = Number(row[column]);
+  }
+  return {
+    ts,
+    id: String(row.id),
+    user: (row.user_name as string | null) ?? null,
+    ip: String(row.ip ?? ''),
+    method: String(row.method ?? ''),
+    route: (row.route as string | null) ?? null,
+    path: String(row.path ?? ''),
+    model: (row.model as string | null) ?? null,
+    alias: null,
+    stream: Boolean(row.stream),
+    status: numberOrNull(row.status),
+    upstream: (row.upstream as string | null) ?? null,
+    key: (row.key_hash as string | null) ?? null,
+    attempts: Number(row.attempts ?? 0),
+    cache: (row.cache as AccessRecord['cache']) ?? null,
+    ttfbMs: numberOrNull(row.ttfb_ms),
+    overheadMs: null,
+    queueMs: 0,
+    durationMs: Number(row.duration_ms ?? 0),
+    usage,
+    usageSource: (row.usage_source as AccessRecord['usageSource']) ?? null,
+    error: (row.error as string | null) ?? null,
+  };
+}
+
+/** Every record from `since` to `until`, in time order, a page at a time (memory holds one page). */
+export async function forEachRecord(
+  dialect: SqlDialect,
+  since: Date,
+  until: Date,
+  each: (record: AccessRecord) => void,
+  pageSize = 5000,
+): Promise<void> {
+  let after: RecordCursor | undefined;
+  for (;;) {
+    const page = await dialect.recordsPage(since, until, after, pageSize);
+    for (const record of page) each(record);
+    if (page.length < pageSize) return;
+    const last = page.at(-1)!;
+    after = { ts: last.ts, id: last.id };
+  }
 }

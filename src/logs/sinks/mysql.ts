@@ -3,6 +3,8 @@ import type { AccessRecord } from '../access-record.js';
 import {
   COLUMNS,
   missingColumns,
+  pageSql,
+  recordOfRow,
   rowOf,
   summarySql,
   toUsageRows,
@@ -39,6 +41,14 @@ export function openMysqlDialect(url: string): SqlDialect {
     async summarize(by: UsageDimension, since: Date) {
       const [rows] = await pool.query(summarySql(by, "DATE_FORMAT(ts, '%Y-%m-%d')", '?'), [since]);
       return toUsageRows(rows as Record<string, unknown>[]);
+    },
+    async recordsPage(since, until, after, limit) {
+      const params = [since, until, ...(after ? [new Date(after.ts), new Date(after.ts), after.id] : [])];
+      const [rows] = await pool.query(
+        pageSql(() => '?', after !== undefined, limit),
+        params,
+      );
+      return (rows as Record<string, unknown>[]).map(recordOfRow);
     },
     close: () => pool.end(),
   };

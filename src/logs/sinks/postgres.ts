@@ -3,6 +3,8 @@ import type { AccessRecord } from '../access-record.js';
 import {
   COLUMNS,
   missingColumns,
+  pageSql,
+  recordOfRow,
   rowOf,
   summarySql,
   toUsageRows,
@@ -44,6 +46,14 @@ export function openPostgresDialect(url: string): SqlDialect {
     async summarize(by: UsageDimension, since: Date) {
       const result = await pool.query(summarySql(by, "to_char(ts AT TIME ZONE 'UTC', 'YYYY-MM-DD')", '$1'), [since]);
       return toUsageRows(result.rows as Record<string, unknown>[]);
+    },
+    async recordsPage(since, until, after, limit) {
+      const params = [since, until, ...(after ? [new Date(after.ts), new Date(after.ts), after.id] : [])];
+      const result = await pool.query(
+        pageSql((n) => `$${n}`, after !== undefined, limit),
+        params,
+      );
+      return (result.rows as Record<string, unknown>[]).map(recordOfRow);
     },
     close: () => pool.end(),
   };

@@ -4,6 +4,8 @@ import {
   COLUMNS,
   JSON_PATHS,
   missingColumns,
+  pageSql,
+  recordOfRow,
   summarySql,
   toUsageRows,
   type SqlDialect,
@@ -39,6 +41,14 @@ export async function openSqliteDialect(file: string): Promise<SqlDialect> {
     },
     async summarize(by: UsageDimension, since: Date) {
       return toUsageRows(await all(summarySql(by, 'substr(ts, 1, 10)', '?'), [since.toISOString()]));
+    },
+    async recordsPage(since, until, after, limit) {
+      const params = [since.toISOString(), until.toISOString(), ...(after ? [after.ts, after.ts, after.id] : [])];
+      const rows = await all<Record<string, unknown>>(
+        pageSql(() => '?', after !== undefined, limit),
+        params,
+      );
+      return rows.map(recordOfRow);
     },
     close,
   };
