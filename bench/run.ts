@@ -4,7 +4,7 @@
  * several rounds. Prints a table and writes bench/results/<date>.json.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, readFile, writeFile, mkdir } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, writeFile, mkdir } from 'node:fs/promises';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
@@ -464,7 +464,11 @@ async function main(): Promise<void> {
   ];
   process.stdout.write(lines.join('\n') + '\n');
   await mkdir(path.join(ROOT, 'bench', 'results'), { recursive: true });
-  const file = path.join(ROOT, 'bench', 'results', `${new Date().toISOString().slice(0, 10)}.json`);
+  // A second run on the same day gets its own file (-2, -3, …): an earlier run's figures stay, as quoted.
+  const day = new Date().toISOString().slice(0, 10);
+  const taken = new Set(await readdir(path.join(ROOT, 'bench', 'results')));
+  let file = path.join(ROOT, 'bench', 'results', `${day}.json`);
+  for (let n = 2; taken.has(path.basename(file)); n++) file = path.join(ROOT, 'bench', 'results', `${day}-${n}.json`);
   await writeFile(
     file,
     JSON.stringify(
