@@ -1,3 +1,5 @@
+import type { ClientApi } from './usage/api-kind.js';
+
 /**
  * The one catalogue of errors aifd itself answers with. Every code has an HTTP status and an
  * OpenAI error `type`, so SDKs raise the matching error class. Adding a code without them does
@@ -102,6 +104,38 @@ export function openAIErrorBody(err: AifdError): string {
   return JSON.stringify({
     error: { message: err.message, type: err.type, param: err.param, code: err.code },
   });
+}
+
+/**
+ * Anthropic's error types by status (docs.claude.com/en/api/errors, read 2026-12-07: 400, 401,
+ * 403, 404, 413, 429, 500 and 529 have their own); aifd's own status is kept, so a client's SDK
+ * raises the class it would for Anthropic's own answer. 502 and 504 are server trouble (api_error);
+ * 503, aifd shutting down or its store away, is as good as overloaded.
+ */
+const ANTHROPIC_TYPES: Record<number, string> = {
+  400: 'invalid_request_error',
+  401: 'authentication_error',
+  403: 'permission_error',
+  404: 'not_found_error',
+  413: 'request_too_large',
+  429: 'rate_limit_error',
+  500: 'api_error',
+  502: 'api_error',
+  503: 'overloaded_error',
+  504: 'api_error',
+};
+
+/** The body Anthropic sends for errors: `{"type":"error","error":{"type","message"}}`. */
+export function anthropicErrorBody(err: AifdError): string {
+  return JSON.stringify({
+    type: 'error',
+    error: { type: ANTHROPIC_TYPES[err.status] ?? 'api_error', message: err.message },
+  });
+}
+
+/** aifd's own error as a body in the shape of the API the client speaks. */
+export function errorBodyFor(api: ClientApi, err: AifdError): string {
+  return api === 'anthropic' ? anthropicErrorBody(err) : openAIErrorBody(err);
 }
 
 /** aifd's own error inside a Realtime session, as OpenAI's `error` server event. */

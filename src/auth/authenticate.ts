@@ -49,17 +49,26 @@ export async function createAuthenticator(
   };
 }
 
-/** The credential from `Authorization: Bearer …` or an `api-key` header; '' for an empty one. */
+/**
+ * The credential from `Authorization: Bearer …`, an `x-api-key` header (Anthropic's SDKs) or an
+ * `api-key` header (Azure's); '' for an empty one. Two that differ are refused: which caller the
+ * request is would depend on which one aifd read.
+ */
 function credentialOf(headers: IncomingHttpHeaders): string | undefined {
+  const found: string[] = [];
   const authorization = headers.authorization;
   if (authorization !== undefined) {
     const match = /^bearer(?:\s+(.*))?$/i.exec(authorization.trim());
     if (!match) throw new AifdError('invalid_api_key', 'the Authorization header must be "Bearer <credential>"');
-    return (match[1] ?? '').trim();
+    found.push((match[1] ?? '').trim());
   }
-  const apiKey = headers['api-key'];
-  if (typeof apiKey === 'string') return apiKey.trim();
-  return undefined;
+  for (const name of ['x-api-key', 'api-key'] as const) {
+    const value = headers[name];
+    if (typeof value === 'string') found.push(value.trim());
+  }
+  if (found.some((credential) => credential !== found[0]))
+    throw new AifdError('invalid_api_key', 'the request carries two different credentials; send one');
+  return found[0];
 }
 
 function looksLikeJwt(credential: string): boolean {

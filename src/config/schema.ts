@@ -92,7 +92,13 @@ const poolKeySchema = z.union([
   }),
 ]);
 
-const upstreamSchema = z.strictObject({
+const upstreamFields = z.strictObject({
+  api: z
+    .enum(['openai', 'anthropic'])
+    .default('openai')
+    .describe(
+      'the API the upstream speaks: openai (OpenAI and compatible servers) or anthropic (the Messages API); each is forwarded as it is',
+    ),
   name: z
     .string()
     .regex(/^[A-Za-z0-9_.-]+$/, 'use letters, digits, "_", "." or "-"')
@@ -114,9 +120,9 @@ const upstreamSchema = z.strictObject({
     .string()
     .regex(/^[A-Za-z0-9-]+$/, 'must be a header name')
     .transform((name) => name.toLowerCase())
-    .default('authorization')
+    .optional()
     .describe(
-      'header that carries a pool key: "authorization" sends "Bearer KEY"; any other (Azure: "api-key") sends the key as is',
+      'header that carries a pool key: "authorization" sends "Bearer KEY"; any other (Azure: "api-key") sends the key as is. Default: authorization, or x-api-key for api anthropic',
     ),
   models: stringList
     .optional()
@@ -146,6 +152,12 @@ const upstreamSchema = z.strictObject({
     .describe('ask for usage on streamed chat/completions (and hide it from clients that did not)'),
   overQuotaRecheck: durationMs('how long an over-quota key rests before one request rechecks it').prefault('15m'),
 });
+
+/** An upstream, with the key header its API expects unless another is named. */
+const upstreamSchema = upstreamFields.transform((upstream) => ({
+  ...upstream,
+  keyHeader: upstream.keyHeader ?? (upstream.api === 'anthropic' ? 'x-api-key' : 'authorization'),
+}));
 
 /** Where an alias sends a request: a model (routed by the upstreams' model globs) or an upstream and model. */
 const aliasTargetSchema = z.union([
@@ -304,6 +316,16 @@ const priceSchema = z.strictObject({
   input: z.number().min(0).describe('USD per 1M prompt tokens'),
   output: z.number().min(0).default(0).describe('USD per 1M completion tokens'),
   cachedInput: z.number().min(0).optional().describe('USD per 1M cached prompt tokens (default: input)'),
+  cacheWriteInput: z
+    .number()
+    .min(0)
+    .optional()
+    .describe("USD per 1M prompt tokens written to the prompt cache (Anthropic's 5-minute writes; default: input)"),
+  cacheWrite1hInput: z
+    .number()
+    .min(0)
+    .optional()
+    .describe('USD per 1M prompt tokens written to the cache for an hour (default: cacheWriteInput)'),
   audioInput: z.number().min(0).optional().describe('USD per 1M audio prompt tokens (default: input)'),
   cachedAudioInput: z
     .number()

@@ -22,11 +22,12 @@ export function verdictForStatus(status: number, errorCode?: string): KeyVerdict
 
 /** The verdict for an error that came without a status of its own (inside a 200 stream). */
 export function verdictForErrorCode(code: string): KeyVerdict {
-  if (code === 'invalid_api_key') return 'revoked';
+  if (code === 'invalid_api_key' || code === 'authentication_error') return 'revoked';
   if (code === 'insufficient_quota') return 'over_quota';
   if (code.startsWith('rate_limit') || code === 'requests' || code === 'tokens') return 'rate_limited';
   if (
     code === 'server_error' ||
+    code === 'api_error' ||
     code === 'stream_error' ||
     code === 'overloaded_error' ||
     code === 'service_unavailable'

@@ -31,7 +31,12 @@ export function parseOpenAIDuration(text: string): number | undefined {
   return consumed === trimmed.length && consumed > 0 ? total : undefined;
 }
 
-export function parseRateLimitHeaders(headers: IncomingHttpHeaders): RateLimitSnapshot | undefined {
+export function parseRateLimitHeaders(headers: IncomingHttpHeaders, now = Date.now()): RateLimitSnapshot | undefined {
+  if (
+    headers['anthropic-ratelimit-requests-remaining'] !== undefined ||
+    headers['anthropic-ratelimit-tokens-remaining'] !== undefined
+  )
+    return anthropicRateLimits(headers, now);
   if (headers['x-ratelimit-remaining-requests'] === undefined && headers['x-ratelimit-remaining-tokens'] === undefined)
     return undefined;
   return {
@@ -42,6 +47,28 @@ export function parseRateLimitHeaders(headers: IncomingHttpHeaders): RateLimitSn
     resetRequestsMs: duration(headers['x-ratelimit-reset-requests']),
     resetTokensMs: duration(headers['x-ratelimit-reset-tokens']),
   };
+}
+
+/**
+ * Anthropic's `anthropic-ratelimit-{requests,tokens}-{limit,remaining,reset}` headers
+ * (docs.claude.com/en/api/rate-limits, read 2026-12-07): resets are RFC 3339 times, not durations.
+ * Its `tokens` headers are the most restrictive of its input and output token limits.
+ */
+function anthropicRateLimits(headers: IncomingHttpHeaders, now: number): RateLimitSnapshot {
+  return {
+    limitRequests: integer(headers['anthropic-ratelimit-requests-limit']),
+    limitTokens: integer(headers['anthropic-ratelimit-tokens-limit']),
+    remainingRequests: integer(headers['anthropic-ratelimit-requests-remaining']),
+    remainingTokens: integer(headers['anthropic-ratelimit-tokens-remaining']),
+    resetRequestsMs: untilTime(headers['anthropic-ratelimit-requests-reset'], now),
+    resetTokensMs: untilTime(headers['anthropic-ratelimit-tokens-reset'], now),
+  };
+}
+
+function untilTime(value: string | string[] | undefined, now: number): number | undefined {
+  if (typeof value !== 'string') return undefined;
+  const at = Date.parse(value);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
 }
 
 /** `Retry-After` in seconds or as an HTTP date; `retry-after-ms` (sent by some OpenAI-compatible servers) wins. */

@@ -1,13 +1,22 @@
 /**
- * How an upstream wants to be addressed: which header carries a pool key (Azure: `api-key`) and
- * which query parameters every URL carries (Azure: `api-version`). From config alone.
+ * How an upstream wants to be addressed: which header carries a pool key (Azure: `api-key`,
+ * Anthropic: `x-api-key`) and which query parameters every URL carries (Azure: `api-version`).
+ * From config alone.
  */
 import type { UpstreamConfig } from '../config/schema.js';
 
-/** The header(s) that present a pool key to this upstream. */
-export function keyHeaders(config: Pick<UpstreamConfig, 'keyHeader'>, secret: string): Record<string, string> {
+/**
+ * The API version aifd's own requests to an Anthropic upstream name (the models list for `keys
+ * check`); forwarded requests carry the client's own. Anthropic refuses requests without one
+ * (docs.claude.com/en/api/versioning, read 2026-12-07: the current version is 2023-06-01).
+ */
+const ANTHROPIC_VERSION = '2023-06-01';
+
+/** The header(s) that present a pool key to this upstream in aifd's own requests. */
+export function keyHeaders(config: Pick<UpstreamConfig, 'keyHeader' | 'api'>, secret: string): Record<string, string> {
   const headers: Record<string, string> = {};
   presentKey(headers, config, secret);
+  if (config.api === 'anthropic') headers['anthropic-version'] = ANTHROPIC_VERSION;
   return headers;
 }
 

@@ -90,7 +90,7 @@ async function store(
 function decide(ctx: RequestContext, hub: StageDeps, bodyOptIn: boolean): 'lookup' | 'bypass' {
   if (!hub.cache || ctx.req.method !== 'POST' || !ctx.info.json) return 'bypass';
   const api = ctx.api;
-  if (api !== 'chat' && api !== 'completions' && api !== 'embeddings') return 'bypass';
+  if (api !== 'chat' && api !== 'completions' && api !== 'embeddings' && api !== 'messages') return 'bypass';
   const json = ctx.info.json;
   const n = json.get('n');
   if (typeof n === 'number' && n > 1) return 'bypass';

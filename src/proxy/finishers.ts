@@ -35,6 +35,7 @@ function writeRecords(ctx: RequestContext, deps: FinisherDeps): void {
   if (keeps) deps.recorder.write(ctx, record);
   ctx.trace?.end(record, {
     api: ctx.api,
+    provider: ctx.upstream?.config.api ?? 'openai',
     requestModel: ctx.target?.model ?? ctx.info.model,
     finishReason: ctx.exchange?.finishReason,
     responseId: ctx.exchange?.id,

@@ -221,6 +221,7 @@ function traceAttempt(
     model,
     attempt: ctx.outcome.attempts,
     api: ctx.api,
+    provider: upstream.config.api,
   });
   ctx.req.headers.traceparent = traced.traceparent;
   if (traced.tracestate) ctx.req.headers.tracestate = traced.tracestate;

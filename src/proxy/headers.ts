@@ -52,7 +52,8 @@ export function outgoingRequestHeaders(
  * `writeHead`, read from `rawHeaders` (Node builds `message.headers` only when asked, and copying
  * that object cost more than the rest of the relay). aifd's own headers for the request follow
  * (`answerHeaders`), unless the upstream sent the same name; the upstream's `x-aifd-*` describe
- * another hop and stay behind. In pool mode the upstream's `x-ratelimit-*` describe a pool key,
+ * another hop and stay behind. In pool mode the upstream's `x-ratelimit-*` (Anthropic's
+ * `anthropic-ratelimit-*`) describe a pool key,
  * not the caller: they stay behind too (aifd sends the caller's own).
  */
 export function clientResponseHeaders(
@@ -83,7 +84,7 @@ interface RelayOptions {
 /** Whether an upstream response header (lower-case name) reaches the client. */
 function relays(name: string, named: Set<string>, options: RelayOptions): boolean {
   if (HOP_BY_HOP.has(name) || named.has(name) || name.startsWith('x-aifd-')) return false;
-  if (options.poolMode && name.startsWith('x-ratelimit-')) return false;
+  if (options.poolMode && (name.startsWith('x-ratelimit-') || name.startsWith('anthropic-ratelimit-'))) return false;
   return !(options.dropLength && name === 'content-length');
 }
 

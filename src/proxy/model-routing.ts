@@ -78,6 +78,24 @@ export class ModelRouter {
   }
 }
 
+/** Model names of OpenAI's own models: no Anthropic Messages API serves them. */
+const OPENAI_MODEL =
+  /^(gpt-|chatgpt-|o[1-9](-|$)|text-embedding-|dall-e-|whisper-|tts-|omni-moderation|davinci|babbage|codex-|computer-use-)/;
+
+/**
+ * A request in Anthropic's API for one of OpenAI's models is refused here (404, in Anthropic's
+ * shape), without a call upstream, unless an Anthropic upstream's `models` names it on purpose.
+ */
+export function refuseForeignModel(route: RouteMatch, model: string): void {
+  if (route.api !== 'anthropic' || !OPENAI_MODEL.test(model)) return;
+  if (route.shared.some((upstream) => upstream.config.models && anyGlobMatch(upstream.config.models, model))) return;
+  throw new AifdError(
+    'model_not_found',
+    `The model \`${model}\` is OpenAI's; this route speaks Anthropic's Messages API (send OpenAI requests to /v1/chat/completions).`,
+    { param: 'model' },
+  );
+}
+
 /** The upstreams whose globs match `model`, in config order, then the one that serves every other model. */
 function servingUpstreams(shared: readonly UpstreamRuntime[], model: string): UpstreamRuntime[] {
   const matching = shared.filter((upstream) => upstream.config.models && anyGlobMatch(upstream.config.models, model));

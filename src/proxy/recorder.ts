@@ -174,7 +174,11 @@ export function servedModel(ctx: RequestContext): string | undefined {
 }
 
 function isChat(ctx: RequestContext): boolean {
-  return ctx.req.method === 'POST' && ctx.info.json !== undefined && (ctx.api === 'chat' || ctx.api === 'completions');
+  return (
+    ctx.req.method === 'POST' &&
+    ctx.info.json !== undefined &&
+    (ctx.api === 'chat' || ctx.api === 'completions' || ctx.api === 'messages')
+  );
 }
 
 function chatRecordOf(ctx: RequestContext): ChatRecord {

@@ -142,7 +142,7 @@ export function relay(ctx: RequestContext, upstream: UpstreamRuntime, response: 
           'upstream_bad_response',
           `upstream "${upstream.config.name}" ended the stream early`,
         );
-        res.end(sseErrorEvent(error));
+        res.end(sseErrorEvent(ctx, error));
       } else {
         res.destroy();
       }

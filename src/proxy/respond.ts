@@ -3,7 +3,7 @@
  * cache hits) and relayed upstream answers alike record their status here as they write the head.
  */
 import type { IncomingMessage, OutgoingHttpHeaders } from 'node:http';
-import { type AifdError, openAIErrorBody } from '../errors.js';
+import { anthropicErrorBody, type AifdError, errorBodyFor, openAIErrorBody } from '../errors.js';
 import { overheadMs, type RequestContext } from './context.js';
 import { clientResponseHeaders } from './headers.js';
 
@@ -16,8 +16,8 @@ export function answerError(ctx: RequestContext, error: AifdError): void {
     if (!res.writableEnded) res.destroy();
     return;
   }
-  // Always OpenAI-shaped, never a stack trace; the request's own headers (its id, the caller's limits) kept.
-  const body = openAIErrorBody(error);
+  // In the shape of the API the client speaks, never a stack trace; the request's own headers (its id, the caller's limits) kept.
+  const body = errorBodyFor(ctx.route?.api ?? 'openai', error);
   const headers: OutgoingHttpHeaders = {
     ...ctx.answerHeaders,
     'content-type': 'application/json; charset=utf-8',
@@ -84,7 +84,11 @@ export function answerJson(ctx: RequestContext, status: number, payload: unknown
   ctx.res.end(body);
 }
 
-/** An error event inside an SSE stream whose headers already went out, in the shape SDKs raise. */
-export function sseErrorEvent(err: AifdError): string {
+/**
+ * An error event inside an SSE stream whose headers already went out, in the shape SDKs raise:
+ * OpenAI's `data:` line with an error body, or Anthropic's `error` event.
+ */
+export function sseErrorEvent(ctx: RequestContext, err: AifdError): string {
+  if (ctx.route?.api === 'anthropic') return `event: error\ndata: ${anthropicErrorBody(err)}\n\n`;
   return `data: ${openAIErrorBody(err)}\n\n`;
 }

@@ -1,10 +1,13 @@
+import type { ClientApi } from '../usage/api-kind.js';
 import type { UpstreamRuntime } from './upstreams.js';
 
 export interface RouteMatch {
   /** The route's upstream for a request that names no model (the one tried is `ctx.upstream`). */
   readonly upstream: UpstreamRuntime;
-  /** Every upstream on the matched route prefix, in config order (one unless they share it). */
+  /** The upstreams on the matched route prefix that speak the request's API, in config order. */
   readonly shared: readonly UpstreamRuntime[];
+  /** The API the request speaks (and is answered in): its upstreams', or by its path where both share the route. */
+  readonly api: ClientApi;
   /** The path (with query) the upstream sees: the route prefix stripped. */
   readonly forwardPath: string;
   /** The path without query, as the client sent it (for logs). */
@@ -13,11 +16,23 @@ export interface RouteMatch {
   readonly apiPath: string;
 }
 
-interface Route {
-  prefix: string;
+interface Family {
   upstreams: UpstreamRuntime[];
   /** The upstream for requests that name no model: the one without `models`, else the first. */
   fallback: UpstreamRuntime;
+}
+
+interface Route {
+  prefix: string;
+  /** The route's upstreams by the API they speak (one family, unless both share the prefix). */
+  families: Partial<Record<ClientApi, Family>>;
+}
+
+/** Where OpenAI and Anthropic upstreams share a route, Anthropic's Messages API paths go to Anthropic's. */
+function familyOf(route: Route, apiPath: string): ClientApi {
+  if (!route.families.anthropic) return 'openai';
+  if (!route.families.openai) return 'anthropic';
+  return apiPath === '/v1/messages' || apiPath.startsWith('/v1/messages/') ? 'anthropic' : 'openai';
 }
 
 /** Longest prefix wins; the prefix is stripped before forwarding. */
@@ -32,11 +47,18 @@ export class RouteTable {
       byPrefix.set(upstream.config.route, list);
     }
     this.entries = [...byPrefix]
-      .map(([prefix, list]) => ({
-        prefix,
-        upstreams: list,
-        fallback: list.find((upstream) => !upstream.config.models) ?? list[0]!,
-      }))
+      .map(([prefix, list]) => {
+        const families: Route['families'] = {};
+        for (const api of ['openai', 'anthropic'] as const) {
+          const upstreams = list.filter((upstream) => upstream.config.api === api);
+          if (upstreams.length > 0)
+            families[api] = {
+              upstreams,
+              fallback: upstreams.find((upstream) => !upstream.config.models) ?? upstreams[0]!,
+            };
+        }
+        return { prefix, families };
+      })
       .sort((a, b) => b.prefix.length - a.prefix.length);
   }
 
@@ -45,14 +67,17 @@ export class RouteTable {
     const pathname = queryAt === -1 ? url : url.slice(0, queryAt);
     for (const route of this.entries) {
       const { prefix } = route;
-      if (prefix === '/')
-        return { upstream: route.fallback, shared: route.upstreams, forwardPath: url, pathname, apiPath: pathname };
-      if (pathname === prefix || pathname.startsWith(prefix + '/')) {
+      let forwardPath = url;
+      let apiPath = pathname;
+      if (prefix !== '/') {
+        if (pathname !== prefix && !pathname.startsWith(prefix + '/')) continue;
         const rest = url.slice(prefix.length);
-        const forwardPath = rest.startsWith('/') ? rest : '/' + rest;
-        const apiPath = pathname.slice(prefix.length) || '/';
-        return { upstream: route.fallback, shared: route.upstreams, forwardPath, pathname, apiPath };
+        forwardPath = rest.startsWith('/') ? rest : '/' + rest;
+        apiPath = pathname.slice(prefix.length) || '/';
       }
+      const api = familyOf(route, apiPath);
+      const family = route.families[api]!;
+      return { upstream: family.fallback, shared: family.upstreams, api, forwardPath, pathname, apiPath };
     }
     return undefined;
   }

@@ -10,6 +10,7 @@ import type { StageDeps } from './stage-deps.js';
 import { readBody } from './body.js';
 import { inspectBody, modelFromPath, sessionInfo } from './inspect-body.js';
 import { answerModelList } from './model-list.js';
+import { refuseForeignModel } from './model-routing.js';
 import { normalizeTarget } from './normalize-path.js';
 import { answerJson } from './respond.js';
 import type { Limits, TokenRequest } from '../limits/limits.js';
@@ -45,7 +46,7 @@ function checkAddress(ctx: RequestContext, hub: StageDeps): Promise<StageResult>
 function matchRoute(ctx: RequestContext, hub: StageDeps): StageResult {
   ctx.route = hub.routes.match(ctx.req.url!);
   if (!ctx.route) throw new AifdError('route_not_found', `no upstream serves ${ctx.req.url}`);
-  ctx.api = apiKindOf(ctx.route.apiPath);
+  ctx.api = apiKindOf(ctx.route.apiPath, ctx.route.api);
   ctx.upstream = ctx.route.upstream;
   return NEXT;
 }
@@ -86,7 +87,9 @@ async function readRequestBody(ctx: RequestContext, hub: StageDeps): Promise<Sta
 function routeByModel(ctx: RequestContext, hub: StageDeps): StageResult {
   const route = ctx.route!;
   const model = ctx.info.model;
-  if (model === undefined || !hub.router.routesByModel(route)) return NEXT;
+  if (model === undefined) return NEXT;
+  refuseForeignModel(route, model);
+  if (!hub.router.routesByModel(route)) return NEXT;
   const plan = hub.router.plan(route, model);
   if (plan.alias && !ctx.info.json && modelFromPath(route.forwardPath) === undefined) {
     throw new AifdError(

@@ -17,11 +17,9 @@ const OPERATIONS: Record<ApiKind, string | undefined> = {
   completions: 'text_completion',
   embeddings: 'embeddings',
   realtime: 'realtime',
+  messages: 'chat',
   other: undefined,
 };
-
-/** Every upstream today speaks OpenAI's API; the convention names the API's flavour, not who hosts it. */
-const PROVIDER = 'openai';
 
 export function operationName(api: ApiKind): string | undefined {
   return OPERATIONS[api];
@@ -71,7 +69,7 @@ export function requestAttributes(record: AccessRecord, facts: RequestFacts): At
   const operation = operationName(facts.api);
   if (operation) {
     attributes['gen_ai.operation.name'] = operation;
-    attributes['gen_ai.provider.name'] = PROVIDER;
+    attributes['gen_ai.provider.name'] = facts.provider;
   }
   optional(attributes, 'gen_ai.request.model', facts.requestModel);
   optional(attributes, 'gen_ai.response.model', record.model);
@@ -100,7 +98,7 @@ export function attemptAttributes(facts: AttemptFacts): Attributes {
   const operation = operationName(facts.api);
   if (operation) {
     attributes['gen_ai.operation.name'] = operation;
-    attributes['gen_ai.provider.name'] = PROVIDER;
+    attributes['gen_ai.provider.name'] = facts.provider;
   }
   optional(attributes, 'gen_ai.request.model', facts.model);
   optional(attributes, 'aifd.key.hash', facts.keyHash);

@@ -55,6 +55,8 @@ const MAX_QUEUED_SPANS = 2048;
 const EXPORT_TIMEOUT_MS = 5000;
 /** How long shutting down waits for the last exports; what has not gone by then is counted dropped. */
 const CLOSE_WAIT_MS = 2000;
+/** A shorter wait for a key (a free one at once, nearly every request) makes no span: it says nothing, and costs one. */
+const QUEUE_SPAN_MIN_MS = 1;
 /** Model names and error codes are whatever clients and upstreams write: bounded as metric attributes. */
 const MAX_LABEL_VALUES = 50;
 
@@ -122,7 +124,7 @@ export function startOtlpTelemetry(config: OtlpConfig, log: Diagnostics): Teleme
     if (!operation) return;
     const attributes: Attributes = {
       'gen_ai.operation.name': operation,
-      'gen_ai.provider.name': 'openai',
+      'gen_ai.provider.name': facts.provider,
       'gen_ai.request.model': modelLabel(facts.requestModel),
       ...serverOf(facts.baseUrl),
     };
@@ -149,6 +151,7 @@ export function startOtlpTelemetry(config: OtlpConfig, log: Diagnostics): Teleme
     }
 
     queued(from: number, to: number): void {
+      if (to - from < QUEUE_SPAN_MIN_MS) return;
       tracer.startSpan('key queue', { kind: SpanKind.INTERNAL, startTime: from }, this.within).end(to);
     }
 

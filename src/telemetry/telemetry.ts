@@ -1,7 +1,7 @@
 /** What the request path asks of OpenTelemetry (open-telemetry.ts opens it; otlp.ts does it). */
 import type { IncomingHttpHeaders } from 'node:http';
 import type { AccessRecord } from '../logs/access-record.js';
-import type { ApiKind } from '../usage/api-kind.js';
+import type { ApiKind, ClientApi } from '../usage/api-kind.js';
 
 export interface Telemetry {
   /** The trace of a request that arrived at `startedAt` (performance.now()) with these headers. */
@@ -14,7 +14,7 @@ export interface Telemetry {
 
 /** One request's spans: its own, one per wait for a key, one per upstream attempt. */
 export interface RequestTrace {
-  /** A wait in the key queue, from `from` to `to` (performance.now()). */
+  /** A wait in the key queue, from `from` to `to` (performance.now()); under a millisecond makes no span. */
   queued(from: number, to: number): void;
   /** An upstream attempt starts now. */
   attempt(facts: AttemptFacts): AttemptTrace;
@@ -38,11 +38,14 @@ export interface AttemptFacts {
   /** 1 for the first attempt of the request. */
   readonly attempt: number;
   readonly api: ApiKind;
+  /** gen_ai.provider.name: the API the upstream speaks (the convention names its flavour, not who hosts it). */
+  readonly provider: ClientApi;
 }
 
 /** What the record does not say: the API called, the model asked for, where it went. */
 export interface RequestFacts {
   readonly api: ApiKind;
+  readonly provider: ClientApi;
   readonly requestModel: string | undefined;
   readonly finishReason: string | undefined;
   readonly responseId: string | undefined;

@@ -6,6 +6,7 @@ import type { Exchange } from './exchange.js';
 import { consumesTokens, type ApiKind } from './api-kind.js';
 import { estimateUsage, type PromptSource } from './estimate.js';
 import type { Usage, UsageSource } from './usage.js';
+import { countTokens } from './token-count.js';
 
 export interface Accounted {
   usage: Usage;
@@ -21,12 +22,34 @@ export async function accountUsage(input: {
   exchange: Exchange | undefined;
 }): Promise<Accounted | undefined> {
   const { exchange } = input;
-  if (exchange?.usage) return { usage: exchange.usage, source: 'upstream' };
+  if (exchange?.usage && !exchange.usagePartial) return { usage: exchange.usage, source: 'upstream' };
+  if (exchange?.usage) return partialUsage(exchange.usage, exchange, input.model);
   if (!exchange || input.status === undefined || input.status >= 300 || !consumesTokens(input.method, input.api))
     return undefined;
-  const delivered =
+  return {
+    usage: await estimateUsage(exchange.model ?? input.model, input.body, deliveredText(exchange)),
+    source: 'estimated',
+  };
+}
+
+function deliveredText(exchange: Exchange): string {
+  return (
     exchange.text +
     exchange.toolCalls.map((call) => call.function.name + call.function.arguments).join('') +
-    (exchange.functionCall ? exchange.functionCall.name + exchange.functionCall.arguments : '');
-  return { usage: await estimateUsage(exchange.model ?? input.model, input.body, delivered), source: 'estimated' };
+    (exchange.functionCall ? exchange.functionCall.name + exchange.functionCall.arguments : '')
+  );
+}
+
+/**
+ * A stream cut before its final count (Anthropic's `message_delta`): the prompt as the upstream
+ * reported it, the output counted from what was delivered.
+ */
+async function partialUsage(reported: Usage, exchange: Exchange, model: string | undefined): Promise<Accounted> {
+  const text = deliveredText(exchange);
+  const counted = text === '' ? 0 : await countTokens(exchange.model ?? model, { texts: [text] });
+  const completion = Math.max(reported.completion_tokens, counted);
+  return {
+    usage: { ...reported, completion_tokens: completion, total_tokens: reported.prompt_tokens + completion },
+    source: 'estimated',
+  };
 }

@@ -12,6 +12,7 @@ import { AifdError, invalidJson } from '../errors.js';
 import { arrayAt, hasEscapes, kindAt, objectAt, SpanText, type MemberSpan } from '../util/json-spans.js';
 import {
   audioTokens,
+  claudeImageTokens,
   fileTokens,
   imageUrlTokens,
   MAX_IMAGES_PER_REQUEST,
@@ -69,6 +70,11 @@ export function promptParts(model: string | undefined, body: PromptSource | unde
   };
   if (!body) return parts;
   const walker = new PromptWalker(parts);
+  // Anthropic's Messages API: the system prompt is its own member, a string or text blocks.
+  const system = body.span('system');
+  if (system && kindAt(parts.bytes, system.valueStart) === 'array')
+    walker.items(system.valueStart, (at, index, end) => walker.block(at, end, () => `system[${index}]`));
+  else if (system) walker.text(system.valueStart, system.valueEnd);
   const messages = body.span('messages');
   if (messages && kindAt(parts.bytes, messages.valueStart) === 'array') {
     // OpenAI's published rule of thumb: 3 tokens per message of framing, 3 to prime the reply.
@@ -145,6 +151,11 @@ class PromptWalker {
     } else this.text(at, end);
   }
 
+  /** A content block outside a message (Anthropic's system prompt as blocks). */
+  block(at: number, end: number, where: Where): void {
+    this.part(at, end, where);
+  }
+
   private part(at: number, end: number, where: Where): void {
     if (kindAt(this.bytes, at) !== 'object') return this.text(at, end);
     const p = this.members(at);
@@ -186,9 +197,43 @@ class PromptWalker {
       }
       case 'input_file':
         return this.add(undefined, fileTokens(this.media(p.get('file_data')), this.small(p.get('file_id')), where));
+      case 'image':
+        return this.claudeImage(p, where);
+      case 'document':
+        return this.claudeDocument(p, at, end, where);
       default:
         return this.text(at, end);
     }
+  }
+
+  /** An Anthropic image block: `source` of type base64 (its size read from it), url or file. */
+  private claudeImage(block: Map<string, MemberSpan>, where: Where): void {
+    if (++this.images > MAX_IMAGES_PER_REQUEST) {
+      throw new AifdError('invalid_request', `a request may hold at most ${MAX_IMAGES_PER_REQUEST} images`, {
+        param: named(where),
+      });
+    }
+    const source = this.sourceOf(block);
+    const data = source && this.small(source.get('type')) === 'base64' ? this.media(source.get('data')) : undefined;
+    this.add('imageTokens', claudeImageTokens(data, where));
+  }
+
+  /** An Anthropic document block: a base64 file (PDF) by the file bound, a text source as text. */
+  private claudeDocument(block: Map<string, MemberSpan>, at: number, end: number, where: Where): void {
+    const source = this.sourceOf(block);
+    const type = source ? this.small(source.get('type')) : undefined;
+    if (type === 'base64') return this.add(undefined, fileTokens(this.media(source!.get('data')), undefined, where));
+    if (type === 'text') {
+      const data = source!.get('data');
+      return data ? this.text(data.valueStart, data.valueEnd) : undefined;
+    }
+    if (type === 'file' || type === 'url') return this.add(undefined, fileTokens(undefined, 'file', where));
+    return this.text(at, end);
+  }
+
+  private sourceOf(block: Map<string, MemberSpan>): Map<string, MemberSpan> | undefined {
+    const source = block.get('source');
+    return source && kindAt(this.bytes, source.valueStart) === 'object' ? this.members(source.valueStart) : undefined;
   }
 
   private image(url: MediaText | unknown, detail: unknown, where: Where): void {

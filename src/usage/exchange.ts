@@ -1,10 +1,11 @@
 /**
  * What an answer said, assembled as it passes: the assistant's text, tool calls (and legacy
- * function_call), finish reason and usage, from a JSON body or from SSE events one at a time.
- * Upstreams that repeat cumulative usage on every chunk are counted once: the last one wins.
+ * function_call), finish reason and usage, from a JSON body or from SSE events one at a time, of
+ * OpenAI's APIs and of Anthropic's Messages API. Upstreams that repeat cumulative usage on every
+ * chunk are counted once: the last one wins.
  */
 import { parseSseEvent } from '../util/sse.js';
-import { normalizeUsage, type Usage } from './usage.js';
+import { normalizeAnthropicUsage, normalizeUsage, type Usage } from './usage.js';
 
 export interface ToolCall {
   id?: string;
@@ -32,6 +33,11 @@ export interface Exchange {
   rawUsage: Record<string, unknown> | undefined;
   /** A JSON answer's whole body. */
   json: Record<string, unknown> | undefined;
+  /**
+   * The usage so far is not the final count: an Anthropic stream reports its output tokens in
+   * `message_delta`, after `message_start` said only what the prompt was.
+   */
+  usagePartial: boolean;
 }
 
 export function emptyExchange(): Exchange {
@@ -49,6 +55,7 @@ export function emptyExchange(): Exchange {
     systemFingerprint: undefined,
     rawUsage: undefined,
     json: undefined,
+    usagePartial: false,
   };
 }
 
@@ -59,6 +66,10 @@ export function exchangeFromJson(body: unknown): Exchange {
   if (!body || typeof body !== 'object') return exchange;
   const answer = body as Record<string, any>;
   exchange.json = answer;
+  if (answer.type === 'message' && Array.isArray(answer.content)) {
+    anthropicMessage(exchange, answer);
+    return exchange;
+  }
   exchange.usage = normalizeUsage(answer.usage);
   if (typeof answer.model === 'string') exchange.model = answer.model;
   if (typeof answer.id === 'string') exchange.id = answer.id;
@@ -99,6 +110,10 @@ export function observeEvent(exchange: Exchange, raw: string): void {
   }
   if (typeof chunk.type === 'string' && chunk.type.startsWith('response.')) {
     observeResponsesEvent(exchange, chunk);
+    return;
+  }
+  if (typeof chunk.type === 'string' && ANTHROPIC_EVENTS.has(chunk.type)) {
+    observeAnthropicEvent(exchange, chunk);
     return;
   }
   if (typeof chunk.model === 'string') exchange.model = chunk.model;
@@ -143,6 +158,97 @@ function observeResponsesEvent(exchange: Exchange, chunk: Record<string, any>): 
     if (typeof response.model === 'string') exchange.model = response.model;
     exchange.finishReason = response.status;
   }
+}
+
+/** The event types of an Anthropic Messages stream (an `error` event is read as any stream's error). */
+const ANTHROPIC_EVENTS = new Set([
+  'message_start',
+  'content_block_start',
+  'content_block_delta',
+  'content_block_stop',
+  'message_delta',
+  'message_stop',
+  'ping',
+]);
+
+/** Each stream's tool calls by content block index (text blocks have indexes too). */
+const blockCalls = new WeakMap<Exchange, Map<number, ToolCall>>();
+
+/** An Anthropic Messages answer read whole: text blocks, tool_use blocks, stop reason, usage. */
+function anthropicMessage(exchange: Exchange, message: Record<string, any>): void {
+  if (typeof message.model === 'string') exchange.model = message.model;
+  if (typeof message.id === 'string') exchange.id = message.id;
+  exchange.finishReason = message.stop_reason ?? undefined;
+  for (const block of message.content as Record<string, any>[]) {
+    if (block?.type === 'text' && typeof block.text === 'string') exchange.text += block.text;
+    if (block?.type === 'tool_use')
+      exchange.toolCalls.push({
+        id: block.id,
+        type: 'function',
+        function: { name: String(block.name ?? ''), arguments: JSON.stringify(block.input ?? {}) },
+      });
+  }
+  exchange.usage = normalizeAnthropicUsage(message.usage);
+  exchange.rawUsage = message.usage;
+}
+
+/**
+ * One event of an Anthropic Messages stream: `message_start` names the model and the prompt's
+ * usage, deltas carry text and tool input, `message_delta` the stop reason and the final output
+ * count (cumulative), `message_stop` ends it.
+ */
+function observeAnthropicEvent(exchange: Exchange, event: Record<string, any>): void {
+  switch (event.type) {
+    case 'message_start': {
+      const message = event.message ?? {};
+      if (typeof message.model === 'string') exchange.model = message.model;
+      if (typeof message.id === 'string') exchange.id ??= message.id;
+      mergeAnthropicUsage(exchange, message.usage, true);
+      return;
+    }
+    case 'content_block_start': {
+      const block = event.content_block;
+      if (block?.type === 'text' && typeof block.text === 'string') exchange.text += block.text;
+      if (block?.type !== 'tool_use') return;
+      const call: ToolCall = {
+        id: block.id,
+        type: 'function',
+        function: { name: String(block.name ?? ''), arguments: '' },
+      };
+      exchange.toolCalls.push(call);
+      let calls = blockCalls.get(exchange);
+      if (!calls) blockCalls.set(exchange, (calls = new Map()));
+      calls.set(event.index, call);
+      return;
+    }
+    case 'content_block_delta': {
+      const delta = event.delta ?? {};
+      if (delta.type === 'text_delta' && typeof delta.text === 'string') exchange.text += delta.text;
+      else if (delta.type === 'input_json_delta' && typeof delta.partial_json === 'string') {
+        const call = blockCalls.get(exchange)?.get(event.index);
+        if (call) call.function.arguments += delta.partial_json;
+      }
+      return;
+    }
+    case 'message_delta':
+      if (event.delta?.stop_reason) exchange.finishReason = event.delta.stop_reason;
+      mergeAnthropicUsage(exchange, event.usage, false);
+      return;
+    case 'message_stop':
+      exchange.complete = true;
+      return;
+  }
+}
+
+/** Usage fields as they come (message_delta's counts are cumulative: they replace, never add). */
+function mergeAnthropicUsage(exchange: Exchange, usage: unknown, partial: boolean): void {
+  if (!usage || typeof usage !== 'object') return;
+  const merged = { ...(exchange.rawUsage ?? {}), ...(usage as Record<string, unknown>) };
+  const normalized = normalizeAnthropicUsage(merged);
+  if (!normalized) return;
+  exchange.rawUsage = merged;
+  exchange.usage = normalized;
+  exchange.usagePartial = partial;
 }
 
 function responsesText(output: unknown[]): string {

@@ -10,6 +10,10 @@
  *   base alone) and the patch rule (32 px patches, at most 1536, times a per-model multiplier).
  *   Limits from the same guide: 20 MB per image, 500 images per request.
  * - Audio: OpenAI's Realtime cost guide: user audio is 1 token per 100 ms.
+ * - Claude's images (Anthropic's vision guide, platform.claude.com/docs/en/build-with-claude/vision,
+ *   read 2026-12-07): width × height / 750 tokens after fitting 1568 px on the long edge (about
+ *   1,600 tokens at most) for earlier models; for Opus 4.7 and later, 28 px patches after fitting
+ *   2576 px (4,784 tokens at most). A reservation takes the larger of the two; usage settles it.
  */
 import { AifdError } from '../errors.js';
 import { imageSize, mp3Seconds, wavSeconds, type ImageSize } from './media-headers.js';
@@ -161,14 +165,33 @@ export function imageUrlTokens(model: string | undefined, url: unknown, detail: 
       param: place,
     });
   }
+  return imageTokens(model, base64ImageSize(url, data.start, where), level);
+}
+
+/** An image's size from its base64 payload at `start` (undefined when its header does not say). */
+function base64ImageSize(text: MediaText, start: number, where: Where): ImageSize | undefined {
   // PNG, GIF and WebP say their size in the first 30 bytes; a JPEG's frame header follows its metadata.
   let chars = 64;
   for (;;) {
-    const read = imageSize(decodePrefix(url, data.start, chars, where));
-    if (read.size) return imageTokens(model, read.size, level);
-    if (!read.needMore || data.start + chars >= url.length) return imageTokens(model, undefined, level);
+    const read = imageSize(decodePrefix(text, start, chars, where));
+    if (read.size) return read.size;
+    if (!read.needMore || start + chars >= text.length) return undefined;
     chars *= 8;
   }
+}
+
+const CLAUDE_IMAGE_MOST = 4784;
+
+/** Tokens of a Claude image block's base64 `data` (a URL or file: the most one image can cost). */
+export function claudeImageTokens(data: unknown, where: Where): number {
+  if (!isMediaText(data) || data.length === 0) return CLAUDE_IMAGE_MOST;
+  const size = base64ImageSize(data, 0, where);
+  if (!size) return CLAUDE_IMAGE_MOST;
+  const earlier = fitInto(size, 1568);
+  const byArea = Math.min(1600, (earlier.width * earlier.height) / 750);
+  const later = fitInto(size, 2576);
+  const byPatch = Math.min(CLAUDE_IMAGE_MOST, Math.ceil(later.width / 28) * Math.ceil(later.height / 28));
+  return Math.ceil(Math.max(byArea, byPatch));
 }
 
 /** Tokens of an `input_audio` part: by its duration where the header says it, else the bound. */

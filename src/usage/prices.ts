@@ -1,19 +1,22 @@
 /**
- * What tokens cost, per model, in USD per million tokens: the built-in table (`prices.json`, OpenAI's
- * list prices with their source and date) under the config's `prices`, which override or add.
- * Model names match exactly first, then by the longest glob.
+ * What tokens cost, per model, in USD per million tokens: the built-in tables (`prices.json`,
+ * OpenAI's list prices, and `prices-anthropic.json`, Anthropic's, each with its source and date)
+ * under the config's `prices`, which override or add. Model names match exactly first, then by the
+ * longest glob.
  */
 import type { PriceConfig } from '../config/schema.js';
 import { globMatch } from '../util/glob.js';
 import builtIn from './prices.json' with { type: 'json' };
+import anthropic from './prices-anthropic.json' with { type: 'json' };
 import type { Usage } from './usage.js';
 
 export type PriceTable = Record<string, PriceConfig>;
 
-const BUILT_IN_PRICES: PriceTable = builtIn.models;
+const BUILT_IN_PRICES: PriceTable = { ...builtIn.models, ...anthropic.models };
 
 /** Where the built-in prices come from, and when they were read. */
 export const BUILT_IN_PRICES_SOURCE = { source: builtIn.source, retrieved: builtIn.retrieved };
+export const ANTHROPIC_PRICES_SOURCE = { source: anthropic.source, retrieved: anthropic.retrieved };
 
 export function priceTable(overrides: PriceTable | undefined): PriceTable {
   return { ...BUILT_IN_PRICES, ...overrides };
@@ -54,21 +57,28 @@ export type PricedUsage = Pick<Usage, 'prompt_tokens' | 'completion_tokens'> &
       | 'audio_prompt_tokens'
       | 'image_prompt_tokens'
       | 'audio_completion_tokens'
+      | 'cache_write_tokens'
+      | 'cache_write_1h_tokens'
     >
   >;
 
 /**
  * USD for the given token counts, or undefined when the model has no price. Each kind of token is
  * billed at its own rate: audio and image prompt tokens and audio completion tokens are parts of
- * prompt_tokens and completion_tokens. Cached audio tokens are priced as such where the answer says
- * how many there were (Realtime); otherwise cached tokens count as text first.
+ * prompt_tokens and completion_tokens, and so are cache writes (Anthropic's). Cached audio tokens
+ * are priced as such where the answer says how many there were (Realtime); otherwise cached tokens
+ * count as text first.
  */
 export function costOf(table: PriceTable, model: string, usage: PricedUsage): number | undefined {
   const price = priceFor(table, model);
   if (!price) return undefined;
   const audioIn = usage.audio_prompt_tokens ?? 0;
   const imageIn = usage.image_prompt_tokens ?? 0;
-  const textIn = Math.max(0, usage.prompt_tokens - audioIn - imageIn);
+  // Cache writes are text (Anthropic's), billed at their own rates, the hour-long ones at theirs.
+  const written = Math.min(usage.cache_write_tokens ?? 0, Math.max(0, usage.prompt_tokens - audioIn - imageIn));
+  const writtenHour = Math.min(usage.cache_write_1h_tokens ?? 0, written);
+  const writeRate = price.cacheWriteInput ?? price.input;
+  const textIn = Math.max(0, usage.prompt_tokens - audioIn - imageIn - written);
   const cached = usage.cached_tokens ?? 0;
   const knownAudio = usage.cached_audio_tokens;
   const cachedText = Math.min(knownAudio === undefined ? cached : cached - Math.min(knownAudio, cached), textIn);
@@ -81,6 +91,8 @@ export function costOf(table: PriceTable, model: string, usage: PricedUsage): nu
     (audioIn - cachedAudio) * (price.audioInput ?? price.input) +
     cachedAudio * (price.cachedAudioInput ?? cachedRate) +
     imageIn * (price.imageInput ?? price.input) +
+    (written - writtenHour) * writeRate +
+    writtenHour * (price.cacheWrite1hInput ?? writeRate) +
     (usage.completion_tokens - audioOut) * price.output +
     audioOut * (price.audioOutput ?? price.output);
   return micro / 1_000_000;

@@ -15,6 +15,13 @@ export interface Usage {
   audio_completion_tokens?: number;
   /** Completion tokens spent reasoning (part of completion_tokens, billed as output). */
   reasoning_tokens?: number;
+  /**
+   * Prompt tokens written to the prompt cache (Anthropic's cache_creation_input_tokens): part of
+   * prompt_tokens, billed at the cache-write rate.
+   */
+  cache_write_tokens?: number;
+  /** Of the cache writes, those kept for an hour (billed at the 1-hour rate). */
+  cache_write_1h_tokens?: number;
 }
 
 export type UsageSource = 'upstream' | 'estimated';
@@ -49,7 +56,30 @@ type Detail =
   | 'audio_prompt_tokens'
   | 'image_prompt_tokens'
   | 'audio_completion_tokens'
-  | 'reasoning_tokens';
+  | 'reasoning_tokens'
+  | 'cache_write_tokens'
+  | 'cache_write_1h_tokens';
+
+/**
+ * Anthropic's usage (the Messages API's answer, `message_start` and `message_delta`): its
+ * `input_tokens` leave out what was read from or written to the prompt cache, so the prompt is
+ * all three, as OpenAI's prompt_tokens include the cached ones.
+ */
+export function normalizeAnthropicUsage(raw: unknown): Usage | undefined {
+  if (!raw || typeof raw !== 'object') return undefined;
+  const usage = raw as Record<string, any>;
+  const input = number(usage.input_tokens);
+  if (input === undefined) return undefined;
+  const read = number(usage.cache_read_input_tokens) ?? 0;
+  const written = number(usage.cache_creation_input_tokens) ?? 0;
+  const output = number(usage.output_tokens) ?? 0;
+  const prompt = input + read + written;
+  const out: Usage = { prompt_tokens: prompt, completion_tokens: output, total_tokens: prompt + output };
+  keep(out, 'cached_tokens', read);
+  keep(out, 'cache_write_tokens', written);
+  keep(out, 'cache_write_1h_tokens', usage.cache_creation?.ephemeral_1h_input_tokens);
+  return out;
+}
 
 /** Details are kept only when present and not zero, so plain text usage stays three fields. */
 function keep(out: Usage, field: Detail, value: unknown): void {

@@ -32,10 +32,14 @@ afterEach(async () => {
   await Promise.all(receivers.splice(0).map((receiver) => receiver.close()));
 });
 
-async function gateway(otlp: { endpoint: string } & Record<string, unknown>, log: Diagnostics = silentDiagnostics) {
+async function gateway(
+  otlp: { endpoint: string } & Record<string, unknown>,
+  log: Diagnostics = silentDiagnostics,
+  retries = 1,
+) {
   const running = await startHub(
     {
-      upstreams: [{ name: 'openai', baseUrl: mock.url, keys: [KEY_A, KEY_B], retries: 1 }],
+      upstreams: [{ name: 'openai', baseUrl: mock.url, keys: [KEY_A, KEY_B], retries }],
       auth: {
         forwardKeys: [
           { key: ANN, user: 'ann', roles: [] },
@@ -65,7 +69,7 @@ const childrenOf = (spans: ReceivedSpan[], parent: ReceivedSpan) =>
   spans.filter((span) => span.parentSpanId === parent.spanId && span.traceId === parent.traceId);
 
 describe('telemetry.otlp', () => {
-  it('exports a span per request with GenAI attributes, queue and attempt children, and the GenAI metrics', async () => {
+  it('exports a span per request with GenAI attributes, attempt children, and the GenAI metrics', async () => {
     const otlp = await receiver();
     const running = await gateway({ endpoint: otlp.url, headers: { authorization: `Bearer ${COLLECTOR_TOKEN}` } });
     const clientTrace = '0af7651916cd43dd8448eb211c80319c';
@@ -114,9 +118,9 @@ describe('telemetry.otlp', () => {
       'aifd.upstream': 'openai',
       'aifd.key.hash': chatRecord.key,
     });
-    const [queue, attempt, ...rest] = childrenOf(otlp.spans, chat).sort((a, b) => a.kind - b.kind);
+    // A key was free at once: no queue span, one attempt.
+    const [attempt, ...rest] = childrenOf(otlp.spans, chat);
     expect(rest).toEqual([]);
-    expect(queue).toMatchObject({ kind: INTERNAL, name: 'key queue' });
     expect(attempt).toMatchObject({ kind: CLIENT, name: 'chat gpt-4o-mini' });
     expect(attempt!.attributes).toMatchObject({ 'aifd.attempt': 1, 'http.response.status_code': 200 });
     expect(attempt!.startNs).toBeGreaterThanOrEqual(chat.startNs);
@@ -171,6 +175,23 @@ describe('telemetry.otlp', () => {
     );
   });
 
+  it('makes a span of a wait for a key', async () => {
+    const otlp = await receiver();
+    const running = await gateway({ endpoint: otlp.url }, silentDiagnostics, 2);
+    // Both keys refuse with a short Retry-After: the third attempt waits in the queue for one to come back.
+    mock.script(KEY_A, { type: 'error', error: 'rate_limit_requests', headers: { 'retry-after-ms': '150' } });
+    mock.script(KEY_B, { type: 'error', error: 'rate_limit_requests', headers: { 'retry-after-ms': '150' } });
+    const answer = await client(running, ANN).chat.completions.create(ask);
+    await running.close();
+    const request = otlp.spans.find((span) => span.kind === SERVER)!;
+    const queues = childrenOf(otlp.spans, request).filter((span) => span.kind === INTERNAL);
+    expect(queues.map((span) => span.name)).toEqual(['key queue']);
+    // The wait lasted about as long as the keys cooled.
+    expect(Number(queues[0]!.endNs - queues[0]!.startNs) / 1e6).toBeGreaterThanOrEqual(100);
+    expect(answer.object).toBe('chat.completion');
+    expect(request.attributes['aifd.attempts']).toBe(3);
+  });
+
   it('samples by ratio but follows a sampled client, and still sends the trace context upstream', async () => {
     const otlp = await receiver();
     const running = await gateway({ endpoint: otlp.url, sampling: 0 });
@@ -201,9 +222,9 @@ describe('telemetry.otlp', () => {
     expect(answers.every((answer) => answer.object === 'chat.completion')).toBe(true);
     const records = await running.closeAndReadAccessLog();
     expect(records).toHaveLength(20);
-    // Each request made three spans (itself, its queue wait, its one attempt): all lost, all counted.
-    expect(running.hub.telemetry!.droppedSpans()).toBe(60);
-    expect(await metrics.text()).toMatch(/^aifd_telemetry_dropped_spans_total 60$/m);
+    // Each request made two spans (itself and its one attempt; a key was free at once): all lost, all counted.
+    expect(running.hub.telemetry!.droppedSpans()).toBe(40);
+    expect(await metrics.text()).toMatch(/^aifd_telemetry_dropped_spans_total 40$/m);
     expect(warnings.filter((warning) => warning.startsWith('could not export OpenTelemetry spans'))).toHaveLength(1);
   });
 
