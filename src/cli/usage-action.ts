@@ -72,6 +72,7 @@ export async function usage(options: UsageOptions): Promise<void> {
         'ERRORS',
         'PROMPT',
         'CACHED',
+        'CACHE WRITE',
         'AUDIO IN',
         'COMPLETION',
         'REASONING',
@@ -86,6 +87,7 @@ export async function usage(options: UsageOptions): Promise<void> {
           String(group.errors),
           String(group.promptTokens),
           String(group.cachedTokens),
+          String(group.cacheWriteTokens),
           String(group.audioPromptTokens),
           String(group.completionTokens),
           String(group.reasoningTokens),
@@ -96,6 +98,7 @@ export async function usage(options: UsageOptions): Promise<void> {
         [
           'total',
           String(report.reduce((s, g) => s + g.requests, 0)),
+          '',
           '',
           '',
           '',

@@ -22,6 +22,8 @@ const SUMMED = [
   'audioCompletionTokens',
   'imagePromptTokens',
   'reasoningTokens',
+  'cacheWriteTokens',
+  'cacheWrite1hTokens',
 ] as const;
 
 export function buildUsageReport(rows: readonly UsageRow[], prices: PriceTable): UsageGroup[] {
@@ -41,6 +43,8 @@ export function buildUsageReport(rows: readonly UsageRow[], prices: PriceTable):
       audio_prompt_tokens: row.audioPromptTokens,
       audio_completion_tokens: row.audioCompletionTokens,
       image_prompt_tokens: row.imagePromptTokens,
+      cache_write_tokens: row.cacheWriteTokens,
+      cache_write_1h_tokens: row.cacheWrite1hTokens,
     });
     if (cost !== undefined) group.costUsd += cost;
     else if (row.promptTokens + row.completionTokens > 0) {

@@ -248,13 +248,33 @@ describe('every SQL sink receives the same rows', () => {
             },
           }),
         );
+        sink.add(
+          record(121, {
+            model: 'claude-sonnet-4-5',
+            usage: {
+              prompt_tokens: 1000,
+              completion_tokens: 20,
+              total_tokens: 1020,
+              cached_tokens: 600,
+              cache_write_tokens: 300,
+              cache_write_1h_tokens: 100,
+            },
+          }),
+        );
         sink.add(record(0)); // a duplicate id is written once
         await sink.flush();
-        expect(sink.written).toBe(122);
+        expect(sink.written).toBe(123);
         const byUser = await dialect.summarize('user', new Date(Date.UTC(2026, 0, 1)));
         const byDay = await dialect.summarize('day', new Date(Date.UTC(2026, 10, 21)));
         summaries[name] = { byUser, byDay };
-        expect(byUser.reduce((sum, row) => sum + row.requests, 0)).toBe(122);
+        expect(byUser.reduce((sum, row) => sum + row.requests, 0)).toBe(123);
+        // Anthropic's cache writes have columns of their own, so aifd usage prices them at their rates.
+        expect(byUser.find((row) => row.model === 'claude-sonnet-4-5')).toMatchObject({
+          promptTokens: 1000,
+          cachedTokens: 600,
+          cacheWriteTokens: 300,
+          cacheWrite1hTokens: 100,
+        });
         expect(byUser.find((row) => row.group === 'olga')).toMatchObject({
           requests: 1,
           promptTokens: 7,
@@ -301,6 +321,8 @@ describe('every SQL sink receives the same rows', () => {
           audio_completion_tokens: null,
           image_prompt_tokens: null,
           reasoning_tokens: null,
+          cache_write_tokens: null,
+          cache_write_1h_tokens: null,
         });
         expect(await storedRow(name, `old-${RUN}`)).toMatchObject({
           user_name: 'olga',

@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { BUILT_IN_PRICES_SOURCE, costOf, priceFor, priceTable } from '../../src/usage/prices.js';
+import {
+  ANTHROPIC_PRICES_SOURCE,
+  BUILT_IN_PRICES_SOURCE,
+  costOf,
+  priceFor,
+  priceTable,
+} from '../../src/usage/prices.js';
 
 describe('the built-in price table', () => {
   it('names its source and the date it was read, and covers the current models', () => {
@@ -25,6 +31,29 @@ describe('the built-in price table', () => {
       expect(priceFor(table, model), model).toBeDefined();
     }
     expect(priceFor(table, 'gpt-realtime')).toMatchObject({ audioInput: 32, audioOutput: 64, imageInput: 5 });
+  });
+
+  it("prices Claude's models, cache reads and 5-minute and 1-hour cache writes at their own rates", () => {
+    expect(ANTHROPIC_PRICES_SOURCE.source).toMatch(/^https:\/\/platform\.claude\.com\//);
+    const table = priceTable(undefined);
+    for (const model of [
+      'claude-opus-4-5-20251101',
+      'claude-sonnet-4-5-20250929',
+      'claude-haiku-4-5-20251001',
+      'claude-opus-5',
+    ])
+      expect(priceFor(table, model), model).toBeDefined();
+    expect(priceFor(table, 'claude-opus-4-1-20250805')).toMatchObject({ input: 15, output: 75 });
+    // 1000 prompt tokens: 600 read from the cache, 300 written (100 of them for an hour), 100 plain; 20 out.
+    const usage = {
+      prompt_tokens: 1000,
+      completion_tokens: 20,
+      cached_tokens: 600,
+      cache_write_tokens: 300,
+      cache_write_1h_tokens: 100,
+    };
+    const micro = 100 * 3 + 600 * 0.3 + 200 * 3.75 + 100 * 6 + 20 * 15;
+    expect(costOf(table, 'claude-sonnet-4-5-20250929', usage)).toBeCloseTo(micro / 1e6, 12);
   });
 
   it('prices each kind of token at its own rate, and the config overrides', () => {

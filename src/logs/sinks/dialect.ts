@@ -14,6 +14,8 @@ export interface UsageRow {
   audioCompletionTokens: number;
   imagePromptTokens: number;
   reasoningTokens: number;
+  cacheWriteTokens: number;
+  cacheWrite1hTokens: number;
   errors: number;
 }
 
@@ -63,6 +65,8 @@ const RECORD_COLUMNS = [
   ['audio_completion_tokens', 'usage.audio_completion_tokens'],
   ['image_prompt_tokens', 'usage.image_prompt_tokens'],
   ['reasoning_tokens', 'usage.reasoning_tokens'],
+  ['cache_write_tokens', 'usage.cache_write_tokens'],
+  ['cache_write_1h_tokens', 'usage.cache_write_1h_tokens'],
 ] as const;
 
 /**
@@ -74,6 +78,8 @@ const ADDED_COLUMNS = [
   'audio_completion_tokens',
   'image_prompt_tokens',
   'reasoning_tokens',
+  'cache_write_tokens',
+  'cache_write_1h_tokens',
 ] as const;
 
 /** The added columns a table with `existing` columns still lacks. */
@@ -118,7 +124,8 @@ export function summarySql(by: UsageDimension, day: string, placeholder: string)
     COALESCE(SUM(prompt_tokens), 0) AS prompt, COALESCE(SUM(completion_tokens), 0) AS completion,
     COALESCE(SUM(cached_tokens), 0) AS cached, COALESCE(SUM(audio_prompt_tokens), 0) AS audio_prompt,
     COALESCE(SUM(audio_completion_tokens), 0) AS audio_completion, COALESCE(SUM(image_prompt_tokens), 0) AS image_prompt,
-    COALESCE(SUM(reasoning_tokens), 0) AS reasoning, SUM(CASE WHEN error IS NOT NULL OR status >= 400 THEN 1 ELSE 0 END) AS errors
+    COALESCE(SUM(reasoning_tokens), 0) AS reasoning, COALESCE(SUM(cache_write_tokens), 0) AS cache_write,
+    COALESCE(SUM(cache_write_1h_tokens), 0) AS cache_write_1h, SUM(CASE WHEN error IS NOT NULL OR status >= 400 THEN 1 ELSE 0 END) AS errors
     FROM aifd_requests WHERE ts >= ${placeholder} GROUP BY ${group}, COALESCE(model, '(none)') ORDER BY 1, 2`;
 }
 
@@ -134,6 +141,8 @@ export function toUsageRows(rows: Record<string, unknown>[]): UsageRow[] {
     audioCompletionTokens: Number(row.audio_completion),
     imagePromptTokens: Number(row.image_prompt),
     reasoningTokens: Number(row.reasoning),
+    cacheWriteTokens: Number(row.cache_write),
+    cacheWrite1hTokens: Number(row.cache_write_1h),
     errors: Number(row.errors),
   }));
 }
@@ -155,6 +164,8 @@ const USAGE_COLUMNS = [
   ['audio_completion_tokens', 'audio_completion_tokens'],
   ['image_prompt_tokens', 'image_prompt_tokens'],
   ['reasoning_tokens', 'reasoning_tokens'],
+  ['cache_write_tokens', 'cache_write_tokens'],
+  ['cache_write_1h_tokens', 'cache_write_1h_tokens'],
 ] as const;
 
 const numberOrNull = (value: unknown) => (value === null || value === undefined ? null : Number(value));
