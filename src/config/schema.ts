@@ -379,15 +379,17 @@ export const hubConfigSchema = z
           message: `upstream name "${upstream.name}" is used twice`,
         });
       }
+      // An OpenAI and an Anthropic upstream may share a route without models: each API has its own paths.
+      const catchAll = `${upstream.api} ${upstream.route}`;
       if (!upstream.models) {
-        if (catchAllRoutes.has(upstream.route)) {
+        if (catchAllRoutes.has(catchAll)) {
           ctx.addIssue({
             code: 'custom',
             path: ['upstreams', index, 'route'],
-            message: `route "${upstream.route}" is used twice; upstreams sharing a route need "models" (at most one may serve every other model)`,
+            message: `route "${upstream.route}" is used twice; upstreams of one API sharing a route need "models" (at most one may serve every other model)`,
           });
         }
-        catchAllRoutes.add(upstream.route);
+        catchAllRoutes.add(catchAll);
       }
       names.add(upstream.name);
     });

@@ -114,6 +114,35 @@ describe('the prompt walked in its bytes', () => {
     expect(walk(plain).imageTokens).toBe(765);
   });
 
+  it("walks Anthropic's Messages bodies: the system prompt, and images by Claude's rule", async () => {
+    const image = png(1000, 1000).toString('base64');
+    const body = JSON.stringify({
+      model: 'claude-sonnet-4-5',
+      max_tokens: 100,
+      system: [{ type: 'text', text: 'Be brief.', cache_control: { type: 'ephemeral' } }],
+      messages: [
+        {
+          role: 'user',
+          content: [
+            { type: 'image', source: { type: 'base64', media_type: 'image/png', data: image } },
+            { type: 'image', source: { type: 'url', url: 'https://example.com/a.png' } },
+            { type: 'text', text: 'What is this?' },
+          ],
+        },
+      ],
+    });
+    const parts = walk(body);
+    // 1000×1000: 1,334 tokens by area (earlier models), 36×36 = 1,296 patches (later ones): the larger
+    // bounds it; an image by URL is bounded by the most one image can cost, 4,784.
+    expect(parts.imageTokens).toBe(1334 + 4784);
+    expect((await countPrompt(parts)).tokens).toBeGreaterThanOrEqual(
+      parts.imageTokens + o200kTokens('Be brief.') + o200kTokens('What is this?'),
+    );
+    expect(promptBound(parts).tokens).toBeLessThan(image.length);
+    const plain = walk(JSON.stringify({ model: 'claude-haiku-4-5', max_tokens: 5, system: 'Be brief.', messages: [] }));
+    expect((await countPrompt(plain)).tokens).toBe(3 + o200kTokens('Be brief.'));
+  });
+
   it('answers invalid_json for a prompt that is not well formed inside', () => {
     expect(() => walk('{"model":"gpt-4o","messages":[{"role":"user" "content":"x"}]}')).toThrow();
     expect(() => walk('{"model":"gpt-4o","messages":[{"role":"user","content":[{"type":tru}]}]}')).toThrow(

@@ -20,7 +20,7 @@ export interface UsageRow {
 }
 
 /** Where a page of records left off: the last one's time and id. */
-export interface RecordCursor {
+interface RecordCursor {
   ts: string;
   id: string;
 }
