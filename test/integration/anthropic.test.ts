@@ -108,11 +108,16 @@ describe('an Anthropic upstream', () => {
     const message = await sdk(running).messages.create({
       ...ask,
       tools: [{ name: 'get_weather', description: 'weather', input_schema: { type: 'object', properties: {} } }],
+      tool_choice: { type: 'any' },
     });
     const call = message.content.find((block) => block.type === 'tool_use');
     expect(call).toMatchObject({ name: 'get_weather', input: { location: 'San Francisco' } });
     const stream = await sdk(running)
-      .messages.stream({ ...ask, tools: [{ name: 'get_weather', input_schema: { type: 'object', properties: {} } }] })
+      .messages.stream({
+        ...ask,
+        tools: [{ name: 'get_weather', input_schema: { type: 'object', properties: {} } }],
+        tool_choice: { type: 'tool', name: 'get_weather' },
+      })
       .finalMessage();
     expect(stream.content.find((block) => block.type === 'tool_use')).toMatchObject({
       input: { location: 'San Francisco' },

@@ -153,7 +153,12 @@ export class AnthropicMock extends EventEmitter {
     const behavior = this.next(key);
     if (behavior.type === 'error') return this.sendError(res, behavior.error, behavior.headers);
     const usage = this.usageFor(body, request.body);
-    const toolName = Array.isArray(body.tools) && body.tools.length > 0 ? String(body.tools[0].name) : undefined;
+    // Tool use when the request forces it (tool_choice any or tool), as a model asked to would.
+    const forced = body.tool_choice?.type === 'any' || body.tool_choice?.type === 'tool';
+    const toolName =
+      forced && Array.isArray(body.tools) && body.tools.length > 0
+        ? String(body.tool_choice.name ?? body.tools[0].name)
+        : undefined;
     if (body.stream === true) return this.sendStream(res, body.model, usage, toolName, behavior);
     const message = JSON.parse(anthropicFixture('message.json')) as Record<string, any>;
     message.id = `msg_${randomBytes(12).toString('hex')}`;
