@@ -17,7 +17,9 @@ export interface CacheEntry {
 
 /** The answer an exchange describes, if it may be stored: complete, not truncated, not an error. */
 export function storableBody(api: ApiKind, exchange: Exchange): Record<string, unknown> | undefined {
-  if (!exchange.complete || exchange.streamError !== undefined || exchange.finishReason === 'length') return undefined;
+  // A cut answer is not stored: OpenAI's finish_reason `length`, Anthropic's stop_reason `max_tokens`.
+  const cut = exchange.finishReason === 'length' || exchange.finishReason === 'max_tokens';
+  if (!exchange.complete || exchange.streamError !== undefined || cut) return undefined;
   if (exchange.json) return exchange.json;
   if (api !== 'chat' || exchange.id === undefined) return undefined;
   const message: Record<string, unknown> = {

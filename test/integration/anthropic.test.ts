@@ -191,6 +191,18 @@ describe('an Anthropic upstream', () => {
     expect(costOf(prices, MODEL, read!.usage!)).toBeCloseTo(expectRead, 12);
   });
 
+  it('serves a repeated question from the cache when asked to, at no cost', async () => {
+    const running = await gateway();
+    const first = await post(running, ask, { 'x-aifd-cache': 'on' });
+    const second = await post(running, ask, { 'x-aifd-cache': 'on' });
+    expect(first.headers['x-aifd-cache']).toBe('miss');
+    expect(second.headers['x-aifd-cache']).toBe('hit');
+    expect(second.json()).toEqual(first.json());
+    expect(anthropic.received).toHaveLength(1);
+    const [, hit] = await records(running);
+    expect(hit).toMatchObject({ cache: 'hit', model: MODEL });
+  });
+
   it('cools a key that is rate limited until its reset, and another key answers', async () => {
     const running = await gateway();
     const reset = new Date(Date.now() + 30_000).toISOString();
