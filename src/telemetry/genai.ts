@@ -26,7 +26,7 @@ export function operationName(api: ApiKind): string | undefined {
 }
 
 /** server.address and server.port of an upstream's base URL. */
-export function serverOf(baseUrl: string | undefined): Attributes {
+function serverOf(baseUrl: string | undefined): Attributes {
   if (!baseUrl) return {};
   try {
     const url = new URL(baseUrl);
@@ -66,12 +66,7 @@ export function requestAttributes(record: AccessRecord, facts: RequestFacts): At
     'aifd.stream': record.stream,
   };
   if (record.status !== null) attributes['http.response.status_code'] = record.status;
-  const operation = operationName(facts.api);
-  if (operation) {
-    attributes['gen_ai.operation.name'] = operation;
-    attributes['gen_ai.provider.name'] = facts.provider;
-  }
-  optional(attributes, 'gen_ai.request.model', facts.requestModel);
+  Object.assign(attributes, modelCallAttributes(facts.api, facts.provider, facts.requestModel, facts.baseUrl));
   optional(attributes, 'gen_ai.response.model', record.model);
   optional(attributes, 'gen_ai.response.id', facts.responseId);
   if (facts.finishReason) attributes['gen_ai.response.finish_reasons'] = [facts.finishReason];
@@ -81,7 +76,6 @@ export function requestAttributes(record: AccessRecord, facts: RequestFacts): At
     optional(attributes, 'aifd.usage.cached_tokens', record.usage.cached_tokens);
     optional(attributes, 'aifd.usage.source', record.usageSource);
   }
-  Object.assign(attributes, serverOf(facts.baseUrl));
   optional(attributes, 'error.type', errorType(record));
   optional(attributes, 'aifd.user', record.user);
   optional(attributes, 'aifd.route', record.route);
@@ -94,15 +88,32 @@ export function requestAttributes(record: AccessRecord, facts: RequestFacts): At
 
 /** An upstream attempt's attributes when it starts. */
 export function attemptAttributes(facts: AttemptFacts): Attributes {
-  const attributes: Attributes = { 'aifd.upstream': facts.upstream, 'aifd.attempt': facts.attempt };
-  const operation = operationName(facts.api);
+  const attributes: Attributes = {
+    'aifd.upstream': facts.upstream,
+    'aifd.attempt': facts.attempt,
+    ...modelCallAttributes(facts.api, facts.provider, facts.model, facts.baseUrl),
+  };
+  optional(attributes, 'aifd.key.hash', facts.keyHash);
+  return attributes;
+}
+
+/**
+ * What names a model call in the spans and the metrics alike: the operation and provider (for
+ * calls of a GenAI API), the model asked for, and the server.
+ */
+export function modelCallAttributes(
+  api: ApiKind,
+  provider: string,
+  model: string | undefined,
+  baseUrl: string | undefined,
+): Attributes {
+  const attributes: Attributes = serverOf(baseUrl);
+  const operation = operationName(api);
   if (operation) {
     attributes['gen_ai.operation.name'] = operation;
-    attributes['gen_ai.provider.name'] = facts.provider;
+    attributes['gen_ai.provider.name'] = provider;
   }
-  optional(attributes, 'gen_ai.request.model', facts.model);
-  optional(attributes, 'aifd.key.hash', facts.keyHash);
-  Object.assign(attributes, serverOf(facts.baseUrl));
+  optional(attributes, 'gen_ai.request.model', model);
   return attributes;
 }
 

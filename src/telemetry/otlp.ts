@@ -42,10 +42,9 @@ import {
   attemptAttributes,
   errorType,
   operationName,
+  modelCallAttributes,
   requestAttributes,
   requestSpanName,
-  serverOf,
-  type Attributes,
 } from './genai.js';
 import type { AttemptFacts, AttemptTrace, RequestFacts, RequestTrace, Telemetry } from './telemetry.js';
 
@@ -120,14 +119,8 @@ export function startOtlpTelemetry(config: OtlpConfig, log: Diagnostics): Teleme
   const propagator = new W3CTraceContextPropagator();
 
   function recordMetrics(record: AccessRecord, facts: RequestFacts): void {
-    const operation = operationName(facts.api);
-    if (!operation) return;
-    const attributes: Attributes = {
-      'gen_ai.operation.name': operation,
-      'gen_ai.provider.name': facts.provider,
-      'gen_ai.request.model': modelLabel(facts.requestModel),
-      ...serverOf(facts.baseUrl),
-    };
+    if (!operationName(facts.api)) return;
+    const attributes = modelCallAttributes(facts.api, facts.provider, modelLabel(facts.requestModel), facts.baseUrl);
     if (record.model) attributes['gen_ai.response.model'] = modelLabel(record.model);
     const error = errorType(record);
     metrics.duration.record(

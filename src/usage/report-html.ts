@@ -3,7 +3,7 @@
  * here as SVG (each with its numbers as a table beside it), the latest requests as a table that
  * filters in the page. Everything from the records is escaped.
  */
-import type { ReportData, SeriesByDay } from './report-data.js';
+import type { ReportData, ReportDimension, SeriesByDay } from './report-data.js';
 
 const COLORS = [
   '#4e79a7',
@@ -74,27 +74,11 @@ function totalsSection(data: ReportData): string {
 /** Spend and tokens per day stacked by `--by`, and spend by model (by user when `--by model`). */
 function charts(data: ReportData): string[] {
   const series = { user: data.users, model: data.models, key: data.keys };
-  const label = { user: 'user', model: 'model', key: 'key' };
-  const second = data.by === 'model' ? 'user' : 'model';
-  return [
-    chartSection(
-      `spend-${data.by}s`,
-      `Spend per day, by ${label[data.by]}`,
-      data.days,
-      series[data.by],
-      'costUsd',
-      usd,
-    ),
-    chartSection(`spend-${second}s`, `Spend per day, by ${label[second]}`, data.days, series[second], 'costUsd', usd),
-    chartSection(
-      `tokens-${data.by}s`,
-      `Tokens per day, by ${label[data.by]}`,
-      data.days,
-      series[data.by],
-      'tokens',
-      String,
-    ),
-  ];
+  const chart = (what: 'Spend' | 'Tokens', by: ReportDimension) =>
+    what === 'Spend'
+      ? chartSection(`spend-${by}s`, `Spend per day, by ${by}`, data.days, series[by], 'costUsd', usd)
+      : chartSection(`tokens-${by}s`, `Tokens per day, by ${by}`, data.days, series[by], 'tokens', String);
+  return [chart('Spend', data.by), chart('Spend', data.by === 'model' ? 'user' : 'model'), chart('Tokens', data.by)];
 }
 
 /** Each user budget, its period, and how much of it is used (a meter, and the numbers). */
