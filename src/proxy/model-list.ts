@@ -24,14 +24,31 @@ export async function answerModelList(ctx: RequestContext, hub: StageDeps): Prom
     return 'next';
   if (route.apiPath === '/v1/models') {
     const data = await unionOfModels(ctx, hub, route);
-    answerJson(ctx, 200, { object: 'list', data });
+    answerJson(ctx, 200, route.api === 'anthropic' ? anthropicList(data) : { object: 'list', data });
     return 'done';
   }
   if (ctx.alias) {
-    answerJson(ctx, 200, aliasEntry(ctx.alias));
+    const entry = aliasEntry(ctx.alias);
+    answerJson(ctx, 200, route.api === 'anthropic' ? anthropicModel(entry) : entry);
     return 'done';
   }
   return 'next';
+}
+
+/** A model in the shape of Anthropic's `GET /v1/models` (an Anthropic upstream's entries are already). */
+function anthropicModel(entry: ModelEntry): ModelEntry {
+  if (entry.type === 'model') return entry;
+  return {
+    type: 'model',
+    id: entry.id,
+    display_name: entry.id,
+    created_at: new Date((entry.created ?? 0) * 1000).toISOString(),
+  };
+}
+
+function anthropicList(entries: ModelEntry[]) {
+  const data = entries.map(anthropicModel);
+  return { data, has_more: false, first_id: data[0]?.id ?? null, last_id: data.at(-1)?.id ?? null };
 }
 
 async function unionOfModels(ctx: RequestContext, hub: StageDeps, route: RouteMatch): Promise<ModelEntry[]> {

@@ -336,6 +336,11 @@ describe('OpenAI and Anthropic upstreams on one route', () => {
     expect(JSON.parse(anthropic.received.at(-1)!.body.toString()).model).toBe('claude-haiku-4-5-20251001');
     expect(openai.received).toHaveLength(1);
     expect(anthropic.received).toHaveLength(2);
+    // An Anthropic client listing models gets Anthropic's list: the upstream's models and the alias.
+    const listed = await sdk(running).models.list();
+    const ids = listed.data.map((model) => model.id);
+    expect(ids).toEqual(expect.arrayContaining(['claude-haiku-4-5-20251001', 'fast']));
+    expect(ids).not.toContain('gpt-4o-mini');
     expect(openai.received[0]!.key).toBe(OPENAI_KEY);
     // An OpenAI client's own error stays OpenAI-shaped on the shared route.
     const missing = await request(`${running.url}/v1/chat/completions`, { method: 'POST' });
