@@ -28,11 +28,15 @@ interface Route {
   families: Partial<Record<ClientApi, Family>>;
 }
 
-/** Where OpenAI and Anthropic upstreams share a route, Anthropic's Messages API paths go to Anthropic's. */
-function familyOf(route: Route, apiPath: string): ClientApi {
+/**
+ * Where OpenAI and Anthropic upstreams share a route, Anthropic's requests go to the Anthropic
+ * ones: its Messages API paths, and any request with the `anthropic-version` header every
+ * Anthropic client sends (its `GET /v1/models` too).
+ */
+function familyOf(route: Route, apiPath: string, anthropicClient: boolean): ClientApi {
   if (!route.families.anthropic) return 'openai';
   if (!route.families.openai) return 'anthropic';
-  return apiPath === '/v1/messages' || apiPath.startsWith('/v1/messages/') ? 'anthropic' : 'openai';
+  return anthropicClient || apiPath === '/v1/messages' || apiPath.startsWith('/v1/messages/') ? 'anthropic' : 'openai';
 }
 
 /** Longest prefix wins; the prefix is stripped before forwarding. */
@@ -62,7 +66,8 @@ export class RouteTable {
       .sort((a, b) => b.prefix.length - a.prefix.length);
   }
 
-  match(url: string): RouteMatch | undefined {
+  /** `anthropicClient`: the request says it speaks Anthropic's API (its `anthropic-version` header). */
+  match(url: string, anthropicClient = false): RouteMatch | undefined {
     const queryAt = url.indexOf('?');
     const pathname = queryAt === -1 ? url : url.slice(0, queryAt);
     for (const route of this.entries) {
@@ -75,7 +80,7 @@ export class RouteTable {
         forwardPath = rest.startsWith('/') ? rest : '/' + rest;
         apiPath = pathname.slice(prefix.length) || '/';
       }
-      const api = familyOf(route, apiPath);
+      const api = familyOf(route, apiPath, anthropicClient);
       const family = route.families[api]!;
       return { upstream: family.fallback, shared: family.upstreams, api, forwardPath, pathname, apiPath };
     }

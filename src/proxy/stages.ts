@@ -44,7 +44,7 @@ function checkAddress(ctx: RequestContext, hub: StageDeps): Promise<StageResult>
 }
 
 function matchRoute(ctx: RequestContext, hub: StageDeps): StageResult {
-  ctx.route = hub.routes.match(ctx.req.url!);
+  ctx.route = hub.routes.match(ctx.req.url!, ctx.req.headers['anthropic-version'] !== undefined);
   if (!ctx.route) throw new AifdError('route_not_found', `no upstream serves ${ctx.req.url}`);
   ctx.api = apiKindOf(ctx.route.apiPath, ctx.route.api);
   ctx.upstream = ctx.route.upstream;

@@ -346,7 +346,7 @@ describe('OpenAI and Anthropic upstreams on one route', () => {
     const missing = await request(`${running.url}/v1/chat/completions`, { method: 'POST' });
     expect(missing.json()).toHaveProperty('error.code', 'missing_credentials');
     const records: AccessRecord[] = await running.closeAndReadAccessLog();
-    expect(records.map((record) => record.upstream).sort()).toEqual(['claude', 'claude', 'openai', 'openai']);
+    expect(records.map((record) => record.upstream).sort()).toEqual(['claude', 'claude', 'claude', 'openai', 'openai']);
   });
 
   it('probes an Anthropic key with the models list, which costs nothing', async () => {
