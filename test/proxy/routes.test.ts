@@ -16,6 +16,33 @@ function table(routes: string[]): RouteTable {
 }
 
 describe('RouteTable', () => {
+  it('sends Anthropic requests to the Anthropic upstreams of a shared route, the rest to the OpenAI ones', () => {
+    const config = validate(
+      {
+        upstreams: [
+          { name: 'openai', baseUrl: 'http://127.0.0.1:9' },
+          { name: 'claude', api: 'anthropic', baseUrl: 'http://127.0.0.1:9' },
+          { name: 'only-claude', api: 'anthropic', route: '/claude', baseUrl: 'http://127.0.0.1:9' },
+        ],
+      },
+      'test',
+    );
+    const upstreams = config.upstreams.map((upstream) => createUpstreamRuntime(upstream, systemClock));
+    upstreams.forEach(destroyUpstreamRuntime);
+    const routes = new RouteTable(upstreams);
+    const at = (url: string, anthropicClient?: boolean) => {
+      const match = routes.match(url, anthropicClient)!;
+      return [match.api, match.upstream.config.name, match.shared.map((upstream) => upstream.config.name)];
+    };
+    expect(at('/v1/messages')).toEqual(['anthropic', 'claude', ['claude']]);
+    expect(at('/v1/messages/count_tokens')).toEqual(['anthropic', 'claude', ['claude']]);
+    expect(at('/v1/chat/completions')).toEqual(['openai', 'openai', ['openai']]);
+    expect(at('/v1/models')).toEqual(['openai', 'openai', ['openai']]);
+    expect(at('/v1/models', true)).toEqual(['anthropic', 'claude', ['claude']]);
+    expect(at('/claude/v1/models')).toEqual(['anthropic', 'only-claude', ['only-claude']]);
+    expect(config.upstreams.map((upstream) => upstream.keyHeader)).toEqual(['authorization', 'x-api-key', 'x-api-key']);
+  });
+
   it('picks the longest prefix and strips it', () => {
     const routes = table(['/', '/local', '/local/fast']);
     expect(routes.match('/v1/models')).toMatchObject({
