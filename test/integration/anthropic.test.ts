@@ -269,9 +269,10 @@ describe('an Anthropic upstream refuses', () => {
 
   it('passes on the 400 for an anthropic-version the upstream rejects', async () => {
     const running = await gateway();
-    // The client's own version reaches the upstream as it sent it.
-    expect((await post(running, ask)).status).toBe(200);
+    // The client's own version and beta flags reach the upstream as it sent them.
+    expect((await post(running, ask, { 'anthropic-beta': 'context-1m-2025-08-07' })).status).toBe(200);
     expect(anthropic.received[0]!.headers['anthropic-version']).toBe('2023-06-01');
+    expect(anthropic.received[0]!.headers['anthropic-beta']).toBe('context-1m-2025-08-07');
     const answer = await post(running, ask, { 'anthropic-version': '1999-01-01' });
     expect(answer.status).toBe(400);
     expect(answer.json()).toMatchObject({ type: 'error', error: { type: 'invalid_request_error' } });
