@@ -101,7 +101,9 @@ export class ReportBuilder {
     const user = record.user ?? '(anonymous)';
     const model = record.model ?? '(none)';
     const tokens = record.usage?.total_tokens ?? 0;
-    const cost = record.usage && record.model ? costOf(this.prices, record.model, record.usage) : 0;
+    // A cache hit's usage is what it saved: no upstream billed it.
+    const cost =
+      record.usage && record.model && record.cache !== 'hit' ? costOf(this.prices, record.model, record.usage) : 0;
     const failed = record.error !== null || (record.status ?? 0) >= 400;
 
     const figures = this.dayFor(day);

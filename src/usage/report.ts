@@ -2,8 +2,11 @@
 import type { UsageRow } from '../logs/sinks/dialect.js';
 import { costOf, type PriceTable } from './prices.js';
 
-/** A group's rows summed over its models (token kinds as the sink counts them), and priced. */
-export interface UsageGroup extends Omit<UsageRow, 'model'> {
+/**
+ * A group's rows summed over its models (token kinds as the sink counts them, answers from aifd's
+ * cache included), and priced at what upstreams billed: a cache hit costs nothing.
+ */
+export interface UsageGroup extends Omit<UsageRow, 'model' | 'fromCache'> {
   /** Each kind of token at its own rate. */
   costUsd: number;
   /** Models in this group without a price (their tokens are not in the cost). */
@@ -36,6 +39,7 @@ export function buildUsageReport(rows: readonly UsageRow[], prices: PriceTable):
       groups.set(row.group, group);
     }
     for (const field of SUMMED) group[field] += row[field];
+    if (row.fromCache) continue;
     const cost = costOf(prices, row.model, {
       prompt_tokens: row.promptTokens,
       completion_tokens: row.completionTokens,

@@ -51,6 +51,10 @@ describe('the usage report', () => {
     expect(data.users[0]).toMatchObject({ name: 'ann', costUsd: [0.002, 0.002], requests: 2 });
     expect(data.perDay[0]).toMatchObject({ requests: 3, errors: 1, errorsByCode: { rate_limit_exceeded: 1 } });
     expect(data.perDay[1]!.p50Ms).toBe(300);
+    // An answer from the cache costs nothing: no upstream billed it.
+    const withHit = new ReportBuilder(prices, since, until);
+    withHit.add(record({ id: 'h', cache: 'hit' }));
+    expect(withHit.build().totals).toMatchObject({ requests: 1, costUsd: 0, tokens: 1500 });
 
     const html = renderReportHtml(data);
     expect(html).not.toContain('<script>alert(1)</script>');

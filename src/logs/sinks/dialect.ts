@@ -17,6 +17,8 @@ export interface UsageRow {
   cacheWriteTokens: number;
   cacheWrite1hTokens: number;
   errors: number;
+  /** Requests answered from aifd's cache: no upstream billed them (their usage is what they saved). */
+  fromCache: boolean;
 }
 
 /** Where a page of records left off: the last one's time and id. */
@@ -120,13 +122,14 @@ function groupColumn(by: UsageDimension, day: string): string {
 
 export function summarySql(by: UsageDimension, day: string, placeholder: string): string {
   const group = groupColumn(by, day);
-  return `SELECT ${group} AS grp, COALESCE(model, '(none)') AS mdl, COUNT(*) AS requests,
+  const hit = "CASE WHEN cache = 'hit' THEN 1 ELSE 0 END";
+  return `SELECT ${group} AS grp, COALESCE(model, '(none)') AS mdl, ${hit} AS hit, COUNT(*) AS requests,
     COALESCE(SUM(prompt_tokens), 0) AS prompt, COALESCE(SUM(completion_tokens), 0) AS completion,
     COALESCE(SUM(cached_tokens), 0) AS cached, COALESCE(SUM(audio_prompt_tokens), 0) AS audio_prompt,
     COALESCE(SUM(audio_completion_tokens), 0) AS audio_completion, COALESCE(SUM(image_prompt_tokens), 0) AS image_prompt,
     COALESCE(SUM(reasoning_tokens), 0) AS reasoning, COALESCE(SUM(cache_write_tokens), 0) AS cache_write,
     COALESCE(SUM(cache_write_1h_tokens), 0) AS cache_write_1h, SUM(CASE WHEN error IS NOT NULL OR status >= 400 THEN 1 ELSE 0 END) AS errors
-    FROM aifd_requests WHERE ts >= ${placeholder} GROUP BY ${group}, COALESCE(model, '(none)') ORDER BY 1, 2`;
+    FROM aifd_requests WHERE ts >= ${placeholder} GROUP BY ${group}, COALESCE(model, '(none)'), ${hit} ORDER BY 1, 2, 3`;
 }
 
 export function toUsageRows(rows: Record<string, unknown>[]): UsageRow[] {
@@ -144,6 +147,7 @@ export function toUsageRows(rows: Record<string, unknown>[]): UsageRow[] {
     cacheWriteTokens: Number(row.cache_write),
     cacheWrite1hTokens: Number(row.cache_write_1h),
     errors: Number(row.errors),
+    fromCache: Number(row.hit) === 1,
   }));
 }
 
