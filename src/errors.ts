@@ -1,5 +1,3 @@
-import type { ClientApi } from './usage/api-kind.js';
-
 /**
  * The one catalogue of errors aifd itself answers with. Every code has an HTTP status and an
  * OpenAI error `type`, so SDKs raise the matching error class. Adding a code without them does
@@ -134,7 +132,7 @@ export function anthropicErrorBody(err: AifdError): string {
 }
 
 /** aifd's own error as a body in the shape of the API the client speaks. */
-export function errorBodyFor(api: ClientApi, err: AifdError): string {
+export function errorBodyFor(api: 'openai' | 'anthropic', err: AifdError): string {
   return api === 'anthropic' ? anthropicErrorBody(err) : openAIErrorBody(err);
 }
 

@@ -4,7 +4,7 @@
  */
 import type { BudgetConfig, LimitsConfig } from '../config/schema.js';
 import { parseRateString, type RateWindow } from '../config/rate-string.js';
-import { periodAt, type Period } from './calendar.js';
+import { periodAt, type Period } from '../util/calendar.js';
 import { MICRO_USD, type CounterLimit } from './limit-answers.js';
 import { callerKey, routeRate, type LimitSubject } from './limit-subject.js';
 

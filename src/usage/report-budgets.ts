@@ -5,7 +5,7 @@
  * not name the caller's roles.
  */
 import type { BudgetConfig, LimitsConfig } from '../config/schema.js';
-import { periodAt, type Period } from '../limits/calendar.js';
+import { periodAt, type Period } from '../util/calendar.js';
 import type { AccessRecord } from '../logs/access-record.js';
 import { costOf, type PriceTable } from './prices.js';
 

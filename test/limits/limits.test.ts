@@ -6,7 +6,7 @@ import path from 'node:path';
 import { Redis } from 'ioredis';
 import { Limits, formatReset, type LimitSubject } from '../../src/limits/limits.js';
 import { openCounters, type CounterBackend, type Counters } from '../../src/limits/counters.js';
-import { periodAt } from '../../src/limits/calendar.js';
+import { periodAt } from '../../src/util/calendar.js';
 import { Pacer } from '../../src/limits/pacer.js';
 import { startTestRedis } from '../helpers/redis-server.js';
 import { limitsSchema } from '../../src/config/schema.js';
