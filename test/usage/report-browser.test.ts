@@ -13,6 +13,7 @@ import { chromium, type Browser } from 'playwright-core';
 import type { AccessRecord } from '../../src/logs/access-record.js';
 import { priceTable } from '../../src/usage/prices.js';
 import { ReportBuilder } from '../../src/usage/report-data.js';
+import { BudgetTally } from '../../src/usage/report-budgets.js';
 import { renderReportHtml } from '../../src/usage/report-html.js';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -69,11 +70,22 @@ function knownTraffic(): AccessRecord[] {
 
 describe.skipIf(!existsSync(CHROMIUM))('the usage report in Chromium', () => {
   it('shows the known traffic in its bars and tables, filters, asks nothing of the network', async () => {
-    const builder = new ReportBuilder(
-      priceTable({ 'gpt-4o-mini*': { input: 1, output: 2 }, 'text-embedding-3-small': { input: 1, output: 0 } }),
-      new Date('2026-12-01T00:00:00Z'),
-      new Date('2026-12-08T00:00:00Z'),
+    const prices = priceTable({
+      'gpt-4o-mini*': { input: 1, output: 2 },
+      'text-embedding-3-small': { input: 1, output: 0 },
+    });
+    const until = new Date('2026-12-08T00:00:00Z');
+    // ann has a budget of her own; everyone else the one for '*'.
+    const budgets = new BudgetTally(
+      {
+        timezone: 'UTC',
+        unpriced: 'deny',
+        users: { ann: { monthly: 0.01, soft: 0.8 }, '*': { monthly: 0.02, soft: 0.8 } },
+      },
+      prices,
+      until,
     );
+    const builder = new ReportBuilder(prices, new Date('2026-12-01T00:00:00Z'), until, budgets);
     for (const record of knownTraffic()) builder.add(record);
     const file = path.join(dir, 'report.html');
     await writeFile(file, renderReportHtml(builder.build()));
@@ -103,6 +115,18 @@ describe.skipIf(!existsSync(CHROMIUM))('the usage report in Chromium', () => {
     const rows = await page.$$eval('#spend-users-table tr', (trs) => trs.map((tr) => tr.textContent ?? ''));
     expect(rows.some((row) => row.startsWith('ann') && row.includes('$0.0060'))).toBe(true);
     expect(await page.textContent('#totals')).toContain('8');
+    // Budgets: ann has used $0.006 of $0.01 this month, bob $0.005 of $0.02.
+    const budgetRows = await page.$$eval('#budgets tr', (trs) =>
+      trs
+        .slice(1)
+        .map((tr) => [tr.children[0]!.textContent, tr.children[5]!.textContent, tr.querySelector('meter')?.value]),
+    );
+    expect(budgetRows).toEqual(
+      expect.arrayContaining([
+        ['ann', '60.0 %', expect.closeTo(0.6, 4)],
+        ['bob', '25.0 %', expect.closeTo(0.25, 4)],
+      ]),
+    );
     const days = await page.$$eval('#days tr', (trs) =>
       trs.slice(1).map((tr) => [...tr.children].map((td) => td.textContent)),
     );
