@@ -81,10 +81,15 @@ interface RelayOptions {
   dropLength?: boolean;
 }
 
+/** An upstream response header (lower-case name) that describes the pool key's limits: OpenAI's or Anthropic's. */
+export function describesPoolKey(name: string): boolean {
+  return name.startsWith('x-ratelimit-') || name.startsWith('anthropic-ratelimit-');
+}
+
 /** Whether an upstream response header (lower-case name) reaches the client. */
 function relays(name: string, named: Set<string>, options: RelayOptions): boolean {
   if (HOP_BY_HOP.has(name) || named.has(name) || name.startsWith('x-aifd-')) return false;
-  if (options.poolMode && (name.startsWith('x-ratelimit-') || name.startsWith('anthropic-ratelimit-'))) return false;
+  if (options.poolMode && describesPoolKey(name)) return false;
   return !(options.dropLength && name === 'content-length');
 }
 

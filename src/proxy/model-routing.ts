@@ -88,7 +88,7 @@ const OPENAI_MODEL =
  */
 export function refuseForeignModel(route: RouteMatch, model: string): void {
   if (route.api !== 'anthropic' || !OPENAI_MODEL.test(model)) return;
-  if (route.shared.some((upstream) => upstream.config.models && anyGlobMatch(upstream.config.models, model))) return;
+  if (route.shared.some((upstream) => claims(upstream, model))) return;
   throw new AifdError(
     'model_not_found',
     `The model \`${model}\` is OpenAI's; this route speaks Anthropic's Messages API (send OpenAI requests to /v1/chat/completions).`,
@@ -96,9 +96,14 @@ export function refuseForeignModel(route: RouteMatch, model: string): void {
   );
 }
 
+/** Whether the upstream's `models` globs name `model` (a catch-all upstream claims nothing by name). */
+function claims(upstream: UpstreamRuntime, model: string): boolean {
+  return upstream.config.models !== undefined && anyGlobMatch(upstream.config.models, model);
+}
+
 /** The upstreams whose globs match `model`, in config order, then the one that serves every other model. */
 function servingUpstreams(shared: readonly UpstreamRuntime[], model: string): UpstreamRuntime[] {
-  const matching = shared.filter((upstream) => upstream.config.models && anyGlobMatch(upstream.config.models, model));
+  const matching = shared.filter((upstream) => claims(upstream, model));
   const catchAll = shared.find((upstream) => !upstream.config.models);
   if (catchAll) matching.push(catchAll);
   return matching;

@@ -5,7 +5,7 @@
 import type { IncomingMessage, OutgoingHttpHeaders } from 'node:http';
 import { anthropicErrorBody, type AifdError, errorBodyFor, openAIErrorBody } from '../errors.js';
 import { overheadMs, type RequestContext } from './context.js';
-import { clientResponseHeaders } from './headers.js';
+import { clientResponseHeaders, describesPoolKey } from './headers.js';
 
 /** aifd's own error as the request's answer: recorded as its status and error, then written. */
 export function answerError(ctx: RequestContext, error: AifdError): void {
@@ -65,7 +65,7 @@ export function startUpgradedAnswer(ctx: RequestContext, response: IncomingMessa
   const upstream = ctx.upstream!;
   const headers = response.headers;
   for (const name of Object.keys(headers)) {
-    if (name.startsWith('x-aifd-') || (!upstream.passThrough && name.startsWith('x-ratelimit-'))) delete headers[name];
+    if (name.startsWith('x-aifd-') || (!upstream.passThrough && describesPoolKey(name))) delete headers[name];
   }
   for (const [name, value] of Object.entries(ctx.answerHeaders)) {
     if (name !== 'connection' && value !== undefined) headers[name] = String(value);

@@ -66,9 +66,10 @@ const headerGetter: TextMapGetter<IncomingHttpHeaders> = {
 
 export function startOtlpTelemetry(config: OtlpConfig, log: Diagnostics): Telemetry {
   const base = config.endpoint.replace(/\/+$/, '');
+  const version = packageVersion();
   const resource = resourceFromAttributes({
     'service.name': config.serviceName,
-    'service.version': packageVersion(),
+    'service.version': version,
     'service.instance.id': `${os.hostname()}:${process.pid}`,
   });
   const spans = new CountedSpanProcessor(
@@ -81,7 +82,7 @@ export function startOtlpTelemetry(config: OtlpConfig, log: Diagnostics): Teleme
     sampler: new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(config.sampling) }),
     spanProcessors: [spans],
   });
-  const tracer = tracerProvider.getTracer('aifd', packageVersion());
+  const tracer = tracerProvider.getTracer('aifd', version);
   const meterProvider = new MeterProvider({
     resource,
     readers: [
@@ -96,7 +97,7 @@ export function startOtlpTelemetry(config: OtlpConfig, log: Diagnostics): Teleme
       }),
     ],
   });
-  const meter = meterProvider.getMeter('aifd', packageVersion());
+  const meter = meterProvider.getMeter('aifd', version);
   const metrics = {
     tokens: meter.createHistogram('gen_ai.client.token.usage', {
       unit: '{token}',
@@ -163,8 +164,9 @@ export function startOtlpTelemetry(config: OtlpConfig, log: Diagnostics): Teleme
         tracestate: carrier.tracestate,
         end(status, error) {
           if (status !== undefined) span.setAttribute('http.response.status_code', status);
-          if (error || status === undefined || status >= 400) {
-            span.setAttribute('error.type', error ?? (status === undefined ? 'no_answer' : String(status)));
+          const failed = errorType({ status: status ?? null, error: error ?? null });
+          if (failed) {
+            span.setAttribute('error.type', failed);
             span.setStatus({ code: SpanStatusCode.ERROR, message: error });
           }
           span.end();

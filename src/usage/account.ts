@@ -4,9 +4,8 @@
  */
 import type { Exchange } from './exchange.js';
 import { consumesTokens, type ApiKind } from './api-kind.js';
-import { estimateUsage, type PromptSource } from './estimate.js';
+import { completionTokens, estimateUsage, type PromptSource } from './estimate.js';
 import type { Usage, UsageSource } from './usage.js';
-import { countTokens } from './token-count.js';
 
 export interface Accounted {
   usage: Usage;
@@ -45,8 +44,7 @@ function deliveredText(exchange: Exchange): string {
  * reported it, the output counted from what was delivered.
  */
 async function partialUsage(reported: Usage, exchange: Exchange, model: string | undefined): Promise<Accounted> {
-  const text = deliveredText(exchange);
-  const counted = text === '' ? 0 : await countTokens(exchange.model ?? model, { texts: [text] });
+  const counted = await completionTokens(exchange.model ?? model, deliveredText(exchange));
   const completion = Math.max(reported.completion_tokens, counted);
   return {
     usage: { ...reported, completion_tokens: completion, total_tokens: reported.prompt_tokens + completion },

@@ -208,11 +208,7 @@ class PromptWalker {
 
   /** An Anthropic image block: `source` of type base64 (its size read from it), url or file. */
   private claudeImage(block: Map<string, MemberSpan>, where: Where): void {
-    if (++this.images > MAX_IMAGES_PER_REQUEST) {
-      throw new AifdError('invalid_request', `a request may hold at most ${MAX_IMAGES_PER_REQUEST} images`, {
-        param: named(where),
-      });
-    }
+    this.countImage(where);
     const source = this.sourceOf(block);
     const data = source && this.small(source.get('type')) === 'base64' ? this.media(source.get('data')) : undefined;
     this.add('imageTokens', claudeImageTokens(data, where));
@@ -237,12 +233,17 @@ class PromptWalker {
   }
 
   private image(url: MediaText | unknown, detail: unknown, where: Where): void {
+    this.countImage(where);
+    this.add('imageTokens', imageUrlTokens(this.parts.model, url, detail, where));
+  }
+
+  /** One more image in the request; past the most the API takes, a 400. */
+  private countImage(where: Where): void {
     if (++this.images > MAX_IMAGES_PER_REQUEST) {
       throw new AifdError('invalid_request', `a request may hold at most ${MAX_IMAGES_PER_REQUEST} images`, {
         param: named(where),
       });
     }
-    this.add('imageTokens', imageUrlTokens(this.parts.model, url, detail, where));
   }
 
   private add(kind: 'audioTokens' | 'imageTokens' | undefined, tokens: number): void {
@@ -290,6 +291,11 @@ class PromptWalker {
   }
 }
 
+/** The tokens of an answer's delivered text, tokenized off the event loop. */
+export function completionTokens(model: string | undefined, text: string): Promise<number> {
+  return text === '' ? Promise.resolve(0) : countTokens(model, { texts: [text] });
+}
+
 /**
  * Usage for an answer whose upstream reported none: the prompt and what was delivered, tokenized
  * off the event loop.
@@ -304,7 +310,7 @@ export async function estimateUsage(
     Promise.resolve()
       .then(() => countPrompt(promptParts(model, body)))
       .catch(() => undefined),
-    completionText === '' ? 0 : countTokens(model, { texts: [completionText] }),
+    completionTokens(model, completionText),
   ]);
   const usage: Usage = {
     prompt_tokens: prompt?.tokens ?? 0,

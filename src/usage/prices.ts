@@ -97,3 +97,16 @@ export function costOf(table: PriceTable, model: string, usage: PricedUsage): nu
     audioOut * (price.audioOutput ?? price.output);
   return micro / 1_000_000;
 }
+
+/**
+ * What an upstream billed for one recorded request: its usage at the model's price; nothing for an
+ * answer from aifd's cache (its usage is what it saved) or one without usage; undefined when the
+ * model has no price.
+ */
+export function billedCost(
+  table: PriceTable,
+  record: { readonly usage: Usage | null; readonly model: string | null; readonly cache: string | null },
+): number | undefined {
+  if (!record.usage || !record.model || record.cache === 'hit') return 0;
+  return costOf(table, record.model, record.usage);
+}

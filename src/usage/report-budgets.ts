@@ -7,7 +7,7 @@
 import type { BudgetConfig, LimitsConfig } from '../config/schema.js';
 import { periodAt, type Period } from '../util/calendar.js';
 import type { AccessRecord } from '../logs/access-record.js';
-import { costOf, type PriceTable } from './prices.js';
+import { billedCost, type PriceTable } from './prices.js';
 
 const PERIODS: readonly Period[] = ['daily', 'weekly', 'monthly'];
 /** Rows listed at most (the most used first): a `*` budget gives every user a row per period. */
@@ -59,10 +59,7 @@ export class BudgetTally {
     if (!budget) return;
     const at = Date.parse(record.ts);
     if (!(at >= this.from.getTime() && at < this.at.getTime())) return;
-    const cost =
-      record.usage && record.model && record.cache !== 'hit'
-        ? (costOf(this.prices, record.model, record.usage) ?? 0)
-        : 0;
+    const cost = billedCost(this.prices, record) ?? 0;
     let byPeriod = this.spent.get(record.user);
     if (!byPeriod) this.spent.set(record.user, (byPeriod = new Map()));
     for (const window of this.windows)

@@ -5,7 +5,7 @@
  * requests.
  */
 import type { AccessRecord } from '../logs/access-record.js';
-import { costOf, type PriceTable } from './prices.js';
+import { billedCost, type PriceTable } from './prices.js';
 import type { BudgetTally, BudgetUse } from './report-budgets.js';
 
 /** Users drawn on their own; the rest are added up as "others". */
@@ -101,9 +101,7 @@ export class ReportBuilder {
     const user = record.user ?? '(anonymous)';
     const model = record.model ?? '(none)';
     const tokens = record.usage?.total_tokens ?? 0;
-    // A cache hit's usage is what it saved: no upstream billed it.
-    const cost =
-      record.usage && record.model && record.cache !== 'hit' ? costOf(this.prices, record.model, record.usage) : 0;
+    const cost = billedCost(this.prices, record);
     const failed = record.error !== null || (record.status ?? 0) >= 400;
 
     const figures = this.dayFor(day);

@@ -154,12 +154,22 @@ export function toUsageRows(rows: Record<string, unknown>[]): UsageRow[] {
 /**
  * A page of rows in time order (then id, so that rows with the same time page in a fixed order):
  * keyset paging, each page found through the ts index whatever its place in the table. `p(n)`
- * writes the database's n-th placeholder; the parameters are since, until, and with a cursor its
- * ts twice and its id.
+ * writes the database's n-th placeholder and `time` a time as the database compares it (SQLite's
+ * ISO text, the others' dates); the parameters are since, until, and with a cursor its ts twice
+ * and its id.
  */
-export function pageSql(p: (n: number) => string, after: boolean, limit: number): string {
+export function pageQuery(
+  p: (n: number) => string,
+  time: (at: Date) => unknown,
+  page: { since: Date; until: Date; after: RecordCursor | undefined; limit: number },
+): { sql: string; params: unknown[] } {
+  const { after } = page;
   const cursor = after ? ` AND (ts > ${p(3)} OR (ts = ${p(4)} AND id > ${p(5)}))` : '';
-  return `SELECT ${COLUMNS.join(', ')} FROM aifd_requests WHERE ts >= ${p(1)} AND ts < ${p(2)}${cursor} ORDER BY ts, id LIMIT ${Math.floor(limit)}`;
+  const at = after && time(new Date(after.ts));
+  return {
+    sql: `SELECT ${COLUMNS.join(', ')} FROM aifd_requests WHERE ts >= ${p(1)} AND ts < ${p(2)}${cursor} ORDER BY ts, id LIMIT ${Math.floor(page.limit)}`,
+    params: [time(page.since), time(page.until), ...(after ? [at, at, after.id] : [])],
+  };
 }
 
 const USAGE_COLUMNS = [

@@ -3,7 +3,7 @@ import type { AccessRecord } from '../access-record.js';
 import {
   COLUMNS,
   missingColumns,
-  pageSql,
+  pageQuery,
   recordOfRow,
   rowOf,
   summarySql,
@@ -43,11 +43,12 @@ export function openMysqlDialect(url: string): SqlDialect {
       return toUsageRows(rows as Record<string, unknown>[]);
     },
     async recordsPage(since, until, after, limit) {
-      const params = [since, until, ...(after ? [new Date(after.ts), new Date(after.ts), after.id] : [])];
-      const [rows] = await pool.query(
-        pageSql(() => '?', after !== undefined, limit),
-        params,
+      const { sql, params } = pageQuery(
+        () => '?',
+        (at) => at,
+        { since, until, after, limit },
       );
+      const [rows] = await pool.query(sql, params);
       return (rows as Record<string, unknown>[]).map(recordOfRow);
     },
     close: () => pool.end(),

@@ -3,7 +3,7 @@ import type { AccessRecord } from '../access-record.js';
 import {
   COLUMNS,
   missingColumns,
-  pageSql,
+  pageQuery,
   recordOfRow,
   rowOf,
   summarySql,
@@ -48,12 +48,12 @@ export function openPostgresDialect(url: string): SqlDialect {
       return toUsageRows(result.rows as Record<string, unknown>[]);
     },
     async recordsPage(since, until, after, limit) {
-      const params = [since, until, ...(after ? [new Date(after.ts), new Date(after.ts), after.id] : [])];
-      const result = await pool.query(
-        pageSql((n) => `$${n}`, after !== undefined, limit),
-        params,
+      const { sql, params } = pageQuery(
+        (n) => `$${n}`,
+        (at) => at,
+        { since, until, after, limit },
       );
-      return (result.rows as Record<string, unknown>[]).map(recordOfRow);
+      return ((await pool.query(sql, params)).rows as Record<string, unknown>[]).map(recordOfRow);
     },
     close: () => pool.end(),
   };

@@ -4,7 +4,7 @@ import {
   COLUMNS,
   JSON_PATHS,
   missingColumns,
-  pageSql,
+  pageQuery,
   recordOfRow,
   summarySql,
   toUsageRows,
@@ -43,12 +43,12 @@ export async function openSqliteDialect(file: string): Promise<SqlDialect> {
       return toUsageRows(await all(summarySql(by, 'substr(ts, 1, 10)', '?'), [since.toISOString()]));
     },
     async recordsPage(since, until, after, limit) {
-      const params = [since.toISOString(), until.toISOString(), ...(after ? [after.ts, after.ts, after.id] : [])];
-      const rows = await all<Record<string, unknown>>(
-        pageSql(() => '?', after !== undefined, limit),
-        params,
+      const { sql, params } = pageQuery(
+        () => '?',
+        (at) => at.toISOString(),
+        { since, until, after, limit },
       );
-      return rows.map(recordOfRow);
+      return (await all<Record<string, unknown>>(sql, params)).map(recordOfRow);
     },
     close,
   };
