@@ -135,68 +135,59 @@ async function openStreams(target: Running, count: number): Promise<number> {
 type WorkersSamples = Record<string, { cpuUs: number; rps: number }[]>;
 
 /**
- * The workers cell: full with --workers 2 against full in one process, and the bare proxy on two
- * processes (node:cluster) against one, the floor: on a 2-core machine that also runs the load and
- * the mock, a second process costs CPU per request by itself. Rounds interleaved, c=50.
+ * A cell of targets measured against each other at c=50, rounds interleaved: the running targets
+ * named in `kept`, and those in `started`, started for the cell (warmed up, stopped after it).
  */
-async function workersCell(mockUrl: string, dir: string, targets: Running[]): Promise<WorkersSamples> {
-  const cell: Running[] = [targets.find((t) => t.name === 'bare')!, targets.find((t) => t.name === 'full')!];
-  for (const name of ['bare:w2', 'full:w2']) {
-    const started = await startTarget(name, mockUrl, dir);
-    cell.push({
+async function interleavedCell(
+  label: string,
+  mockUrl: string,
+  dir: string,
+  targets: Running[],
+  kept: string[],
+  started: string[],
+): Promise<WorkersSamples> {
+  const cell: Running[] = kept.map((name) => targets.find((t) => t.name === name)!);
+  const added: Running[] = [];
+  for (const name of started) {
+    const running = await startTarget(name, mockUrl, dir);
+    added.push({
       name,
-      url: `http://127.0.0.1:${started.port}`,
-      child: started.child,
+      url: `http://127.0.0.1:${running.port}`,
+      child: running.child,
       headers: { authorization: await authorizationFor(name) },
     });
   }
+  cell.push(...added);
   const samples: WorkersSamples = Object.fromEntries(cell.map((t) => [t.name, []]));
-  for (const target of cell.slice(2)) await chatLoad(target.url, target.headers, { connections: 10, amount: 2000 });
+  for (const target of added) await chatLoad(target.url, target.headers, { connections: 10, amount: 2000 });
   for (let round = 0; round < ROUNDS; round++) {
     for (const target of cell) {
       const c50 = await load(target, 50);
       samples[target.name]!.push({ cpuUs: c50.cpuPerRequestUs, rps: c50.rps });
     }
     process.stderr.write(
-      `workers round ${round + 1}/${ROUNDS}: ${cell.map((t) => `${t.name} ${Math.round(samples[t.name]!.at(-1)!.cpuUs)} µs`).join(', ')}\n`,
+      `${label} round ${round + 1}/${ROUNDS}: ${cell.map((t) => `${t.name} ${Math.round(samples[t.name]!.at(-1)!.cpuUs)} µs`).join(', ')}\n`,
     );
   }
-  await Promise.all(cell.slice(2).map((target) => stopProcess(target.child)));
+  await Promise.all(added.map((target) => stopProcess(target.child)));
   return samples;
 }
 
 /**
- * The telemetry cell: full against full with telemetry.otlp (every request traced, its spans and the
- * GenAI metrics exported to a receiver in this process that drops them), rounds interleaved, c=50
- * and a round of streams each. Off costs nothing by construction (the SDK is not loaded; a test
- * checks it), so this prices on.
+ * The workers cell: full with --workers 2 against full in one process, and the bare proxy on two
+ * processes (node:cluster) against one, the floor: on a 2-core machine that also runs the load and
+ * the mock, a second process costs CPU per request by itself.
  */
-async function telemetryCell(mockUrl: string, dir: string, targets: Running[]): Promise<WorkersSamples> {
-  const full = targets.find((t) => t.name === 'full')!;
-  const started = await startTarget('full+otlp', mockUrl, dir);
-  const cell: Running[] = [
-    full,
-    {
-      name: 'full+otlp',
-      url: `http://127.0.0.1:${started.port}`,
-      child: started.child,
-      headers: { authorization: await authorizationFor('full+otlp') },
-    },
-  ];
-  const samples: WorkersSamples = Object.fromEntries(cell.map((t) => [t.name, []]));
-  await chatLoad(cell[1]!.url, cell[1]!.headers, { connections: 10, amount: 2000 });
-  for (let round = 0; round < ROUNDS; round++) {
-    for (const target of cell) {
-      const c50 = await load(target, 50);
-      samples[target.name]!.push({ cpuUs: c50.cpuPerRequestUs, rps: c50.rps });
-    }
-    process.stderr.write(
-      `telemetry round ${round + 1}/${ROUNDS}: ${cell.map((t) => `${t.name} ${Math.round(samples[t.name]!.at(-1)!.cpuUs)} µs`).join(', ')}\n`,
-    );
-  }
-  await stopProcess(started.child);
-  return samples;
-}
+const workersCell = (mockUrl: string, dir: string, targets: Running[]) =>
+  interleavedCell('workers', mockUrl, dir, targets, ['bare', 'full'], ['bare:w2', 'full:w2']);
+
+/**
+ * The telemetry cell: full against full with telemetry.otlp (every request traced, its spans and the
+ * GenAI metrics exported to a receiver in this process that drops them). Off costs nothing by
+ * construction (the SDK is not loaded; a test checks it), so this prices on.
+ */
+const telemetryCell = (mockUrl: string, dir: string, targets: Running[]) =>
+  interleavedCell('telemetry', mockUrl, dir, targets, ['full'], ['full+otlp']);
 
 /** Round by round a ÷ b (÷ c ÷ d when given, the floor taken out), and the median and spread of those. */
 function perWorkerRound(
