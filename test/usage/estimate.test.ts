@@ -3,7 +3,7 @@ import { countTokens as o200kTokens } from 'gpt-tokenizer/encoding/o200k_base';
 import { countInPieces, remembering } from '../../src/usage/token-worker.js';
 import { countPrompt, promptBound, promptParts } from '../../src/usage/estimate.js';
 import { inspectBody, type BodyInfo } from '../../src/proxy/inspect-body.js';
-import { dataUrl, png } from '../helpers/media.js';
+import { dataUrl, pdf, png } from '../helpers/media.js';
 
 /** A counter that says how often it was asked, per text. */
 function countingCounter() {
@@ -141,6 +141,24 @@ describe('the prompt walked in its bytes', () => {
     expect(promptBound(parts).tokens).toBeLessThan(image.length);
     const plain = walk(JSON.stringify({ model: 'claude-haiku-4-5', max_tokens: 5, system: 'Be brief.', messages: [] }));
     expect((await countPrompt(plain)).tokens).toBe(3 + o200kTokens('Be brief.'));
+  });
+
+  it("bounds Anthropic's document blocks: a base64 PDF by the file bound, a text source as its text", async () => {
+    const file = (await pdf(3)).toString('base64');
+    const body = (source: unknown) =>
+      JSON.stringify({
+        model: 'claude-sonnet-4-5',
+        max_tokens: 10,
+        messages: [{ role: 'user', content: [{ type: 'document', source }] }],
+      });
+    const base64 = walk(body({ type: 'base64', media_type: 'application/pdf', data: file }));
+    // A token per 4 bytes of the decoded file, and the document counted as no text.
+    expect(base64.knownTokens).toBe(3 + 3 + Math.ceil(Buffer.from(file, 'base64').length / 4));
+    expect(base64.textBytes).toBe('user'.length);
+    const text = walk(body({ type: 'text', media_type: 'text/plain', data: 'The whole contract.' }));
+    expect((await countPrompt(text)).tokens).toBe(3 + 3 + o200kTokens('user') + o200kTokens('The whole contract.'));
+    const byFile = walk(body({ type: 'file', file_id: 'file_011' }));
+    expect(byFile.knownTokens).toBe(3 + 3 + 8192);
   });
 
   it('answers invalid_json for a prompt that is not well formed inside', () => {
